@@ -1,0 +1,1 @@
+"""rems-engine: the REMS workflow engine (domain, services, adapters, CLI)."""

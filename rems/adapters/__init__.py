@@ -1,0 +1,1 @@
+"""Adapters: SQLAlchemy persistence (and, later, SMTP and webhooks)."""

@@ -1,0 +1,182 @@
+"""Tables and the imperative mapping of domain entities onto them (the domain imports no SQL)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (JSON, Boolean, Column, Date, DateTime, ForeignKey, Index, Integer, MetaData,
+                        String, Table, text)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import registry
+from sqlalchemy.types import TypeDecorator
+
+from rems.domain import model
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores UTC; refuses naive datetimes; always returns timezone-aware UTC."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime refused: use timezone-aware UTC")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = MetaData(naming_convention={
+    "ix": "ix_%(column_0_label)s", "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s", "pk": "pk_%(table_name)s"})
+
+
+def _id(prefix: str | None = None) -> Column[str]:
+    if prefix:
+        return Column("id", String(32), ForeignKey(prefix), primary_key=True)
+    return Column("id", String(32), primary_key=True)
+
+
+prescribers = Table(
+    "prescribers", metadata, _id(), Column("name", String(200), nullable=False),
+    Column("npi", String(20), nullable=False, unique=True),
+    Column("attested", Boolean, nullable=False), Column("education_reviewed", Boolean, nullable=False),
+    Column("enrolled_at", UTCDateTime, nullable=False),
+    Column("state", String(20), nullable=False, index=True),
+    Column("certified_at", UTCDateTime), Column("version", Integer, nullable=False))
+
+pharmacies = Table(
+    "pharmacies", metadata, _id(), Column("name", String(200), nullable=False),
+    Column("ncpdp_id", String(20), nullable=False, unique=True),
+    Column("representative_enrolled", Boolean, nullable=False),
+    Column("staff_trained", Boolean, nullable=False),
+    Column("records_and_audits_accepted", Boolean, nullable=False),
+    Column("enrolled_at", UTCDateTime, nullable=False),
+    Column("state", String(20), nullable=False, index=True),
+    Column("certified_at", UTCDateTime), Column("version", Integer, nullable=False))
+
+patients = Table(
+    "patients", metadata, _id(), Column("program_id", String(40), nullable=False),
+    Column("prescriber_id", String(32), ForeignKey("prescribers.id"), nullable=False, index=True),
+    Column("name", String(200), nullable=False), Column("sex", String(10), nullable=False),
+    Column("birth_date", Date, nullable=False, index=True),
+    Column("enrolled_at", UTCDateTime, nullable=False),
+    Column("menarche", Boolean, nullable=False), Column("hysterectomy", Boolean, nullable=False),
+    Column("bilateral_oophorectomy", Boolean, nullable=False),
+    Column("postmenopausal_since", Date), Column("cycles_regular", Boolean, nullable=False),
+    Column("state", String(20), nullable=False, index=True),
+    Column("test_phase", String(20), nullable=False, index=True),
+    Column("hold_since", UTCDateTime), Column("version", Integer, nullable=False))
+
+ppafs = Table(
+    "ppafs", metadata, _id(),
+    Column("patient_id", String(32), ForeignKey("patients.id"), nullable=False, index=True),
+    Column("prescriber_id", String(32), ForeignKey("prescribers.id"), nullable=False),
+    Column("category", String(20), nullable=False), Column("signed_at", UTCDateTime, nullable=False),
+    Column("signed_by", String(10), nullable=False), Column("guardian_name", String(200)))
+
+pregnancy_tests = Table(
+    "pregnancy_tests", metadata, _id(),
+    Column("patient_id", String(32), ForeignKey("patients.id"), nullable=False),
+    Column("collected_at", UTCDateTime, nullable=False), Column("result", String(10), nullable=False),
+    Column("sensitivity_miu_per_ml", Integer, nullable=False),
+    Column("setting", String(10), nullable=False),
+    Column("home_test_accepted", Boolean, nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
+    Index("ix_pregnancy_tests_patient_collected", "patient_id", "collected_at"))
+
+patient_surveys = Table(
+    "patient_surveys", metadata, _id(),
+    Column("patient_id", String(32), ForeignKey("patients.id"), nullable=False),
+    Column("completed_at", UTCDateTime, nullable=False),
+    Column("respondent", String(10), nullable=False),
+    Index("ix_patient_surveys_patient_completed", "patient_id", "completed_at"))
+
+prescriptions = Table(
+    "prescriptions", metadata, _id(), Column("program_id", String(40), nullable=False),
+    Column("patient_id", String(32), ForeignKey("patients.id"), nullable=False, index=True),
+    Column("prescriber_id", String(32), ForeignKey("prescribers.id"), nullable=False),
+    Column("category", String(20), nullable=False), Column("days_supply", Integer, nullable=False),
+    Column("quantity", Integer, nullable=False), Column("refills", Integer, nullable=False),
+    Column("contraception_counselling_attested", Boolean, nullable=False),
+    Column("requested_at", UTCDateTime, nullable=False),
+    Column("state", String(20), nullable=False, index=True),
+    Column("number", String(40), unique=True), Column("authorized_at", UTCDateTime),
+    Column("expires_at", UTCDateTime, index=True),
+    Column("qualifying_test_id", String(32), ForeignKey("pregnancy_tests.id")),
+    Column("version", Integer, nullable=False))
+
+prescriber_surveys = Table(
+    "prescriber_surveys", metadata, _id(),
+    Column("prescriber_id", String(32), ForeignKey("prescribers.id"), nullable=False),
+    Column("prescription_id", String(32), ForeignKey("prescriptions.id"), nullable=False,
+           unique=True),
+    Column("completed_at", UTCDateTime, nullable=False))
+
+confirmations = Table(
+    "confirmations", metadata, _id(), Column("number", String(40), nullable=False, unique=True),
+    Column("prescription_id", String(32), ForeignKey("prescriptions.id"), nullable=False),
+    Column("pharmacy_id", String(32), ForeignKey("pharmacies.id"), nullable=False),
+    Column("issued_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
+    Column("state", String(20), nullable=False), Column("version", Integer, nullable=False),
+    # R26: at most one live confirmation per authorization, enforced by the database.
+    Index("uq_confirmations_live", "prescription_id", unique=True,
+          sqlite_where=text("state = 'issued'"), postgresql_where=text("state = 'issued'")))
+
+dispenses = Table(
+    "dispenses", metadata, _id(),
+    # R33: one authorization, one dispense, enforced by the database.
+    Column("prescription_id", String(32), ForeignKey("prescriptions.id"), nullable=False,
+           unique=True),
+    Column("confirmation_id", String(32), ForeignKey("confirmations.id"), nullable=False,
+           unique=True),
+    Column("pharmacy_id", String(32), ForeignKey("pharmacies.id"), nullable=False),
+    Column("patient_id", String(32), ForeignKey("patients.id"), nullable=False),
+    Column("dispensed_at", UTCDateTime, nullable=False), Column("days_supply", Integer, nullable=False),
+    Column("counselled", Boolean, nullable=False),
+    Column("education_checklist_completed", Boolean, nullable=False),
+    Column("medication_guide_given", Boolean, nullable=False),
+    Index("ix_dispenses_patient_dispensed", "patient_id", "dispensed_at"))
+
+pregnancy_reports = Table(
+    "pregnancy_reports", metadata, _id(),
+    Column("patient_id", String(32), ForeignKey("patients.id"), nullable=False, index=True),
+    Column("reported_at", UTCDateTime, nullable=False), Column("source", String(20), nullable=False),
+    Column("status", String(20), nullable=False))
+
+audit_log = Table(
+    "audit_log", metadata, Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False), Column("actor", String(80), nullable=False),
+    Column("entity", String(40), nullable=False), Column("entity_id", String(32), nullable=False),
+    Column("trigger", String(40), nullable=False), Column("from_state", String(20)),
+    Column("to_state", String(20)), Column("reasons", JSON, nullable=False),
+    Column("request_id", String(64)),
+    Index("ix_audit_log_entity", "entity", "entity_id", "id"))
+
+_VERSIONED = {model.Prescriber: prescribers, model.Pharmacy: pharmacies, model.Patient: patients,
+              model.Prescription: prescriptions, model.Confirmation: confirmations}
+_PLAIN = {model.Ppaf: ppafs, model.PregnancyTest: pregnancy_tests,
+          model.PatientSurvey: patient_surveys, model.PrescriberSurvey: prescriber_surveys,
+          model.Dispense: dispenses, model.PregnancyReport: pregnancy_reports,
+          model.AuditEntry: audit_log}
+mapper_registry = registry(metadata=metadata)
+
+
+def start_mappers() -> None:
+    """Map once per process; idempotent."""
+    if mapper_registry.mappers:
+        return
+    for cls, table in _VERSIONED.items():
+        # Optimistic concurrency (STYLE 6): an UPDATE that finds another version fails.
+        mapper_registry.map_imperatively(cls, table, version_id_col=table.c.version)
+    for cls, table in _PLAIN.items():
+        mapper_registry.map_imperatively(cls, table)

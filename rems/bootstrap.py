@@ -1,0 +1,39 @@
+"""The composition root: settings in, a wired application out. Nothing connects before this."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from rems.adapters.database import make_engine, migrate, session_factory
+from rems.adapters.orm import start_mappers
+from rems.services.uow import UnitOfWork
+from rems.settings import Settings
+from workflows.program import Program, load_programs
+
+
+@dataclass
+class App:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    programs: dict[str, Program]
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.sessions, self.programs)
+
+    def migrate(self) -> None:
+        migrate(self.engine)
+
+
+def bootstrap(settings: Settings | None = None) -> App:
+    settings = settings or Settings()
+    start_mappers()
+    url = settings.database_url
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(url)
+    return App(settings, engine, session_factory(engine), load_programs(settings.program_dir))

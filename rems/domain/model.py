@@ -1,0 +1,173 @@
+"""Entities of the REMS (R1-R33): plain classes, persisted by imperative mapping."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+
+@dataclass(eq=False)
+class Prescriber:  # R1, R2, R3
+    id: str
+    name: str
+    npi: str
+    attested: bool
+    education_reviewed: bool
+    enrolled_at: datetime
+    state: str = "enrolled"
+    certified_at: datetime | None = None
+    version: int = 0
+
+
+@dataclass(eq=False)
+class Pharmacy:  # R25
+    id: str
+    name: str
+    ncpdp_id: str
+    representative_enrolled: bool
+    staff_trained: bool
+    records_and_audits_accepted: bool
+    enrolled_at: datetime
+    state: str = "enrolled"
+    certified_at: datetime | None = None
+    version: int = 0
+
+
+@dataclass(eq=False)
+class Patient:  # R5-R8, R12, R30
+    id: str
+    program_id: str
+    prescriber_id: str
+    name: str
+    sex: str  # "female" | "male"
+    birth_date: date
+    enrolled_at: datetime
+    menarche: bool = False
+    hysterectomy: bool = False
+    bilateral_oophorectomy: bool = False
+    postmenopausal_since: date | None = None
+    cycles_regular: bool = True
+    state: str = "pending"
+    test_phase: str = "not_required"
+    hold_since: datetime | None = None
+    version: int = 0
+
+
+@dataclass(eq=False)
+class Ppaf:  # R5, R6, R8: the Patient-Physician Agreement Form for one risk category
+    id: str
+    patient_id: str
+    prescriber_id: str
+    category: str
+    signed_at: datetime
+    signed_by: str  # "patient" | "guardian"
+    guardian_name: str | None = None
+
+
+@dataclass(eq=False)
+class PregnancyTest:  # R9-R12, R30
+    id: str
+    patient_id: str
+    collected_at: datetime
+    result: str  # "negative" | "positive"
+    sensitivity_miu_per_ml: int
+    setting: str  # "lab" | "office" | "home"
+    home_test_accepted: bool
+    recorded_at: datetime
+
+
+@dataclass(eq=False)
+class PatientSurvey:  # R20
+    id: str
+    patient_id: str
+    completed_at: datetime
+    respondent: str  # "patient" | "guardian"
+
+
+@dataclass(eq=False)
+class PrescriberSurvey:  # R19
+    id: str
+    prescriber_id: str
+    prescription_id: str
+    completed_at: datetime
+
+
+@dataclass(eq=False)
+class Prescription:  # R19, R22-R24, R33: carries the authorization once issued
+    id: str
+    program_id: str
+    patient_id: str
+    prescriber_id: str
+    category: str
+    days_supply: int
+    quantity: int
+    refills: int
+    contraception_counselling_attested: bool
+    requested_at: datetime
+    state: str = "requested"
+    number: str | None = None
+    authorized_at: datetime | None = None
+    expires_at: datetime | None = None
+    qualifying_test_id: str | None = None
+    version: int = 0
+
+
+@dataclass(eq=False)
+class Confirmation:  # R26, R27
+    id: str
+    number: str
+    prescription_id: str
+    pharmacy_id: str
+    issued_at: datetime
+    expires_at: datetime
+    state: str = "issued"
+    version: int = 0
+
+
+@dataclass(frozen=True)
+class Counselling:  # R29
+    counselled: bool
+    education_checklist_completed: bool
+    medication_guide_given: bool
+
+    @property
+    def complete(self) -> bool:
+        return self.counselled and self.education_checklist_completed and self.medication_guide_given
+
+
+@dataclass(eq=False)
+class Dispense:  # R24, R28, R29, R33
+    id: str
+    prescription_id: str
+    confirmation_id: str
+    pharmacy_id: str
+    patient_id: str
+    dispensed_at: datetime
+    days_supply: int
+    counselled: bool
+    education_checklist_completed: bool
+    medication_guide_given: bool
+
+
+@dataclass(eq=False)
+class PregnancyReport:  # R30: for the manufacturer and FDA MedWatch
+    id: str
+    patient_id: str
+    reported_at: datetime
+    source: str  # "positive_test" | "patient" | "partner"
+    status: str = "open"
+
+
+@dataclass(eq=False)
+class AuditEntry:  # STYLE 5: one row per transition, append-only
+    at: datetime
+    actor: str
+    entity: str
+    entity_id: str
+    trigger: str
+    from_state: str | None
+    to_state: str | None
+    reasons: list[dict[str, Any]] = field(default_factory=list)
+    request_id: str | None = None
+    id: int | None = None

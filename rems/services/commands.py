@@ -1,0 +1,128 @@
+"""Validated inputs of the use cases; a bad field becomes InvalidInput naming it."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+
+from rems.domain.errors import InvalidInput
+from workflows.program import CATEGORIES
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("needs a timezone (e.g. 2026-11-24T09:00:00Z)")
+    return value
+
+
+def _category(value: str) -> str:
+    if value not in CATEGORIES:
+        raise ValueError(f"must be one of {', '.join(CATEGORIES)}")
+    return value
+
+
+Moment = Annotated[datetime, AfterValidator(_aware)]
+Category = Annotated[str, AfterValidator(_category)]
+Text = Annotated[str, Field(min_length=1, max_length=200)]
+Key = Annotated[str, Field(min_length=1, max_length=40)]
+
+
+class Command(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+C = TypeVar("C", bound=Command)
+
+
+def parse(kind: type[C], **data: Any) -> C:
+    try:
+        return kind(**data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or kind.__name__
+        raise InvalidInput(field, first["msg"]) from None
+
+
+class EnrollPrescriber(Command):  # R1, R2
+    name: Text
+    npi: Annotated[str, Field(pattern=r"^\d{10}$", description="10-digit NPI")]
+    attested: bool
+    education_reviewed: bool
+
+
+class EnrollPharmacy(Command):  # R25
+    name: Text
+    ncpdp_id: Annotated[str, Field(pattern=r"^\d{7}$", description="7-digit NCPDP id")]
+    representative_enrolled: bool
+    staff_trained: bool
+    records_and_audits_accepted: bool
+
+
+class ReproductiveFacts(Command):  # R7, R8
+    menarche: bool = False
+    hysterectomy: bool = False
+    bilateral_oophorectomy: bool = False
+    postmenopausal_since: date | None = None
+
+
+class PpafSignature(Command):  # R5, R6
+    category: Category
+    signed_by: Literal["patient", "guardian"] = "patient"
+    guardian_name: Text | None = None
+
+
+class EnrollPatient(Command):  # R5-R8
+    program_id: Key
+    prescriber_id: Key
+    name: Text
+    sex: Literal["female", "male"]
+    birth_date: date
+    facts: ReproductiveFacts = ReproductiveFacts()
+    cycles_regular: bool = True
+    ppaf: PpafSignature
+
+
+class RenewPpaf(Command):  # R8
+    patient_id: Key
+    facts: ReproductiveFacts
+    ppaf: PpafSignature
+
+
+class RecordPregnancyTest(Command):  # R9-R12, R30
+    patient_id: Key
+    collected_at: Moment
+    result: Literal["negative", "positive"]
+    sensitivity_miu_per_ml: Annotated[int, Field(gt=0, le=100000)]
+    setting: Literal["lab", "office", "home"] = "lab"
+    home_test_accepted: bool = False
+
+
+class RecordPatientSurvey(Command):  # R20, R6
+    patient_id: Key
+    respondent: Literal["patient", "guardian"] = "patient"
+
+
+class RequestAuthorization(Command):  # R19, R22-R24, R15
+    patient_id: Key
+    prescriber_id: Key
+    days_supply: Annotated[int, Field(gt=0, le=366)]
+    quantity: Annotated[int, Field(gt=0, le=10000)]
+    refills: Annotated[int, Field(ge=0, le=99)] = 0
+    contraception_counselling_attested: bool = False
+    prescriber_survey_completed: bool = False
+
+
+class PharmacyRequest(Command):  # R26
+    number: Key
+    pharmacy_id: Key
+    patient_id: Key | None = None
+
+
+class RecordDispense(Command):  # R27, R29, R33
+    confirmation_number: Key
+    pharmacy_id: Key
+    counselled: bool
+    education_checklist_completed: bool
+    medication_guide_given: bool

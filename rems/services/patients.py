@@ -1,0 +1,185 @@
+"""Patient use cases: enrollment with a PPAF, category change, holds, tests, surveys (R5-R12, R20, R30)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from rems.domain import gate
+from rems.domain.categories import CHILD_CATEGORIES, FRP_CATEGORIES, category_of
+from rems.domain.errors import InvalidInput, NotFound
+from rems.domain.model import (Patient, PatientSurvey, Ppaf, PregnancyReport, PregnancyTest,
+                               Prescriber)
+from rems.domain.testing import acceptable
+from rems.services.commands import (EnrollPatient, PpafSignature, RecordPatientSurvey,
+                                    RecordPregnancyTest, RenewPpaf, ReproductiveFacts)
+from rems.services.lifecycle import audit, new_id, transition
+from rems.services.prescriptions import void_open_prescriptions
+from rems.services.uow import Context, UnitOfWork
+
+STATE_TRIGGERS = ("interrupt", "resume", "discontinue")
+
+
+def _apply_facts(patient: Patient, facts: ReproductiveFacts, ctx: Context) -> None:
+    if patient.sex != "female" and (facts.menarche or facts.hysterectomy
+                                    or facts.bilateral_oophorectomy or facts.postmenopausal_since):
+        raise InvalidInput("facts", "reproductive facts apply to female patients only")
+    if facts.postmenopausal_since is not None and facts.postmenopausal_since > ctx.now.date():
+        raise InvalidInput("facts.postmenopausal_since", "cannot be in the future")
+    for name, value in facts.model_dump().items():
+        setattr(patient, name, value)
+
+
+def _sign_ppaf(uow: UnitOfWork, ctx: Context, patient: Patient, sig: PpafSignature,
+               trigger: str) -> None:
+    """R5, R6, R8: the PPAF must be for the category the facts give, signed by a guardian for a child."""
+    if sig.signed_by == "guardian" and not sig.guardian_name:
+        raise InvalidInput("ppaf.guardian_name", "required when a guardian signs")
+    params = uow.program(patient.program_id).at(ctx.now)
+    current = category_of(patient, ctx.now.date(), params)
+    prescriber = uow.get(Prescriber, patient.prescriber_id)
+    facts = {
+        "prescriber_certified": gate.prescriber_requirement(prescriber, params, ctx.now).met,
+        "ppaf_matches_category": sig.category == current,
+        "guardian_signed_if_child": current not in CHILD_CATEGORIES or sig.signed_by == "guardian",
+    }
+    transition(uow, ctx, "patient", patient, trigger, facts)
+    uow.add(Ppaf(id=new_id("ppf"), patient_id=patient.id, prescriber_id=patient.prescriber_id,
+                 category=sig.category, signed_at=ctx.now, signed_by=sig.signed_by,
+                 guardian_name=sig.guardian_name))
+    frp, testing = current in FRP_CATEGORIES, patient.test_phase != "not_required"
+    if frp and not testing and patient.test_phase != "positive":
+        transition(uow, ctx, "pregnancy_testing", patient, "become_frp", attribute="test_phase")
+    elif testing and not frp and patient.test_phase != "positive":
+        transition(uow, ctx, "pregnancy_testing", patient, "become_fnrp", attribute="test_phase")
+
+
+def enroll_patient(uow: UnitOfWork, ctx: Context, cmd: EnrollPatient) -> Patient:
+    uow.program(cmd.program_id)
+    uow.get(Prescriber, cmd.prescriber_id)
+    if cmd.birth_date > ctx.now.date():
+        raise InvalidInput("birth_date", "cannot be in the future")
+    patient = Patient(id=new_id("pat"), program_id=cmd.program_id, prescriber_id=cmd.prescriber_id,
+                      name=cmd.name, sex=cmd.sex, birth_date=cmd.birth_date, enrolled_at=ctx.now,
+                      cycles_regular=cmd.cycles_regular)
+    _apply_facts(patient, cmd.facts, ctx)
+    uow.add(patient)
+    uow.flush()
+    _sign_ppaf(uow, ctx, patient, cmd.ppaf, "enroll")
+    uow.commit()
+    return patient
+
+
+def owned_patient(uow: UnitOfWork, patient_id: str, prescriber_id: str | None,
+                  lock: bool = True) -> Patient:
+    patient = uow.get(Patient, patient_id, lock=lock)
+    if prescriber_id is not None and patient.prescriber_id != prescriber_id:
+        raise NotFound("patient", patient_id)
+    return patient
+
+
+def renew_ppaf(uow: UnitOfWork, ctx: Context, cmd: RenewPpaf, prescriber_id: str | None = None) -> Patient:
+    """R8: new facts (menarche, surgery, menopause) or a birthday need a PPAF for the new category."""
+    patient = owned_patient(uow, cmd.patient_id, prescriber_id)
+    _apply_facts(patient, cmd.facts, ctx)
+    _sign_ppaf(uow, ctx, patient, cmd.ppaf, "renew_ppaf")
+    uow.commit()
+    return patient
+
+
+def _stop_for_pregnancy(uow: UnitOfWork, ctx: Context, patient: Patient, source: str) -> None:
+    """R30: stop at once, void every open authorization, and open a pregnancy report."""
+    if patient.state in ("active", "on_hold", "interrupted"):
+        transition(uow, ctx, "patient", patient, "report_pregnancy")
+    if patient.test_phase != "positive" and source != "partner":
+        transition(uow, ctx, "pregnancy_testing", patient, "positive_result", attribute="test_phase")
+    void_open_prescriptions(uow, ctx, patient_id=patient.id)
+    report = PregnancyReport(id=new_id("prg"), patient_id=patient.id, reported_at=ctx.now,
+                             source=source)
+    uow.add(report)
+    audit(uow, ctx, "pregnancy_report", report.id, "open", None, "open")
+
+
+def record_pregnancy_test(uow: UnitOfWork, ctx: Context, cmd: RecordPregnancyTest,
+                          prescriber_id: str | None = None) -> PregnancyTest:
+    patient = owned_patient(uow, cmd.patient_id, prescriber_id)
+    if cmd.collected_at > ctx.now:
+        raise InvalidInput("collected_at", "cannot be in the future")
+    if cmd.collected_at.date() < patient.birth_date:
+        raise InvalidInput("collected_at", "is before the patient's birth date")
+    test = PregnancyTest(id=new_id("tst"), recorded_at=ctx.now, **cmd.model_dump())
+    uow.add(test)
+    audit(uow, ctx, "pregnancy_test", test.id, f"record_{cmd.result}", None, cmd.result)
+    params = uow.program(patient.program_id).at(ctx.now)
+    if cmd.result == "positive":
+        _stop_for_pregnancy(uow, ctx, patient, "positive_test")
+    elif (patient.state == "on_hold" and patient.hold_since is not None
+          and cmd.collected_at >= patient.hold_since and acceptable(test, params)):
+        transition(uow, ctx, "patient", patient, "release_hold", {"negative_test_since_hold": True})
+        patient.hold_since = None
+    uow.commit()
+    return test
+
+
+def report_pregnancy(uow: UnitOfWork, ctx: Context, patient_id: str,
+                     source: Literal["patient", "partner"], prescriber_id: str | None = None) -> Patient:
+    patient = owned_patient(uow, patient_id, prescriber_id)
+    if source == "partner" and patient.sex != "male":
+        raise InvalidInput("source", "a partner's pregnancy is reported for a male patient")
+    _stop_for_pregnancy(uow, ctx, patient, source)
+    uow.commit()
+    return patient
+
+
+def report_missed_period(uow: UnitOfWork, ctx: Context, patient_id: str,
+                         prescriber_id: str | None = None) -> Patient:
+    """R12: a missed period or abnormal bleeding holds the patient until a new negative test."""
+    patient = owned_patient(uow, patient_id, prescriber_id)
+    params = uow.program(patient.program_id).at(ctx.now)
+    if category_of(patient, ctx.now.date(), params) not in FRP_CATEGORIES:
+        raise InvalidInput("patient_id", "a missed period applies to a female of reproductive potential")
+    transition(uow, ctx, "patient", patient, "hold")
+    patient.hold_since = ctx.now
+    uow.commit()
+    return patient
+
+
+def change_state(uow: UnitOfWork, ctx: Context, patient_id: str, trigger: str,
+                 prescriber_id: str | None = None) -> Patient:
+    """interrupt / resume / discontinue; discontinuing voids open authorizations."""
+    if trigger not in STATE_TRIGGERS:
+        raise InvalidInput("trigger", f"must be one of {', '.join(STATE_TRIGGERS)}")
+    patient = owned_patient(uow, patient_id, prescriber_id)
+    transition(uow, ctx, "patient", patient, trigger)
+    if trigger == "discontinue":
+        void_open_prescriptions(uow, ctx, patient_id=patient.id)
+    uow.commit()
+    return patient
+
+
+def set_cycles(uow: UnitOfWork, ctx: Context, patient_id: str, regular: bool,
+               prescriber_id: str | None = None) -> Patient:
+    """R11: irregular cycles shorten the test interval from 4 weeks to 2."""
+    patient = owned_patient(uow, patient_id, prescriber_id)
+    patient.cycles_regular = regular
+    trigger = "cycles_regular" if regular else "cycles_irregular"
+    if patient.test_phase in ("every_4_weeks", "every_2_weeks") and \
+            patient.test_phase != ("every_4_weeks" if regular else "every_2_weeks"):
+        transition(uow, ctx, "pregnancy_testing", patient, trigger, attribute="test_phase")
+    else:
+        audit(uow, ctx, "patient", patient.id, trigger, patient.state, patient.state)
+    uow.commit()
+    return patient
+
+
+def record_patient_survey(uow: UnitOfWork, ctx: Context, cmd: RecordPatientSurvey) -> PatientSurvey:
+    """R20, R6: a child's survey is completed by a parent or guardian."""
+    patient = owned_patient(uow, cmd.patient_id, None)
+    params = uow.program(patient.program_id).at(ctx.now)
+    if category_of(patient, ctx.now.date(), params) in CHILD_CATEGORIES and cmd.respondent != "guardian":
+        raise InvalidInput("respondent", "a parent or guardian completes the survey for a child (R6)")
+    survey = PatientSurvey(id=new_id("srv"), patient_id=patient.id, completed_at=ctx.now,
+                           respondent=cmd.respondent)
+    uow.add(survey)
+    audit(uow, ctx, "patient_survey", survey.id, "complete", None, "completed")
+    uow.commit()
+    return survey

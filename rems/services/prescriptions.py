@@ -1,0 +1,197 @@
+"""Authorization, confirmation and dispense use cases (R19, R22-R29, R33)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from rems.domain import gate
+from rems.domain.categories import FRP_CATEGORIES, category_of
+from rems.domain.errors import Conflict, NotFound
+from rems.domain.model import (Confirmation, Counselling, Dispense, Patient, Pharmacy,
+                               PrescriberSurvey, Prescription)
+from rems.domain.requirements import Decision
+from rems.services.commands import PharmacyRequest, RecordDispense, RequestAuthorization
+from rems.services.lifecycle import audit, new_id, new_number, transition
+from rems.services.records import load_records
+from rems.services.uow import Context, UnitOfWork
+
+OPEN = ("requested", "authorized", "confirmed")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    prescription: Prescription
+    decision: Decision
+
+
+def _patient_of(uow: UnitOfWork, patient_id: str, prescriber_id: str | None = None) -> Patient:
+    patient = uow.get(Patient, patient_id)
+    if prescriber_id is not None and patient.prescriber_id != prescriber_id:
+        raise NotFound("patient", patient_id)  # a prescriber sees only their own patients
+    return patient
+
+
+def _authorize(uow: UnitOfWork, ctx: Context, rx: Prescription, patient: Patient) -> Decision:
+    program = uow.program(rx.program_id)
+    records = load_records(uow, patient, rx)
+    decision = gate.evaluate("authorize", records, program, ctx.now)
+    if decision.allowed:
+        transition(uow, ctx, "prescription", rx, "authorize", {"gate_passes": True})
+        rx.expires_at, rx.qualifying_test_id = gate.authorization_expiry(records, program, ctx.now)
+        rx.number, rx.authorized_at = new_number(program.authorization_prefix), ctx.now
+    return decision
+
+
+def request_authorization(uow: UnitOfWork, ctx: Context, cmd: RequestAuthorization) -> Outcome:
+    """R19: the prescription is kept as requested until the gate lets an authorization issue."""
+    patient = _patient_of(uow, cmd.patient_id, cmd.prescriber_id)
+    params = uow.program(patient.program_id).at(ctx.now)
+    rx = Prescription(id=new_id("rx"), program_id=patient.program_id, patient_id=patient.id,
+                      prescriber_id=cmd.prescriber_id,
+                      category=category_of(patient, ctx.now.date(), params),  # R22
+                      days_supply=cmd.days_supply, quantity=cmd.quantity, refills=cmd.refills,
+                      contraception_counselling_attested=cmd.contraception_counselling_attested,
+                      requested_at=ctx.now)
+    uow.add(rx)
+    audit(uow, ctx, "prescription", rx.id, "request", None, rx.state)
+    uow.flush()
+    if cmd.prescriber_survey_completed:
+        uow.add(PrescriberSurvey(id=new_id("psv"), prescriber_id=cmd.prescriber_id,
+                                 prescription_id=rx.id, completed_at=ctx.now))
+        uow.flush()
+    decision = _authorize(uow, ctx, rx, patient)
+    uow.commit()
+    return Outcome(rx, decision)
+
+
+def record_prescriber_survey(uow: UnitOfWork, ctx: Context, prescription_id: str,
+                             prescriber_id: str) -> Outcome:
+    """R19: the survey for a pending prescription; the authorization issues if all else holds."""
+    rx = uow.get(Prescription, prescription_id, lock=True)
+    if rx.prescriber_id != prescriber_id:
+        raise NotFound("prescription", prescription_id)
+    if not uow.prescriber_survey_done(rx.id):
+        uow.add(PrescriberSurvey(id=new_id("psv"), prescriber_id=prescriber_id,
+                                 prescription_id=rx.id, completed_at=ctx.now))
+        uow.flush()
+    return authorize(uow, ctx, rx.id, prescriber_id)
+
+
+def authorize(uow: UnitOfWork, ctx: Context, prescription_id: str, prescriber_id: str) -> Outcome:
+    rx = uow.get(Prescription, prescription_id, lock=True)
+    if rx.prescriber_id != prescriber_id:
+        raise NotFound("prescription", prescription_id)
+    if rx.state != "requested":
+        raise Conflict(f"prescription {rx.id} is {rx.state}, not requested")
+    decision = _authorize(uow, ctx, rx, uow.get(Patient, rx.patient_id))
+    uow.commit()
+    return Outcome(rx, decision)
+
+
+def _pharmacy_view(uow: UnitOfWork, cmd: PharmacyRequest) -> tuple[Prescription, Patient, Pharmacy]:
+    pharmacy = uow.get(Pharmacy, cmd.pharmacy_id)
+    rx = uow.prescription_by_number(cmd.number, lock=True)
+    if cmd.patient_id is not None and cmd.patient_id != rx.patient_id:
+        raise NotFound("authorization", cmd.number)  # never confirm a number for someone else
+    return rx, uow.get(Patient, rx.patient_id), pharmacy
+
+
+def check(uow: UnitOfWork, ctx: Context, cmd: PharmacyRequest) -> Decision:
+    """The pharmacy's ETASU check: what obtaining a confirmation would decide now (read-only)."""
+    rx, patient, pharmacy = _pharmacy_view(uow, cmd)
+    records = load_records(uow, patient, rx, pharmacy=pharmacy)
+    return gate.evaluate("confirm", records, uow.program(rx.program_id), ctx.now)
+
+
+def _expire_stale_confirmation(uow: UnitOfWork, ctx: Context, rx: Prescription) -> None:
+    live = uow.live_confirmation(rx.id)
+    if live is not None and ctx.now > live.expires_at:  # R27: decided here, sweep or not
+        transition(uow, ctx, "confirmation", live, "expire", {"past_expiry": True})
+        if rx.state == "confirmed":
+            transition(uow, ctx, "prescription", rx, "release")
+        uow.flush()
+
+
+def obtain_confirmation(uow: UnitOfWork, ctx: Context, cmd: PharmacyRequest) -> Confirmation:
+    """R26: a confirmation number only while every gate holds; valid for R27's window."""
+    rx, patient, pharmacy = _pharmacy_view(uow, cmd)
+    _expire_stale_confirmation(uow, ctx, rx)
+    program = uow.program(rx.program_id)
+    decision = gate.evaluate("confirm", load_records(uow, patient, rx, pharmacy=pharmacy), program,
+                             ctx.now)
+    transition(uow, ctx, "prescription", rx, "confirm", {"gate_passes": decision.allowed},
+               gate=decision.failures)
+    hours = program.at(ctx.now).confirmation_valid_hours
+    confirmation = Confirmation(id=new_id("cnf"), number=new_number("C"), prescription_id=rx.id,
+                                pharmacy_id=pharmacy.id, issued_at=ctx.now,
+                                expires_at=ctx.now + timedelta(hours=hours))
+    uow.add(confirmation)
+    audit(uow, ctx, "confirmation", confirmation.id, "issue", None, confirmation.state)
+    uow.commit()
+    return confirmation
+
+
+def record_dispense(uow: UnitOfWork, ctx: Context, cmd: RecordDispense) -> Dispense:
+    """Every gate again, plus R27 and R29; the database refuses a second dispense (R33)."""
+    confirmation = uow.confirmation_by_number(cmd.confirmation_number)
+    pharmacy = uow.get(Pharmacy, cmd.pharmacy_id)
+    if confirmation.pharmacy_id != pharmacy.id:
+        raise NotFound("confirmation", cmd.confirmation_number)
+    rx = uow.get(Prescription, confirmation.prescription_id, lock=True)
+    patient = uow.get(Patient, rx.patient_id, lock=True)
+    counselling = Counselling(cmd.counselled, cmd.education_checklist_completed,
+                              cmd.medication_guide_given)
+    records = load_records(uow, patient, rx, pharmacy, confirmation, counselling)
+    decision = gate.evaluate("dispense", records, uow.program(rx.program_id), ctx.now)
+    transition(uow, ctx, "prescription", rx, "dispense", {"gate_passes": decision.allowed},
+               gate=decision.failures)
+    transition(uow, ctx, "confirmation", confirmation, "use")
+    dispense = Dispense(id=new_id("dsp"), prescription_id=rx.id, confirmation_id=confirmation.id,
+                        pharmacy_id=pharmacy.id, patient_id=patient.id, dispensed_at=ctx.now,
+                        days_supply=rx.days_supply, counselled=cmd.counselled,
+                        education_checklist_completed=cmd.education_checklist_completed,
+                        medication_guide_given=cmd.medication_guide_given)
+    uow.add(dispense)
+    if rx.category in FRP_CATEGORIES and patient.test_phase == "initial":
+        transition(uow, ctx, "pregnancy_testing", patient, "start_treatment", attribute="test_phase")
+    uow.commit()
+    return dispense
+
+
+def void_prescription(uow: UnitOfWork, ctx: Context, prescription_id: str,
+                      prescriber_id: str | None = None) -> Prescription:
+    rx = uow.get(Prescription, prescription_id, lock=True)
+    if prescriber_id is not None and rx.prescriber_id != prescriber_id:
+        raise NotFound("prescription", prescription_id)
+    _void(uow, ctx, rx)
+    uow.commit()
+    return rx
+
+
+def _void(uow: UnitOfWork, ctx: Context, rx: Prescription) -> None:
+    live = uow.live_confirmation(rx.id)
+    if live is not None:
+        transition(uow, ctx, "confirmation", live, "void")
+    transition(uow, ctx, "prescription", rx, "void")
+
+
+def void_open_prescriptions(uow: UnitOfWork, ctx: Context, **where: Any) -> int:
+    """R3, R30: void every open prescription of a prescriber or a patient (no commit)."""
+    column = {"prescriber_id": Prescription.prescriber_id, "patient_id": Prescription.patient_id}
+    (key, value), = where.items()
+    open_rx = uow.prescriptions(column[key] == value, Prescription.state.in_(OPEN))  # type: ignore[attr-defined]
+    for rx in open_rx:
+        _void(uow, ctx, rx)
+    return len(open_rx)
+
+
+def release_confirmations_of(uow: UnitOfWork, ctx: Context, pharmacy_id: str) -> None:
+    """R25: a pharmacy no longer certified holds no live confirmation (no commit)."""
+    for confirmation in uow.live_confirmations_of(pharmacy_id):
+        transition(uow, ctx, "confirmation", confirmation, "void")
+        rx = uow.get(Prescription, confirmation.prescription_id)
+        if rx.state == "confirmed":
+            transition(uow, ctx, "prescription", rx, "release")
+

@@ -1,0 +1,1 @@
+"""REMS programs and state machines, declared as data (imports only transitions and the stdlib)."""

@@ -1,0 +1,198 @@
+"""REMS programs as data: effective-dated parameters of REMS_RULES.md, loaded and validated."""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+PROGRAM_DIR = Path(__file__).parent / "programs"
+
+# R5a: the six risk categories every program of this family uses.
+CATEGORIES = ("adult_frp", "child_frp", "adult_fnrp", "child_fnrp", "adult_male", "child_male")
+
+
+class ProgramError(ValueError):
+    """A program file that is malformed or inconsistent; names the file and the field."""
+
+    def __init__(self, source: str, field: str, reason: str) -> None:
+        super().__init__(f"{source}: {field}: {reason}")
+        self.source, self.field, self.reason = source, field, reason
+
+
+@dataclass(frozen=True)
+class SurveyRule:
+    """R20: how often a patient survey is due, and whether one is due before the first Rx."""
+
+    interval_days: int
+    before_first: bool
+
+
+@dataclass(frozen=True)
+class Parameters:
+    effective_from: date
+    child_age_years: int
+    postmenopause_months: int
+    initial_test_early_min_days: int
+    initial_test_early_max_days: int
+    initial_test_recent_hours: int
+    min_test_sensitivity_miu_per_ml: int
+    home_tests_allowed: bool
+    weekly_test_interval_days: int
+    weekly_test_weeks: int
+    regular_cycle_test_interval_days: int
+    irregular_cycle_test_interval_days: int
+    contraception_before_days: int
+    contraception_after_days: int
+    male_condom_after_days: int
+    blood_donation_after_days: int
+    frp_authorization_valid_days: int
+    authorization_valid_days: int
+    max_supply_days: int
+    max_refills: int
+    confirmation_valid_hours: int
+    refill_window_days: int
+    pharmacy_recertification_days: int
+    prescriber_recertification_days: int
+    survey: Mapping[str, SurveyRule]
+
+
+_FIELDS = {f.name: f.type for f in dataclasses.fields(Parameters)}
+_NUMBERS = [name for name, kind in _FIELDS.items() if kind == "int"]
+# Zero is a legitimate value only where it means "none" or "not allowed".
+_ZERO_ALLOWED = {"max_refills", "prescriber_recertification_days", "pharmacy_recertification_days"}
+
+
+@dataclass(frozen=True)
+class Program:
+    id: str
+    name: str
+    drug: str
+    rxnorm: tuple[str, ...]
+    authorization_prefix: str
+    parameter_sets: tuple[Parameters, ...]
+
+    def at(self, moment: datetime | date) -> Parameters:
+        """The parameters in force at `moment` (the latest set effective on or before it)."""
+        day = moment.date() if isinstance(moment, datetime) else moment
+        current = None
+        for params in self.parameter_sets:
+            if params.effective_from <= day:
+                current = params
+        if current is None:
+            raise ProgramError(self.id, "effective_from", f"no parameters in force on {day}")
+        return current
+
+
+def _check_scalar(source: str, where: str, name: str, value: Any) -> None:
+    expected = _FIELDS[name]
+    if expected == "bool":
+        if not isinstance(value, bool):
+            raise ProgramError(source, where + name, "must be true or false")
+    elif expected == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ProgramError(source, where + name, "must be a whole number")
+        if value < 0 or (value == 0 and name not in _ZERO_ALLOWED):
+            raise ProgramError(source, where + name, "must be greater than zero")
+
+
+def _survey(source: str, where: str, raw: Any) -> dict[str, SurveyRule]:
+    if not isinstance(raw, dict):
+        raise ProgramError(source, where + "survey", "must be a table of categories")
+    unknown = set(raw) - set(CATEGORIES)
+    if unknown:
+        raise ProgramError(source, f"{where}survey.{sorted(unknown)[0]}", "unknown risk category")
+    rules = {}
+    for category, rule in raw.items():
+        field = f"{where}survey.{category}"
+        if not isinstance(rule, dict) or set(rule) != {"interval_days", "before_first"}:
+            raise ProgramError(source, field, "needs exactly interval_days and before_first")
+        if isinstance(rule["interval_days"], bool) or not isinstance(rule["interval_days"], int) \
+                or rule["interval_days"] <= 0:
+            raise ProgramError(source, field + ".interval_days", "must be a whole number > 0")
+        if not isinstance(rule["before_first"], bool):
+            raise ProgramError(source, field + ".before_first", "must be true or false")
+        rules[category] = SurveyRule(rule["interval_days"], rule["before_first"])
+    return rules
+
+
+def _consistency(source: str, where: str, p: Parameters) -> None:
+    if p.initial_test_early_min_days > p.initial_test_early_max_days:
+        raise ProgramError(source, where + "initial_test_early_min_days",
+                           "must not exceed initial_test_early_max_days")
+    if p.initial_test_recent_hours >= p.initial_test_early_min_days * 24:
+        raise ProgramError(source, where + "initial_test_recent_hours",
+                           "must end before the early test window begins")
+    missing = [c for c in CATEGORIES if c not in p.survey]
+    if missing:
+        raise ProgramError(source, f"{where}survey.{missing[0]}", "missing risk category")
+
+
+def _parameter_sets(source: str, raw: Any) -> tuple[Parameters, ...]:
+    if not isinstance(raw, list) or not raw:
+        raise ProgramError(source, "parameters", "at least one [[parameters]] block is required")
+    sets: list[Parameters] = []
+    merged: dict[str, Any] = {}
+    for index, block in enumerate(raw):
+        where = f"parameters[{index}]."
+        unknown = sorted(set(block) - set(_FIELDS))
+        if unknown:
+            raise ProgramError(source, where + unknown[0], "unknown parameter")
+        if not isinstance(block.get("effective_from"), date) or isinstance(
+                block.get("effective_from"), datetime):
+            raise ProgramError(source, where + "effective_from", "must be a date (YYYY-MM-DD)")
+        if sets and block["effective_from"] <= sets[-1].effective_from:
+            raise ProgramError(source, where + "effective_from", "must be later than the block before")
+        for name, value in block.items():
+            if name == "survey":
+                merged["survey"] = {**merged.get("survey", {}), **_survey(source, where, value)}
+            elif name != "effective_from":
+                _check_scalar(source, where, name, value)
+                merged[name] = value
+        merged["effective_from"] = block["effective_from"]
+        absent = sorted(set(_FIELDS) - set(merged))
+        if absent:
+            raise ProgramError(source, where + absent[0], "missing (the first block must be complete)")
+        params = Parameters(**merged)
+        _consistency(source, where, params)
+        sets.append(params)
+    return tuple(sets)
+
+
+def parse_program(text: str, source: str = "<program>") -> Program:
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ProgramError(source, "(file)", f"not valid TOML: {error}") from None
+    for key in ("id", "name", "drug", "authorization_prefix"):
+        if not isinstance(raw.get(key), str) or not raw[key].strip():
+            raise ProgramError(source, key, "required text")
+    rxnorm = raw.get("rxnorm", [])
+    if not isinstance(rxnorm, list) or not all(isinstance(code, str) for code in rxnorm):
+        raise ProgramError(source, "rxnorm", "must be a list of codes as text")
+    unknown = sorted(set(raw) - {"id", "name", "drug", "rxnorm", "authorization_prefix", "parameters"})
+    if unknown:
+        raise ProgramError(source, unknown[0], "unknown field")
+    return Program(raw["id"], raw["name"], raw["drug"], tuple(rxnorm), raw["authorization_prefix"],
+                   _parameter_sets(source, raw.get("parameters")))
+
+
+def load_program(path: Path) -> Program:
+    program = parse_program(path.read_text(encoding="utf-8"), path.name)
+    if program.id != path.stem:
+        raise ProgramError(path.name, "id", f"must match the file name ({path.stem!r})")
+    return program
+
+
+def load_programs(directory: Path = PROGRAM_DIR) -> dict[str, Program]:
+    programs = {}
+    for path in sorted(directory.glob("*.toml")):
+        program = load_program(path)
+        programs[program.id] = program
+    if not programs:
+        raise ProgramError(str(directory), "(directory)", "no program files")
+    return programs
