@@ -11,8 +11,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from rems.domain.categories import CHILD_CATEGORIES, FRP_CATEGORIES, category_of
-from rems.domain.model import (Confirmation, Counselling, Dispense, Patient, PatientSurvey,
-                               Pharmacy, Ppaf, PregnancyTest, Prescriber, Prescription)
+from rems.domain.model import (
+    Confirmation,
+    Counselling,
+    Dispense,
+    Patient,
+    PatientSurvey,
+    Pharmacy,
+    Ppaf,
+    PregnancyTest,
+    Prescriber,
+    Prescription,
+)
 from rems.domain.requirements import Decision, Requirement, need
 from rems.domain.testing import evaluate_tests
 from workflows.program import Parameters, Program

@@ -49,8 +49,8 @@ def change_certification(uow: UnitOfWork, ctx: Context, kind: Kind, record_id: s
     """certify / suspend / reinstate / lapse / recertify / revoke, audited; R3 voids on suspend."""
     if trigger not in TRIGGERS:
         raise InvalidInput("trigger", f"must be one of {', '.join(TRIGGERS)}")
-    record: Prescriber | Pharmacy = uow.get(Prescriber if kind == "prescriber" else Pharmacy,
-                                            record_id, lock=True)
+    record: Prescriber | Pharmacy = (uow.get(Prescriber, record_id, lock=True) if kind == "prescriber"
+                                     else uow.get(Pharmacy, record_id, lock=True))
     params = uow.program(program_id).at(ctx.now)
     interval = (params.prescriber_recertification_days if kind == "prescriber"
                 else params.pharmacy_recertification_days)

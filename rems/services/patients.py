@@ -7,11 +7,16 @@ from typing import Literal
 from rems.domain import gate
 from rems.domain.categories import CHILD_CATEGORIES, FRP_CATEGORIES, category_of
 from rems.domain.errors import InvalidInput, NotFound
-from rems.domain.model import (Patient, PatientSurvey, Ppaf, PregnancyReport, PregnancyTest,
-                               Prescriber)
+from rems.domain.model import Patient, PatientSurvey, Ppaf, PregnancyReport, PregnancyTest, Prescriber
 from rems.domain.testing import acceptable
-from rems.services.commands import (EnrollPatient, PpafSignature, RecordPatientSurvey,
-                                    RecordPregnancyTest, RenewPpaf, ReproductiveFacts)
+from rems.services.commands import (
+    EnrollPatient,
+    PpafSignature,
+    RecordPatientSurvey,
+    RecordPregnancyTest,
+    RenewPpaf,
+    ReproductiveFacts,
+)
 from rems.services.lifecycle import audit, new_id, transition
 from rems.services.prescriptions import void_open_prescriptions
 from rems.services.uow import Context, UnitOfWork

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from rems.domain import gate
 from rems.domain.categories import FRP_CATEGORIES, category_of
 from rems.domain.errors import Conflict, NotFound
-from rems.domain.model import (Confirmation, Counselling, Dispense, Patient, Pharmacy,
-                               PrescriberSurvey, Prescription)
+from rems.domain.model import (
+    Confirmation,
+    Counselling,
+    Dispense,
+    Patient,
+    Pharmacy,
+    PrescriberSurvey,
+    Prescription,
+)
 from rems.domain.requirements import Decision
 from rems.services.commands import PharmacyRequest, RecordDispense, RequestAuthorization
 from rems.services.lifecycle import audit, new_id, new_number, transition
@@ -177,11 +183,12 @@ def _void(uow: UnitOfWork, ctx: Context, rx: Prescription) -> None:
     transition(uow, ctx, "prescription", rx, "void")
 
 
-def void_open_prescriptions(uow: UnitOfWork, ctx: Context, **where: Any) -> int:
+def void_open_prescriptions(uow: UnitOfWork, ctx: Context, *, patient_id: str | None = None,
+                            prescriber_id: str | None = None) -> int:
     """R3, R30: void every open prescription of a prescriber or a patient (no commit)."""
-    column = {"prescriber_id": Prescription.prescriber_id, "patient_id": Prescription.patient_id}
-    (key, value), = where.items()
-    open_rx = uow.prescriptions(column[key] == value, Prescription.state.in_(OPEN))  # type: ignore[attr-defined]
+    if not (patient_id or prescriber_id):
+        raise ValueError("void_open_prescriptions needs a patient or a prescriber")
+    open_rx = uow.prescriptions(patient_id=patient_id, prescriber_id=prescriber_id, states=OPEN)
     for rx in open_rx:
         _void(uow, ctx, rx)
     return len(open_rx)
@@ -189,7 +196,7 @@ def void_open_prescriptions(uow: UnitOfWork, ctx: Context, **where: Any) -> int:
 
 def release_confirmations_of(uow: UnitOfWork, ctx: Context, pharmacy_id: str) -> None:
     """R25: a pharmacy no longer certified holds no live confirmation (no commit)."""
-    for confirmation in uow.live_confirmations_of(pharmacy_id):
+    for confirmation in uow.confirmations(pharmacy_id=pharmacy_id):
         transition(uow, ctx, "confirmation", confirmation, "void")
         rx = uow.get(Prescription, confirmation.prescription_id)
         if rx.state == "confirmed":

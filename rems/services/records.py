@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from rems.domain.gate import Records
-from rems.domain.model import (Confirmation, Counselling, Patient, Pharmacy, Prescriber,
-                               Prescription)
+from rems.domain.model import Confirmation, Counselling, Patient, Pharmacy, Prescriber, Prescription
 from rems.services.uow import UnitOfWork
 
 
@@ -16,6 +15,6 @@ def load_records(uow: UnitOfWork, patient: Patient, prescription: Prescription |
         patient=patient, prescriber=uow.get(Prescriber, prescriber_id), prescription=prescription,
         ppafs=uow.ppafs(patient.id), tests=uow.tests(patient.id),
         patient_surveys=uow.patient_surveys(patient.id),
-        prescriber_survey_done=bool(prescription) and uow.prescriber_survey_done(prescription.id),
+        prescriber_survey_done=prescription is not None and uow.prescriber_survey_done(prescription.id),
         dispenses=uow.dispenses(patient.id), pharmacy=pharmacy, confirmation=confirmation,
         counselling=counselling)

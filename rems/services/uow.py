@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
+from rems.adapters import orm
 from rems.domain import model
 from rems.domain.errors import Conflict, NotFound
 from workflows.program import Program
@@ -85,26 +86,33 @@ class UnitOfWork:
         return self.session.scalars(query).all()
 
     def ppafs(self, patient_id: str) -> Sequence[model.Ppaf]:
-        return self._all(model.Ppaf, model.Ppaf.patient_id == patient_id,  # type: ignore[arg-type]
-                         order=model.Ppaf.signed_at)
+        t = orm.ppafs.c
+        return self._all(model.Ppaf, t.patient_id == patient_id, order=t.signed_at)
 
     def tests(self, patient_id: str) -> Sequence[model.PregnancyTest]:
-        t = model.PregnancyTest
-        return self._all(t, t.patient_id == patient_id, order=t.collected_at)  # type: ignore[arg-type]
+        t = orm.pregnancy_tests.c
+        return self._all(model.PregnancyTest, t.patient_id == patient_id, order=t.collected_at)
 
     def patient_surveys(self, patient_id: str) -> Sequence[model.PatientSurvey]:
-        s = model.PatientSurvey
-        return self._all(s, s.patient_id == patient_id, order=s.completed_at)  # type: ignore[arg-type]
+        t = orm.patient_surveys.c
+        return self._all(model.PatientSurvey, t.patient_id == patient_id, order=t.completed_at)
 
     def dispenses(self, patient_id: str) -> Sequence[model.Dispense]:
-        d = model.Dispense
-        return self._all(d, d.patient_id == patient_id, order=d.dispensed_at)  # type: ignore[arg-type]
+        t = orm.dispenses.c
+        return self._all(model.Dispense, t.patient_id == patient_id, order=t.dispensed_at)
 
-    def prescriptions(self, *where: Any) -> Sequence[model.Prescription]:
-        return self._all(model.Prescription, *where, order=model.Prescription.requested_at)
+    def prescriptions(self, *, patient_id: str | None = None, prescriber_id: str | None = None,
+                      states: Sequence[str] | None = None,
+                      expired_before: datetime | None = None) -> Sequence[model.Prescription]:
+        t = orm.prescriptions.c
+        where = [t.patient_id == patient_id] if patient_id else []
+        where += [t.prescriber_id == prescriber_id] if prescriber_id else []
+        where += [t.state.in_(states)] if states else []
+        where += [t.expires_at < expired_before] if expired_before else []
+        return self._all(model.Prescription, *where, order=t.requested_at)
 
     def prescription_by_number(self, number: str, lock: bool = False) -> model.Prescription:
-        query = select(model.Prescription).where(model.Prescription.number == number)  # type: ignore[arg-type]
+        query = select(model.Prescription).where(orm.prescriptions.c.number == number)
         if lock:
             query = query.with_for_update()
         found = self.session.scalars(query).first()
@@ -113,26 +121,31 @@ class UnitOfWork:
         return found
 
     def confirmation_by_number(self, number: str) -> model.Confirmation:
-        c = model.Confirmation
-        found = self.session.scalars(select(c).where(c.number == number)).first()  # type: ignore[arg-type]
+        t = orm.confirmations.c
+        found = self.session.scalars(select(model.Confirmation).where(t.number == number)).first()
         if found is None:
             raise NotFound("confirmation", number)
         return found
 
-    def live_confirmation(self, prescription_id: str) -> model.Confirmation | None:
-        c = model.Confirmation
-        return self.session.scalars(select(c).where(
-            c.prescription_id == prescription_id, c.state == "issued")).first()  # type: ignore[arg-type]
+    def confirmations(self, *, prescription_id: str | None = None, pharmacy_id: str | None = None,
+                      expired_before: datetime | None = None) -> Sequence[model.Confirmation]:
+        """Live (issued) confirmations matching every filter given."""
+        t = orm.confirmations.c
+        where = [t.state == "issued"]
+        where += [t.prescription_id == prescription_id] if prescription_id else []
+        where += [t.pharmacy_id == pharmacy_id] if pharmacy_id else []
+        where += [t.expires_at < expired_before] if expired_before else []
+        return self._all(model.Confirmation, *where, order=t.issued_at)
 
-    def live_confirmations_of(self, pharmacy_id: str) -> Sequence[model.Confirmation]:
-        c = model.Confirmation
-        return self._all(c, c.pharmacy_id == pharmacy_id, c.state == "issued")  # type: ignore[arg-type]
+    def live_confirmation(self, prescription_id: str) -> model.Confirmation | None:
+        live = self.confirmations(prescription_id=prescription_id)
+        return live[0] if live else None
 
     def prescriber_survey_done(self, prescription_id: str) -> bool:
-        s = model.PrescriberSurvey
-        return self.session.scalars(select(s.id).where(  # type: ignore[arg-type]
-            s.prescription_id == prescription_id)).first() is not None
+        t = orm.prescriber_surveys.c
+        return self.session.execute(select(t.id).where(t.prescription_id == prescription_id)).first() \
+            is not None
 
     def audit_trail(self, entity: str, entity_id: str) -> Sequence[model.AuditEntry]:
-        a = model.AuditEntry
-        return self._all(a, a.entity == entity, a.entity_id == entity_id, order=a.id)  # type: ignore[arg-type]
+        t = orm.audit_log.c
+        return self._all(model.AuditEntry, t.entity == entity, t.entity_id == entity_id, order=t.id)

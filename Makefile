@@ -1,0 +1,36 @@
+# rems-engine: `make help` lists the targets. People and .ci/run use the same ones.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	rm -f $(VENV)/.installed-*; touch $(STAMP)
+
+install: $(STAMP) ## Create the virtualenv and install the project with its dev tools
+
+run: install ## Walk an FRP patient through the CLI on an embedded SQLite database
+	$(BIN)/rems demo
+
+lint: install ## ruff and mypy (strict on workflows, domain and services)
+	$(BIN)/ruff check rems workflows workers tests
+	$(BIN)/mypy
+
+test: lint ## Lint, then the whole test suite on 2 workers
+	$(BIN)/pytest -n 2 -q
+
+diagrams: install ## Regenerate the state machine diagrams in README.md
+	$(BIN)/rems diagrams --file README.md
+
+clean: ## Remove the virtualenv and local databases
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis
+
+.PHONY: help install run lint test diagrams clean

@@ -1,0 +1,1 @@
+"""The `rems` command line: thin commands that translate arguments into service calls."""

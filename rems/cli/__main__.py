@@ -1,0 +1,3 @@
+from rems.cli.main import run
+
+run()

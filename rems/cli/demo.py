@@ -1,0 +1,101 @@
+"""A walk-through of one FRP patient through the CLI, from enrollment to a dispense (make run).
+
+Each step runs the real `rems` command in a subprocess and prints it with its output, so what
+the reader sees is exactly what a user would type and get.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+_EXPECTED_REFUSAL = 3
+
+
+def _run(env: dict[str, str], *args: str, expect: int = 0, quiet: bool = False) -> Any:
+    shown = " ".join(a if " " not in a else repr(a) for a in args)
+    command = [sys.executable, "-m", "rems.cli", *args]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)  # noqa: S603
+    if not quiet:
+        print(f"\n$ rems {shown}")
+        print((done.stdout + done.stderr).rstrip())
+        print(f"(exit {done.returncode})")
+    if done.returncode != expect:
+        raise SystemExit(f"demo step failed: rems {shown} exited {done.returncode}, expected {expect}")
+    if "--json" in args and done.stdout.strip():
+        return json.loads(done.stdout)
+    return None
+
+
+def _latest(env: dict[str, str], patient: str) -> dict[str, Any]:
+    prescriptions: list[dict[str, Any]] = _run(env, "--json", "status", patient, quiet=True)["prescriptions"]
+    return prescriptions[-1]
+
+
+def walk(database: Path) -> None:
+    database.parent.mkdir(parents=True, exist_ok=True)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{database}{suffix}").unlink(missing_ok=True)
+    env = {**os.environ, "REMS_DATABASE_URL": f"sqlite:///{database.resolve()}"}
+    now = datetime.now(UTC)
+    iso = lambda delta: (now - delta).isoformat(timespec="seconds")  # noqa: E731
+    print("== rems demo: an adult female of reproductive potential on pomalidomide ==")
+    _run(env, "init")
+    doc = _run(env, "--json", "prescriber", "enroll", "--name", "Dr Ada Byron", "--npi", "1000000001",
+               "--attested", "--education-reviewed", quiet=True)["id"]
+    pharm = _run(env, "--json", "pharmacy", "enroll", "--name", "Specialty Pharmacy One",
+                 "--ncpdp-id", "1000001", "--representative-enrolled", "--staff-trained",
+                 "--records-and-audits-accepted", quiet=True)["id"]
+    print(f"\n# prescriber {doc} and pharmacy {pharm} are enrolled but not yet certified")
+    _run(env, "--actor", "admin", "prescriber", "certify", doc)
+    _run(env, "--actor", "admin", "pharmacy", "certify", pharm)
+    print("\n# The prescriber enrolls the patient with a PPAF for her risk category (R5)")
+    patient = _run(env, "--json", "--actor", doc, "patient", "enroll", "--prescriber", doc,
+                   "--name", "Demo Patient", "--sex", "female", "--birth-date", "1988-04-12",
+                   "--category", "adult_frp")["id"]
+    print(f"(patient {patient})")
+    print("\n# Asking for an authorization now: the gate names every missing step")
+    _run(env, "--actor", doc, "rx", "request", patient, "--prescriber", doc,
+         "--days-supply", "28", "--quantity", "21", expect=_EXPECTED_REFUSAL)
+    _run(env, "--actor", doc, "rx", "void", _latest(env, patient)["id"], quiet=True)
+    print("\n# Two negative tests (R9): 12 days ago and 3 hours ago; the patient survey (R20)")
+    _run(env, "--actor", doc, "test", "record", patient, "--result", "negative", "--sensitivity", "25",
+         "--collected-at", iso(timedelta(days=12)))
+    _run(env, "--actor", doc, "test", "record", patient, "--result", "negative", "--sensitivity", "25",
+         "--collected-at", iso(timedelta(hours=3)))
+    print("\n# Those tests were 25 mIU/mL sensitive; R10 needs at least 50, so they do not count")
+    _run(env, "--actor", doc, "rx", "request", patient, "--prescriber", doc,
+         "--days-supply", "28", "--quantity", "21", "--contraception-attested", expect=_EXPECTED_REFUSAL)
+    _run(env, "--actor", doc, "rx", "void", _latest(env, patient)["id"])
+    _run(env, "--actor", doc, "test", "record", patient, "--result", "negative", "--sensitivity", "50",
+         "--collected-at", iso(timedelta(days=12)))
+    _run(env, "--actor", doc, "test", "record", patient, "--result", "negative", "--sensitivity", "50",
+         "--collected-at", iso(timedelta(hours=3)))
+    _run(env, "--actor", patient, "survey", "patient", patient)
+    print("\n# Now only the prescriber survey for this prescription is missing (R19)")
+    _run(env, "--actor", doc, "rx", "request", patient, "--prescriber", doc,
+         "--days-supply", "28", "--quantity", "21", "--contraception-attested", expect=_EXPECTED_REFUSAL)
+    rx = _latest(env, patient)["id"]
+    _run(env, "--actor", doc, "survey", "prescriber", rx, "--prescriber", doc)
+    number = _latest(env, patient)["number"]
+    print("\n# At the pharmacy: the check, a confirmation number (R26), then the dispense")
+    _run(env, "--actor", pharm, "check", number, "--pharmacy", pharm, "--patient", patient)
+    confirmation = _run(env, "--json", "--actor", pharm, "confirm", number, "--pharmacy", pharm)["number"]
+    print(f"(confirmation {confirmation})")
+    print("\n# Without the counselling checklist the dispense is refused (R29)")
+    _run(env, "--actor", pharm, "dispense", confirmation, "--pharmacy", pharm, "--counselled",
+         "--medication-guide", expect=_EXPECTED_REFUSAL)
+    _run(env, "--actor", pharm, "dispense", confirmation, "--pharmacy", pharm, "--counselled",
+         "--checklist", "--medication-guide")
+    print("\n# The same authorization cannot be dispensed twice (R33)")
+    _run(env, "--actor", pharm, "dispense", confirmation, "--pharmacy", pharm, "--counselled",
+         "--checklist", "--medication-guide", expect=_EXPECTED_REFUSAL)
+    print("\n# Where the patient stands now, and the audit trail of the prescription")
+    _run(env, "status", patient)
+    _run(env, "audit", "prescription", rx)
+    print(f"\n== demo complete; database: {database} ==")

@@ -1,0 +1,87 @@
+"""`rems`: every use case of the core from the command line (`rems --help`)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+import typer
+
+from rems.cli import actors, dispensing, patients
+from rems.cli.output import EXIT_BAD_INPUT, emit, handle, state
+
+app = typer.Typer(help="REMS engine: certify, enroll, gate and dispense under the REMS rules.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+app.add_typer(actors.prescriber, name="prescriber")
+app.add_typer(actors.pharmacy, name="pharmacy")
+app.add_typer(patients.patient, name="patient")
+app.add_typer(patients.test, name="test")
+app.add_typer(patients.survey, name="survey")
+app.add_typer(dispensing.rx, name="rx")
+for command in (dispensing.check, dispensing.confirm, dispensing.dispense, dispensing.sweep,
+                patients.status, actors.audit):
+    app.command()(command)
+
+
+@app.callback()
+def main(json_output: bool = typer.Option(False, "--json", help="Print JSON."),
+         actor: str = typer.Option("", "--actor", help="Who acts (recorded in the audit log).")) -> None:
+    state.json, state.actor = json_output, actor
+
+
+@app.command()
+def init() -> None:
+    """Create or upgrade the database schema (REMS_DATABASE_URL, default SQLite)."""
+    application = state.get_app()
+    application.migrate()
+    emit({"database": application.engine.url.render_as_string(hide_password=True),
+          "programs": sorted(application.programs)},
+         f"database ready: {application.engine.url.render_as_string(hide_password=True)}; "
+         f"programs: {', '.join(sorted(application.programs))}")
+
+
+@app.command()
+def diagrams(file: Path = typer.Option(Path("README.md"), help="Markdown file to update."),
+             check: bool = typer.Option(False, help="Exit 1 if the file is out of date.")) -> None:
+    """Write the Mermaid diagrams of every state machine into a Markdown file."""
+    from workflows.diagrams import splice
+    current = file.read_text(encoding="utf-8") if file.exists() else ""
+    fresh = splice(current)
+    if check:
+        if fresh != current:
+            typer.echo(f"{file}: state machine diagrams are out of date; run `rems diagrams`", err=True)
+            raise SystemExit(1)
+        typer.echo(f"{file}: diagrams up to date")
+        return
+    file.write_text(fresh, encoding="utf-8")
+    typer.echo(f"{file}: diagrams written")
+
+
+@app.command()
+def demo(database: Path = typer.Option(Path("var/demo.db"), help="SQLite file for the demo (recreated)."),
+         ) -> None:
+    """Walk an FRP patient from enrollment to a dispense, with the gate refusing each missing step."""
+    from rems.cli.demo import walk
+    walk(database)
+
+
+def run() -> None:
+    try:
+        app(standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        raise SystemExit(exc.exit_code) from None
+    except click.exceptions.Abort:
+        raise SystemExit(1) from None
+    except click.ClickException as exc:
+        exc.show()
+        raise SystemExit(EXIT_BAD_INPUT) from None
+    except SystemExit:
+        raise
+    except Exception as exc:  # the one place errors become exit codes
+        handle(exc)
+
+
+if __name__ == "__main__":
+    run()
+    sys.exit(0)

@@ -1,0 +1,100 @@
+"""Shared CLI plumbing: the app, the JSON switch, the clock, and one place mapping errors to exits."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import typer
+
+from rems.bootstrap import App, bootstrap
+from rems.domain.errors import Conflict, InvalidInput, NotFound, Refused
+from rems.domain.requirements import Decision
+from rems.services.uow import Context, UnitOfWork
+
+# Exit codes: documented in README; a refusal is not a crash.
+EXIT_BAD_INPUT, EXIT_REFUSED, EXIT_NOT_FOUND, EXIT_CONFLICT, EXIT_SETUP = 2, 3, 4, 5, 6
+T = TypeVar("T")
+
+
+@dataclass
+class State:
+    json: bool = False
+    actor: str = ""
+    app: App | None = None
+
+    def get_app(self) -> App:
+        if self.app is None:
+            self.app = bootstrap()
+        return self.app
+
+
+state = State()
+
+
+def call(service: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run one service call in its own unit of work, stamped with actor and time."""
+    ctx = Context(actor=state.actor or f"cli:{os.environ.get('USER', 'operator')}",
+                  now=datetime.now(UTC))
+    uow: UnitOfWork
+    with state.get_app().uow() as uow:
+        return service(uow, ctx, *args, **kwargs)
+
+
+def emit(data: Any, human: str | None = None) -> None:
+    if state.json or human is None:
+        typer.echo(json.dumps(data, indent=2, default=str))
+    else:
+        typer.echo(human)
+
+
+def show_decision(decision: Decision, title: str) -> None:
+    if state.json:
+        emit(decision.as_dict())
+        return
+    verdict = "ALLOWED" if decision.allowed else "REFUSED"
+    typer.echo(f"{title}: {verdict}")
+    for r in decision.requirements:
+        if r.met:
+            typer.echo(f"  [ok  ] {r.rule:<4} {r.message}")
+        else:
+            typer.echo(f"  [FAIL] {r.rule:<4} {r.message}  ({r.code})\n         -> {r.remedy}")
+
+
+def fail(code: int, kind: str, message: str, extra: dict[str, Any] | None = None) -> None:
+    payload = {"error": kind, "message": message, **(extra or {})}
+    if state.json:
+        typer.echo(json.dumps(payload, indent=2, default=str))
+    else:
+        typer.echo(f"error: {message}", err=True)
+        for failure in (extra or {}).get("failures", []):
+            typer.echo(f"  [FAIL] {failure['rule']:<4} {failure['code']:<34} {failure['message']}"
+                       f"\n         -> {failure['remedy']}", err=True)
+    raise SystemExit(code)
+
+
+def handle(error: Exception) -> None:
+    """Map every expected error to a message and an exit code; never a stack trace."""
+    from pydantic import ValidationError
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    from workflows.program import ProgramError
+    if isinstance(error, Refused):
+        fail(EXIT_REFUSED, "refused", str(error), {"failures": [f.as_dict() for f in error.failures]})
+    if isinstance(error, InvalidInput):
+        fail(EXIT_BAD_INPUT, "invalid_input", str(error), {"field": error.field})
+    if isinstance(error, NotFound):
+        fail(EXIT_NOT_FOUND, "not_found", str(error))
+    if isinstance(error, Conflict):
+        fail(EXIT_CONFLICT, "conflict", str(error))
+    if isinstance(error, ValidationError | ProgramError):
+        fail(EXIT_SETUP, "configuration", str(error).splitlines()[0] + " (check REMS_* settings)")
+    if isinstance(error, OperationalError | ProgrammingError):
+        fail(EXIT_SETUP, "database", "the database is not reachable or not initialised: run `rems init`")
+    print(f"internal error ({type(error).__name__}); nothing was saved", file=sys.stderr)
+    raise SystemExit(1)

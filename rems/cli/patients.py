@@ -1,0 +1,134 @@
+"""CLI for patients: enrollment and PPAF, tests, surveys, holds, status (R5-R12, R20, R30)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import typer
+
+from rems.cli.output import call, emit
+from rems.services import patients as svc
+from rems.services.commands import EnrollPatient, RecordPatientSurvey, RecordPregnancyTest, RenewPpaf, parse
+from rems.services.status import patient_status
+
+patient = typer.Typer(help="Patient enrollment and therapy state (R5-R8, R12, R30).", no_args_is_help=True)
+test = typer.Typer(help="Pregnancy tests (R9-R11, R30).", no_args_is_help=True)
+survey = typer.Typer(help="Patient and prescriber surveys (R19, R20).", no_args_is_help=True)
+
+
+def _facts(menarche: bool, hysterectomy: bool, oophorectomy: bool,
+           postmenopausal_since: str | None) -> dict[str, Any]:
+    return {"menarche": menarche, "hysterectomy": hysterectomy,
+            "bilateral_oophorectomy": oophorectomy, "postmenopausal_since": postmenopausal_since}
+
+
+def _ppaf(category: str, guardian: str | None) -> dict[str, Any]:
+    return {"category": category, "signed_by": "guardian" if guardian else "patient",
+            "guardian_name": guardian}
+
+
+@patient.command("enroll")
+def enroll(prescriber: str = typer.Option(..., help="Prescriber id"),
+           name: str = typer.Option(...), sex: str = typer.Option(..., help="female or male"),
+           birth_date: str = typer.Option(..., help="YYYY-MM-DD"),
+           category: str = typer.Option(..., help="PPAF risk category (R5a)"),
+           program: str = typer.Option("pomalidomide"),
+           guardian: str = typer.Option(None, help="Parent or guardian who signs for a child (R6)"),
+           menarche: bool = typer.Option(False), hysterectomy: bool = typer.Option(False),
+           oophorectomy: bool = typer.Option(False, help="Bilateral oophorectomy"),
+           postmenopausal_since: str = typer.Option(None, help="YYYY-MM-DD"),
+           irregular_cycles: bool = typer.Option(False)) -> None:
+    """Enroll a patient with a signed PPAF for exactly one risk category (R5)."""
+    cmd = parse(EnrollPatient, program_id=program, prescriber_id=prescriber, name=name, sex=sex,
+                birth_date=birth_date, cycles_regular=not irregular_cycles,
+                facts=_facts(menarche, hysterectomy, oophorectomy, postmenopausal_since),
+                ppaf=_ppaf(category, guardian))
+    p = call(svc.enroll_patient, cmd)
+    emit({"id": p.id, "state": p.state, "test_phase": p.test_phase},
+         f"patient {p.id} enrolled ({p.state}; pregnancy testing: {p.test_phase})")
+
+
+@patient.command("renew-ppaf")
+def renew_ppaf(patient_id: str, category: str = typer.Option(...),
+               guardian: str = typer.Option(None), menarche: bool = typer.Option(False),
+               hysterectomy: bool = typer.Option(False), oophorectomy: bool = typer.Option(False),
+               postmenopausal_since: str = typer.Option(None)) -> None:
+    """Sign a new PPAF after a category change (R8): give the patient's current facts."""
+    cmd = parse(RenewPpaf, patient_id=patient_id, ppaf=_ppaf(category, guardian),
+                facts=_facts(menarche, hysterectomy, oophorectomy, postmenopausal_since))
+    p = call(svc.renew_ppaf, cmd)
+    emit({"id": p.id, "state": p.state, "test_phase": p.test_phase},
+         f"patient {p.id}: new PPAF ({category}); testing: {p.test_phase}")
+
+
+def _patient_command(name: str, help_text: str, fn: Any, *args: Any) -> None:
+    def command(patient_id: str) -> None:
+        p = call(fn, patient_id, *args)
+        emit({"id": p.id, "state": p.state, "test_phase": p.test_phase}, f"patient {p.id}: {p.state}")
+    command.__doc__ = help_text
+    patient.command(name)(command)
+
+
+_patient_command("missed-period", "Missed period or abnormal bleeding: hold until a negative test (R12).",
+                 svc.report_missed_period)
+_patient_command("report-pregnancy", "Pregnancy reported: stop therapy, void authorizations (R30).",
+                 svc.report_pregnancy, "patient")
+_patient_command("report-partner-pregnancy", "A male patient's partner is pregnant (R30).",
+                 svc.report_pregnancy, "partner")
+for _trigger in svc.STATE_TRIGGERS:
+    _patient_command(_trigger, f"{_trigger.capitalize()} therapy (audited).", svc.change_state, _trigger)
+
+
+@patient.command("cycles")
+def cycles(patient_id: str, regular: bool = typer.Option(..., "--regular/--irregular")) -> None:
+    """Record whether menstrual cycles are regular (R11 test interval)."""
+    p = call(svc.set_cycles, patient_id, regular)
+    emit({"id": p.id, "cycles_regular": p.cycles_regular}, f"patient {p.id}: cycles regular={regular}")
+
+
+@test.command("record")
+def record_test(patient_id: str, result: str = typer.Option(..., help="negative or positive"),
+                sensitivity: int = typer.Option(..., help="mIU/mL (R10)"),
+                collected_at: str = typer.Option(None, help="ISO time with zone; default now"),
+                setting: str = typer.Option("lab", help="lab, office or home"),
+                home_accepted: bool = typer.Option(False, help="Prescriber accepts a home test")) -> None:
+    """Record a pregnancy test result."""
+    cmd = parse(RecordPregnancyTest, patient_id=patient_id, result=result,
+                sensitivity_miu_per_ml=sensitivity, setting=setting, home_test_accepted=home_accepted,
+                collected_at=collected_at or datetime.now(UTC))
+    t = call(svc.record_pregnancy_test, cmd)
+    emit({"id": t.id, "result": t.result, "collected_at": t.collected_at},
+         f"test {t.id}: {t.result}, collected {t.collected_at:%Y-%m-%d %H:%M} UTC")
+
+
+@survey.command("patient")
+def patient_survey(patient_id: str, respondent: str = typer.Option("patient", help="patient or guardian")) -> None:
+    """The patient (or a guardian for a child) completes the patient survey (R20, R6)."""
+    s = call(svc.record_patient_survey, parse(RecordPatientSurvey, patient_id=patient_id,
+                                               respondent=respondent))
+    emit({"id": s.id, "completed_at": s.completed_at}, f"patient survey {s.id} recorded")
+
+
+@survey.command("prescriber")
+def prescriber_survey(prescription_id: str, prescriber: str = typer.Option(...)) -> None:
+    """The prescriber survey for a pending prescription (R19); authorizes if every gate holds."""
+    from rems.cli.dispensing import show_outcome
+    from rems.services.prescriptions import record_prescriber_survey
+    show_outcome(call(record_prescriber_survey, prescription_id, prescriber))
+
+
+def status(patient_id: str) -> None:
+    """Every gate of a patient, green or red, and what is due next."""
+    data = call(patient_status, patient_id)
+    lines = [f"patient {data['patient_id']} ({data['program']}): {data['state']}, category "
+             f"{data['category']} (PPAF: {data['ppaf_category']}), testing: {data['test_phase']}"]
+    for g in data["gates"]:
+        lines.append(f"  [{'ok  ' if g['met'] else 'FAIL'}] {g['rule']:<4} {g['message']}")
+    for d in data["due_next"]:
+        lines.append(f"  due: {d['what']} ({d['rule']}) {d['due']}{' OVERDUE' if d['overdue'] else ''}")
+    for rx in data["prescriptions"]:
+        blocked = ", ".join(f["code"] for f in rx.get("failures", []))
+        lines.append(f"  rx {rx['id']} {rx['number'] or '-'} {rx['state']}"
+                     f"{' blocked by ' + blocked if blocked else ''}")
+    emit(data, "\n".join(lines))

@@ -1,0 +1,92 @@
+"""The CLI as a user runs it: real processes, a real SQLite file, exit codes and messages."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def rems(db: Path, *args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "REMS_DATABASE_URL": f"sqlite:///{db}"}
+    return subprocess.run([sys.executable, "-m", "rems.cli", *args], env=env, cwd=cwd,
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    path = tmp_path / "cli.db"
+    assert rems(path, "init").returncode == 0
+    return path
+
+
+def test_bad_input_names_the_field_with_exit_2_and_no_traceback(db: Path) -> None:
+    done = rems(db, "--json", "prescriber", "enroll", "--name", "Dr A", "--npi", "12ab")
+    assert done.returncode == 2
+    assert json.loads(done.stdout)["field"] == "npi"
+    assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_bad_timestamp_names_the_field(db: Path) -> None:
+    done = rems(db, "--json", "test", "record", "pat_x", "--result", "negative", "--sensitivity", "50",
+                "--collected-at", "yesterday")
+    assert done.returncode == 2
+    assert json.loads(done.stdout)["field"] == "collected_at"
+
+
+def test_unknown_record_exits_4(db: Path) -> None:
+    done = rems(db, "status", "pat_missing")
+    assert done.returncode == 4
+    assert "not found" in done.stderr
+
+
+def test_uninitialised_database_says_to_run_init(tmp_path: Path) -> None:
+    done = rems(tmp_path / "empty.db", "status", "pat_x")
+    assert done.returncode == 6
+    assert "rems init" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_refusal_exits_3_listing_every_failing_rule(db: Path) -> None:
+    doc = json.loads(rems(db, "--json", "prescriber", "enroll", "--name", "Dr A", "--npi", "1234567890",
+                          "--attested", "--education-reviewed").stdout)["id"]
+    done = rems(db, "--json", "patient", "enroll", "--prescriber", doc, "--name", "P", "--sex", "male",
+                "--birth-date", "1970-01-01", "--category", "adult_frp")
+    assert done.returncode == 3
+    codes = {f["code"] for f in json.loads(done.stdout)["failures"]}
+    assert codes == {"R5_PRESCRIBER_NOT_CERTIFIED", "R5_PPAF_CATEGORY_MISMATCH"}
+    with sqlite3.connect(db) as conn:  # nothing half-written: no patient, no PPAF, no audit row
+        counts = [conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
+                  for t in ("patients", "ppafs")]
+        patient_audit = conn.execute("SELECT COUNT(*) FROM audit_log WHERE entity = 'patient'").fetchone()[0]
+    assert counts == [0, 0] and patient_audit == 0
+
+
+def test_readme_state_machine_diagrams_match_the_definitions(tmp_path: Path) -> None:
+    done = rems(tmp_path / "unused.db", "diagrams", "--check", "--file", str(ROOT / "README.md"))
+    assert done.returncode == 0, done.stderr
+
+
+def test_diagrams_check_fails_when_the_readme_drifts(tmp_path: Path) -> None:
+    stale = tmp_path / "README.md"
+    stale.write_text((ROOT / "README.md").read_text().replace("--> certified", "--> nowhere", 1))
+    assert rems(tmp_path / "unused.db", "diagrams", "--check", "--file", str(stale)).returncode == 1
+
+
+def test_the_demo_walks_an_frp_patient_to_a_dispense(tmp_path: Path) -> None:
+    done = rems(tmp_path / "unused.db", "demo", "--database", str(tmp_path / "demo.db"))
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr
+    out = done.stdout
+    for code in ("R9_EARLY_TEST_MISSING", "R10_TEST_NOT_ACCEPTABLE", "R19_PRESCRIBER_SURVEY_MISSING",
+                 "R29_COUNSELLING_INCOMPLETE", "R33_ALREADY_DISPENSED"):
+        assert code in out
+    assert "AUTHORIZED number POM-" in out
+    assert "confirmed -> dispensed" in out
+    assert "demo complete" in out
