@@ -46,12 +46,16 @@ def machine(name: str) -> Machine:
                    ignore_invalid_triggers=False, queued=False)
 
 
+def _candidates(workflow: Workflow, trigger: str, state: str) -> list[list[str]]:
+    """The condition lists of every transition `trigger` may take from `state`, in order."""
+    return [t["conditions"] for t in workflow.transitions if t["trigger"] == trigger
+            and state in (t["source"] if isinstance(t["source"], list) else [t["source"]])]
+
+
 def conditions_of(workflow: Workflow, trigger: str, state: str) -> list[str]:
     names: list[str] = []
-    for t in workflow.transitions:
-        sources = t["source"] if isinstance(t["source"], list) else [t["source"]]
-        if t["trigger"] == trigger and state in sources:
-            names += [c for c in t["conditions"] if c not in names]
+    for conditions in _candidates(workflow, trigger, state):
+        names += [c for c in conditions if c not in names]
     return names
 
 
@@ -74,11 +78,13 @@ def fire(name: str, state: str, trigger: str, facts: Mapping[str, bool] | None =
         moved = event.trigger(subject)
     except MachineError:
         raise InvalidTrigger(name, trigger, state) from None
-    if not moved:
-        raise ConditionsNotMet(name, trigger, state, [c for c in needed if not facts[c]])
+    if not moved:  # report the candidate transition that came closest, not every condition
+        failed = min(([c for c in conditions if not facts[c]]
+                      for conditions in _candidates(workflow, trigger, state)), key=len)
+        raise ConditionsNotMet(name, trigger, state, failed)
     return subject.state
 
 
 def triggers_from(name: str, state: str) -> list[str]:
-    return sorted({t["trigger"] for t in WORKFLOWS[name].transitions
-                   if state in (t["source"] if isinstance(t["source"], list) else [t["source"]])})
+    workflow = WORKFLOWS[name]
+    return sorted({t["trigger"] for t in workflow.transitions if _candidates(workflow, t["trigger"], state)})

@@ -139,6 +139,8 @@ def _parameter_sets(source: str, raw: Any) -> tuple[Parameters, ...]:
     merged: dict[str, Any] = {}
     for index, block in enumerate(raw):
         where = f"parameters[{index}]."
+        if not isinstance(block, dict):
+            raise ProgramError(source, f"parameters[{index}]", "must be a [[parameters]] table")
         unknown = sorted(set(block) - set(_FIELDS))
         if unknown:
             raise ProgramError(source, where + unknown[0], "unknown parameter")

@@ -81,6 +81,15 @@ def evaluate_tests(tests: Sequence[PregnancyTest], ppafs: Sequence[Ppaf],
                          f"a negative pregnancy test within {interval.days} days before the prescription",
                          f"record a negative test collected within the last {interval.days} days"))
         qualifying = in_window[-1] if in_window else None
+        # R23: an FRP authorization runs from its qualifying test, so a test the cadence still
+        # accepts may already be too old to authorize on; never issue one born expired.
+        valid = timedelta(days=params.frp_authorization_valid_days)
+        if qualifying is not None and reference - qualifying.collected_at >= valid:
+            reqs.append(need(False, "R23", "R23_TEST_TOO_OLD_TO_AUTHORIZE",
+                             f"a negative pregnancy test less than {valid.days} days old "
+                             "(an FRP authorization is valid that long from its test)",
+                             f"record a negative test collected within the last {valid.days} days"))
+            qualifying = None
     if weak and qualifying is None:
         reqs.append(need(False, "R10", "R10_TEST_NOT_ACCEPTABLE",
                          f"a test below {params.min_test_sensitivity_miu_per_ml} mIU/mL, or a home "

@@ -11,10 +11,20 @@ from functools import cache
 from typing import Any
 
 from rems.domain import gate
-from rems.domain.model import (Confirmation, Counselling, Dispense, Patient, PatientSurvey, Pharmacy,
-                               Ppaf, PregnancyTest, Prescriber, Prescription)
-from rems.domain.requirements import Decision
 from rems.domain.gate import Records
+from rems.domain.model import (
+    Confirmation,
+    Counselling,
+    Dispense,
+    Patient,
+    PatientSurvey,
+    Pharmacy,
+    Ppaf,
+    PregnancyTest,
+    Prescriber,
+    Prescription,
+)
+from rems.domain.requirements import Decision
 from workflows.program import Parameters, Program, load_programs
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
@@ -23,6 +33,7 @@ WHEN = {"readiness": T0, "authorize": T0, "confirm": T0 + timedelta(hours=1), "d
 RX_STATE = {"authorize": "requested", "confirm": "authorized", "dispense": "confirmed"}
 EARLY = T0 - timedelta(days=12)  # R9: first test, inside 10-14 days
 RECENT = T0 - timedelta(hours=12)  # R9: second test, inside 24 h
+SIGNED = T0 - timedelta(days=20)  # the PPAF, before both tests
 
 PROFILES: dict[str, dict[str, Any]] = {  # one patient profile per risk category (R5a)
     "adult_frp": {"sex": "female", "birth_date": date(1990, 5, 10), "menarche": True},
@@ -70,7 +81,7 @@ def patient(category: str = "adult_frp", **changes: Any) -> Patient:
                            enrolled_at=T0 - days(20), state="active", **PROFILES[category]), **changes)
 
 
-def ppaf(category: str, signed_at: datetime = T0 - days(20), signed_by: str | None = None) -> Ppaf:
+def ppaf(category: str, signed_at: datetime = SIGNED, signed_by: str | None = None) -> Ppaf:
     signer = signed_by or ("guardian" if category.startswith("child") else "patient")
     return Ppaf(id=f"ppaf-{category}-{signed_at:%Y%m%d}", patient_id="pt-1", prescriber_id="dr-1",
                 category=category, signed_at=signed_at, signed_by=signer)

@@ -8,9 +8,28 @@ from datetime import UTC, date, datetime
 import pytest
 
 from rems.domain import gate
-from tests.unit.builders import (EARLY, RECENT, SECOND, T0, WHEN, case, confirmation, days, dispense,
-                                 failing, frp_case, hours, male_case, patient, pharmacy, ppaf,
-                                 pregnancy_test, program, survey, with_rx)
+from tests.unit.builders import (
+    EARLY,
+    RECENT,
+    SECOND,
+    T0,
+    WHEN,
+    case,
+    confirmation,
+    days,
+    dispense,
+    failing,
+    frp_case,
+    hours,
+    male_case,
+    patient,
+    pharmacy,
+    ppaf,
+    pregnancy_test,
+    program,
+    survey,
+    with_rx,
+)
 
 # R9: the initial pair of negative tests, judged against the prescription
 
@@ -75,8 +94,9 @@ def _in_treatment(now: datetime, test_age, cycles_regular: bool = True):
     (days(28) - SECOND, days(8), {"R11_TEST_OVERDUE"}),  # still inside the first 4 weeks
 ])
 def test_r11_tests_are_weekly_for_the_first_4_weeks_of_treatment(week, test_age, expected):
+    # R23 separately refuses any test 7+ days old at authorize; R11 is judged on its own here.
     now = START + week
-    assert failing("authorize", _in_treatment(now, test_age), now) == expected
+    assert failing("authorize", _in_treatment(now, test_age), now) & {"R11_TEST_OVERDUE"} == expected
 
 
 @pytest.mark.parametrize(("regular", "test_age", "expected"), [
@@ -87,7 +107,9 @@ def test_r11_tests_are_weekly_for_the_first_4_weeks_of_treatment(week, test_age,
 ], ids=["regular-28d-ok", "regular-29d-refused", "irregular-14d-ok", "irregular-15d-refused"])
 def test_r11_after_4_weeks_tests_are_every_28_days_if_cycles_regular_else_14(regular, test_age, expected):
     now = START + days(40)
-    assert failing("authorize", _in_treatment(now, test_age, regular), now) == expected
+    codes = failing("authorize", _in_treatment(now, test_age, regular), now)
+    assert codes & {"R11_TEST_OVERDUE"} == expected
+    assert codes & {"R11_TEST_OVERDUE", "R23_TEST_TOO_OLD_TO_AUTHORIZE"}  # all are 7+ days old
 
 
 def test_r11_a_dispense_before_the_frp_ppaf_does_not_start_treatment_so_r9_applies():
@@ -122,6 +144,19 @@ def test_r23_authorization_expiry_refuses_an_frp_patient_without_a_qualifying_te
 def test_r23_an_expired_authorization_is_refused_at_the_pharmacy(stage, records, used, expected):
     base = records(stage, confirmation=confirmation(issued_at=used - hours(1)))
     assert failing(stage, base, used) == expected
+
+
+@pytest.mark.parametrize(("regular", "test_age"), [(True, days(20)), (False, days(10)), (True, days(7))])
+def test_r11_r23_an_frp_test_too_old_for_a_live_authorization_is_refused_at_authorize(regular, test_age):
+    records = _in_treatment(T0, test_age, regular)
+    assert failing("authorize", records) == {"R23_TEST_TOO_OLD_TO_AUTHORIZE"}
+
+
+def test_r23_an_frp_authorization_on_a_6_day_old_test_expires_a_day_later():
+    records = _in_treatment(T0, days(6), True)
+    assert failing("authorize", records) == set()
+    expires_at, _ = gate.authorization_expiry(records, program(), T0)
+    assert expires_at == T0 + days(1)
 
 
 # R27: the confirmation number is valid 24 hours

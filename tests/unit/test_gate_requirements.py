@@ -7,9 +7,26 @@ from dataclasses import replace
 import pytest
 
 from rems.domain import gate
-from tests.unit.builders import (RECENT, T0, WHEN, case, confirmation, counselling, days, decide,
-                                 failing, frp_case, male_case, patient, pharmacy, ppaf, prescriber,
-                                 pregnancy_test, program, with_rx)
+from tests.unit.builders import (
+    RECENT,
+    T0,
+    WHEN,
+    case,
+    confirmation,
+    counselling,
+    days,
+    decide,
+    failing,
+    frp_case,
+    male_case,
+    patient,
+    pharmacy,
+    ppaf,
+    pregnancy_test,
+    prescriber,
+    program,
+    with_rx,
+)
 
 STAGES = ("authorize", "confirm", "dispense")
 CATEGORIES = ("adult_frp", "child_frp", "adult_fnrp", "child_fnrp", "adult_male", "child_male")
