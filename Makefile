@@ -17,7 +17,12 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## Create the virtualenv and install the project with its dev tools
 
-run: install ## Walk an FRP patient through the CLI on an embedded SQLite database
+run: install ## Start the HTTP API on 127.0.0.1:8000 (SQLite var/rems.db), with demo data and tokens
+	$(BIN)/rems init
+	$(BIN)/rems seed-demo
+	$(BIN)/rems serve --host 127.0.0.1 --port 8000
+
+demo: install ## Walk an FRP patient through the CLI on an embedded SQLite database
 	$(BIN)/rems demo
 
 lint: install ## ruff and mypy (strict on workflows, domain and services)
@@ -33,4 +38,4 @@ diagrams: install ## Regenerate the state machine diagrams in README.md
 clean: ## Remove the virtualenv and local databases
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis
 
-.PHONY: help install run lint test diagrams clean
+.PHONY: help install run demo lint test diagrams clean

@@ -40,7 +40,7 @@ class Parameters:
     initial_test_early_min_days: int
     initial_test_early_max_days: int
     initial_test_recent_hours: int
-    min_test_sensitivity_miu_per_ml: int
+    test_detection_threshold_miu_per_ml: int  # R10: a test counts if it detects hCG at or below this
     home_tests_allowed: bool
     weekly_test_interval_days: int
     weekly_test_weeks: int

@@ -7,9 +7,19 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+# PostgreSQL's word that a concurrent transaction got there first: serialization_failure,
+# deadlock_detected, lock_not_available. Retrying the whole unit of work is the remedy.
+RACE_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
+
+
+def lost_a_race(error: BaseException | None) -> bool:
+    """True for a database error that means "another transaction won; retry", nothing else."""
+    return isinstance(error, DBAPIError) and getattr(error.orig, "sqlstate", None) in RACE_SQLSTATES
 
 
 def make_engine(url: str) -> Engine:

@@ -17,13 +17,14 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import registry
 from sqlalchemy.types import TypeDecorator
 
-from rems.domain import model
+from rems.domain import access, model
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -175,12 +176,28 @@ audit_log = Table(
     Column("request_id", String(64)),
     Index("ix_audit_log_entity", "entity", "entity_id", "id"))
 
+# Issue 3: API bearer tokens (only their SHA-256 is stored) and the responses of idempotent POSTs.
+api_tokens = Table(
+    "api_tokens", metadata, _id(), Column("role", String(20), nullable=False),
+    Column("actor_id", String(32), nullable=False, index=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False), Column("expires_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime))
+
+idempotency_keys = Table(
+    "idempotency_keys", metadata, Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("actor", String(80), nullable=False), Column("key", String(200), nullable=False),
+    Column("request", String(300), nullable=False), Column("body_hash", String(64), nullable=False),
+    Column("status", Integer, nullable=False), Column("response", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("actor", "key", name="uq_idempotency_keys_actor_key"))
+
 _VERSIONED = {model.Prescriber: prescribers, model.Pharmacy: pharmacies, model.Patient: patients,
               model.Prescription: prescriptions, model.Confirmation: confirmations}
 _PLAIN = {model.Ppaf: ppafs, model.PregnancyTest: pregnancy_tests,
           model.PatientSurvey: patient_surveys, model.PrescriberSurvey: prescriber_surveys,
           model.Dispense: dispenses, model.PregnancyReport: pregnancy_reports,
-          model.AuditEntry: audit_log}
+          model.AuditEntry: audit_log, access.ApiToken: api_tokens}
 mapper_registry = registry(metadata=metadata)
 
 

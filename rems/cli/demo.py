@@ -64,17 +64,17 @@ def walk(database: Path) -> None:
          "--days-supply", "28", "--quantity", "21", expect=_EXPECTED_REFUSAL)
     _run(env, "--actor", doc, "rx", "void", _latest(env, patient)["id"], quiet=True)
     print("\n# Two negative tests (R9): 12 days ago and 3 hours ago; the patient survey (R20)")
-    _run(env, "--actor", doc, "test", "record", patient, "--result", "negative", "--sensitivity", "25",
+    _run(env, "--actor", doc, "test", "record", patient, "--result", "negative", "--sensitivity", "100",
          "--collected-at", iso(timedelta(days=12)))
-    _run(env, "--actor", doc, "test", "record", patient, "--result", "negative", "--sensitivity", "25",
+    _run(env, "--actor", doc, "test", "record", patient, "--result", "negative", "--sensitivity", "100",
          "--collected-at", iso(timedelta(hours=3)))
-    print("\n# Those tests were 25 mIU/mL sensitive; R10 needs at least 50, so they do not count")
+    print("\n# Those tests only detect hCG from 100 mIU/mL; R10 needs a sensitivity of 50 or better")
     _run(env, "--actor", doc, "rx", "request", patient, "--prescriber", doc,
          "--days-supply", "28", "--quantity", "21", "--contraception-attested", expect=_EXPECTED_REFUSAL)
     _run(env, "--actor", doc, "rx", "void", _latest(env, patient)["id"])
-    _run(env, "--actor", doc, "test", "record", patient, "--result", "negative", "--sensitivity", "50",
+    _run(env, "--actor", doc, "test", "record", patient, "--result", "negative", "--sensitivity", "25",
          "--collected-at", iso(timedelta(days=12)))
-    _run(env, "--actor", doc, "test", "record", patient, "--result", "negative", "--sensitivity", "50",
+    _run(env, "--actor", doc, "test", "record", patient, "--result", "negative", "--sensitivity", "25",
          "--collected-at", iso(timedelta(hours=3)))
     _run(env, "--actor", patient, "survey", "patient", patient)
     print("\n# Now only the prescriber survey for this prescription is missing (R19)")

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 import typer
 
-from rems.cli import actors, dispensing, patients
+from rems.cli import actors, dispensing, patients, server, tokens
 from rems.cli.output import EXIT_BAD_INPUT, emit, handle, state
 
 app = typer.Typer(help="REMS engine: certify, enroll, gate and dispense under the REMS rules.",
@@ -19,9 +19,11 @@ app.add_typer(patients.patient, name="patient")
 app.add_typer(patients.test, name="test")
 app.add_typer(patients.survey, name="survey")
 app.add_typer(dispensing.rx, name="rx")
+app.add_typer(tokens.token, name="token")
 for command in (dispensing.check, dispensing.confirm, dispensing.dispense, dispensing.sweep,
-                patients.status, actors.audit):
+                patients.status, actors.audit, server.serve):
     app.command()(command)
+app.command("seed-demo")(server.seed_demo)
 
 
 @app.callback()

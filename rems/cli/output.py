@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -40,7 +41,7 @@ state = State()
 def call(service: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run one service call in its own unit of work, stamped with actor and time."""
     ctx = Context(actor=state.actor or f"cli:{os.environ.get('USER', 'operator')}",
-                  now=datetime.now(UTC))
+                  now=datetime.now(UTC), request_id=f"cli-{uuid.uuid4().hex[:16]}")
     uow: UnitOfWork
     with state.get_app().uow() as uow:
         return service(uow, ctx, *args, **kwargs)

@@ -89,7 +89,7 @@ def cycles(patient_id: str, regular: bool = typer.Option(..., "--regular/--irreg
 
 @test.command("record")
 def record_test(patient_id: str, result: str = typer.Option(..., help="negative or positive"),
-                sensitivity: int = typer.Option(..., help="mIU/mL (R10)"),
+                sensitivity: int = typer.Option(..., help="lowest hCG level the test detects, mIU/mL (R10: 50 or lower)"),
                 collected_at: str = typer.Option(None, help="ISO time with zone; default now"),
                 setting: str = typer.Option("lab", help="lab, office or home"),
                 home_accepted: bool = typer.Option(False, help="Prescriber accepts a home test")) -> None:

@@ -55,7 +55,13 @@ class Records:
 
     @property
     def ppaf(self) -> Ppaf | None:
-        return max(self.ppafs, key=lambda p: p.signed_at) if self.ppafs else None
+        """The latest PPAF; of several signed at the same instant, the last one given (the loader
+        orders them as signed)."""
+        latest = None
+        for ppaf in self.ppafs:
+            if latest is None or ppaf.signed_at >= latest.signed_at:
+                latest = ppaf
+        return latest
 
 
 def _lapsed(certified_at: datetime | None, days: int, now: datetime) -> bool:
@@ -107,11 +113,13 @@ def survey_requirements(r: Records, params: Parameters, now: datetime) -> list[R
     rule = params.survey[category]
     done = [s.completed_at for s in r.patient_surveys if s.completed_at <= now]
     dispensed = [d.dispensed_at for d in r.dispenses if d.dispensed_at <= now]
-    anchor = max(done) if done else (None if rule.before_first else min(dispensed, default=None))
-    if anchor is None and not rule.before_first:
-        ok = True  # R20: no survey before the first prescription for this category
-    else:
-        ok = anchor is not None and now <= anchor + timedelta(days=rule.interval_days)
+    if rule.before_first:
+        anchor = max(done, default=None)
+    elif not dispensed:
+        anchor = now  # R20: no survey before the first prescription for this category
+    else:  # the cadence runs from the first dispense, or the latest survey after it
+        anchor = max([min(dispensed), *done])
+    ok = anchor is not None and now <= anchor + timedelta(days=rule.interval_days)
     survey = need(ok, "R20", "R20_PATIENT_SURVEY_DUE",
                   f"patient survey done within the last {rule.interval_days} days",
                   "the patient (or guardian for a child) completes the patient survey")

@@ -13,8 +13,12 @@ from workflows.program import Parameters
 
 
 def acceptable(test: PregnancyTest, params: Parameters) -> bool:
-    """R10: a negative result of adequate sensitivity; a home test only if the prescriber accepts."""
-    if test.result != "negative" or test.sensitivity_miu_per_ml < params.min_test_sensitivity_miu_per_ml:
+    """R10: a negative result of adequate sensitivity; a home test only if the prescriber accepts.
+
+    A test's sensitivity is the lowest hCG concentration it detects: "at least 50 mIU/mL" means a
+    threshold of 50 mIU/mL or lower (a 25 mIU/mL test is more sensitive; a 500 mIU/mL one is blind
+    to early pregnancy)."""
+    if test.result != "negative" or test.sensitivity_miu_per_ml > params.test_detection_threshold_miu_per_ml:
         return False
     return test.setting != "home" or (params.home_tests_allowed and test.home_test_accepted)
 
@@ -92,7 +96,7 @@ def evaluate_tests(tests: Sequence[PregnancyTest], ppafs: Sequence[Ppaf],
             qualifying = None
     if weak and qualifying is None:
         reqs.append(need(False, "R10", "R10_TEST_NOT_ACCEPTABLE",
-                         f"a test below {params.min_test_sensitivity_miu_per_ml} mIU/mL, or a home "
+                         f"a test that cannot detect {params.test_detection_threshold_miu_per_ml} mIU/mL, or a home "
                          "test the prescriber did not accept, does not count",
                          "repeat the test with an adequately sensitive test"))
     return TestWindow(tuple(reqs), qualifying)

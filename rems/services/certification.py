@@ -17,6 +17,8 @@ TRIGGERS = ("certify", "suspend", "reinstate", "lapse", "recertify", "revoke")
 
 
 def enroll_prescriber(uow: UnitOfWork, ctx: Context, cmd: EnrollPrescriber) -> Prescriber:
+    if uow.already_enrolled("npi", cmd.npi):
+        raise InvalidInput("npi", "a prescriber with this NPI is already enrolled")
     prescriber = Prescriber(id=new_id("prs"), enrolled_at=ctx.now, **cmd.model_dump())
     uow.add(prescriber)
     audit(uow, ctx, "prescriber", prescriber.id, "enroll", None, prescriber.state)
@@ -25,6 +27,8 @@ def enroll_prescriber(uow: UnitOfWork, ctx: Context, cmd: EnrollPrescriber) -> P
 
 
 def enroll_pharmacy(uow: UnitOfWork, ctx: Context, cmd: EnrollPharmacy) -> Pharmacy:
+    if uow.already_enrolled("ncpdp_id", cmd.ncpdp_id):
+        raise InvalidInput("ncpdp_id", "a pharmacy with this NCPDP id is already enrolled")
     pharmacy = Pharmacy(id=new_id("phm"), enrolled_at=ctx.now, **cmd.model_dump())
     uow.add(pharmacy)
     audit(uow, ctx, "pharmacy", pharmacy.id, "enroll", None, pharmacy.state)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Literal
 
 from rems.domain import gate
@@ -48,8 +49,11 @@ def _sign_ppaf(uow: UnitOfWork, ctx: Context, patient: Patient, sig: PpafSignatu
         "guardian_signed_if_child": current not in CHILD_CATEGORIES or sig.signed_by == "guardian",
     }
     transition(uow, ctx, "patient", patient, trigger, facts)
+    # PPAFs are ordered by signing time (R8: the latest counts); keep that order strict.
+    previous = [p.signed_at for p in uow.ppafs(patient.id)]
+    signed_at = max([ctx.now, *(t + timedelta(microseconds=1) for t in previous)])
     uow.add(Ppaf(id=new_id("ppf"), patient_id=patient.id, prescriber_id=patient.prescriber_id,
-                 category=sig.category, signed_at=ctx.now, signed_by=sig.signed_by,
+                 category=sig.category, signed_at=signed_at, signed_by=sig.signed_by,
                  guardian_name=sig.guardian_name))
     frp, testing = current in FRP_CATEGORIES, patient.test_phase != "not_required"
     if frp and not testing and patient.test_phase != "positive":

@@ -96,9 +96,10 @@ def authorize(uow: UnitOfWork, ctx: Context, prescription_id: str, prescriber_id
     return Outcome(rx, decision)
 
 
-def _pharmacy_view(uow: UnitOfWork, cmd: PharmacyRequest) -> tuple[Prescription, Patient, Pharmacy]:
+def _pharmacy_view(uow: UnitOfWork, cmd: PharmacyRequest,
+                   lock: bool) -> tuple[Prescription, Patient, Pharmacy]:
     pharmacy = uow.get(Pharmacy, cmd.pharmacy_id)
-    rx = uow.prescription_by_number(cmd.number, lock=True)
+    rx = uow.prescription_by_number(cmd.number, lock=lock)
     if cmd.patient_id is not None and cmd.patient_id != rx.patient_id:
         raise NotFound("authorization", cmd.number)  # never confirm a number for someone else
     return rx, uow.get(Patient, rx.patient_id), pharmacy
@@ -106,7 +107,7 @@ def _pharmacy_view(uow: UnitOfWork, cmd: PharmacyRequest) -> tuple[Prescription,
 
 def check(uow: UnitOfWork, ctx: Context, cmd: PharmacyRequest) -> Decision:
     """The pharmacy's ETASU check: what obtaining a confirmation would decide now (read-only)."""
-    rx, patient, pharmacy = _pharmacy_view(uow, cmd)
+    rx, patient, pharmacy = _pharmacy_view(uow, cmd, lock=False)
     records = load_records(uow, patient, rx, pharmacy=pharmacy)
     return gate.evaluate("confirm", records, uow.program(rx.program_id), ctx.now)
 
@@ -122,7 +123,7 @@ def _expire_stale_confirmation(uow: UnitOfWork, ctx: Context, rx: Prescription) 
 
 def obtain_confirmation(uow: UnitOfWork, ctx: Context, cmd: PharmacyRequest) -> Confirmation:
     """R26: a confirmation number only while every gate holds; valid for R27's window."""
-    rx, patient, pharmacy = _pharmacy_view(uow, cmd)
+    rx, patient, pharmacy = _pharmacy_view(uow, cmd, lock=True)
     _expire_stale_confirmation(uow, ctx, rx)
     program = uow.program(rx.program_id)
     decision = gate.evaluate("confirm", load_records(uow, patient, rx, pharmacy=pharmacy), program,

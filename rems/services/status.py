@@ -8,7 +8,7 @@ from typing import Any
 from rems.domain import gate
 from rems.domain.categories import FRP_CATEGORIES, category_of, next_category_change
 from rems.domain.errors import NotFound
-from rems.domain.model import Patient
+from rems.domain.model import Patient, Pharmacy
 from rems.domain.testing import next_test_due
 from rems.services.records import load_records
 from rems.services.uow import Context, UnitOfWork
@@ -58,9 +58,13 @@ def patient_status(uow: UnitOfWork, ctx: Context, patient_id: str,
         stage = _STAGE_OF.get(rx.state)
         if stage is not None:
             live = uow.live_confirmation(rx.id)
-            decision = gate.evaluate("authorize" if stage == "authorize" else "confirm",
-                                     load_records(uow, patient, rx, confirmation=live), program, ctx.now)
-            entry["failures"] = [f.as_dict() for f in decision.failures]
+            pharmacy = uow.get(Pharmacy, live.pharmacy_id) if live else None
+            decision = gate.evaluate(stage, load_records(uow, patient, rx, pharmacy, live), program,
+                                     ctx.now)
+            # Counselling (R29) happens at the counter; the pharmacy's own gates are the pharmacy's.
+            hidden = {"R29_COUNSELLING_INCOMPLETE"} | (
+                {"R25_PHARMACY_NOT_CERTIFIED", "R26_CONFIRMATION_INVALID"} if stage == "confirm" else set())
+            entry["failures"] = [f.as_dict() for f in decision.failures if f.code not in hidden]
             due.append(_due("authorization expires", "R23", rx.expires_at, ctx.now))
         prescriptions.append(entry)
     return {
@@ -71,3 +75,10 @@ def patient_status(uow: UnitOfWork, ctx: Context, patient_id: str,
         "due_next": sorted((d for d in due if d), key=lambda d: d["due"]),
         "prescriptions": prescriptions,
     }
+
+
+def patients_status(uow: UnitOfWork, ctx: Context, prescriber_id: str, limit: int = 50,
+                    offset: int = 0) -> list[dict[str, Any]]:
+    """A prescriber's own patients, oldest enrollment first, each as `patient_status` shows it."""
+    return [patient_status(uow, ctx, p.id, prescriber_id)
+            for p in uow.patients_of(prescriber_id, limit, offset)]

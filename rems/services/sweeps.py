@@ -2,24 +2,55 @@
 
 from __future__ import annotations
 
-from rems.domain.model import Prescription
+from collections.abc import Callable
+
+from rems.domain.errors import Conflict
+from rems.domain.model import Confirmation, Prescription
 from rems.services.lifecycle import transition
 from rems.services.uow import Context, UnitOfWork
 
 
+def _expire_confirmation(uow: UnitOfWork, ctx: Context, confirmation_id: str) -> bool:
+    confirmation = uow.get(Confirmation, confirmation_id, lock=True)
+    if confirmation.state != "issued" or confirmation.expires_at >= ctx.now:
+        return False  # someone acted on it since the query: nothing to do
+    transition(uow, ctx, "confirmation", confirmation, "expire", {"past_expiry": True})
+    rx = uow.get(Prescription, confirmation.prescription_id, lock=True)
+    if rx.state == "confirmed":
+        transition(uow, ctx, "prescription", rx, "release")
+    return True
+
+
+def _expire_prescription(uow: UnitOfWork, ctx: Context, prescription_id: str) -> bool:
+    rx = uow.get(Prescription, prescription_id, lock=True)
+    if rx.state not in ("authorized", "confirmed") or rx.expires_at is None or rx.expires_at >= ctx.now:
+        return False
+    live = uow.live_confirmation(rx.id)
+    if live is not None:
+        transition(uow, ctx, "confirmation", live, "void")
+    transition(uow, ctx, "prescription", rx, "expire", {"past_expiry": True})
+    return True
+
+
 def expire_due(uow: UnitOfWork, ctx: Context) -> dict[str, int]:
-    """Move authorizations and confirmations past their expiry to `expired`, each audited."""
-    stale_confirmations = uow.confirmations(expired_before=ctx.now)
-    for confirmation in stale_confirmations:
-        transition(uow, ctx, "confirmation", confirmation, "expire", {"past_expiry": True})
-        rx = uow.get(Prescription, confirmation.prescription_id)
-        if rx.state == "confirmed":
-            transition(uow, ctx, "prescription", rx, "release")
-    stale_rx = uow.prescriptions(states=("authorized", "confirmed"), expired_before=ctx.now)
-    for rx in stale_rx:
-        live = uow.live_confirmation(rx.id)
-        if live is not None:
-            transition(uow, ctx, "confirmation", live, "void")
-        transition(uow, ctx, "prescription", rx, "expire", {"past_expiry": True})
-    uow.commit()
-    return {"confirmations_expired": len(stale_confirmations), "authorizations_expired": len(stale_rx)}
+    """Move authorizations and confirmations past their expiry to `expired`, each audited.
+
+    One record, one transaction: a record a pharmacy is changing at the same moment is skipped
+    (the next run takes it) instead of rolling back the whole batch."""
+    counts = {"confirmations_expired": 0, "authorizations_expired": 0, "skipped_busy": 0}
+    work: list[tuple[str, Callable[[UnitOfWork, Context, str], bool], str]] = [
+        ("confirmations_expired", _expire_confirmation, c.id)
+        for c in uow.confirmations(expired_before=ctx.now)]
+    work += [("authorizations_expired", _expire_prescription, rx.id)
+             for rx in uow.prescriptions(states=("authorized", "confirmed"), expired_before=ctx.now)]
+    uow.session.rollback()  # end the read transaction before the per-record ones
+    for counter, expire, record_id in work:
+        try:
+            if expire(uow, ctx, record_id):
+                uow.commit()
+                counts[counter] += 1
+            else:
+                uow.session.rollback()
+        except Conflict:
+            counts["skipped_busy"] += 1
+    return counts

@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from rems.adapters import orm
-from rems.domain import model
+from rems.adapters.database import lost_a_race
+from rems.domain import access, model
 from rems.domain.errors import Conflict, NotFound
 from workflows.program import Program
 
@@ -48,6 +49,8 @@ class UnitOfWork:
                  tb: TracebackType | None) -> None:
         self.session.rollback()
         self.session.close()
+        if lost_a_race(error):  # PostgreSQL: a deadlock, lock or serialization failure, any statement
+            raise Conflict("the record was changed by another request; retry") from error
 
     def commit(self) -> None:
         try:
@@ -141,10 +144,24 @@ class UnitOfWork:
         live = self.confirmations(prescription_id=prescription_id)
         return live[0] if live else None
 
+    def already_enrolled(self, identifier: str, value: str) -> bool:
+        """Is a prescriber (`npi`) or pharmacy (`ncpdp_id`) with this identifier enrolled?"""
+        column = orm.prescribers.c.npi if identifier == "npi" else orm.pharmacies.c.ncpdp_id
+        return self.session.execute(select(column).where(column == value)).first() is not None
+
     def prescriber_survey_done(self, prescription_id: str) -> bool:
         t = orm.prescriber_surveys.c
         return self.session.execute(select(t.id).where(t.prescription_id == prescription_id)).first() \
             is not None
+
+    def patients_of(self, prescriber_id: str, limit: int, offset: int = 0) -> Sequence[model.Patient]:
+        t = orm.patients.c
+        query = select(model.Patient).where(t.prescriber_id == prescriber_id)
+        return self.session.scalars(query.order_by(t.enrolled_at, t.id).limit(limit).offset(offset)).all()
+
+    def token_by_hash(self, digest: str) -> access.ApiToken | None:
+        t = orm.api_tokens.c
+        return self.session.scalars(select(access.ApiToken).where(t.token_hash == digest)).first()
 
     def audit_trail(self, entity: str, entity_id: str) -> Sequence[model.AuditEntry]:
         t = orm.audit_log.c

@@ -17,12 +17,20 @@ from sqlalchemy import func, select
 
 from rems.bootstrap import App
 from rems.domain.errors import Refused
-from rems.domain.model import AuditEntry, Confirmation, Dispense, Prescription, PregnancyTest
+from rems.domain.model import AuditEntry, Confirmation, Dispense, PregnancyTest, Prescription
 from rems.domain.requirements import Decision
 from rems.services import certification, patients, prescriptions
-from rems.services.commands import (EnrollPatient, EnrollPharmacy, EnrollPrescriber, PharmacyRequest,
-                                    RecordDispense, RecordPatientSurvey, RecordPregnancyTest,
-                                    RequestAuthorization, parse)
+from rems.services.commands import (
+    EnrollPatient,
+    EnrollPharmacy,
+    EnrollPrescriber,
+    PharmacyRequest,
+    RecordDispense,
+    RecordPatientSurvey,
+    RecordPregnancyTest,
+    RequestAuthorization,
+    parse,
+)
 from rems.services.prescriptions import Outcome
 from rems.services.uow import Context, UnitOfWork
 from tests.conftest import T0

@@ -9,9 +9,8 @@ import pytest
 
 from rems.domain.errors import InvalidInput, Refused
 from rems.domain.model import AuditEntry, Patient, Ppaf, Prescription
-from rems.services import certification, patients, prescriptions
-from rems.services.commands import (EnrollPharmacy, EnrollPrescriber, RecordPregnancyTest, RenewPpaf,
-                                    parse)
+from rems.services import patients, prescriptions
+from rems.services.commands import EnrollPharmacy, EnrollPrescriber, RecordPregnancyTest, RenewPpaf, parse
 from tests.service.builders import Scenario, codes, years_before
 
 
@@ -165,3 +164,9 @@ def test_a_girl_reaching_menarche_needs_a_child_frp_ppaf_and_then_pregnancy_test
 
     scenario.initial_tests().survey()
     assert codes(scenario.request().decision) == []
+
+
+def test_a_ppaf_renewed_at_the_same_instant_is_the_one_that_counts_r8(scenario: Scenario) -> None:
+    scenario.enrolled("child_fnrp").survey()
+    _renew(scenario, "child_frp", signed_by="guardian", menarche=True)  # same visit, same clock
+    assert "R8_NEW_PPAF_REQUIRED" not in codes(scenario.request().decision)

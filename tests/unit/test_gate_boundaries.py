@@ -66,12 +66,13 @@ def test_r9_pharmacy_stages_judge_the_pair_against_the_authorization_not_the_dis
 
 
 @pytest.mark.parametrize(("recent", "expected"), [
-    (pregnancy_test(RECENT, sensitivity=49), {"R9_RECENT_TEST_MISSING", "R10_TEST_NOT_ACCEPTABLE"}),
+    (pregnancy_test(RECENT, sensitivity=51), {"R9_RECENT_TEST_MISSING", "R10_TEST_NOT_ACCEPTABLE"}),
     (pregnancy_test(RECENT, sensitivity=50), set()),
+    (pregnancy_test(RECENT, sensitivity=25), set()),
     (pregnancy_test(RECENT, setting="home", accepted=False),
      {"R9_RECENT_TEST_MISSING", "R10_TEST_NOT_ACCEPTABLE"}),
     (pregnancy_test(RECENT, setting="home", accepted=True), set()),
-], ids=["49-miu-refused", "50-miu-counts", "home-not-accepted-refused", "home-accepted-counts"])
+], ids=["51-miu-refused", "50-miu-counts", "25-miu-counts", "home-not-accepted-refused", "home-accepted-counts"])
 def test_r10_only_a_sensitive_enough_or_prescriber_accepted_test_counts(recent, expected):
     records = frp_case(tests=(pregnancy_test(EARLY), recent))
     assert failing("authorize", records) == expected

@@ -1,0 +1,83 @@
+"""The FastAPI application factory: wired to a bootstrapped App; nothing connects at import."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from rems.api import errors
+from rems.api.routers import admin, patient, patient_care, pharmacy, prescriber
+from rems.bootstrap import App, bootstrap
+
+DESCRIPTION = """The REMS engine over HTTP. Every call needs `Authorization: Bearer <token>`, a token
+from `rems token create --role prescriber|pharmacy|patient|admin --actor ID`, and reaches only its
+role's routes (403 otherwise) and its actor's records (404 otherwise). Every POST accepts an
+`Idempotency-Key`. Errors are RFC 9457 problem details; a refusal (409) lists every failing rule."""
+_SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+
+
+class RequestId:
+    """Take a caller's X-Request-ID (or make one), record it in the audit log, echo it back."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        rid = given if _SAFE_ID.match(given) else f"api-{uuid.uuid4().hex[:16]}"
+        scope.setdefault("state", {})["request_id"] = rid
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", rid.encode())]
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+
+def _problem_media_types(api: FastAPI) -> Callable[[], dict[str, Any]]:
+    """Error responses are application/problem+json (RFC 9457), not application/json."""
+    def openapi() -> dict[str, Any]:
+        if api.openapi_schema is None:
+            schema = get_openapi(title=api.title, version=api.version, description=api.description,
+                                 routes=api.routes, tags=api.openapi_tags)
+            for operations in schema["paths"].values():
+                for operation in operations.values():
+                    for code, response in operation.get("responses", {}).items():
+                        content = response.get("content", {})
+                        if int(code) >= 400 and "application/json" in content:
+                            content[errors.PROBLEM_JSON] = content.pop("application/json")
+            api.openapi_schema = schema
+        return api.openapi_schema
+    return openapi
+
+
+def create_app(app: App, clock: Callable[[], datetime] | None = None) -> FastAPI:
+    api = FastAPI(title="REMS engine", version="1", description=DESCRIPTION, openapi_tags=[
+        {"name": "pharmacy", "description": "ETASU check, confirmation, dispense (R25-R29, R33)"},
+        {"name": "prescriber", "description": "Own patients, tests, PPAF, prescriptions (R1-R24, R30)"},
+        {"name": "patient", "description": "The patient's own survey (R20)"},
+        {"name": "admin", "description": "Certification and the audit trail (R1-R3, R25)"}])
+    api.state.rems = app
+    api.state.clock = clock or (lambda: datetime.now(UTC))
+    errors.install(api)
+    for module in (pharmacy, prescriber, patient_care, patient, admin):
+        api.include_router(module.router)
+    api.openapi = _problem_media_types(api)  # type: ignore[method-assign]
+    api.add_middleware(RequestId)
+    return api
+
+
+def from_environment() -> FastAPI:
+    """For `uvicorn --factory rems.api.app:from_environment`: settings from REMS_* variables."""
+    return create_app(bootstrap())

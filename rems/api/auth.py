@@ -1,0 +1,86 @@
+"""Bearer tokens to a principal (one actor, one role); every refusal is audited (entity "api")."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from rems.api.errors import ApiError
+from rems.bootstrap import App
+from rems.domain.requirements import need
+from rems.services.lifecycle import audit
+from rems.services.tokens import authenticate
+from rems.services.uow import Context
+
+bearer = HTTPBearer(auto_error=False, scheme_name="bearer",
+                    description="A token from `rems token create --role … --actor …`")
+
+
+@dataclass(frozen=True)
+class Principal:
+    role: str
+    actor_id: str
+    token_id: str
+
+    @property
+    def actor(self) -> str:
+        return f"{self.role}:{self.actor_id}"
+
+
+def application(request: Request) -> App:
+    app: App = request.app.state.rems
+    return app
+
+
+def clock(request: Request) -> datetime:
+    now: datetime = request.app.state.clock()
+    return now
+
+
+def request_id(request: Request) -> str | None:
+    return getattr(request.state, "request_id", None)
+
+
+def refuse(request: Request, actor: str, subject: str, status: int, code: str, detail: str,
+           remedy: str) -> ApiError:
+    """Record the refusal in its own transaction (it must outlive the request) and return it."""
+    reason = need(False, "AUTH", code, f"{request.method} {request.url.path}: {detail}", remedy)
+    with application(request).uow() as uow:
+        audit(uow, Context(actor, clock(request), request_id(request)), "api", subject,
+              "access_refused", None, None, [reason])
+        uow.commit()
+    kind = {401: "unauthenticated", 403: "forbidden"}.get(status, "not-found")
+    headers = {"WWW-Authenticate": 'Bearer realm="rems"'} if status == 401 else None
+    return ApiError(status, kind, detail, headers=headers)
+
+
+def authenticated(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None,
+                                                           Depends(bearer)]) -> Principal:
+    if credentials is None:
+        raise refuse(request, "anonymous", "anonymous", 401, "AUTH_TOKEN_MISSING",
+                     "an Authorization: Bearer token is required", "send a token from `rems token create`")
+    with application(request).uow() as uow:
+        token, why = authenticate(uow, clock(request), credentials.credentials)
+        principal = Principal(token.role, token.actor_id, token.id) if token else None
+    if principal is None or why:
+        actor, subject = (principal.actor, principal.actor_id) if principal else ("anonymous", "anonymous")
+        raise refuse(request, actor, subject, 401, f"AUTH_TOKEN_{why.upper()}", f"token {why}",
+                     "ask the program administrator for a new token")
+    return principal
+
+
+def role(name: str) -> Callable[..., Principal]:
+    """A dependency admitting only tokens of one role: another role gets 403."""
+    def dependency(request: Request, principal: Annotated[Principal, Depends(authenticated)]) -> Principal:
+        if principal.role != name:
+            raise refuse(request, principal.actor, principal.actor_id, 403, "AUTH_ROLE_FORBIDDEN",
+                         f"this route is for the {name} role; the token is for {principal.role}",
+                         f"use a {name} token")
+        return principal
+    dependency.__name__ = f"{name}_principal"
+    return dependency

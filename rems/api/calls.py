@@ -1,0 +1,109 @@
+"""One request's service calls: its principal, clock and request id, and the Idempotency-Key."""
+# No `from __future__ import annotations` here: FastAPI resolves the annotations of the dependency
+# closures below at run time, and a closure's local names are invisible to string annotations.
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Depends, Header, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from rems.api import idempotency
+from rems.api.auth import Principal, application, clock, refuse, request_id, role
+from rems.api.idempotency import Fingerprint
+from rems.domain.errors import DomainError, NotFound
+from rems.services.uow import Context, UnitOfWork
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class DeferredUnitOfWork(UnitOfWork):
+    """Services call commit() once they are done; here that only flushes (conflicts still surface),
+    so the API can add the idempotent response and commit both in one transaction."""
+
+    def commit(self) -> None:
+        self.flush()
+
+    def commit_all(self) -> None:
+        super().commit()
+
+
+@dataclass
+class Calls:
+    request: Request
+    principal: Principal
+    key: str | None = None
+    seen: Fingerprint | None = None
+
+    def __post_init__(self) -> None:
+        self.app = application(self.request)
+        self.ctx = Context(self.principal.actor, clock(self.request), request_id(self.request))
+
+    @property
+    def actor_id(self) -> str:
+        return self.principal.actor_id
+
+    def read(self, render: Callable[[T], R], service: Callable[..., T], *args: Any) -> R:
+        with self.app.uow() as uow:
+            try:
+                return render(service(uow, self.ctx, *args))
+            except NotFound as error:
+                raise self._hidden(error) from None
+
+    def create(self, render: Callable[[T], BaseModel], service: Callable[..., T], *args: Any) -> JSONResponse:
+        return self._write(201, render, service, *args)
+
+    def change(self, render: Callable[[T], BaseModel], service: Callable[..., T], *args: Any) -> JSONResponse:
+        return self._write(200, render, service, *args)
+
+    def _write(self, status: int, render: Callable[[T], BaseModel], service: Callable[..., T],
+               *args: Any) -> JSONResponse:
+        actor, key, seen = self.principal.actor, self.key, self.seen
+        if key and seen and (first := idempotency.replay(self.app, actor, key, seen)):
+            return first
+        try:
+            uow = DeferredUnitOfWork(self.app.sessions, self.app.programs)
+            with uow:
+                body = render(service(uow, self.ctx, *args)).model_dump(mode="json")
+                if key and seen:
+                    idempotency.remember(uow, actor, key, seen, status, body, self.ctx.now)
+                uow.commit_all()
+        except DomainError as error:
+            # A concurrent retry with the same key may have won: answer as it did.
+            if key and seen and (first := idempotency.replay(self.app, actor, key, seen)):
+                return first
+            if isinstance(error, NotFound):
+                raise self._hidden(error) from None
+            raise
+        return JSONResponse(body, status_code=status)
+
+    def _hidden(self, error: NotFound) -> NotFound:
+        """Another actor's record and a missing one look alike to the caller; the log tells them apart."""
+        refuse(self.request, self.principal.actor, self.actor_id, 404, "AUTH_NOT_FOUND_OR_NOT_YOURS",
+               str(error), "ask only for your own records")
+        return error
+
+
+def reader(name: str) -> Callable[..., Calls]:
+    guard = role(name)
+
+    def dependency(request: Request, principal: Annotated[Principal, Depends(guard)]) -> Calls:
+        return Calls(request, principal)
+    return dependency
+
+
+def writer(name: str) -> Callable[..., Calls]:
+    guard = role(name)
+
+    def dependency(request: Request, principal: Annotated[Principal, Depends(guard)],
+                   seen: Annotated[Fingerprint, Depends(idempotency.fingerprint)],
+                   key: Annotated[str | None, Header(
+                       alias=idempotency.HEADER, pattern=idempotency.PATTERN,
+                       description="Optional: a retry with the same key and body returns the first "
+                                   "response and changes nothing; reused with another body: 422")] = None,
+                   ) -> Calls:
+        return Calls(request, principal, key, seen)
+    return dependency

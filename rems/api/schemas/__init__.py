@@ -1,0 +1,1 @@
+"""Request and response bodies of the HTTP API; every field is described for the OpenAPI document."""

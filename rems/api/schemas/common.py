@@ -1,0 +1,64 @@
+"""Shapes shared by every role: a requirement with its rule id, a gate decision, a problem."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from rems.domain.requirements import Decision, Requirement
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+Id = Annotated[str, Field(min_length=1, max_length=40, description="Record id, e.g. pat_0a1b2c3d4e5f")]
+
+
+class RequirementOut(Out):
+    rule: str = Field(description="Rule id in REMS_RULES.md (R1…R33), or AUTH for API access")
+    code: str = Field(description="Machine-readable code, e.g. R9_RECENT_TEST_MISSING")
+    met: bool = Field(description="Whether the requirement holds now")
+    message: str = Field(description="What the requirement is")
+    remedy: str = Field(description="What would satisfy it")
+
+    @classmethod
+    def of(cls, r: Requirement) -> RequirementOut:
+        return cls(**r.as_dict())
+
+
+class DecisionOut(Out):
+    stage: str = Field(description="Gate stage: readiness, authorize, confirm or dispense")
+    allowed: bool = Field(description="True when every requirement is met")
+    failures: list[RequirementOut] = Field(description="Every unmet requirement, each with its rule id")
+    requirements: list[RequirementOut] = Field(description="Every requirement, met or not")
+
+    @classmethod
+    def of(cls, d: Decision) -> DecisionOut:
+        return cls(stage=d.stage, allowed=d.allowed, failures=[RequirementOut.of(r) for r in d.failures],
+                   requirements=[RequirementOut.of(r) for r in d.requirements])
+
+
+class FieldError(Out):
+    field: str = Field(description="The offending field, dotted for nested ones (e.g. ppaf.category)")
+    message: str = Field(description="Why the value is refused")
+
+
+class Problem(Out):
+    """RFC 9457 problem details; 409 refusals carry every failing gate with its rule id."""
+
+    type: str = Field(description="Problem type URI, e.g. urn:rems:problem:refused")
+    title: str = Field(description="Short summary of the problem type")
+    status: int = Field(description="HTTP status code")
+    detail: str = Field(description="What went wrong, for a person")
+    instance: str | None = Field(default=None, description="The request path")
+    request_id: str | None = Field(default=None, description="Request id, as recorded in the audit log")
+    field: str | None = Field(default=None, description="422: the first invalid field")
+    errors: list[FieldError] | None = Field(default=None, description="422: every invalid field")
+    failures: list[RequirementOut] | None = Field(
+        default=None, description="409 refused: every failing requirement with its rule id")

@@ -1,0 +1,109 @@
+"""Request bodies; the services validate again through their commands (rems.services.commands)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from rems.api.schemas.common import Id, In
+from rems.services.commands import Moment
+from workflows.program import CATEGORIES
+
+Category = Literal[CATEGORIES]  # type: ignore[valid-type]  # R5a, from the program definitions
+Name = Annotated[str, Field(min_length=1, max_length=200, description="Full name")]
+
+
+class EnrollPrescriberIn(In):
+    name: Name
+    npi: str = Field(pattern=r"^\d{10}$", description="10-digit National Provider Identifier")
+    attested: bool = Field(description="R2: the prescriber signed the enrollment attestation")
+    education_reviewed: bool = Field(description="R1: the REMS education was reviewed")
+
+
+class EnrollPharmacyIn(In):
+    name: Name
+    ncpdp_id: str = Field(pattern=r"^\d{7}$", description="7-digit NCPDP pharmacy id")
+    representative_enrolled: bool = Field(description="R25: an authorized representative enrolls it")
+    staff_trained: bool = Field(description="R25: dispensing staff are trained on the REMS")
+    records_and_audits_accepted: bool = Field(description="R25: records are kept, audits accepted")
+
+
+class ReproductiveFactsIn(In):
+    menarche: bool = Field(default=False, description="R8: a female child has reached menarche")
+    hysterectomy: bool = Field(default=False, description="R7: had a hysterectomy")
+    bilateral_oophorectomy: bool = Field(default=False, description="R7: had a bilateral oophorectomy")
+    postmenopausal_since: date | None = Field(
+        default=None, description="R7: start of natural menopause (24 consecutive months make her FNRP)")
+
+
+class PpafIn(In):
+    category: Category = Field(description="R5a: the one risk category the PPAF is signed for")
+    signed_by: Literal["patient", "guardian"] = Field(
+        default="patient", description="R6: a parent or guardian signs for a child")
+    guardian_name: str | None = Field(default=None, min_length=1, max_length=200,
+                                      description="R6: the guardian who signed, when a guardian signs")
+
+
+class EnrollPatientIn(In):
+    program_id: str = Field(default="pomalidomide", min_length=1, max_length=40,
+                            description="REMS program: pomalidomide, lenalidomide or thalidomide")
+    name: Name
+    sex: Literal["female", "male"] = Field(description="Sex, for the risk category (R5a)")
+    birth_date: date = Field(description="Birth date (R6: a child is under 18)")
+    facts: ReproductiveFactsIn = Field(default=ReproductiveFactsIn(),
+                                       description="R7, R8: reproductive facts of a female patient")
+    cycles_regular: bool = Field(default=True, description="R11: regular cycles test every 4 weeks, else 2")
+    ppaf: PpafIn = Field(description="R5: the signed Patient-Physician Agreement Form")
+
+
+class RenewPpafIn(In):
+    facts: ReproductiveFactsIn = Field(description="R8: the patient's current reproductive facts")
+    ppaf: PpafIn = Field(description="R8: a PPAF for the category those facts give")
+
+
+class PregnancyTestIn(In):
+    collected_at: Moment = Field(description="When the sample was collected (ISO 8601 with a zone)")
+    result: Literal["negative", "positive"] = Field(description="R30: a positive result stops therapy")
+    sensitivity_miu_per_ml: int = Field(gt=0, le=100000, description="R10: the lowest hCG level the test detects; 50 mIU/mL or lower counts")
+    setting: Literal["lab", "office", "home"] = Field(default="lab", description="Where the test was done")
+    home_test_accepted: bool = Field(default=False, description="R10: the prescriber accepts a home test")
+
+
+class PregnancyReportIn(In):
+    source: Literal["patient", "partner"] = Field(
+        default="patient", description="R30: the patient, or a male patient's partner, is pregnant")
+
+
+class CyclesIn(In):
+    regular: bool = Field(description="R11: whether menstrual cycles are regular")
+
+
+class PrescriptionIn(In):
+    patient_id: Id
+    days_supply: int = Field(gt=0, le=366, description="R24: days of supply (the program allows 28)")
+    quantity: int = Field(gt=0, le=10000, description="Number of capsules")
+    refills: int = Field(default=0, ge=0, le=99, description="R24: refills (none are allowed)")
+    contraception_counselling_attested: bool = Field(
+        default=False, description="R15: the prescriber attests contraception counselling (FRP)")
+    prescriber_survey_completed: bool = Field(
+        default=False, description="R19: the prescriber survey for this prescription is completed now")
+
+
+class ConfirmationIn(In):
+    patient_id: Id | None = Field(default=None, description="The patient, if the pharmacy has the id: a "
+                                                    "number issued for someone else is then not found")
+
+
+class DispenseIn(In):
+    confirmation_number: str = Field(min_length=1, max_length=40,
+                                     description="R26: the confirmation number obtained for this fill")
+    counselled: bool = Field(description="R29: the patient was counselled")
+    education_checklist_completed: bool = Field(description="R29: the education checklist is done")
+    medication_guide_given: bool = Field(description="R29: the Medication Guide was handed over")
+
+
+class PatientSurveyIn(In):
+    respondent: Literal["patient", "guardian"] = Field(
+        default="patient", description="R6: a parent or guardian answers for a child")

@@ -1,0 +1,76 @@
+"""CLI for the HTTP API: `rems serve` and `rems seed-demo` (a demo population with a token per role)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import typer
+from sqlalchemy import select
+
+from rems.cli.output import call, emit, state
+from rems.domain.model import Pharmacy, Prescriber
+from rems.services import certification, patients, prescriptions, tokens
+from rems.services.commands import (
+    EnrollPatient,
+    EnrollPharmacy,
+    EnrollPrescriber,
+    RequestAuthorization,
+    parse,
+)
+
+DEMO_NPI, DEMO_NCPDP = "1999999990", "1999990"
+
+
+def serve(host: str = typer.Option("127.0.0.1", help="Interface to listen on"),
+          port: int = typer.Option(8000, help="TCP port")) -> None:
+    """Run the HTTP API (uvicorn) on the configured database (REMS_DATABASE_URL)."""
+    import uvicorn
+    typer.echo(f"REMS API on http://{host}:{port}/v1 (OpenAPI: http://{host}:{port}/docs)")
+    uvicorn.run("rems.api.app:from_environment", factory=True, host=host, port=port)
+
+
+def _demo_actor(kind: certification.Kind, cls: type[Any], column: str, value: str,
+                enroll: Callable[[], Any]) -> str:
+    """The demo prescriber or pharmacy: found by its number, else enrolled; certified once."""
+    def find(uow, ctx):  # type: ignore[no-untyped-def]
+        found = uow.session.scalars(select(cls).filter_by(**{column: value})).first()
+        return (found.id, found.state) if found else None
+    key, current = call(find) or (enroll().id, "enrolled")
+    if current == "enrolled":
+        call(certification.change_certification, kind, key, "certify")
+    return str(key)
+
+
+def _actors() -> tuple[str, str]:
+    doc = _demo_actor("prescriber", Prescriber, "npi", DEMO_NPI, lambda: call(
+        certification.enroll_prescriber, parse(EnrollPrescriber, name="Dr Demo Prescriber", npi=DEMO_NPI,
+                                               attested=True, education_reviewed=True)))
+    pharm = _demo_actor("pharmacy", Pharmacy, "ncpdp_id", DEMO_NCPDP, lambda: call(
+        certification.enroll_pharmacy, parse(EnrollPharmacy, name="Demo Specialty Pharmacy",
+                                             ncpdp_id=DEMO_NCPDP, representative_enrolled=True,
+                                             staff_trained=True, records_and_audits_accepted=True)))
+    return doc, pharm
+
+
+def seed_demo(days: int = typer.Option(7, help="Days the demo tokens stay valid")) -> None:
+    """A certified prescriber and pharmacy, a new adult male patient with an authorization ready for
+    the pharmacy, and a fresh token per role (printed once). Refused in production."""
+    if state.get_app().settings.env == "production":
+        raise typer.BadParameter("seed-demo is for development databases only")
+    doc, pharm = _actors()
+    patient = call(patients.enroll_patient, parse(
+        EnrollPatient, program_id="pomalidomide", prescriber_id=doc, name="Demo Patient", sex="male",
+        birth_date="1970-01-01", ppaf={"category": "adult_male"})).id
+    rx = call(prescriptions.request_authorization, parse(
+        RequestAuthorization, patient_id=patient, prescriber_id=doc, days_supply=28, quantity=28,
+        prescriber_survey_completed=True)).prescription
+    issued = {role: call(tokens.issue_token, parse(tokens.IssueToken, role=role, actor_id=actor,
+                                                  expires_in_days=days)).secret
+              for role, actor in (("prescriber", doc), ("pharmacy", pharm), ("patient", patient),
+                                  ("admin", "demo-admin"))}
+    lines = [f"demo population: prescriber {doc}, pharmacy {pharm}, patient {patient} (adult_male)",
+             f"authorization ready for the pharmacy: {rx.number}", "demo tokens (valid "
+             f"{days} days; shown once):"] + [f"  {role:<10} {secret}" for role, secret in issued.items()]
+    emit({"prescriber": doc, "pharmacy": pharm, "patient": patient, "authorization": rx.number,
+          "tokens": issued}, "\n".join(lines))

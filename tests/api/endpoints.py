@@ -1,0 +1,182 @@
+"""Every route of the API as data: a successful call, a bad one naming its field, and a call for
+another actor's record; test_endpoints.py runs each and checks the table covers the whole API."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from rems.services import patients
+from tests.api.world import ADMIN, World
+
+P, D, A = "/v1/pharmacy", "/v1/prescriber", "/v1/admin"
+
+
+@dataclass(frozen=True)
+class Call:
+    actor: str
+    method: str
+    path: str
+    body: Any = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+Make = Callable[[World], Call]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    route: str  # "METHOD /path/{template}" as in the OpenAPI document
+    ok: Make
+    status: int
+    bad: tuple[Make, str] | None = None  # the call, and the field its 422 names
+    other: Make | None = None  # another actor's record: 404
+
+
+def _confirmed(w: World, pharmacy: str | None = None) -> str:
+    return w.confirmation(w.number, pharmacy or w.pharm)
+
+
+def _test(w: World, **change: Any) -> dict[str, Any]:
+    return {"collected_at": (w.clock() - timedelta(hours=2)).isoformat(), "result": "negative",
+            "sensitivity_miu_per_ml": 50, **change}
+
+
+def _patient(w: World, **change: Any) -> dict[str, Any]:
+    return {"name": "New Patient", "sex": "male", "birth_date": "1980-05-01",
+            "ppaf": {"category": "adult_male"}, **change}
+
+
+def _rx(w: World, **change: Any) -> dict[str, Any]:
+    return {"patient_id": w.male, "days_supply": 28, "quantity": 28, "prescriber_survey_completed": True,
+            **change}
+
+
+def _dispense(number: str, **change: Any) -> dict[str, Any]:
+    return {"confirmation_number": number, "counselled": True, "education_checklist_completed": True,
+            "medication_guide_given": True, **change}
+
+
+def _pending(w: World, patient: str = "", doc: str = "") -> str:
+    return w.authorization(patient or w.male, doc or w.doc, survey=False)[0]
+
+
+def _theirs(w: World) -> str:
+    """A pending prescription of the other prescriber."""
+    return _pending(w, w.stranger, w.other_doc)
+
+
+def _interrupted(w: World) -> str:
+    w.call(patients.change_state, w.male, "interrupt")
+    return w.male
+
+
+def _therapy(trigger: str, setup: Callable[[World], str]) -> Endpoint:
+    return Endpoint(f"POST /v1/prescriber/patients/{{patient_id}}/{trigger}",
+                    lambda w: Call(w.doc, "POST", f"{D}/patients/{setup(w)}/{trigger}"), 200,
+                    (lambda w: Call(w.doc, "POST", f"{D}/patients/{LONG}/{trigger}"), "patient_id"),
+                    lambda w: Call(w.doc, "POST", f"{D}/patients/{w.stranger}/{trigger}"))
+
+
+LONG = "x" * 41
+ENDPOINTS = [
+    Endpoint("GET /v1/pharmacy/me", lambda w: Call(w.pharm, "GET", f"{P}/me"), 200),
+    Endpoint("GET /v1/pharmacy/authorizations/{number}/check",
+             lambda w: Call(w.pharm, "GET", f"{P}/authorizations/{w.number}/check"), 200,
+             (lambda w: Call(w.pharm, "GET", f"{P}/authorizations/{w.number}/check",
+                             params={"patient_id": ""}),
+              "patient_id"),
+             lambda w: Call(w.pharm, "GET", f"{P}/authorizations/{w.number}/check",
+                            params={"patient_id": w.stranger})),
+    Endpoint("POST /v1/pharmacy/authorizations/{number}/confirmations",
+             lambda w: Call(w.pharm, "POST", f"{P}/authorizations/{w.number}/confirmations", {}), 201,
+             (lambda w: Call(w.pharm, "POST", f"{P}/authorizations/{w.number}/confirmations",
+                             {"patient_id": ""}), "patient_id"),
+             lambda w: Call(w.pharm, "POST", f"{P}/authorizations/{w.number}/confirmations",
+                            {"patient_id": w.stranger})),
+    Endpoint("POST /v1/pharmacy/dispenses",
+             lambda w: Call(w.pharm, "POST", f"{P}/dispenses", _dispense(_confirmed(w))), 201,
+             (lambda w: Call(w.pharm, "POST", f"{P}/dispenses", {"confirmation_number": _confirmed(w)}),
+              "counselled"),
+             lambda w: Call(w.pharm, "POST", f"{P}/dispenses", _dispense(_confirmed(w, w.other_pharm)))),
+    Endpoint("POST /v1/pharmacy/confirmations/{number}/void",
+             lambda w: Call(w.pharm, "POST", f"{P}/confirmations/{_confirmed(w)}/void"), 200,
+             (lambda w: Call(w.pharm, "POST", f"{P}/confirmations/{LONG}/void"), "number"),
+             lambda w: Call(w.pharm, "POST", f"{P}/confirmations/{_confirmed(w, w.other_pharm)}/void")),
+    Endpoint("GET /v1/prescriber/me", lambda w: Call(w.doc, "GET", f"{D}/me"), 200),
+    Endpoint("POST /v1/prescriber/patients", lambda w: Call(w.doc, "POST", f"{D}/patients", _patient(w)), 201,
+             (lambda w: Call(w.doc, "POST", f"{D}/patients", _patient(w, sex="other")), "sex")),
+    Endpoint("GET /v1/prescriber/patients", lambda w: Call(w.doc, "GET", f"{D}/patients"), 200,
+             (lambda w: Call(w.doc, "GET", f"{D}/patients", params={"limit": 0}), "limit")),
+    Endpoint("GET /v1/prescriber/patients/{patient_id}",
+             lambda w: Call(w.doc, "GET", f"{D}/patients/{w.male}"), 200,
+             (lambda w: Call(w.doc, "GET", f"{D}/patients/{LONG}"), "patient_id"),
+             lambda w: Call(w.doc, "GET", f"{D}/patients/{w.stranger}")),
+    Endpoint("POST /v1/prescriber/prescriptions", lambda w: Call(w.doc, "POST", f"{D}/prescriptions", _rx(w)),
+             201, (lambda w: Call(w.doc, "POST", f"{D}/prescriptions", _rx(w, days_supply=0)), "days_supply"),
+             lambda w: Call(w.doc, "POST", f"{D}/prescriptions", _rx(w, patient_id=w.stranger))),
+    Endpoint("POST /v1/prescriber/prescriptions/{prescription_id}/survey",
+             lambda w: Call(w.doc, "POST", f"{D}/prescriptions/{_pending(w)}/survey"), 200,
+             (lambda w: Call(w.doc, "POST", f"{D}/prescriptions/{LONG}/survey"), "prescription_id"),
+             lambda w: Call(w.doc, "POST", f"{D}/prescriptions/{_theirs(w)}/survey")),
+    Endpoint("POST /v1/prescriber/prescriptions/{prescription_id}/authorize",
+             lambda w: Call(w.doc, "POST", f"{D}/prescriptions/{_pending(w)}/authorize"), 200,
+             (lambda w: Call(w.doc, "POST", f"{D}/prescriptions/{LONG}/authorize"), "prescription_id"),
+             lambda w: Call(w.doc, "POST", f"{D}/prescriptions/{_theirs(w)}/authorize")),
+    Endpoint("POST /v1/prescriber/prescriptions/{prescription_id}/void",
+             lambda w: Call(w.doc, "POST", f"{D}/prescriptions/{w.rx}/void"), 200,
+             (lambda w: Call(w.doc, "POST", f"{D}/prescriptions/{LONG}/void"), "prescription_id"),
+             lambda w: Call(w.doc, "POST", f"{D}/prescriptions/{w.stranger_rx}/void")),
+    Endpoint("POST /v1/prescriber/patients/{patient_id}/pregnancy-tests",
+             lambda w: Call(w.doc, "POST", f"{D}/patients/{w.frp}/pregnancy-tests", _test(w)), 201,
+             (lambda w: Call(w.doc, "POST", f"{D}/patients/{w.frp}/pregnancy-tests",
+                             _test(w, sensitivity_miu_per_ml=0)), "sensitivity_miu_per_ml"),
+             lambda w: Call(w.doc, "POST", f"{D}/patients/{w.stranger}/pregnancy-tests", _test(w))),
+    Endpoint("POST /v1/prescriber/patients/{patient_id}/ppaf",
+             lambda w: Call(w.doc, "POST", f"{D}/patients/{w.male}/ppaf",
+                            {"facts": {}, "ppaf": {"category": "adult_male"}}), 201,
+             (lambda w: Call(w.doc, "POST", f"{D}/patients/{w.male}/ppaf",
+                             {"facts": {}, "ppaf": {"category": "alien"}}), "ppaf.category"),
+             lambda w: Call(w.doc, "POST", f"{D}/patients/{w.stranger}/ppaf",
+                            {"facts": {}, "ppaf": {"category": "adult_male"}})),
+    Endpoint("POST /v1/prescriber/patients/{patient_id}/missed-period",
+             lambda w: Call(w.doc, "POST", f"{D}/patients/{w.frp}/missed-period"), 200,
+             (lambda w: Call(w.doc, "POST", f"{D}/patients/{w.male}/missed-period"), "patient_id"),
+             lambda w: Call(w.doc, "POST", f"{D}/patients/{w.stranger}/missed-period")),
+    Endpoint("POST /v1/prescriber/patients/{patient_id}/pregnancy-report",
+             lambda w: Call(w.doc, "POST", f"{D}/patients/{w.frp}/pregnancy-report", {"source": "patient"}),
+             201, (lambda w: Call(w.doc, "POST", f"{D}/patients/{w.frp}/pregnancy-report", {"source": "x"}),
+                   "source"),
+             lambda w: Call(w.doc, "POST", f"{D}/patients/{w.stranger}/pregnancy-report", {})),
+    Endpoint("POST /v1/prescriber/patients/{patient_id}/cycles",
+             lambda w: Call(w.doc, "POST", f"{D}/patients/{w.frp}/cycles", {"regular": False}), 200,
+             (lambda w: Call(w.doc, "POST", f"{D}/patients/{w.frp}/cycles", {"regular": "maybe"}), "regular"),
+             lambda w: Call(w.doc, "POST", f"{D}/patients/{w.stranger}/cycles", {"regular": False})),
+    _therapy("interrupt", lambda w: w.male),
+    _therapy("resume", _interrupted),
+    _therapy("discontinue", lambda w: w.male),
+    Endpoint("POST /v1/patient/survey", lambda w: Call(w.male, "POST", "/v1/patient/survey", {}), 201,
+             (lambda w: Call(w.male, "POST", "/v1/patient/survey", {"respondent": "dog"}), "respondent")),
+    Endpoint("POST /v1/admin/prescribers",
+             lambda w: Call(ADMIN, "POST", f"{A}/prescribers", {
+                 "name": "Dr New", "npi": "1234567890", "attested": True, "education_reviewed": True}),
+             201, (lambda w: Call(ADMIN, "POST", f"{A}/prescribers", {
+                 "name": "Dr New", "npi": "12ab", "attested": True, "education_reviewed": True}), "npi")),
+    Endpoint("POST /v1/admin/pharmacies",
+             lambda w: Call(ADMIN, "POST", f"{A}/pharmacies", {
+                 "name": "Ph", "ncpdp_id": "7654321", "representative_enrolled": True, "staff_trained": True,
+                 "records_and_audits_accepted": True}), 201,
+             (lambda w: Call(ADMIN, "POST", f"{A}/pharmacies", {"name": "Ph", "ncpdp_id": "76"}),
+              "ncpdp_id")),
+    Endpoint("POST /v1/admin/{kind}/{record_id}/{trigger}",
+             lambda w: Call(ADMIN, "POST", f"{A}/prescribers/{w.prescriber(certify=False)}/certify"), 200,
+             (lambda w: Call(ADMIN, "POST", f"{A}/prescribers/{w.doc}/promote"), "trigger"),
+             lambda w: Call(ADMIN, "POST", f"{A}/pharmacies/{w.doc}/suspend")),
+    Endpoint("GET /v1/admin/audit/{entity}/{entity_id}",
+             lambda w: Call(ADMIN, "GET", f"{A}/audit/prescription/{w.rx}"), 200,
+             (lambda w: Call(ADMIN, "GET", f"{A}/audit/spaceship/{w.rx}"), "entity"),
+             lambda w: Call(ADMIN, "GET", f"{A}/audit/patient/{w.rx}")),
+    Endpoint("POST /v1/admin/sweep", lambda w: Call(ADMIN, "POST", f"{A}/sweep"), 200),
+]

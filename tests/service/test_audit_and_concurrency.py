@@ -1,0 +1,131 @@
+"""The audit log is append-only (STYLE 5); races for one authorization are settled by the database
+(STYLE 6, R26, R33)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from sqlalchemy import event, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from rems.domain.errors import Conflict, DomainError, Refused
+from rems.domain.model import AuditEntry, Confirmation, Dispense, Prescription
+from tests.service.builders import Scenario, codes
+
+
+@pytest.mark.parametrize("statement", [
+    "UPDATE audit_log SET actor = 'someone else'",
+    "UPDATE audit_log SET to_state = 'certified' WHERE entity = 'prescriber'",
+    "DELETE FROM audit_log",
+    "DELETE FROM audit_log WHERE id = (SELECT max(id) FROM audit_log)",
+])
+def test_the_audit_log_refuses_update_and_delete_in_the_database(
+        scenario: Scenario, statement: str) -> None:
+    before = [(a.id, a.actor, a.to_state) for a in scenario.rows(AuditEntry)]
+    assert len(before) == 4  # enroll and certify, for the prescriber and the pharmacy
+    with pytest.raises(DBAPIError, match="append-only"), scenario.app.engine.begin() as connection:
+        connection.execute(text(statement))
+    assert [(a.id, a.actor, a.to_state) for a in scenario.rows(AuditEntry)] == before
+    with scenario.app.engine.begin() as connection:  # appending is what it is for
+        connection.execute(text(
+            "INSERT INTO audit_log (at, actor, entity, entity_id, trigger, reasons) "
+            "VALUES ('2026-03-02 09:00:00.000000', 'x', 'note', 'n1', 'note', '[]')"))
+    assert len(scenario.rows(AuditEntry)) == 5
+
+
+@contextmanager
+def _commits_meet(s: Scenario, parties: int = 2, patience: float = 1.0) -> Iterator[None]:
+    """Hold each racing thread at its commit until all have passed their gate checks, so that the
+    database, not luck, decides who wins. PostgreSQL's row lock (SELECT ... FOR UPDATE) already
+    keeps the second racer out until the first commits: then the first goes on after `patience`."""
+    lock, everyone, arrived = threading.Lock(), threading.Event(), [0]
+
+    def meet(_session: Session) -> None:
+        if threading.current_thread().name.startswith("racer"):
+            with lock:
+                arrived[0] += 1
+                if arrived[0] == parties:
+                    everyone.set()
+            everyone.wait(timeout=patience)
+
+    event.listen(s.app.sessions, "before_commit", meet)
+    try:
+        yield
+    finally:
+        event.remove(s.app.sessions, "before_commit", meet)
+
+
+def _race(*attempts: Callable[[], Any]) -> list[Any]:
+    results: list[Any] = [None] * len(attempts)
+
+    def run(index: int) -> None:
+        try:
+            results[index] = attempts[index]()
+        except Exception as error:
+            results[index] = error
+
+    threads = [threading.Thread(target=run, args=(i,), name=f"racer-{i}") for i in range(len(attempts))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not any(thread.is_alive() for thread in threads)
+    return results
+
+
+def _one_winner(results: list[Any], lost_code: str) -> Any:
+    """One racer wins; the other gets a domain error, never a raw database error: a Conflict when
+    both passed the gate (SQLite: the version check or unique index decides), or a refusal when the
+    row lock made it wait for the winner (PostgreSQL)."""
+    losers = [r for r in results if isinstance(r, Exception)]
+    winners = [r for r in results if not isinstance(r, Exception)]
+    assert len(winners) == 1 and len(losers) == 1, results
+    loser = losers[0]
+    assert isinstance(loser, Conflict) or (isinstance(loser, Refused) and lost_code in codes(loser)), \
+        repr(loser)
+    return winners[0]
+
+
+def test_two_pharmacies_racing_for_one_authorization_get_one_confirmation_r26(
+        scenario: Scenario) -> None:
+    s = scenario.enrolled("adult_male")
+    rx = s.authorized()
+    assert rx.number is not None
+    number, other = rx.number, s.new_pharmacy()
+    with _commits_meet(s):
+        results = _race(lambda: s.confirm(number), lambda: s.confirm(number, other))
+    winner = _one_winner(results, "R26_ALREADY_CONFIRMED")
+    confirmation, = s.rows(Confirmation)
+    assert (confirmation.id, confirmation.state) == (winner.id, "issued")
+    assert s.fetch(Prescription, rx.id).state == "confirmed"
+    assert [t for t, _, _ in s.trail("prescription", rx.id)].count("confirm") == 1
+
+
+def test_two_dispenses_racing_on_one_confirmation_leave_one_dispense_r33(scenario: Scenario) -> None:
+    s = scenario.enrolled("adult_male")
+    rx = s.authorized()
+    assert rx.number is not None
+    confirmation = s.confirm(rx.number)
+    with _commits_meet(s):
+        results = _race(lambda: s.dispense(confirmation.number), lambda: s.dispense(confirmation.number))
+    winner = _one_winner(results, "R33_ALREADY_DISPENSED")
+    dispense, = s.rows(Dispense)
+    assert dispense.id == winner.id
+    assert s.fetch(Confirmation, confirmation.id).state == "used"
+    assert [t for t, _, _ in s.trail("prescription", rx.id)].count("dispense") == 1
+
+
+def test_without_the_meeting_point_the_later_racer_is_refused_or_conflicts(scenario: Scenario) -> None:
+    s = scenario.enrolled("adult_male")
+    rx = s.authorized()
+    assert rx.number is not None
+    confirmation = s.confirm(rx.number)
+    results = _race(*[lambda: s.dispense(confirmation.number)] * 4)
+    assert sum(not isinstance(r, Exception) for r in results) == 1
+    assert all(isinstance(r, DomainError) for r in results if isinstance(r, Exception)), results
+    assert len(s.rows(Dispense)) == 1
