@@ -45,7 +45,7 @@ COMPLETE = (True, True, True)
 COUNSELLING = st.sampled_from([COMPLETE] * 6 + [(False, True, True), (True, False, True), (True, True, False)])
 MOSTLY = st.sampled_from([True, True, True, False])
 ARGUMENTS: dict[str, dict[str, st.SearchStrategy[Any]]] = {
-    "advance": {"hours": st.integers(1, 23) | st.integers(24, 24 * 9)},
+    "advance": {"hours": st.sampled_from([1, 12, 25]) | st.integers(1, 24 * 9)},  # 25: past R27's 24 h
     "patient_event": {
         "kind": st.sampled_from(["initial_pair"] * 2 + ["negative_test"] * 3 + ["survey"] * 3 + [
             "positive_test", "missed_period", "interrupt", "resume", "partner_pregnancy"]),
