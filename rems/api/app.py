@@ -73,6 +73,12 @@ def create_app(app: App, clock: Callable[[], datetime] | None = None) -> FastAPI
     errors.install(api)
     for module in (pharmacy, prescriber, patient_care, patient, admin):
         api.include_router(module.router)
+
+    @api.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        """Liveness for the deployment's healthcheck: no token, no database, outside the API."""
+        return {"status": "ok"}
+
     api.openapi = _problem_media_types(api)  # type: ignore[method-assign]
     api.add_middleware(RequestId)
     return api

@@ -1,26 +1,74 @@
-"""docker-compose.yml is validated structurally (no Docker engine runs here)."""
+"""docker-compose.yml is validated structurally (no Docker engine runs here; .ci/run also runs
+`docker-compose config` on it)."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import pytest
+import typer
 import yaml
 
 from rems.cli.main import app
 from rems.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
+CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
 
 
-def test_compose_services_run_commands_the_cli_has_and_set_only_known_settings() -> None:
+@pytest.fixture(scope="module")
+def services() -> dict[str, dict[str, Any]]:
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
-    commands = {c.name or c.callback.__name__ for c in app.registered_commands if c.callback}
-    commands |= {g.name for g in app.registered_groups if g.name}
+    found: dict[str, dict[str, Any]] = compose["services"]
+    return found
+
+
+def _one_shot(service: dict[str, Any]) -> bool:
+    return service.get("restart") == "no"
+
+
+def test_compose_services_run_commands_the_cli_has_and_set_only_known_settings(
+        services: dict[str, dict[str, Any]]) -> None:
+    cli = typer.main.get_command(app)
+    assert isinstance(cli, typer.core.TyperGroup)
     known = {f"REMS_{name.upper()}" for name in Settings.model_fields}
-    built = [s for s in compose["services"].values() if "build" in s]
-    assert built, "the project image is used by at least one service"
-    for service in built:
-        assert service["command"][0] in commands
-        assert set(service.get("environment", {})) <= known
-    assert compose["services"]["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"
-    assert "noeviction" in compose["services"]["redis"]["command"]
+    built = {name: s for name, s in services.items() if "build" in s}
+    assert {"migrate", "api"} <= set(built), "the project image runs the migration and the API"
+    for name, service in built.items():
+        command, *args = service["command"]
+        assert command in cli.commands, (name, command)
+        options = {o for p in cli.commands[command].params for o in getattr(p, "opts", [])}
+        assert {a for a in args if a.startswith("-")} <= options, (name, args)
+        assert set(service.get("environment", {})) <= known, name
+        assert service["environment"]["REMS_ENV"] == "production", name
+        assert service["environment"]["REMS_DATABASE_URL"].startswith("postgresql+psycopg://"), name
+
+
+def test_every_service_has_a_healthcheck_or_runs_once(services: dict[str, dict[str, Any]]) -> None:
+    for name, service in services.items():
+        assert "healthcheck" in service or _one_shot(service), name
+    assert _one_shot(services["migrate"]) and services["migrate"]["command"] == ["init"]
+    assert "/healthz" in " ".join(services["api"]["healthcheck"]["test"])
+
+
+def test_depends_on_conditions_are_valid_and_can_be_met(services: dict[str, dict[str, Any]]) -> None:
+    for name, service in services.items():
+        for target, spec in service.get("depends_on", {}).items():
+            assert target in services, (name, target)
+            condition = spec["condition"]
+            assert condition in CONDITIONS, (name, target, condition)
+            if condition == "service_healthy":
+                assert "healthcheck" in services[target], (name, target)
+            if condition == "service_completed_successfully":
+                assert _one_shot(services[target]), (name, target)
+    assert services["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert services["api"]["depends_on"] == {
+        "migrate": {"condition": "service_completed_successfully"},
+        "postgres": {"condition": "service_healthy"}}
+
+
+def test_redis_keeps_what_it_is_given(services: dict[str, dict[str, Any]]) -> None:
+    command = services["redis"]["command"]
+    assert command[command.index("--appendonly") + 1] == "yes"
+    assert command[command.index("--maxmemory-policy") + 1] == "noeviction"

@@ -4,12 +4,16 @@ R23, R26, R27, R33)."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from itertools import pairwise
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -276,3 +280,63 @@ def test_the_migrations_build_the_schema_from_empty_and_take_it_down_again(
     finally:
         app.engine.dispose()
         pg_cluster.drop_database(name)
+
+
+# -- backup and restore (README "Backup and restore") ---------------------------------------------
+BACKED_UP = ("prescriptions", "confirmations", "dispenses", "audit_log")
+
+
+def _client(name: str) -> str:
+    """pg_dump/pg_restore of the cluster's own version: the ones next to its initdb."""
+    initdb = shutil.which("initdb")
+    assert initdb is not None
+    found = Path(os.path.realpath(initdb)).parent / name
+    return str(found) if found.exists() else shutil.which(name) or name
+
+
+def _pg_tool(cluster: pg.Cluster, tool: str, *args: str) -> None:
+    """Over TCP as the cluster's superuser (trust on loopback): no OS user to switch to."""
+    done = subprocess.run([_client(tool), "--host", "127.0.0.1", "--port", str(cluster.port),
+                           "--username", pg.SUPERUSER, "--no-password", *args],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, f"{tool} exited {done.returncode}: {done.stderr}"
+
+
+def _contents(url: str) -> dict[str, list[tuple[Any, ...]]]:
+    app = bootstrap(Settings(env="test", database_url=url))
+    try:
+        with app.engine.connect() as connection:
+            return {table: [tuple(row) for row in connection.execute(
+                text(f"SELECT * FROM {table} ORDER BY id"))] for table in BACKED_UP}
+    finally:
+        app.engine.dispose()
+
+
+def test_a_pg_dump_restored_into_a_fresh_database_has_the_same_rows_and_an_append_only_audit_log(
+        s: Scenario, pg_cluster: pg.Cluster, tmp_path: Path) -> None:
+    s.dispensed()
+    s.authorized()  # and one still open
+    source = s.app.engine.url.database
+    assert source is not None
+    dump = tmp_path / "rems.dump"
+    _pg_tool(pg_cluster, "pg_dump", "--format", "custom", "--file", str(dump), "--dbname", source)
+
+    restored = pg_cluster.create_database()
+    try:
+        _pg_tool(pg_cluster, "pg_restore", "--exit-on-error", "--no-owner", "--dbname", restored,
+                 str(dump))
+        url = pg_cluster.url(restored)
+        before, after = _contents(pg_cluster.url(source)), _contents(url)
+        assert all(before[table] for table in BACKED_UP), {t: len(r) for t, r in before.items()}
+        assert after == before
+
+        app = bootstrap(Settings(env="test", database_url=url))
+        try:
+            for statement in ("UPDATE audit_log SET actor = 'someone else'", "DELETE FROM audit_log"):
+                with pytest.raises(DBAPIError, match="append-only"), app.engine.begin() as connection:
+                    connection.execute(text(statement))
+            assert _contents(url)["audit_log"] == before["audit_log"]
+        finally:
+            app.engine.dispose()
+    finally:
+        pg_cluster.drop_database(restored)
