@@ -12,8 +12,20 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from rems import web
 from rems.api import errors
-from rems.api.routers import admin, patient, patient_care, pharmacy, prescriber
+from rems.api.routers import (
+    admin,
+    cds_hooks,
+    fhir,
+    ncpdp,
+    notifications,
+    patient,
+    patient_care,
+    pharmacy,
+    prescriber,
+    reports,
+)
 from rems.bootstrap import App, bootstrap
 
 DESCRIPTION = """The REMS engine over HTTP. Every call needs `Authorization: Bearer <token>`, a token
@@ -71,8 +83,10 @@ def create_app(app: App, clock: Callable[[], datetime] | None = None) -> FastAPI
     api.state.rems = app
     api.state.clock = clock or (lambda: datetime.now(UTC))
     errors.install(api)
-    for module in (pharmacy, prescriber, patient_care, patient, admin):
+    for module in (pharmacy, prescriber, patient_care, patient, admin, notifications, reports, fhir, cds_hooks,
+                   ncpdp):
         api.include_router(module.router)
+    web.install(api)
 
     @api.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 import typer
 
-from rems.cli import actors, dispensing, patients, server, tokens
+from rems.cli import actors, dispensing, notifications, patients, reports, server, tokens
 from rems.cli.output import EXIT_BAD_INPUT, emit, handle, state
 
 app = typer.Typer(help="REMS engine: certify, enroll, gate and dispense under the REMS rules.",
@@ -20,6 +20,8 @@ app.add_typer(patients.test, name="test")
 app.add_typer(patients.survey, name="survey")
 app.add_typer(dispensing.rx, name="rx")
 app.add_typer(tokens.token, name="token")
+app.add_typer(notifications.notifications, name="notifications")
+app.add_typer(reports.report, name="report")
 for command in (dispensing.check, dispensing.confirm, dispensing.dispense, dispensing.sweep,
                 patients.status, actors.audit, server.serve):
     app.command()(command)

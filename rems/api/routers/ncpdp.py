@@ -1,0 +1,7 @@
+"""Placeholder router for issue 9 (NCPDP SCRIPT REMS transactions); the issue's work replaces this file."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()
