@@ -51,22 +51,28 @@ PHARMACY = Workflow(
     ),
 )
 
-_TREATABLE = ["active", "on_hold", "interrupted"]
+TREATABLE = ["active", "on_hold", "interrupted", "interrupted_on_hold"]
 PATIENT = Workflow(
     name="patient", title="Patient enrollment (R5, R8, R12, R30)",
-    states=("pending", "active", "on_hold", "interrupted", "pregnancy_stop", "discontinued"),
+    states=("pending", "active", "on_hold", "interrupted", "interrupted_on_hold", "pregnancy_stop",
+            "discontinued"),
     initial="pending",
     transitions=(
         _t("enroll", "pending", "active", "prescriber_certified", "ppaf_matches_category",
            "guardian_signed_if_child"),
-        _t("renew_ppaf", _TREATABLE, "=", "prescriber_certified", "ppaf_matches_category",
+        _t("renew_ppaf", TREATABLE, "=", "prescriber_certified", "ppaf_matches_category",
            "guardian_signed_if_child"),
-        _t("hold", ["active", "interrupted"], "on_hold"),
+        # A hold (R12) and an interruption are independent: releasing one must not lift the other.
+        _t("hold", "active", "on_hold"),
+        _t("hold", "interrupted", "interrupted_on_hold"),
         _t("release_hold", "on_hold", "active", "negative_test_since_hold"),
+        _t("release_hold", "interrupted_on_hold", "interrupted", "negative_test_since_hold"),
         _t("interrupt", "active", "interrupted"),
+        _t("interrupt", "on_hold", "interrupted_on_hold"),
         _t("resume", "interrupted", "active"),
-        _t("report_pregnancy", _TREATABLE, "pregnancy_stop"),
-        _t("discontinue", [*_TREATABLE, "pregnancy_stop"], "discontinued"),
+        _t("resume", "interrupted_on_hold", "on_hold"),
+        _t("report_pregnancy", TREATABLE, "pregnancy_stop"),
+        _t("discontinue", [*TREATABLE, "pregnancy_stop"], "discontinued"),
     ),
 )
 

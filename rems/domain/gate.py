@@ -33,6 +33,8 @@ _PATIENT_STATE_CODES = {
     "interrupted": ("R5", "R5_THERAPY_INTERRUPTED", "resume therapy first"),
     "discontinued": ("R5", "R5_PATIENT_DISCONTINUED", "the patient must be enrolled again"),
     "on_hold": ("R12", "R12_PATIENT_ON_HOLD", "record a new negative pregnancy test"),
+    "interrupted_on_hold": ("R12", "R12_PATIENT_ON_HOLD",
+                            "record a new negative pregnancy test, then resume therapy"),
     "pregnancy_stop": ("R30", "R30_PREGNANCY_REPORTED", "therapy is stopped (R30)"),
 }
 

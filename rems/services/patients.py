@@ -21,6 +21,7 @@ from rems.services.commands import (
 from rems.services.lifecycle import audit, new_id, transition
 from rems.services.prescriptions import void_open_prescriptions
 from rems.services.uow import Context, UnitOfWork
+from workflows.definitions import TREATABLE
 
 STATE_TRIGGERS = ("interrupt", "resume", "discontinue")
 
@@ -97,7 +98,7 @@ def renew_ppaf(uow: UnitOfWork, ctx: Context, cmd: RenewPpaf, prescriber_id: str
 
 def _stop_for_pregnancy(uow: UnitOfWork, ctx: Context, patient: Patient, source: str) -> None:
     """R30: stop at once, void every open authorization, and open a pregnancy report."""
-    if patient.state in ("active", "on_hold", "interrupted"):
+    if patient.state in TREATABLE:
         transition(uow, ctx, "patient", patient, "report_pregnancy")
     if patient.test_phase != "positive" and source != "partner":
         transition(uow, ctx, "pregnancy_testing", patient, "positive_result", attribute="test_phase")
@@ -121,7 +122,7 @@ def record_pregnancy_test(uow: UnitOfWork, ctx: Context, cmd: RecordPregnancyTes
     params = uow.program(patient.program_id).at(ctx.now)
     if cmd.result == "positive":
         _stop_for_pregnancy(uow, ctx, patient, "positive_test")
-    elif (patient.state == "on_hold" and patient.hold_since is not None
+    elif (patient.state in ("on_hold", "interrupted_on_hold") and patient.hold_since is not None
           and cmd.collected_at >= patient.hold_since and acceptable(test, params)):
         transition(uow, ctx, "patient", patient, "release_hold", {"negative_test_since_hold": True})
         patient.hold_since = None

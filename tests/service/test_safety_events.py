@@ -92,6 +92,33 @@ def test_a_missed_period_holds_an_frp_patient_until_a_negative_test_after_it_r12
     assert s.fetch(Prescription, rx.id).state == "dispensed"
 
 
+def test_a_hold_on_an_interrupted_patient_releases_back_to_interrupted_not_active_r12(
+        scenario: Scenario) -> None:
+    s = scenario.enrolled("adult_frp").ready()
+    s.call(patients.change_state, s.patient_id, "interrupt", actor="dr")
+    s.advance(hours=1)
+    s.call(patients.report_missed_period, s.patient_id, actor="dr")
+    assert s.fetch(Patient, s.patient_id).state == "interrupted_on_hold"
+    assert "R12_PATIENT_ON_HOLD" in codes(s.request().decision)
+
+    s.advance(hours=1).negative_test(hours_ago=0.5)
+    # The negative test lifts the hold only: the prescriber's interruption still stands.
+    assert s.fetch(Patient, s.patient_id).state == "interrupted"
+    assert s.trail("patient", s.patient_id)[-2:] == [
+        ("hold", "interrupted", "interrupted_on_hold"),
+        ("release_hold", "interrupted_on_hold", "interrupted")]
+    assert "R5_THERAPY_INTERRUPTED" in codes(s.request().decision)
+
+
+def test_resuming_a_held_interrupted_patient_leaves_the_hold_in_place_r12(scenario: Scenario) -> None:
+    s = scenario.enrolled("adult_frp").ready()
+    s.call(patients.change_state, s.patient_id, "interrupt", actor="dr")
+    s.call(patients.report_missed_period, s.patient_id, actor="dr")
+    s.call(patients.change_state, s.patient_id, "resume", actor="dr")
+    assert s.fetch(Patient, s.patient_id).state == "on_hold"
+    assert "R12_PATIENT_ON_HOLD" in codes(s.request().decision)
+
+
 def test_a_missed_period_does_not_apply_to_a_male_patient_r12(scenario: Scenario) -> None:
     s = scenario.enrolled("adult_male")
     with pytest.raises(InvalidInput):

@@ -82,6 +82,7 @@ def test_r25_the_pharmacy_does_not_gate_the_prescriber_authorization():
     ("interrupted", "R5_THERAPY_INTERRUPTED"),
     ("discontinued", "R5_PATIENT_DISCONTINUED"),
     ("on_hold", "R12_PATIENT_ON_HOLD"),
+    ("interrupted_on_hold", "R12_PATIENT_ON_HOLD"),
     ("pregnancy_stop", "R30_PREGNANCY_REPORTED"),
 ])
 @pytest.mark.parametrize("stage", STAGES)
