@@ -1,7 +1,61 @@
-"""Placeholder router for issue 9 (CDS Hooks services); the issue's work replaces this file."""
+"""CDS Hooks 1.x: discovery and the prescriber's REMS services (order-sign, order-select, patient-view).
+
+Prescriber tokens only; a patient is found by our REMS patient id in prefetch.patient.identifier and
+must be the prescriber's own. Malformed hook input is answered with a "Bad Request" warning card.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any
 
-router = APIRouter()
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from rems.interop import cds, cds_service
+from rems.interop.web import Call, Denied, body_of, caller
+
+# Outside the OpenAPI document: CDS Hooks discovery (GET /cds-services) describes these services.
+router = APIRouter(prefix="/cds-services", tags=["cds-hooks"], include_in_schema=False)
+Prescriber = Annotated[Call | Denied, Depends(caller("prescriber"))]
+ServiceId = Annotated[str, Path(min_length=1, max_length=64, description="A service id from discovery")]
+
+
+def _denied(denied: Denied) -> JSONResponse:
+    headers = {"WWW-Authenticate": 'Bearer realm="rems"'} if denied.status == 401 else None
+    return JSONResponse({"detail": denied.detail}, status_code=denied.status, headers=headers)
+
+
+@router.get("", summary="CDS Hooks discovery: the REMS services and their prefetch templates")
+def discovery(call: Prescriber) -> JSONResponse:
+    if isinstance(call, Denied):
+        return _denied(call)
+    return JSONResponse({"services": [{"id": key, **service} for key, service in cds.SERVICES.items()]})
+
+
+@router.post("/{service_id}", summary="Call a REMS CDS service: cards for every unmet requirement",
+             responses={200: {"description": "{cards: [...]}; a Bad Request card for malformed input"},
+                        401: {"description": "no or bad token"}, 403: {"description": "not a prescriber"},
+                        404: {"description": "no such service"}, 413: {"description": "body too large"}})
+async def service(service_id: ServiceId, request: Request, call: Prescriber) -> JSONResponse:
+    if isinstance(call, Denied):
+        return _denied(call)
+    if service_id not in cds.SERVICES:
+        return JSONResponse({"detail": f"no CDS service {service_id!r}"}, status_code=404)
+    body = await body_of(request)
+    if body is None:
+        return JSONResponse({"detail": "the body is larger than the limit"}, status_code=413)
+    return await run_in_threadpool(_respond, call, cds.SERVICES[service_id]["hook"], body)
+
+
+def _respond(call: Call, hook_name: str, body: bytes) -> JSONResponse:
+    try:
+        hook = cds.parse_hook(hook_name, body)
+        with call.app.uow() as uow:
+            answer = cds_service.cards(uow, call.ctx, call.caller, hook)
+    except cds.BadHook as bad:
+        return JSONResponse({"cards": [cds.bad_request(str(bad))]})
+    if answer.refused:
+        call.hidden(answer.refused)
+    cards: list[dict[str, Any]] = answer.cards
+    return JSONResponse({"cards": cards})

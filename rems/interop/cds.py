@@ -1,0 +1,232 @@
+"""CDS Hooks 1.x services for the prescriber (order-sign, order-select, patient-view): REMS cards.
+
+Cards list exactly the unmet requirements (nothing when all are met), plus a pharmacy card when
+the prefetch names a pharmacy; malformed hook input gets one "Bad Request" warning card.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from fhir.resources.R4B.medicationrequest import MedicationRequest
+from pydantic import BaseModel, Field, ValidationError
+
+from rems.domain.requirements import Requirement
+from rems.interop import codes
+from workflows.program import Program
+
+ORDER_HOOKS = ("order-sign", "order-select")
+_PREFETCH = {"patient": "Patient/{{context.patientId}}",
+             "pharmacy": "Organization?identifier=" + codes.NCPDP_PROVIDER + "|{{context.pharmacyNcpdpId}}"}
+SERVICES: Mapping[str, dict[str, Any]] = {
+    "rems-order-sign": {"hook": "order-sign", "title": "REMS requirements before signing",
+                        "description": "Lists every unmet REMS requirement (rule id and remedy) for a "
+                                       "draft order of a REMS drug, and the pharmacy's certification.",
+                        "prefetch": _PREFETCH},
+    "rems-order-select": {"hook": "order-select", "title": "REMS requirements for a selected order",
+                          "description": "As rems-order-sign, for the orders just selected.",
+                          "prefetch": _PREFETCH},
+    "rems-patient-view": {"hook": "patient-view", "title": "REMS status of the patient",
+                          "description": "Unmet REMS requirements of a patient enrolled in a REMS "
+                                         "program (nothing for other patients).",
+                          "prefetch": {"patient": _PREFETCH["patient"]}},
+}
+
+
+class Source(BaseModel):
+    label: str = Field(min_length=1)
+    url: str | None = None
+    topic: dict[str, str] | None = None
+
+
+class Card(BaseModel):
+    """The CDS Hooks card shape; every card we send is built through this model."""
+
+    uuid: str
+    summary: str = Field(min_length=1, max_length=140)
+    indicator: Literal["info", "warning", "critical"]
+    detail: str | None = None
+    source: Source
+
+
+class BadHook(ValueError):
+    """Malformed hook input: answered with a "Bad Request" warning card."""
+
+
+@dataclass(frozen=True)
+class Order:
+    codings: tuple[tuple[str, str], ...]
+    days_supply: int | None
+    refills: int | None
+
+
+@dataclass(frozen=True)
+class Hook:
+    hook: str
+    patient_id: str | None  # our REMS patient id, from prefetch.patient.identifier only
+    orders: tuple[Order, ...]
+    pharmacy_ncpdp_id: str | None
+
+
+def _obj(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise BadHook(f"{where} must be a JSON object")
+    return value
+
+
+def _days(mr: MedicationRequest) -> int | None:
+    supply = mr.dispenseRequest.expectedSupplyDuration if mr.dispenseRequest else None
+    if supply is None or supply.value is None:
+        return None
+    per = {"d": 1, "day": 1, "days": 1, "wk": 7, "week": 7, "weeks": 7}.get(str(supply.code or supply.unit))
+    if per is None:
+        raise BadHook("dispenseRequest.expectedSupplyDuration: use days (d) or weeks (wk)")
+    return math.ceil(float(supply.value) * per)
+
+
+def _order(entry: Any, index: int, patient_ref: str) -> Order:
+    where = f"context.draftOrders.entry[{index}].resource"
+    resource = _obj(entry, f"context.draftOrders.entry[{index}]").get("resource")
+    kind = resource.get("resourceType") if isinstance(resource, dict) else None
+    if kind != "MedicationRequest" or not isinstance(resource, dict):
+        raise BadHook(f"{where} is {kind or 'missing'}, not a MedicationRequest")
+    if not resource.get("medicationCodeableConcept"):
+        raise BadHook(f"{where}.medicationCodeableConcept has no code (RxNorm or NDC)")
+    try:
+        mr = MedicationRequest.model_validate(resource)
+    except ValidationError as error:
+        first = error.errors()[0]
+        at = ".".join(str(p) for p in first["loc"])
+        raise BadHook(f"{where} is not a valid MedicationRequest: {at}: {first['msg']}") from None
+    except (KeyError, TypeError, ValueError) as error:
+        raise BadHook(f"{where} is not a valid MedicationRequest: {error}") from None
+    concept = mr.medicationCodeableConcept
+    codings = tuple((str(c.system or ""), str(c.code or "")) for c in (concept.coding or [] if concept else []))
+    if not codings or not all(code for _, code in codings):
+        raise BadHook(f"{where}.medicationCodeableConcept has no code")
+    if mr.subject is None or mr.subject.reference != patient_ref:
+        raise BadHook(f"{where}.subject does not match context.patientId ({patient_ref})")
+    refills = mr.dispenseRequest.numberOfRepeatsAllowed if mr.dispenseRequest else None
+    return Order(codings, _days(mr), int(refills) if refills is not None else None)
+
+
+def _draft_orders(hook: str, context: dict[str, Any], patient_ref: str) -> tuple[Order, ...]:
+    bundle = context.get("draftOrders")
+    entries = bundle.get("entry") if isinstance(bundle, dict) else None
+    if not isinstance(entries, list) or not entries:
+        raise BadHook("context.draftOrders holds no draft order")
+    orders = []
+    selections = context.get("selections") if hook == "order-select" else None
+    if hook == "order-select" and (not isinstance(selections, list) or not selections):
+        raise BadHook("context.selections names no selected order")
+    for index, entry in enumerate(entries):
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        ref = f"{resource.get('resourceType')}/{resource.get('id')}" if isinstance(resource, dict) else ""
+        if selections is None or ref in selections:
+            orders.append(_order(entry, index, patient_ref))
+    if not orders:
+        raise BadHook("no draft order matches context.selections")
+    return tuple(orders)
+
+
+def _identifier(resource: Any, system: str) -> str | None:
+    for identifier in resource.get("identifier") or [] if isinstance(resource, dict) else []:
+        if isinstance(identifier, dict) and identifier.get("system") == system and identifier.get("value"):
+            return str(identifier["value"])
+    return None
+
+
+def parse_hook(service_hook: str, body: bytes) -> Hook:
+    try:
+        raw = _obj(json.loads(body), "the request")
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
+        raise BadHook(f"the request is not JSON: {error}") from None
+    if raw.get("hook") != service_hook:
+        raise BadHook(f"hook is {raw.get('hook')!r}; this service handles {service_hook!r}")
+    if not isinstance(raw.get("hookInstance"), str) or not raw["hookInstance"]:
+        raise BadHook("hookInstance is required")
+    context = _obj(raw.get("context"), "context")
+    patient_key = context.get("patientId")
+    if not isinstance(patient_key, str) or not re.fullmatch(r"[A-Za-z0-9\-.]{1,64}", patient_key):
+        raise BadHook("context.patientId is required (a FHIR id)")
+    prefetch = _obj(raw.get("prefetch") or {}, "prefetch")
+    patient = prefetch.get("patient")
+    if patient is not None:
+        if _obj(patient, "prefetch.patient").get("resourceType") != "Patient":
+            raise BadHook("prefetch.patient is not a Patient")
+        if patient.get("id") != patient_key:
+            raise BadHook(f"prefetch.patient.id does not match context.patientId ({patient_key})")
+    elif service_hook in ORDER_HOOKS:
+        raise BadHook("prefetch.patient is required: the REMS patient id is read from its identifiers")
+    orders = _draft_orders(service_hook, context, f"Patient/{patient_key}") \
+        if service_hook in ORDER_HOOKS else ()
+    pharmacy = prefetch.get("pharmacy")
+    if isinstance(pharmacy, dict) and pharmacy.get("resourceType") == "Bundle":
+        pharmacy = next((e.get("resource") for e in pharmacy.get("entry") or [] if isinstance(e, dict)), None)
+    return Hook(service_hook, _identifier(patient, codes.REMS_PATIENT), orders,
+                _identifier(pharmacy, codes.NCPDP_PROVIDER))
+
+
+def program_of(orders: Sequence[Order], programs: Iterable[Program]) -> Program:
+    """The one REMS program of the REMS drug ordered; any other code is unsupported."""
+    found = []
+    for order in orders:
+        program = next((p for s, c in order.codings if (p := codes.program_for(s, c, programs))), None)
+        if program is None:
+            shown = ", ".join(f"{s}|{c}" for s, c in order.codings)
+            raise BadHook(f"unsupported medication code ({shown}): not a REMS drug run here "
+                          "(RxNorm or NDC)")
+        found.append(program)
+    if len({p.id for p in found}) > 1:
+        raise BadHook("draft orders of more than one REMS program: sign them separately")
+    return found[0]
+
+
+def _card(summary: str, indicator: str, detail: str, label: str, topic: str | None = None) -> dict[str, Any]:
+    source: dict[str, Any] = {"label": label}
+    if topic:
+        source["topic"] = {"system": codes.RULES, "code": topic, "display": codes.requirement_name(topic)}
+    card = Card(uuid=str(uuid.uuid4()), summary=summary[:140], indicator=indicator,  # type: ignore[arg-type]
+                detail=detail, source=Source(**source))
+    return card.model_dump(exclude_none=True)
+
+
+def bad_request(reason: str) -> dict[str, Any]:
+    return _card("Bad Request", "warning", f"The REMS service could not read this hook: {reason}",
+                 "REMS engine")
+
+
+def requirement_cards(unmet: Sequence[Requirement], program: Program) -> list[dict[str, Any]]:
+    """One card per unmet requirement; a positive test or reported pregnancy (R30) is critical."""
+    return [_card(f"{program.drug.capitalize()} REMS ({r.rule}): needed — {r.message}",
+                  "critical" if r.rule == "R30" else "warning",
+                  f"**{r.rule}** `{r.code}`: {r.message}.\n\nTo satisfy it: {r.remedy}.", program.name, r.rule)
+            for r in unmet]
+
+
+def failure_card(reason: str, program: Program) -> dict[str, Any]:
+    return _card(f"Patient must be enrolled in the {program.name} before {program.drug} is prescribed",
+                 "warning", f"**R5** `R5_PATIENT_NOT_ENROLLED`: {reason}. Enroll the patient with a signed "
+                 "PPAF, and record our REMS patient id on the patient's chart.", program.name, "R5")
+
+
+def pharmacy_card(ncpdp_id: str, requirement: Requirement | None, program: Program) -> dict[str, Any]:
+    if requirement is not None and requirement.met:
+        return _card(f"Pharmacy {ncpdp_id} is certified in the {program.name}", "info",
+                     "**R25**: the pharmacy can obtain confirmation numbers and dispense.", program.name, "R25")
+    why = requirement.message if requirement else "the pharmacy is not enrolled"
+    return _card(f"Pharmacy {ncpdp_id} cannot dispense {program.drug}: not certified (R25)", "warning",
+                 f"**R25** `{requirement.code if requirement else 'R25_PHARMACY_NOT_CERTIFIED'}`: {why}. "
+                 "Send the prescription to a certified pharmacy.", program.name, "R25")
+
+
+def unknown_patient_card(rems_id: str) -> dict[str, Any]:
+    return _card("REMS patient id not found for this prescriber", "warning",
+                 f"No patient of yours has REMS patient id `{rems_id}`: check the id on the chart, "
+                 "or enroll the patient (R5).", "REMS engine", "R5")

@@ -1,0 +1,45 @@
+"""Medication codes to programs (RxNorm from the program files, NDC from rems.interop.codes)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from rems import domain
+from rems.interop.codes import NCPDP_REASONS, NDC, REQUIREMENT_NAMES, RXNORM, ndc11, program_for
+from workflows.program import load_programs
+
+PROGRAMS = load_programs().values()
+
+
+@pytest.mark.parametrize(("given", "expected"), [
+    ("59572-504-21", "59572050421"),   # 5-3-2
+    ("5957-2504-21", "05957250421"),   # 4-4-2
+    ("59572-0504-1", "59572050401"),   # 5-4-1
+    ("59572-0504-21", "59572050421"),  # 11 digits, hyphenated
+    ("59572050421", "59572050421"),
+    ("5957250421", None),              # 10 digits without hyphens: ambiguous
+    ("59572-504", None), ("abc", None), ("", None),
+])
+def test_ndc_is_normalised_to_eleven_digits_or_refused(given: str, expected: str | None) -> None:
+    assert ndc11(given) == expected
+
+
+def test_codes_map_to_their_program_and_unknown_codes_to_none() -> None:
+    assert [program_for(RXNORM, c, PROGRAMS).id for c in ("1369713", "342369", "10432")] == [  # type: ignore[union-attr]
+        "pomalidomide", "lenalidomide", "thalidomide"]
+    assert program_for(NDC, "59572-501-21", PROGRAMS).id == "pomalidomide"  # type: ignore[union-attr]
+    assert program_for(NDC, "1369713", PROGRAMS) is None  # an RxNorm code is not an NDC
+    assert program_for("http://snomed.info/sct", "1369713", PROGRAMS) is None
+
+
+def test_every_gate_rule_has_a_wire_name_and_an_ncpdp_reason() -> None:
+    """Read from the gate's own source, so a new rule there fails here until it is mapped."""
+    sources = [Path(domain.__file__).parent / name for name in ("gate.py", "testing.py")]
+    gate_rules = {rule for path in sources
+                  for rule in re.findall(r'"(R\d+)_[A-Z_]+"', path.read_text(encoding="utf-8"))}
+    assert len(gate_rules) > 15
+    assert gate_rules <= set(REQUIREMENT_NAMES)
+    assert gate_rules <= set(NCPDP_REASONS)
