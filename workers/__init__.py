@@ -1,1 +1,1 @@
-"""Celery workers (reminders, expiry sweeps): arrive with the workers issue; nothing runs here yet."""
+"""Celery workers (issue 4): reminders, expiry sweeps, notifications. Importing connects nothing."""

@@ -1,7 +1,82 @@
-"""Placeholder CLI group for issue 4; the issue's work replaces this file."""
+"""`rems notifications`: the reminder outbox (list, parked, retry), contacts, worker and beat."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
-notifications = typer.Typer(help="The reminder outbox: list, parked, retry.", no_args_is_help=True)
+from rems.cli.output import call, emit
+from rems.domain.model import Notification
+from rems.services import notifications as outbox
+
+notifications = typer.Typer(help="The reminder outbox: list, parked, retry; run the worker and beat.",
+                            no_args_is_help=True)
+
+
+def _row(n: Notification) -> dict[str, Any]:
+    return {"id": n.id, "recipient": n.recipient, "kind": n.kind, "subject": n.subject,
+            "due_on": n.due_on.isoformat(), "rule": n.rule, "channel": n.channel, "state": n.state,
+            "attempts": n.attempts, "next_attempt_at": n.next_attempt_at, "sent_at": n.sent_at,
+            "last_error": n.last_error}
+
+
+def _show(found: list[Notification]) -> None:
+    rows = [_row(n) for n in found]
+    emit(rows, "\n".join(f"{r['id']} {r['state']:<7} {r['channel']:<7} {r['rule']:<4} {r['kind']:<26} "
+                         f"due {r['due_on']} {r['recipient']} ({r['attempts']} attempts)"
+                         + (f" last error: {r['last_error']}" if r["last_error"] else "")
+                         for r in rows) or "(none)")
+
+
+@notifications.command("list")
+def list_(state: str = typer.Option(None, help="pending, sending, sent, failed or parked"),
+          recipient: str = typer.Option(None, help="e.g. patient:pat_…"),
+          limit: int = typer.Option(100, min=1, max=500)) -> None:
+    """The outbox, newest first."""
+    _show(call(outbox.listing, state, recipient, limit))
+
+
+@notifications.command("parked")
+def parked(limit: int = typer.Option(100, min=1, max=500)) -> None:
+    """Notifications parked after their last failed attempt (never dropped: act on them)."""
+    _show(call(outbox.parked, limit))
+
+
+@notifications.command("retry")
+def retry(notification_id: str = typer.Argument(..., metavar="ID")) -> None:
+    """Send a parked notification again, with a fresh set of attempts (audited)."""
+    n = call(outbox.retry, notification_id)
+    emit(_row(n), f"notification {n.id}: {n.state}")
+
+
+@notifications.command("contact")
+def contact(recipient: str = typer.Argument(..., help="patient:ID, prescriber:ID or pharmacy:ID"),
+            email: str = typer.Option(None, help="Email address (SMTP channel)"),
+            phone: str = typer.Option(None, help="E.164 phone number (webhook/SMS channel)")) -> None:
+    """Set where a recipient's reminders go (neither: the outbox only)."""
+    c = call(outbox.set_contact, recipient, email, phone)
+    channels = [name for name, value in (("email", c.email), ("webhook", c.phone)) if value] or ["outbox"]
+    emit({"recipient": c.recipient, "channels": channels}, f"{c.recipient}: {', '.join(channels)}")
+
+
+@notifications.command("worker")
+def worker() -> None:
+    """Run a Celery worker (REMS_BROKER_URL; `celery -A workers.app worker` is the same)."""
+    from workers.app import app
+    app.worker_main(["worker", "--loglevel=INFO", "--queues=rems"])
+
+
+@notifications.command("beat")
+def beat() -> None:
+    """Run the beat scheduler (one at a time: a Redis lock via celery-redbeat on a Redis broker)."""
+    from workers.app import app
+    app.start(["beat", "--loglevel=INFO"])
+
+
+@notifications.command("sweep")
+def sweep() -> None:
+    """Run the sweep once, here: expire, record due reminders, hand them to the broker."""
+    from workers.runtime import runtime
+    from workers.tasks import publish_send, sweep_body
+    emit(sweep_body(runtime(), publish_send))

@@ -10,6 +10,7 @@ from typing import Any
 
 from rems.services import patients
 from tests.api.world import ADMIN, World
+from tests.workers.helpers import park_one
 
 P, D, A = "/v1/pharmacy", "/v1/prescriber", "/v1/admin"
 
@@ -179,4 +180,10 @@ ENDPOINTS = [
              (lambda w: Call(ADMIN, "GET", f"{A}/audit/spaceship/{w.rx}"), "entity"),
              lambda w: Call(ADMIN, "GET", f"{A}/audit/patient/{w.rx}")),
     Endpoint("POST /v1/admin/sweep", lambda w: Call(ADMIN, "POST", f"{A}/sweep"), 200),
+    Endpoint("GET /v1/admin/notifications", lambda w: Call(ADMIN, "GET", f"{A}/notifications"), 200,
+             (lambda w: Call(ADMIN, "GET", f"{A}/notifications", params={"state": "lost"}), "state")),
+    Endpoint("GET /v1/admin/notifications/parked", lambda w: Call(ADMIN, "GET", f"{A}/notifications/parked"),
+             200, (lambda w: Call(ADMIN, "GET", f"{A}/notifications/parked", params={"limit": 0}), "limit")),
+    Endpoint("POST /v1/admin/notification-retries/{notification_id}",
+             lambda w: Call(ADMIN, "POST", f"{A}/notification-retries/{park_one(w.app)}"), 200),
 ]

@@ -72,3 +72,16 @@ def test_redis_keeps_what_it_is_given(services: dict[str, dict[str, Any]]) -> No
     command = services["redis"]["command"]
     assert command[command.index("--appendonly") + 1] == "yes"
     assert command[command.index("--maxmemory-policy") + 1] == "noeviction"
+
+
+def test_worker_and_beat_use_redis_and_start_after_the_migration(services: dict[str, dict[str, Any]]) -> None:
+    """Issue 4: both run `rems notifications worker|beat` on the Redis broker, with health checks."""
+    for name in ("worker", "beat"):
+        service = services[name]
+        assert service["command"] == ["notifications", name]
+        assert service["environment"]["REMS_BROKER_URL"].startswith("redis://redis:")
+        assert service["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
+        assert service["depends_on"]["redis"] == {"condition": "service_healthy"}
+        assert service["healthcheck"]["test"][-2:] == ["workers.health", name]
+        assert service["restart"] == "unless-stopped"
+    assert services["worker"]["depends_on"]["postgres"] == {"condition": "service_healthy"}

@@ -1,7 +1,76 @@
-"""Placeholder router for issue 4 (reminder outbox and parked notifications); the issue's work replaces this file."""
+"""The reminder outbox for the program administrator (issue 4): list, parked, retry a parked one."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import date, datetime
+from typing import Annotated, Literal
 
-router = APIRouter()
+from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import JSONResponse
+from pydantic import Field
+
+from rems.api.calls import Calls, reader, writer
+from rems.api.errors import problems
+from rems.api.schemas.common import Out
+from rems.domain.model import Notification
+from rems.services import notifications
+
+router = APIRouter(prefix="/v1/admin", tags=["admin"], responses=problems(401, 403, 422))
+Reader = Annotated[Calls, Depends(reader("admin"))]
+Writer = Annotated[Calls, Depends(writer("admin"))]
+State = Literal["pending", "sending", "sent", "failed", "parked"]
+Limit = Annotated[int, Query(ge=1, le=500, description="At most this many, newest first")]
+Offset = Annotated[int, Query(ge=0, le=1_000_000, description="Skip this many")]
+
+
+class NotificationOut(Out):
+    id: str = Field(description="Notification id")
+    recipient: str = Field(description="patient:ID, prescriber:ID or pharmacy:ID (no contact data)")
+    kind: str = Field(description="What the reminder is, e.g. pregnancy_test_overdue (see README)")
+    subject: str = Field(description="The record the reminder is about")
+    due_on: date = Field(description="The due date; (recipient, kind, subject, due_on) is unique")
+    rule: str = Field(description="Rule id in REMS_RULES.md")
+    channel: str = Field(description="email, webhook or outbox")
+    state: str = Field(description="pending, sending, sent, failed (retried after a backoff) or parked")
+    attempts: int = Field(description="Send attempts so far")
+    created_at: datetime = Field(description="When the sweep recorded it")
+    next_attempt_at: datetime = Field(description="Not sent again before this")
+    sent_at: datetime | None = Field(description="When the channel took it")
+    last_error: str | None = Field(description="Why the last attempt failed")
+
+    @classmethod
+    def of(cls, n: Notification) -> NotificationOut:
+        return cls(id=n.id, recipient=n.recipient, kind=n.kind, subject=n.subject, due_on=n.due_on,
+                   rule=n.rule, channel=n.channel, state=n.state, attempts=n.attempts,
+                   created_at=n.created_at, next_attempt_at=n.next_attempt_at, sent_at=n.sent_at,
+                   last_error=n.last_error)
+
+
+def _many(found: list[Notification]) -> list[NotificationOut]:
+    return [NotificationOut.of(n) for n in found]
+
+
+@router.get("/notifications", response_model=list[NotificationOut],
+            summary="The reminder outbox, newest first, by state and recipient")
+def list_notifications(
+        calls: Reader,
+        state: Annotated[State | None, Query(description="Only notifications in this state")] = None,
+        recipient: Annotated[str | None, Query(min_length=1, max_length=80,
+                                               description="Only this recipient, e.g. patient:pat_…")] = None,
+        limit: Limit = 100, offset: Offset = 0) -> list[NotificationOut]:
+    return calls.read(_many, notifications.listing, state, recipient, limit, offset)
+
+
+@router.get("/notifications/parked", response_model=list[NotificationOut],
+            summary="Notifications parked after their last failed attempt: never dropped, act on them")
+def parked_notifications(calls: Reader, limit: Limit = 100, offset: Offset = 0) -> list[NotificationOut]:
+    return calls.read(_many, notifications.parked, limit, offset)
+
+
+@router.post("/notification-retries/{notification_id}", response_model=NotificationOut,
+             responses=problems(404, 409), summary="Send a parked notification again (audited)")
+def retry_notification(
+        notification_id: Annotated[str, Path(min_length=1, max_length=40, description="Notification id")],
+        calls: Writer) -> JSONResponse:
+    """Back to pending with a fresh set of attempts; the relay hands it to a worker. 409 unless parked."""
+    return calls.change(NotificationOut.of, notifications.retry, notification_id)

@@ -1,0 +1,207 @@
+"""Due items on patients (R8, R9, R11, R20, R28): window queries, then the gate's own arithmetic.
+
+Each query selects candidates whose anchor (last test, last survey, last dispense, birth date)
+puts the due date inside the window for one of the program intervals, through a range on an
+indexed column; the exact due date then comes from the domain functions the gate uses, on the
+candidates' records loaded in a few IN queries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, exists, false, or_, select
+from sqlalchemy.orm import aliased
+
+from rems.adapters import orm
+from rems.domain.categories import FRP_CATEGORIES, add_months, category_of, next_category_change
+from rems.domain.model import Dispense, Patient, PatientSurvey, Ppaf, PregnancyTest
+from rems.domain.testing import next_test_due
+from rems.services.notifications import Reminder
+from rems.services.reminders import LIVE_PATIENT_STATES, Window
+from rems.services.uow import UnitOfWork
+from workflows.program import Parameters, SurveyRule
+
+TREATED_PHASES = ("weekly", "every_4_weeks", "every_2_weeks")  # R11; before treatment R9 runs from the Rx
+
+
+@dataclass
+class Bundle:
+    patient: Patient
+    tests: list[PregnancyTest] = field(default_factory=list)
+    ppafs: list[Ppaf] = field(default_factory=list)
+    surveys: list[PatientSurvey] = field(default_factory=list)
+    dispenses: list[Dispense] = field(default_factory=list)
+
+
+def _load(uow: UnitOfWork, patient_ids: Iterable[str]) -> list[Bundle]:
+    """The candidates' records in one query per table (in chunks), ordered as the gate wants."""
+    ids = sorted(set(patient_ids))
+    bundles: dict[str, Bundle] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        for p in uow.session.scalars(select(Patient).where(orm.patients.c.id.in_(chunk))):
+            bundles[p.id] = Bundle(p)
+        for cls, attr, column, order in ((PregnancyTest, "tests", orm.pregnancy_tests.c.patient_id,
+                                          orm.pregnancy_tests.c.collected_at),
+                                         (Ppaf, "ppafs", orm.ppafs.c.patient_id, orm.ppafs.c.signed_at),
+                                         (PatientSurvey, "surveys", orm.patient_surveys.c.patient_id,
+                                          orm.patient_surveys.c.completed_at),
+                                         (Dispense, "dispenses", orm.dispenses.c.patient_id,
+                                          orm.dispenses.c.dispensed_at)):
+            for row in uow.session.scalars(select(cls).where(column.in_(chunk)).order_by(order)):
+                getattr(bundles[str(getattr(row, "patient_id"))], attr).append(row)  # noqa: B009
+    return [bundles[i] for i in ids if i in bundles]
+
+
+def _all_params(uow: UnitOfWork, w: Window) -> list[Parameters]:
+    return [program.at(w.now) for program in uow.programs.values()]
+
+
+def _params(uow: UnitOfWork, patient: Patient, w: Window) -> Parameters:
+    return uow.program(patient.program_id).at(w.now)
+
+
+def _anchored(column: Any, w: Window, intervals: Iterable[int]) -> Any:
+    """column + interval falls inside the window, for one of the intervals (in days)."""
+    return or_(false(), *(and_(column >= w.start - timedelta(days=days), column < w.end - timedelta(days=days))
+                          for days in sorted(set(intervals))))
+
+
+def _candidates(uow: UnitOfWork, query: Any) -> list[str]:
+    return list(dict.fromkeys(uow.session.scalars(query)))
+
+
+def _test_cadences(w: Window, programs: list[tuple[str, Parameters]]) -> Any:
+    """Per program: the last test puts the next one in the window under the cadence that can
+    apply to the patient (R11): weekly only while treatment began less than the weekly phase
+    before the window (no older dispense), then every 4 weeks for regular cycles, 2 for irregular."""
+    t, pt, d = orm.pregnancy_tests.c, orm.patients.c, aliased(orm.dispenses)
+    cadences = []
+    for program_id, p in programs:
+        weekly_since = w.start - timedelta(days=p.weekly_test_interval_days + 7 * p.weekly_test_weeks)
+        cadences.append(and_(pt.program_id == program_id, or_(
+            and_(_anchored(t.collected_at, w, [p.weekly_test_interval_days]),
+                 ~exists().where(d.c.patient_id == t.patient_id, d.c.dispensed_at < weekly_since)),
+            and_(_anchored(t.collected_at, w, [p.regular_cycle_test_interval_days]), pt.cycles_regular),
+            and_(_anchored(t.collected_at, w, [p.irregular_cycle_test_interval_days]), ~pt.cycles_regular))))
+    return or_(false(), *cadences)
+
+
+def pregnancy_tests(uow: UnitOfWork, w: Window) -> list[Reminder]:
+    """R11 (after R9's initial pair): the next test per the cadence, coming due, due, overdue."""
+    programs = [(program_id, program.at(w.now)) for program_id, program in uow.programs.items()]
+    t, pt, later = orm.pregnancy_tests.c, orm.patients.c, aliased(orm.pregnancy_tests)
+    threshold = max(p.test_detection_threshold_miu_per_ml for _, p in programs)
+    query = select(t.patient_id).join(orm.patients, pt.id == t.patient_id).where(
+        _test_cadences(w, programs), t.result == "negative",
+        pt.state.in_(LIVE_PATIENT_STATES), pt.test_phase.in_(TREATED_PHASES),
+        ~exists().where(later.c.patient_id == t.patient_id, later.c.collected_at > t.collected_at,
+                        later.c.result == "negative", later.c.sensitivity_miu_per_ml <= threshold))
+    out = []
+    for b in _load(uow, _candidates(uow, query)):
+        params = _params(uow, b.patient, w)
+        if category_of(b.patient, w.today, params) not in FRP_CATEGORIES:
+            continue
+        due = next_test_due(b.tests, b.ppafs, b.dispenses, b.patient.cycles_regular, w.now, params)
+        if due is not None and w.holds(due.date()):
+            out.append(Reminder(f"patient:{b.patient.id}", f"pregnancy_test_{w.stage(due.date())}",
+                                b.patient.id, due.date(), "R11"))
+    return out
+
+
+def survey_due(rule: SurveyRule, surveys: Sequence[PatientSurvey], dispenses: Sequence[Dispense],
+               now: datetime) -> datetime | None:
+    """R20, as the gate reads it: from the latest survey, or for a category with none before the
+    first prescription, from the first dispense or the latest survey after it."""
+    done = [s.completed_at for s in surveys if s.completed_at <= now]
+    dispensed = [d.dispensed_at for d in dispenses if d.dispensed_at <= now]
+    if rule.before_first:
+        anchor = max(done, default=None)
+    elif not dispensed:
+        return None
+    else:
+        anchor = max([min(dispensed), *done])
+    return None if anchor is None else anchor + timedelta(days=rule.interval_days)
+
+
+def patient_surveys(uow: UnitOfWork, w: Window) -> list[Reminder]:
+    """R20: the patient survey coming due, due, overdue."""
+    intervals = {r.interval_days for p in _all_params(uow, w) for r in p.survey.values()}
+    s, d, pt = orm.patient_surveys.c, orm.dispenses.c, orm.patients.c
+    later, earlier = aliased(orm.patient_surveys), aliased(orm.dispenses)
+    live = pt.state.in_(LIVE_PATIENT_STATES)
+    by_survey = select(s.patient_id).join(orm.patients, pt.id == s.patient_id).where(
+        _anchored(s.completed_at, w, intervals), live,
+        ~exists().where(later.c.patient_id == s.patient_id, later.c.completed_at > s.completed_at))
+    # Males: no survey before the first prescription, so the first dispense is the anchor.
+    by_first_dispense = select(d.patient_id).join(orm.patients, pt.id == d.patient_id).where(
+        _anchored(d.dispensed_at, w, intervals), live,
+        ~exists().where(earlier.c.patient_id == d.patient_id, earlier.c.dispensed_at < d.dispensed_at),
+        ~exists().where(later.c.patient_id == d.patient_id))
+    out = []
+    for b in _load(uow, _candidates(uow, by_survey) + _candidates(uow, by_first_dispense)):
+        params = _params(uow, b.patient, w)
+        rule = params.survey[category_of(b.patient, w.today, params)]
+        due = survey_due(rule, b.surveys, b.dispenses, w.now)
+        if due is not None and w.holds(due.date()):
+            out.append(Reminder(f"patient:{b.patient.id}", f"patient_survey_{w.stage(due.date())}",
+                                b.patient.id, due.date(), "R20"))
+    return out
+
+
+def refill_windows(uow: UnitOfWork, w: Window) -> list[Reminder]:
+    """R28: the window for the next dispense opened (at most N days of supply left), remind once
+    it has opened, within the lookback."""
+    all_params = _all_params(uow, w)
+    d, pt, later = orm.dispenses.c, orm.patients.c, aliased(orm.dispenses)
+    # One range per days_supply on the (days_supply, dispensed_at) index: opens = dispensed_at +
+    # days_supply - refill_window_days must fall between the window's start and now.
+    offsets = sorted({(supply, supply - p.refill_window_days) for p in all_params
+                      for supply in range(1, p.max_supply_days + 1)})
+    ranges = [and_(d.days_supply == supply, d.dispensed_at >= w.start - timedelta(days=off),
+                   d.dispensed_at <= w.now - timedelta(days=off)) for supply, off in offsets]
+    query = select(d.patient_id).join(orm.patients, pt.id == d.patient_id).where(
+        or_(false(), *ranges), pt.state == "active",
+        ~exists().where(later.c.patient_id == d.patient_id, later.c.dispensed_at > d.dispensed_at))
+    out = []
+    for b in _load(uow, _candidates(uow, query)):
+        last = b.dispenses[-1]
+        opens = last.dispensed_at + timedelta(days=last.days_supply - _params(uow, b.patient, w).refill_window_days)
+        if w.start <= opens <= w.now:
+            out.append(Reminder(f"patient:{b.patient.id}", "refill_window_open", last.id, opens.date(), "R28"))
+    return out
+
+
+def new_ppafs(uow: UnitOfWork, w: Window) -> list[Reminder]:
+    """R8: a category change by the calendar (18th birthday, 24 months postmenopausal) within the
+    window, while the latest PPAF is for another category: the prescriber signs a new one."""
+    all_params = _all_params(uow, w)
+    pt = orm.patients.c
+    births = [and_(pt.birth_date >= _years_before(w.first, p.child_age_years) - timedelta(days=1),
+                   pt.birth_date <= _years_before(w.last, p.child_age_years) + timedelta(days=1))
+              for p in all_params]
+    menopause = [and_(pt.postmenopausal_since >= add_months(w.first, -p.postmenopause_months) - timedelta(days=3),
+                      pt.postmenopausal_since <= add_months(w.last, -p.postmenopause_months) + timedelta(days=3))
+                 for p in all_params]
+    query = select(pt.id).where(or_(false(), *births, *menopause),
+                                pt.state.in_((*LIVE_PATIENT_STATES, "pending")))
+    out = []
+    for b in _load(uow, _candidates(uow, query)):
+        params = _params(uow, b.patient, w)
+        change = next_category_change(b.patient, w.first - timedelta(days=1), params)
+        latest = b.ppafs[-1].category if b.ppafs else None
+        if change is not None and w.holds(change) and latest != category_of(b.patient, change, params):
+            out.append(Reminder(f"prescriber:{b.patient.prescriber_id}", "ppaf_needed", b.patient.id, change, "R8"))
+    return out
+
+
+def _years_before(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+

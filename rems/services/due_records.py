@@ -1,0 +1,61 @@
+"""Due items on records (R19, R23, R27, R3, R25): range queries on indexed columns."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import exists, select
+
+from rems.adapters import orm
+from rems.services.notifications import Reminder
+from rems.services.reminders import Window
+from rems.services.uow import UnitOfWork
+
+
+def prescriber_surveys(uow: UnitOfWork, w: Window) -> list[Reminder]:
+    """R19: a prescription waits for its prescriber survey (the authorization cannot issue)."""
+    rx, survey = orm.prescriptions.c, orm.prescriber_surveys.c
+    rows = uow.session.execute(select(rx.id, rx.prescriber_id, rx.requested_at).where(
+        rx.state == "requested", rx.requested_at >= w.start, rx.requested_at <= w.now,
+        ~exists().where(survey.prescription_id == rx.id)))
+    return [Reminder(f"prescriber:{prescriber}", "prescriber_survey_needed", rx_id, requested.date(), "R19")
+            for rx_id, prescriber, requested in rows]
+
+
+def authorizations(uow: UnitOfWork, w: Window) -> list[Reminder]:
+    """R23: an authorization expiring within the lead days, or expired within the lookback (the
+    expiry sweep, rems.services.sweeps, has moved it to `expired` through the machine)."""
+    rx = orm.prescriptions.c
+    expiring = uow.session.execute(select(rx.id, rx.prescriber_id, rx.expires_at).where(
+        rx.expires_at > w.now, rx.expires_at < w.end, rx.state.in_(("authorized", "confirmed"))))
+    expired = uow.session.execute(select(rx.id, rx.prescriber_id, rx.expires_at).where(
+        rx.expires_at >= w.start, rx.expires_at <= w.now, rx.state == "expired"))
+    return ([Reminder(f"prescriber:{p}", "authorization_expiring", i, at.date(), "R23") for i, p, at in expiring]
+            + [Reminder(f"prescriber:{p}", "authorization_expired", i, at.date(), "R23") for i, p, at in expired])
+
+
+def confirmations(uow: UnitOfWork, w: Window) -> list[Reminder]:
+    """R27: a confirmation number that expired unused (the pharmacy must obtain a new one)."""
+    c = orm.confirmations.c
+    rows = uow.session.execute(select(c.id, c.pharmacy_id, c.expires_at).where(
+        c.expires_at >= w.start, c.expires_at <= w.now, c.state == "expired"))
+    return [Reminder(f"pharmacy:{p}", "confirmation_expired", i, at.date(), "R27") for i, p, at in rows]
+
+
+def certifications(uow: UnitOfWork, w: Window) -> list[Reminder]:
+    """R3, R25: certification lapsing (within the lead days) or lapsed by time (within the
+    lookback) under the recertification interval; an interval of 0 means none (R3's default)."""
+    params = uow.program(w.program_id).at(w.now)
+    out: list[Reminder] = []
+    for kind, table, days, rule in (("prescriber", orm.prescribers, params.prescriber_recertification_days, "R3"),
+                                    ("pharmacy", orm.pharmacies, params.pharmacy_recertification_days, "R25")):
+        if days <= 0:
+            continue
+        interval, t = timedelta(days=days), table.c
+        rows = uow.session.execute(select(t.id, t.certified_at).where(
+            t.certified_at >= w.start - interval, t.certified_at < w.end - interval, t.state == "certified"))
+        for record_id, certified_at in rows:
+            lapse = certified_at + interval
+            stage = "certification_lapsing" if lapse > w.now else "certification_lapsed"
+            out.append(Reminder(f"{kind}:{record_id}", stage, record_id, lapse.date(), rule))
+    return out

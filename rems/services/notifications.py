@@ -1,0 +1,247 @@
+"""The reminder outbox (issue 4): record at most once per natural key, claim, finish, park, retry.
+
+A row moves pending -> sending -> sent, or -> failed (retried after a backoff) -> ... -> parked
+after the last attempt; `retry` puts a parked row back to pending. Every move is a compare-and-set
+UPDATE on (id, state, claim token), so two workers, a redelivered task or an overlapping relay
+can never both send one row."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from rems.adapters import orm
+from rems.domain.errors import Conflict, InvalidInput, NotFound
+from rems.domain.model import Contact, Notification, Patient, Pharmacy, Prescriber
+from rems.services.lifecycle import audit, new_id
+from rems.services.uow import Context, UnitOfWork
+
+STATES = ("pending", "sending", "sent", "failed", "parked")
+RECIPIENT_KINDS = ("patient", "prescriber", "pharmacy")
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How hard to try: program-independent delivery settings (rems.settings)."""
+
+    max_attempts: int = 5
+    backoff: timedelta = timedelta(seconds=60)
+    backoff_max: timedelta = timedelta(hours=1)
+    lease: timedelta = timedelta(seconds=120)
+
+    def delay(self, attempts: int) -> timedelta:
+        """Exponential backoff after the `attempts`-th failed attempt, capped."""
+        delay: timedelta = self.backoff * 2 ** max(attempts - 1, 0)
+        return min(delay, self.backoff_max)
+
+
+@dataclass(frozen=True)
+class Reminder:
+    """What the sweep decided is due; (recipient, kind, subject, due_on) is its natural key."""
+
+    recipient: str
+    kind: str
+    subject: str
+    due_on: date
+    rule: str
+
+
+@dataclass(frozen=True)
+class Claim:
+    notification: Notification
+    token: str
+    contact: Contact | None
+
+
+def _insert_ignoring_duplicates(uow: UnitOfWork, rows: list[dict[str, Any]]) -> int:
+    dialect = uow.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    added = 0
+    for start in range(0, len(rows), 500):
+        statement = insert(orm.notifications).values(rows[start:start + 500]).on_conflict_do_nothing(
+            index_elements=["recipient", "kind", "subject", "due_on"]).returning(orm.notifications.c.id)
+        added += len(uow.session.execute(statement).all())
+    return added
+
+
+def contacts(uow: UnitOfWork, recipients: Iterable[str]) -> dict[str, Contact]:
+    wanted, found = sorted(set(recipients)), {}
+    for start in range(0, len(wanted), 500):
+        query = select(Contact).where(orm.notification_contacts.c.recipient.in_(wanted[start:start + 500]))
+        found.update({c.recipient: c for c in uow.session.scalars(query)})
+    return found
+
+
+def channel_for(contact: Contact | None, available: frozenset[str]) -> str:
+    """Email if the recipient has an address and SMTP is configured, else the messaging webhook
+    if they have a phone number and it is configured, else the outbox (staff read it)."""
+    if contact is not None and contact.email and "email" in available:
+        return "email"
+    if contact is not None and contact.phone and "webhook" in available:
+        return "webhook"
+    return "outbox"
+
+
+def record(uow: UnitOfWork, ctx: Context, reminders: Sequence[Reminder],
+           available: frozenset[str]) -> int:
+    """Insert the reminders not yet recorded (by natural key); the caller commits. Returns how
+    many are new: a second sweep over the same day records nothing."""
+    if not reminders:
+        return 0
+    known = contacts(uow, (r.recipient for r in reminders))
+    rows = [{"id": new_id("ntf"), "recipient": r.recipient, "kind": r.kind, "subject": r.subject,
+             "due_on": r.due_on, "rule": r.rule, "channel": channel_for(known.get(r.recipient), available),
+             "state": "pending", "attempts": 0, "created_at": ctx.now, "next_attempt_at": ctx.now}
+            for r in {(r.recipient, r.kind, r.subject, r.due_on): r for r in reminders}.values()]
+    return _insert_ignoring_duplicates(uow, rows)
+
+
+def to_enqueue(uow: UnitOfWork, ctx: Context, policy: Policy, limit: int = 500) -> list[str]:
+    """The relay: rows ready to send (new, a failed one whose backoff ran out, or a send whose
+    claim lease expired), not handed to the broker within the last lease. Marks them enqueued and
+    commits, so only then does the caller publish: nothing is published for an uncommitted row,
+    and a publish lost after the commit is published again one lease later."""
+    t = orm.notifications.c
+    ready = or_(and_(t.state.in_(("pending", "failed")), t.next_attempt_at <= ctx.now),
+                and_(t.state == "sending", t.lease_until < ctx.now))
+    not_recent = or_(t.enqueued_at.is_(None), t.enqueued_at <= ctx.now - policy.lease)
+    ids = list(uow.session.scalars(select(t.id).where(ready, not_recent)
+                                   .order_by(t.next_attempt_at).limit(limit)))
+    if ids:
+        uow.session.execute(update(orm.notifications).where(t.id.in_(ids)).values(enqueued_at=ctx.now))
+    uow.commit()
+    return ids
+
+
+def claim(uow: UnitOfWork, ctx: Context, notification_id: str, policy: Policy) -> Claim | None:
+    """Take a row for one send attempt (compare-and-set), or None when it is not claimable now:
+    already sent or parked, another worker's live claim, or a backoff not yet over. A row whose
+    attempts are used up (a worker killed mid-send each time) is parked instead."""
+    t = orm.notifications.c
+    token = secrets.token_hex(16)
+    claimable = or_(and_(t.state.in_(("pending", "failed")), t.next_attempt_at <= ctx.now),
+                    and_(t.state == "sending", t.lease_until < ctx.now))
+    if _park_if_exhausted(uow, ctx, notification_id, claimable, policy):
+        return None
+    result = uow.session.execute(
+        update(orm.notifications).where(t.id == notification_id, claimable, t.attempts < policy.max_attempts)
+        .values(state="sending", claim_token=token, lease_until=ctx.now + policy.lease,
+                attempts=t.attempts + 1).returning(t.id))
+    if result.first() is None:
+        uow.session.rollback()
+        return None
+    notification = uow.get(Notification, notification_id)
+    claimed = Claim(notification, token, uow.session.get(Contact, notification.recipient))
+    uow.commit()  # loaded before the commit: the caller reads it after the unit of work closed
+    return claimed
+
+
+def _park_if_exhausted(uow: UnitOfWork, ctx: Context, notification_id: str, claimable: Any,
+                       policy: Policy) -> bool:
+    t = orm.notifications.c
+    parked = uow.session.execute(
+        update(orm.notifications).where(t.id == notification_id, claimable, t.attempts >= policy.max_attempts)
+        .values(state="parked", claim_token=None, lease_until=None,
+                last_error="attempts exhausted (a send never finished)").returning(t.state)).first()
+    if parked is None:
+        return False
+    audit(uow, ctx, "notification", notification_id, "park", "sending", "parked")
+    uow.commit()
+    return True
+
+
+def finish(uow: UnitOfWork, ctx: Context, claimed: Claim, error: str | None, policy: Policy) -> str | None:
+    """Record the outcome of one attempt; returns the new state, or None if the claim was lost
+    (its lease expired and another worker took the row: that worker's outcome counts)."""
+    t = orm.notifications.c
+    n = claimed.notification
+    mine = and_(t.id == n.id, t.state == "sending", t.claim_token == claimed.token)
+    attempts = n.attempts
+    if error is None:
+        values: dict[str, Any] = {"state": "sent", "sent_at": ctx.now, "last_error": None}
+    elif attempts >= policy.max_attempts:
+        values = {"state": "parked", "last_error": error[:300]}
+    else:
+        values = {"state": "failed", "last_error": error[:300], "enqueued_at": None,
+                  "next_attempt_at": ctx.now + policy.delay(attempts)}
+    values.update(claim_token=None, lease_until=None)
+    if uow.session.execute(update(orm.notifications).where(mine).values(**values).returning(t.id)).first() \
+            is None:
+        uow.session.rollback()
+        return None
+    state = str(values["state"])
+    if state != "failed":  # sent and parked are the outcomes a reviewer asks about; ids only
+        audit(uow, ctx, "notification", n.id, "sent" if state == "sent" else "park", "sending", state)
+    uow.commit()
+    return state
+
+
+def listing(uow: UnitOfWork, ctx: Context, state: str | None = None, recipient: str | None = None,
+            limit: int = 100, offset: int = 0) -> list[Notification]:
+    """The outbox, newest first, filtered by state and recipient."""
+    if state is not None and state not in STATES:
+        raise InvalidInput("state", f"must be one of {', '.join(STATES)}")
+    t = orm.notifications.c
+    where = [t.state == state] if state else []
+    where += [t.recipient == recipient] if recipient else []
+    query = select(Notification).where(*where).order_by(t.created_at.desc(), t.id).limit(limit).offset(offset)
+    found = list(uow.session.scalars(query))
+    uow.session.expunge_all()  # read-only: the rows stay readable after the unit of work closes
+    return found
+
+
+def parked(uow: UnitOfWork, ctx: Context, limit: int = 100, offset: int = 0) -> list[Notification]:
+    return listing(uow, ctx, "parked", None, limit, offset)
+
+
+def retry(uow: UnitOfWork, ctx: Context, notification_id: str) -> Notification:
+    """Put a parked notification back to pending with a fresh set of attempts (audited)."""
+    n = uow.get(Notification, notification_id)
+    if n.state != "parked":
+        raise Conflict(f"notification {n.id} is {n.state}; only a parked one can be retried")
+    t = orm.notifications.c
+    done = uow.session.execute(
+        update(orm.notifications).where(t.id == n.id, t.state == "parked")
+        .values(state="pending", attempts=0, next_attempt_at=ctx.now, enqueued_at=None).returning(t.id))
+    if done.first() is None:
+        raise Conflict(f"notification {n.id} changed meanwhile; retry")
+    audit(uow, ctx, "notification", n.id, "retry", "parked", "pending")
+    uow.session.refresh(n)
+    uow.commit()
+    return n
+
+
+def set_contact(uow: UnitOfWork, ctx: Context, recipient: str, email: str | None,
+                phone: str | None) -> Contact:
+    """Where a recipient's reminders go (kept out of logs and audit rows)."""
+    kind, _, key = recipient.partition(":")
+    if kind not in RECIPIENT_KINDS or not key:
+        raise InvalidInput("recipient", "must be patient:ID, prescriber:ID or pharmacy:ID")
+    if email is not None and ("@" not in email or len(email) > 254 or any(c.isspace() for c in email)):
+        raise InvalidInput("email", "must be an email address")
+    if phone is not None and not (phone.startswith("+") and phone[1:].isdigit() and 8 <= len(phone) <= 16):
+        raise InvalidInput("phone", "must be in E.164 form, e.g. +15551234567")
+    record_cls: type[Patient | Prescriber | Pharmacy] = {
+        "patient": Patient, "prescriber": Prescriber, "pharmacy": Pharmacy}[kind]
+    uow.get(record_cls, key)  # NotFound for an unknown record
+    contact = uow.session.get(Contact, recipient)
+    if contact is None:
+        contact = Contact(recipient=recipient, updated_at=ctx.now)
+        uow.add(contact)
+    contact.email, contact.phone, contact.updated_at = email, phone, ctx.now
+    audit(uow, ctx, kind, key, "contact_changed", None, None)
+    uow.commit()
+    return contact
+
+
+def get(uow: UnitOfWork, ctx: Context, notification_id: str) -> Notification:
+    try:
+        return uow.get(Notification, notification_id)
+    except NotFound:
+        raise NotFound("notification", notification_id) from None

@@ -1,0 +1,81 @@
+"""The task bodies, called directly on a real database (no eager mode, no broker): a tick is
+harmless twice, and only committed rows are handed to the broker (issue 4)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from rems.adapters.notify.port import Channel, RecordingChannel
+from rems.bootstrap import App
+from rems.domain.model import Prescription
+from rems.services import notifications
+from rems.services.uow import Context
+from tests.service.builders import Scenario
+from workers.runtime import Runtime
+from workers.tasks import relay_body, send_body, sweep_body
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def runtime(app: App, clock: Clock, channel: RecordingChannel) -> Runtime:
+    channels: dict[str, Channel] = {"outbox": channel}
+    return Runtime(app.settings.model_copy(update={"reminder_lead_days": 3, "reminder_lookback_days": 7}),
+                   app, channels, clock)
+
+
+def test_a_tick_expires_records_reminds_and_sends_each_reminder_once(app: App) -> None:
+    s = Scenario(app).certified_prescriber().certified_pharmacy().enrolled("adult_male").ready()
+    rx = s.authorized()
+    assert rx.expires_at is not None
+    s.now = rx.expires_at - timedelta(days=1)
+    waiting = s.request(survey=False).prescription
+    clock, channel, published = Clock(rx.expires_at + timedelta(minutes=1)), RecordingChannel(), []
+    rt = runtime(app, clock, channel)
+    result = sweep_body(rt, published.append)
+    assert result["expired"]["authorizations_expired"] == 1  # R23, through the state machine, audited
+    assert s.fetch(Prescription, rx.id).state == "expired"
+    assert ("expire", "authorized", "expired") in s.trail("prescription", rx.id)
+    kinds = {k for k in result["reminders"] if k not in ("found", "recorded")}
+    assert {"authorization_expired", "prescriber_survey_needed"} <= kinds
+    assert result["enqueued"] == result["reminders"]["recorded"] == len(published) > 0
+    for notification_id in published:
+        assert send_body(rt, notification_id) == "sent"
+    sent = {(m.kind, m.subject_id) for m in channel.sent}
+    assert ("authorization_expired", rx.id) in sent and ("prescriber_survey_needed", waiting.id) in sent
+    assert all("Patient" not in m.text for m in channel.sent)  # ids and dates, never names
+
+
+def test_a_duplicated_beat_tick_sends_nothing_twice(app: App) -> None:
+    s = Scenario(app).certified_prescriber().enrolled("adult_male").ready()
+    s.request(survey=False)
+    clock, channel = Clock(s.now + timedelta(hours=1)), RecordingChannel()
+    rt, published = runtime(app, clock, channel), []
+    first = sweep_body(rt, published.append)
+    second = sweep_body(rt, published.append)  # the same tick, fired twice
+    assert first["reminders"]["recorded"] == 1 and second["reminders"]["recorded"] == 0
+    assert second["enqueued"] == 0
+    published += published  # and even if the broker delivered every send task twice
+    assert sorted(send_body(rt, n) for n in published) == ["sent", "skipped"]
+    assert len(channel.sent) == 1
+
+
+def test_the_relay_republishes_a_failed_send_after_its_backoff(app: App) -> None:
+    s = Scenario(app).certified_prescriber().enrolled("adult_male").ready()
+    s.request(survey=False)
+    clock, channel = Clock(s.now), RecordingChannel(failures=1)
+    rt, published = runtime(app, clock, channel), []
+    sweep_body(rt, published.append)
+    assert [send_body(rt, n) for n in published] == ["failed"]
+    assert relay_body(rt, published.append) == 0  # backing off
+    clock.now += rt.policy.backoff
+    assert relay_body(rt, published.append) == 1
+    assert send_body(rt, published[-1]) == "sent"
+    with app.uow() as uow:
+        [row] = notifications.listing(uow, Context("admin", clock.now))
+    assert (row.state, row.attempts) == ("sent", 2)

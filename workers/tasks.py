@@ -1,0 +1,71 @@
+"""The tasks and their beat schedule, side by side. Each task is a few lines around a service;
+its body (`*_body`) takes the runtime so tests call it directly on a real database.
+
+Every periodic task is harmless to run twice: the sweep records reminders by natural key and
+expires records through the state machine (an expired record is not expired again), the relay
+re-publishes only what is still pending, and a send claims its row first."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from rems.services import delivery, notifications
+from rems.services.reminders import sweep_reminders
+from rems.services.sweeps import expire_due
+from rems.settings import Settings
+from workers.app import app
+from workers.runtime import Runtime, runtime
+
+Publish = Callable[[str], None]
+
+
+def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
+    return {
+        "sweep": {"task": "rems.sweep", "schedule": float(settings.sweep_interval_seconds)},
+        "relay": {"task": "rems.relay", "schedule": float(settings.relay_interval_seconds)},
+    }
+
+
+def sweep_body(rt: Runtime, publish: Publish) -> dict[str, Any]:
+    """R23/R27 expiry through the state machine, then the reminders due, then the relay."""
+    with rt.app.uow() as uow:
+        expired = expire_due(uow, rt.context("worker:sweep"))
+    with rt.app.uow() as uow:
+        reminders = sweep_reminders(uow, rt.context("worker:sweep"), rt.settings.reminder_lead_days,
+                                    rt.settings.reminder_lookback_days, rt.available,
+                                    rt.settings.default_program)
+    return {"expired": expired, "reminders": reminders, "enqueued": relay_body(rt, publish)}
+
+
+def relay_body(rt: Runtime, publish: Publish) -> int:
+    """Publish a send task for each row ready to go; only committed rows are published."""
+    with rt.app.uow() as uow:
+        ready = notifications.to_enqueue(uow, rt.context("worker:relay"), rt.policy)
+    for notification_id in ready:
+        publish(notification_id)
+    return len(ready)
+
+
+def send_body(rt: Runtime, notification_id: str) -> str:
+    return delivery.deliver(rt.app.uow, rt.channels, lambda: rt.context("worker:notify"),
+                            notification_id, rt.policy)
+
+
+def publish_send(notification_id: str) -> None:
+    send_notification.delay(notification_id)
+
+
+@app.task(name="rems.sweep")  # type: ignore[untyped-decorator]
+def sweep() -> dict[str, Any]:
+    return sweep_body(runtime(), publish_send)
+
+
+@app.task(name="rems.relay")  # type: ignore[untyped-decorator]
+def relay() -> int:
+    return relay_body(runtime(), publish_send)
+
+
+@app.task(name="rems.send_notification")  # type: ignore[untyped-decorator]
+def send_notification(notification_id: str) -> str:
+    return send_body(runtime(), notification_id)
