@@ -1,0 +1,261 @@
+"""What every dashboard page shares: who is signed in, forms checked for CSRF, audited refusals.
+
+Handlers stay thin: parse a form into a command, call one service through `Page.run`, then
+redirect (303) on success or render the same page with the error beside its field.
+"""
+# No `from __future__ import annotations`: FastAPI resolves the dependencies' annotations at run time.
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Depends, Request
+from fastapi.templating import Jinja2Templates
+from starlette.datastructures import UploadFile
+from starlette.responses import RedirectResponse, Response
+
+from rems.api.auth import Principal, application, clock, refuse, request_id
+from rems.bootstrap import App
+from rems.domain.errors import Conflict, DomainError, InvalidInput, NotFound, Refused
+from rems.services.uow import Context
+from rems.web.session import Cookies, WebSession, principal_of
+
+T = TypeVar("T")
+HOME = {"prescriber": "/web/prescriber", "pharmacy": "/web/pharmacy", "admin": "/web/admin",
+        "patient": "/web/patient"}
+HEADERS = {
+    "Cache-Control": "no-store",  # pages carry patient data: never in a shared or back-button cache
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self' data:; "
+                               "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+}
+MAX_FIELD = 2000
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_LOCAL_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$")
+
+
+class LoginRequired(Exception):
+    """No usable session: go to the sign-in page (saying why a session ended, if it did)."""
+
+    def __init__(self, ended: str = "") -> None:
+        super().__init__(ended)
+        self.ended = ended
+
+
+class ShowError(Exception):
+    """An error page decided before a handler runs (wrong role, bad CSRF token)."""
+
+    def __init__(self, status: int, title: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status, self.title, self.detail = status, title, detail
+
+
+@cache
+def templates() -> Jinja2Templates:
+    found = Jinja2Templates(directory=Path(__file__).parent / "templates")
+    found.env.filters["when"] = when
+    return found
+
+
+def when(value: datetime | str | None) -> str:
+    """A moment as people read it, always in UTC (the engine's time)."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, str) and len(value) == len("2026-03-01"):
+        return value  # a day, e.g. when a category changes (R8)
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if isinstance(moment, datetime) else str(value)
+
+
+def cookies(request: Request) -> Cookies:
+    app = application(request)
+    secret = app.settings.session_secret
+    assert secret is not None  # Settings always fills it (random per process outside production)
+    return Cookies(secret.get_secret_value(), app.settings.env == "production")
+
+
+@dataclass(frozen=True)
+class Form:
+    """A submitted form as strings; checkboxes are present or absent."""
+
+    values: dict[str, str] = field(default_factory=dict)
+
+    def text(self, name: str) -> str:
+        return self.values.get(name, "")
+
+    def opt(self, name: str) -> str | None:
+        return self.values.get(name, "").strip() or None
+
+    def flag(self, name: str) -> bool:
+        return self.values.get(name, "").lower() in ("on", "true", "1", "yes")
+
+    def moment(self, name: str) -> str | None:
+        """A browser's datetime-local value has no zone: the form says it is UTC, so mark it so."""
+        value = self.opt(name)
+        return f"{value}Z" if value and _LOCAL_MOMENT.match(value) else value
+
+    def check(self) -> None:
+        """What no field may hold, whatever the command: control characters, or a novel."""
+        for name, value in self.values.items():
+            if _CONTROL.search(value):
+                raise InvalidInput(name, "contains control characters")
+            if len(value) > MAX_FIELD:
+                raise InvalidInput(name, f"is too long ({MAX_FIELD} characters at most)")
+
+
+async def read_form(request: Request) -> Form:
+    data = await request.form(max_files=0, max_fields=100)
+    return Form({k: v for k, v in data.items() if not isinstance(v, UploadFile)})
+
+
+@dataclass
+class Visitor:
+    request: Request
+    session: WebSession | None
+    principal: Principal | None = None
+
+
+def visitor(request: Request) -> Visitor:
+    """Who is asking: the session cookie's token is looked up again on every request."""
+    session = cookies(request).read(request)
+    if session is None or session.token_id is None:
+        return Visitor(request, session)
+    with application(request).uow() as uow:
+        principal, why = principal_of(uow, session.token_id, clock(request))
+    if principal is None:
+        refuse(request, "anonymous", "anonymous", 401, f"AUTH_SESSION_{why.upper()}",
+               f"session token {why}", "sign in again with a valid token")
+        raise LoginRequired(why)
+    return Visitor(request, session, principal)
+
+
+@dataclass
+class Page:
+    """One request of a signed-in actor: service calls, rendering, redirects."""
+
+    request: Request
+    visitor: Visitor
+    principal: Principal
+    form: Form = field(default_factory=Form)
+
+    @property
+    def app(self) -> App:
+        return application(self.request)
+
+    @property
+    def actor_id(self) -> str:
+        return self.principal.actor_id
+
+    @property
+    def ctx(self) -> Context:
+        return Context(self.principal.actor, clock(self.request), request_id(self.request))
+
+    def run(self, service: Callable[..., T], *args: Any) -> T:
+        """One service call, one transaction; another actor's record is audited and not found."""
+        with self.app.uow() as uow:
+            try:
+                result = service(uow, self.ctx, *args)
+                # Templates read the records after the unit of work ends; keep them as loaded
+                # (closing rolls back, which would expire every attribute still in the session).
+                uow.session.expunge_all()
+                return result
+            except NotFound as error:
+                refuse(self.request, self.principal.actor, self.actor_id, 404,
+                       "AUTH_NOT_FOUND_OR_NOT_YOURS", str(error), "ask only for your own records")
+                raise
+
+    def render(self, template: str, context: dict[str, Any] | None = None, status: int = 200) -> Response:
+        return render(self.request, self.visitor, template, context or {}, status)
+
+    def failed(self, template: str, context: dict[str, Any], error: DomainError,
+               missing: str | None = None) -> Response:
+        """The page again, with what went wrong where the user will look for it; a record not
+        found is shown beside the field `missing` that named it, else as its own page."""
+        if isinstance(error, NotFound) and missing is not None:
+            context["errors"] = {missing: not_found(error)}
+            return self.render(template, context, 404)
+        if isinstance(error, NotFound):
+            return self.render("error.html", {"title": "Not found", "detail": not_found(error)}, 404)
+        if isinstance(error, InvalidInput):
+            context["errors"] = {error.field: error.reason}
+            return self.render(template, context, 422)
+        if isinstance(error, Refused):
+            context["refusal"] = error
+            return self.render(template, context, 409)
+        context["problem"] = str(error) if isinstance(error, Conflict) else "refused"
+        return self.render(template, context, 409)
+
+    def redirect(self, url: str) -> Response:
+        return RedirectResponse(url, status_code=303, headers=HEADERS)
+
+
+def not_found(error: NotFound) -> str:
+    return f"No {error.entity.replace('_', ' ')} {error.key!r} that you may see."
+
+
+def render(request: Request, visitor: Visitor, template: str, context: dict[str, Any],
+           status: int = 200) -> Response:
+    session = visitor.session
+    new = session is None
+    if session is None:
+        session = WebSession.fresh()
+    response = templates().TemplateResponse(request, template, {
+        "principal": visitor.principal, "csrf": session.csrf, "home": HOME, **context},
+        status_code=status, headers=HEADERS)
+    if new:  # a first visit: the session that will carry this form's CSRF token
+        cookies(request).write(response, request, session)
+    return response
+
+
+def plain_address(request: Request) -> None:
+    """Ids and filters in the path or query reach the database: no control characters (PostgreSQL
+    refuses NUL outright) and no novels, refused before any service runs."""
+    for name, value in [*request.path_params.items(), *request.query_params.items()]:
+        if isinstance(value, str) and (_CONTROL.search(value) or len(value) > MAX_FIELD):
+            raise ShowError(422, "Invalid address", f"{name}: contains control characters or is too long")
+
+
+def signed_in(request: Request, seen: Visitor, role: str) -> Principal:
+    plain_address(request)
+    if seen.principal is None:
+        refuse(request, "anonymous", "anonymous", 401, "AUTH_SESSION_MISSING", "no session",
+               "sign in with a token from `rems token create`")
+        raise LoginRequired()
+    if seen.principal.role != role:
+        principal = seen.principal
+        refuse(request, principal.actor, principal.actor_id, 403, "AUTH_ROLE_FORBIDDEN",
+               f"this page is for the {role} role; signed in as {principal.role}", f"sign in as a {role}")
+        raise ShowError(403, "Not for your role", f"This page is for the {role} role.")
+    return seen.principal
+
+
+def page(role: str) -> Callable[..., Page]:
+    def dependency(request: Request, seen: Annotated[Visitor, Depends(visitor)]) -> Page:
+        return Page(request, seen, signed_in(request, seen, role))
+    dependency.__name__ = f"{role}_page"
+    return dependency
+
+
+def posted(role: str) -> Callable[..., Page]:
+    """A form POST: signed in with `role`, and carrying this session's CSRF token."""
+    def dependency(request: Request, seen: Annotated[Visitor, Depends(visitor)],
+                   form: Annotated[Form, Depends(read_form)]) -> Page:
+        principal = signed_in(request, seen, role)
+        csrf_checked(request, seen, form, principal.actor, principal.actor_id)
+        return Page(request, seen, principal, form)
+    dependency.__name__ = f"{role}_post"
+    return dependency
+
+
+def csrf_checked(request: Request, seen: Visitor, form: Form, actor: str, subject: str) -> None:
+    if seen.session is None or not seen.session.csrf_matches(form.values.get("csrf")):
+        refuse(request, actor, subject, 403, "AUTH_CSRF_INVALID", "form without this session's CSRF token",
+               "reload the page and submit the form again")
+        raise ShowError(403, "Form expired", "This form is not from your current session. "
+                                             "Reload the page and try again.")

@@ -1,0 +1,178 @@
+"""The prescriber's pages: enrollment status, own patients with their gates, enroll, test, authorize.
+
+Scoped like the API (R1, R5): every read and write names the signed-in prescriber, so another
+prescriber's patient is "not found", and that refusal is audited.
+"""
+# No `from __future__ import annotations`: FastAPI resolves the annotations at run time.
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from starlette.responses import Response
+
+from rems.domain.categories import FRP_CATEGORIES
+from rems.domain.errors import DomainError, NotFound
+from rems.domain.model import Patient
+from rems.services import patients, prescriptions, queries, status
+from rems.services.commands import EnrollPatient, RecordPregnancyTest, RenewPpaf, RequestAuthorization, parse
+from rems.services.uow import Context, UnitOfWork
+from rems.web.diagram import diagram
+from rems.web.pages import Form, Page, page, posted
+from workflows.program import CATEGORIES
+
+router = APIRouter(prefix="/web/prescriber", include_in_schema=False)
+Viewer = Annotated[Page, Depends(page("prescriber"))]
+Poster = Annotated[Page, Depends(posted("prescriber"))]
+PAGE_SIZE = 200
+
+
+def _home(uow: UnitOfWork, ctx: Context, prescriber_id: str) -> dict[str, Any]:
+    me = queries.prescriber(uow, ctx, prescriber_id)
+    rows = [(p, status.patient_status(uow, ctx, p.id, prescriber_id))
+            for p in uow.patients_of(prescriber_id, PAGE_SIZE)]
+    return {"me": me, "rows": rows, "diagram": diagram("prescriber", me.state)}
+
+
+def _patient(uow: UnitOfWork, ctx: Context, patient_id: str, prescriber_id: str) -> dict[str, Any]:
+    found = status.patient_status(uow, ctx, patient_id, prescriber_id)  # NotFound unless theirs
+    patient = uow.get(Patient, patient_id)
+    params = uow.program(patient.program_id).at(ctx.now)
+    diagrams = [diagram("patient", patient.state), diagram("pregnancy_testing", patient.test_phase)]
+    facts = {f"facts.{name}": "on" for name in ("menarche", "hysterectomy", "bilateral_oophorectomy")
+             if getattr(patient, name)}
+    since = patient.postmenopausal_since
+    ppaf_defaults = {**facts, "facts.postmenopausal_since": since.isoformat() if since else "",
+                     "ppaf.category": found["category"]}
+    return {"patient": patient, "status": found, "frp": found["category"] in FRP_CATEGORIES,
+            "ppaf_defaults": ppaf_defaults, "categories": [(c, c.replace("_", " ")) for c in CATEGORIES],
+            "max_supply_days": params.max_supply_days,
+            "threshold": params.test_detection_threshold_miu_per_ml, "diagrams": diagrams,
+            "rx_diagrams": {rx["id"]: diagram("prescription", rx["state"], rx["id"]) for rx in found["prescriptions"]}}
+
+
+@router.get("")
+def home(pg: Viewer) -> Response:
+    return pg.render("prescriber/home.html", pg.run(_home, pg.actor_id))
+
+
+def _enroll_context(pg: Page, values: dict[str, str]) -> dict[str, Any]:
+    return {"values": values, "categories": [(c, c.replace("_", " ")) for c in CATEGORIES],
+            "programs": sorted(pg.app.programs), "default_program": pg.app.settings.default_program}
+
+
+@router.get("/patients/new")
+def enroll_form(pg: Viewer) -> Response:
+    return pg.render("prescriber/enroll.html", _enroll_context(pg, {}))
+
+
+def _enroll_command(form: Form, pg: Page) -> EnrollPatient:
+    form.check()
+    return parse(
+        EnrollPatient, program_id=form.opt("program_id") or pg.app.settings.default_program,
+        prescriber_id=pg.actor_id, name=form.text("name"), sex=form.text("sex"),
+        birth_date=form.opt("birth_date"), cycles_regular=form.flag("cycles_regular"),
+        facts=_facts(form), ppaf=_signature(form))
+
+
+def _facts(form: Form) -> dict[str, Any]:
+    return {"menarche": form.flag("facts.menarche"), "hysterectomy": form.flag("facts.hysterectomy"),
+            "bilateral_oophorectomy": form.flag("facts.bilateral_oophorectomy"),
+            "postmenopausal_since": form.opt("facts.postmenopausal_since")}
+
+
+def _signature(form: Form) -> dict[str, Any]:
+    return {"category": form.text("ppaf.category"), "signed_by": form.opt("ppaf.signed_by") or "patient",
+            "guardian_name": form.opt("ppaf.guardian_name")}
+
+
+@router.post("/patients/new")
+def enroll(pg: Poster) -> Response:
+    try:
+        patient = pg.run(patients.enroll_patient, _enroll_command(pg.form, pg))
+    except DomainError as error:
+        return pg.failed("prescriber/enroll.html", _enroll_context(pg, pg.form.values), error)
+    return pg.redirect(f"/web/prescriber/patients/{patient.id}")
+
+
+@router.get("/patients/{patient_id}")
+def patient_page(patient_id: str, pg: Viewer, rx: str = "") -> Response:
+    try:
+        context = pg.run(_patient, patient_id, pg.actor_id)
+    except DomainError as error:
+        return pg.failed("error.html", {}, error)
+    context["just"] = next((p for p in context["status"]["prescriptions"] if p["id"] == rx), None)
+    return pg.render("prescriber/patient.html", {**context, "values": {}})
+
+
+def _again(pg: Page, patient_id: str, error: DomainError, form_name: str) -> Response:
+    """The patient page again, with the error beside the form that caused it."""
+    if isinstance(error, NotFound):  # not theirs (already audited): nothing to show again
+        return pg.failed("error.html", {}, error)
+    try:
+        context = pg.run(_patient, patient_id, pg.actor_id)
+    except DomainError as missing:
+        return pg.failed("error.html", {}, missing)
+    return pg.failed("prescriber/patient.html",
+                     {**context, "values": pg.form.values, "form_name": form_name, "just": None}, error)
+
+
+@router.post("/patients/{patient_id}/tests")
+def record_test(patient_id: str, pg: Poster) -> Response:
+    form = pg.form
+    try:
+        form.check()
+        cmd = parse(RecordPregnancyTest, patient_id=patient_id, collected_at=form.moment("collected_at"),
+                    result=form.text("result"), sensitivity_miu_per_ml=form.opt("sensitivity_miu_per_ml"),
+                    setting=form.opt("setting") or "lab", home_test_accepted=form.flag("home_test_accepted"))
+        pg.run(patients.record_pregnancy_test, cmd, pg.actor_id)
+    except DomainError as error:
+        return _again(pg, patient_id, error, "test")
+    return pg.redirect(f"/web/prescriber/patients/{patient_id}#tests")
+
+
+@router.post("/patients/{patient_id}/prescriptions")
+def request_authorization(patient_id: str, pg: Poster) -> Response:
+    form = pg.form
+    try:
+        form.check()
+        cmd = parse(RequestAuthorization, patient_id=patient_id, prescriber_id=pg.actor_id,
+                    days_supply=form.opt("days_supply"), quantity=form.opt("quantity"),
+                    contraception_counselling_attested=form.flag("contraception_counselling_attested"),
+                    prescriber_survey_completed=form.flag("prescriber_survey_completed"))
+        outcome = pg.run(prescriptions.request_authorization, cmd)
+    except DomainError as error:
+        return _again(pg, patient_id, error, "rx")
+    return pg.redirect(f"/web/prescriber/patients/{patient_id}?rx={outcome.prescription.id}#result")
+
+
+@router.post("/patients/{patient_id}/ppaf")
+def renew_ppaf(patient_id: str, pg: Poster) -> Response:
+    """R8: new facts or a birthday change the category; a PPAF for the new one is signed."""
+    form = pg.form
+    try:
+        form.check()
+        cmd = parse(RenewPpaf, patient_id=patient_id, facts=_facts(form), ppaf=_signature(form))
+        pg.run(patients.renew_ppaf, cmd, pg.actor_id)
+    except DomainError as error:
+        return _again(pg, patient_id, error, "ppaf")
+    return pg.redirect(f"/web/prescriber/patients/{patient_id}")
+
+
+@router.post("/patients/{patient_id}/missed-period")
+def missed_period(patient_id: str, pg: Poster) -> Response:
+    try:
+        pg.run(patients.report_missed_period, patient_id, pg.actor_id)
+    except DomainError as error:
+        return _again(pg, patient_id, error, "hold")
+    return pg.redirect(f"/web/prescriber/patients/{patient_id}")
+
+
+@router.post("/prescriptions/{prescription_id}/survey")
+def prescriber_survey(prescription_id: str, pg: Poster) -> Response:
+    """R19: the survey for a pending prescription; the number issues if every other gate holds."""
+    try:
+        outcome = pg.run(prescriptions.record_prescriber_survey, prescription_id, pg.actor_id)
+    except DomainError as error:
+        return pg.failed("error.html", {"title": "Refused", "detail": str(error)}, error)
+    rx = outcome.prescription
+    return pg.redirect(f"/web/prescriber/patients/{rx.patient_id}?rx={rx.id}#result")

@@ -1,0 +1,56 @@
+"""The administrator's pages: the certification queue (R1-R3, R25) and the audit trail of any record."""
+
+from __future__ import annotations
+
+import re
+
+from rems.domain.model import Prescriber, Prescription
+from tests.api.world import ADMIN, World
+from tests.web.conftest import Browser, signed_in
+
+
+def test_the_queue_puts_newly_enrolled_first_and_certifying_is_audited_with_its_diagram(
+        browser: Browser, w: World) -> None:
+    pending = w.prescriber(certify=False)
+    signed_in(browser, w, ADMIN)
+    queue = browser.get("/web/admin").text
+    rows = re.findall(r'<tr id="(prs_[0-9a-f]+)" data-state="(\w+)"', queue)
+    assert rows[0] == (pending, "enrolled")
+    assert f'action="/web/admin/prescribers/{pending}/certify"' in queue
+    assert f'action="/web/admin/prescribers/{w.doc}/certify"' not in queue  # only what the machine allows
+    done = browser.submit(f"/web/admin/prescribers/{pending}/certify", {}, "/web/admin")
+    assert done.status_code == 303
+    assert w.state_of(Prescriber, pending) == "certified"
+    trail = browser.get(f"/web/admin/audit?entity=prescriber&entity_id={pending}").text
+    assert f"admin:{ADMIN}" in trail and "certify" in trail
+    assert 'aria-current="true">certified</li>' in trail
+
+
+def test_suspending_a_prescriber_voids_their_authorizations_and_reinstating_restores_certification(
+        browser: Browser, w: World) -> None:
+    signed_in(browser, w, ADMIN)
+    browser.submit(f"/web/admin/prescribers/{w.doc}/suspend", {}, "/web/admin")
+    assert w.state_of(Prescriber, w.doc) == "suspended"
+    assert w.state_of(Prescription, w.rx) == "voided"  # R3
+    browser.submit(f"/web/admin/prescribers/{w.doc}/reinstate", {}, "/web/admin")
+    assert w.state_of(Prescriber, w.doc) == "certified"
+
+
+def test_a_trigger_the_machine_refuses_is_shown_not_applied(browser: Browser, w: World) -> None:
+    signed_in(browser, w, ADMIN)
+    response = browser.submit(f"/web/admin/pharmacies/{w.pharm}/reinstate", {}, "/web/admin")
+    assert response.status_code == 409 and "cannot reinstate while certified" in response.text
+    for path in (f"/web/admin/pharmacies/{w.pharm}/revoke", f"/web/admin/wizards/{w.pharm}/certify"):
+        assert browser.submit(path, {}, "/web/admin").status_code == 422
+
+
+def test_the_audit_trail_of_refused_accesses_and_of_a_missing_record(browser: Browser, w: World) -> None:
+    signed_in(browser, w, w.doc)
+    browser.get(f"/web/prescriber/patients/{w.stranger}")
+    browser.client.cookies.clear()
+    signed_in(browser, w, ADMIN)
+    refused = browser.get(f"/web/admin/audit?entity=api&entity_id={w.doc}").text
+    assert "AUTH_NOT_FOUND_OR_NOT_YOURS" in refused
+    missing = browser.get("/web/admin/audit?entity=patient&entity_id=pat_nobody")
+    assert missing.status_code == 404 and 'id="f-entity_id-error"' in missing.text
+    assert browser.get("/web/admin/audit?entity=wizard&entity_id=x").status_code == 422
