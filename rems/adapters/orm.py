@@ -174,7 +174,16 @@ audit_log = Table(
     Column("trigger", String(40), nullable=False), Column("from_state", String(20)),
     Column("to_state", String(20)), Column("reasons", JSON, nullable=False),
     Column("request_id", String(64)),
-    Index("ix_audit_log_entity", "entity", "entity_id", "id"))
+    Index("ix_audit_log_entity", "entity", "entity_id", "id"),
+    # Issue 6: the hash chain; seq is unique so two writers can never fork it.
+    Column("refs", JSON), Column("seq", Integer), Column("prev_hash", String(64)),
+    Column("hash", String(64)), Index("uq_audit_log_seq", "seq", unique=True),
+    Index("ix_audit_log_at", "at"))
+
+# Issue 6: the newest entry of the chain, one row; appending locks it for the commit's last moment.
+audit_chain_head = Table(
+    "audit_chain_head", metadata, Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", Integer, nullable=False), Column("hash", String(64), nullable=False))
 
 # Issue 3: API bearer tokens (only their SHA-256 is stored) and the responses of idempotent POSTs.
 api_tokens = Table(
@@ -210,3 +219,34 @@ def start_mappers() -> None:
         mapper_registry.map_imperatively(cls, table, version_id_col=table.c.version)
     for cls, table in _PLAIN.items():
         mapper_registry.map_imperatively(cls, table)
+
+# Issue 4: the reminder outbox. The natural key makes a reminder at-most-once however often the
+# sweep runs; state changes are compare-and-set UPDATEs (rems/services/notifications.py).
+notifications = Table(
+    "notifications", metadata, _id(), Column("recipient", String(80), nullable=False),
+    Column("kind", String(40), nullable=False), Column("subject", String(32), nullable=False),
+    Column("due_on", Date, nullable=False), Column("rule", String(8), nullable=False),
+    Column("channel", String(10), nullable=False), Column("state", String(10), nullable=False),
+    Column("attempts", Integer, nullable=False), Column("created_at", UTCDateTime, nullable=False),
+    Column("next_attempt_at", UTCDateTime, nullable=False), Column("claim_token", String(32)),
+    Column("lease_until", UTCDateTime), Column("enqueued_at", UTCDateTime),
+    Column("sent_at", UTCDateTime), Column("last_error", String(300)),
+    UniqueConstraint("recipient", "kind", "subject", "due_on", name="uq_notifications_natural_key"),
+    Index("ix_notifications_state_next", "state", "next_attempt_at"))
+
+notification_contacts = Table(
+    "notification_contacts", metadata, Column("recipient", String(80), primary_key=True),
+    Column("email", String(254)), Column("phone", String(32)),
+    Column("updated_at", UTCDateTime, nullable=False))
+
+# Issue 4: the reminder sweep reads what falls due in a window of days; these keep it scaling with
+# what is due, not with the population.
+Index("ix_pregnancy_tests_collected", pregnancy_tests.c.collected_at)
+Index("ix_patient_surveys_completed", patient_surveys.c.completed_at)
+Index("ix_dispenses_supply_dispensed", dispenses.c.days_supply, dispenses.c.dispensed_at)
+Index("ix_dispenses_dispensed", dispenses.c.dispensed_at)
+Index("ix_prescriptions_state_requested", prescriptions.c.state, prescriptions.c.requested_at)
+Index("ix_patients_postmenopausal_since", patients.c.postmenopausal_since)
+Index("ix_prescribers_certified_at", prescribers.c.certified_at)
+Index("ix_pharmacies_certified_at", pharmacies.c.certified_at)
+_PLAIN.update({model.Notification: notifications, model.Contact: notification_contacts})

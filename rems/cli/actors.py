@@ -1,4 +1,4 @@
-"""CLI for prescribers and pharmacies (R1, R2, R3, R25) and the audit trail."""
+"""CLI for prescribers and pharmacies (R1, R2, R3, R25)."""
 
 from __future__ import annotations
 
@@ -48,16 +48,3 @@ for _trigger in certification.TRIGGERS:
     _certification_command(prescriber, "prescriber", _trigger)
     _certification_command(pharmacy, "pharmacy", _trigger)
 
-
-def audit(entity: str = typer.Argument(..., help="prescriber, pharmacy, patient, prescription, "
-                                                  "confirmation, pregnancy_testing"),
-          entity_id: str = typer.Argument(...)) -> None:
-    """The audit trail of one record, oldest first."""
-    def trail(uow, ctx):  # type: ignore[no-untyped-def]
-        return [{"at": a.at, "actor": a.actor, "trigger": a.trigger, "from": a.from_state,
-                 "to": a.to_state, "reasons": [r["code"] for r in a.reasons]}
-                for a in uow.audit_trail(entity, entity_id)]
-    rows = call(trail)
-    emit(rows, "\n".join(f"{r['at']:%Y-%m-%d %H:%M:%S} {r['actor']:<16} {r['trigger']:<18} "
-                         f"{r['from']} -> {r['to']} {' '.join(r['reasons'])}" for r in rows)
-         or "(no entries)")

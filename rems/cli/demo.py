@@ -97,5 +97,6 @@ def walk(database: Path) -> None:
          "--checklist", "--medication-guide", expect=_EXPECTED_REFUSAL)
     print("\n# Where the patient stands now, and the audit trail of the prescription")
     _run(env, "status", patient)
-    _run(env, "audit", "prescription", rx)
+    _run(env, "audit", "show", "prescription", rx)
+    _run(env, "audit", "verify")
     print(f"\n== demo complete; database: {database} ==")

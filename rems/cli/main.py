@@ -9,6 +9,7 @@ import click
 import typer
 
 from rems.cli import actors, dispensing, notifications, patients, reports, server, tokens
+from rems.cli.audit import audit
 from rems.cli.output import EXIT_BAD_INPUT, emit, handle, state
 
 app = typer.Typer(help="REMS engine: certify, enroll, gate and dispense under the REMS rules.",
@@ -22,8 +23,9 @@ app.add_typer(dispensing.rx, name="rx")
 app.add_typer(tokens.token, name="token")
 app.add_typer(notifications.notifications, name="notifications")
 app.add_typer(reports.report, name="report")
+app.add_typer(audit, name="audit")
 for command in (dispensing.check, dispensing.confirm, dispensing.dispense, dispensing.sweep,
-                patients.status, actors.audit, server.serve):
+                patients.status, server.serve):
     app.command()(command)
 app.command("seed-demo")(server.seed_demo)
 

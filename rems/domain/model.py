@@ -171,3 +171,37 @@ class AuditEntry:  # STYLE 5: one row per transition, append-only
     reasons: list[dict[str, Any]] = field(default_factory=list)
     request_id: str | None = None
     id: int | None = None
+    # Issue 6: ids of related records (e.g. {"pharmacy": "phm_…"}), never names or contact data,
+    # and the hash chain (rems/services/audit_chain.py), set when the entry is committed.
+    refs: dict[str, str] | None = None
+    seq: int | None = None
+    prev_hash: str | None = None
+    hash: str | None = None
+
+
+@dataclass(eq=False)
+class Notification:  # issue 4: a reminder, sent at most once per natural key (recipient, kind, subject, due_on)
+    id: str
+    recipient: str  # "patient:pat_…" | "prescriber:prs_…" | "pharmacy:phm_…" (ids only, no contact data)
+    kind: str  # e.g. "test_due_soon" (rems.services.reminder_kinds)
+    subject: str  # the record the reminder is about
+    due_on: date
+    rule: str
+    channel: str  # "email" | "webhook" | "outbox"
+    created_at: datetime
+    next_attempt_at: datetime
+    state: str = "pending"  # pending -> sending -> sent | failed -> ... -> parked
+    attempts: int = 0
+    claim_token: str | None = None
+    lease_until: datetime | None = None
+    enqueued_at: datetime | None = None
+    sent_at: datetime | None = None
+    last_error: str | None = None
+
+
+@dataclass(eq=False)
+class Contact:  # issue 4: where a recipient's reminders go; never logged
+    recipient: str
+    updated_at: datetime
+    email: str | None = None
+    phone: str | None = None

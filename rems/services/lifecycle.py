@@ -9,6 +9,7 @@ from typing import Any
 from rems.domain.errors import Conflict, Refused
 from rems.domain.model import AuditEntry
 from rems.domain.requirements import Requirement, need
+from rems.services import audit_chain
 from rems.services.uow import Context, UnitOfWork
 from workflows.engine import ConditionsNotMet, InvalidTrigger, fire
 
@@ -76,10 +77,17 @@ def transition(uow: UnitOfWork, ctx: Context, workflow: str, record: Any, trigge
 
 
 def audit(uow: UnitOfWork, ctx: Context, entity: str, entity_id: str, trigger: str,
-          before: str | None, after: str | None, reasons: Sequence[Requirement] = ()) -> None:
-    uow.add(AuditEntry(at=ctx.now, actor=ctx.actor, entity=entity, entity_id=entity_id,
+          before: str | None, after: str | None, reasons: Sequence[Requirement] = (),
+          refs: Mapping[str, str] | None = None) -> None:
+    """One audit entry, written and hash-chained when this unit of work commits (issue 6).
+
+    Ids only: `refs` names related records by id (e.g. the pharmacy of a refused check); names,
+    birth dates and contact data never go into an entry."""
+    entry = AuditEntry(at=ctx.now, actor=ctx.actor, entity=entity, entity_id=entity_id,
                        trigger=trigger, from_state=before, to_state=after,
-                       reasons=[r.as_dict() for r in reasons], request_id=ctx.request_id))
+                       reasons=[r.as_dict() for r in reasons], request_id=ctx.request_id,
+                       refs=dict(refs) if refs else None)
+    audit_chain.stage(uow.session, entry)
 
 
 def new_id(prefix: str) -> str:

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from rems.domain import gate
 from rems.domain.categories import FRP_CATEGORIES, category_of
-from rems.domain.errors import Conflict, NotFound
+from rems.domain.errors import Conflict, NotFound, Refused
 from rems.domain.model import (
     Confirmation,
     Counselling,
@@ -21,6 +21,7 @@ from rems.domain.requirements import Decision
 from rems.services.commands import PharmacyRequest, RecordDispense, RequestAuthorization
 from rems.services.lifecycle import audit, new_id, new_number, transition
 from rems.services.records import load_records
+from rems.services.refusals import note_refusal, record_refusal
 from rems.services.uow import Context, UnitOfWork
 
 OPEN = ("requested", "authorized", "confirmed")
@@ -47,6 +48,8 @@ def _authorize(uow: UnitOfWork, ctx: Context, rx: Prescription, patient: Patient
         transition(uow, ctx, "prescription", rx, "authorize", {"gate_passes": True})
         rx.expires_at, rx.qualifying_test_id = gate.authorization_expiry(records, program, ctx.now)
         rx.number, rx.authorized_at = new_number(program.authorization_prefix), ctx.now
+    else:  # issue 6: kept pending, and the refusal is in the audit trail with every rule
+        note_refusal(uow, ctx, "authorize", rx.id, decision.failures)
     return decision
 
 
@@ -109,7 +112,10 @@ def check(uow: UnitOfWork, ctx: Context, cmd: PharmacyRequest) -> Decision:
     """The pharmacy's ETASU check: what obtaining a confirmation would decide now (read-only)."""
     rx, patient, pharmacy = _pharmacy_view(uow, cmd, lock=False)
     records = load_records(uow, patient, rx, pharmacy=pharmacy)
-    return gate.evaluate("confirm", records, uow.program(rx.program_id), ctx.now)
+    decision = gate.evaluate("confirm", records, uow.program(rx.program_id), ctx.now)
+    if not decision.allowed:  # issue 6: a refused check is audited too
+        record_refusal(uow, ctx, "check", rx.id, decision.failures, pharmacy.id, rollback=False)
+    return decision
 
 
 def _expire_stale_confirmation(uow: UnitOfWork, ctx: Context, rx: Prescription) -> None:
@@ -128,8 +134,12 @@ def obtain_confirmation(uow: UnitOfWork, ctx: Context, cmd: PharmacyRequest) -> 
     program = uow.program(rx.program_id)
     decision = gate.evaluate("confirm", load_records(uow, patient, rx, pharmacy=pharmacy), program,
                              ctx.now)
-    transition(uow, ctx, "prescription", rx, "confirm", {"gate_passes": decision.allowed},
-               gate=decision.failures)
+    try:
+        transition(uow, ctx, "prescription", rx, "confirm", {"gate_passes": decision.allowed},
+                   gate=decision.failures)
+    except Refused as refused:  # issue 6: audited after the rollback, in its own transaction
+        record_refusal(uow, ctx, "confirm", rx.id, refused.failures, pharmacy.id)
+        raise
     hours = program.at(ctx.now).confirmation_valid_hours
     confirmation = Confirmation(id=new_id("cnf"), number=new_number("C"), prescription_id=rx.id,
                                 pharmacy_id=pharmacy.id, issued_at=ctx.now,
@@ -152,8 +162,12 @@ def record_dispense(uow: UnitOfWork, ctx: Context, cmd: RecordDispense) -> Dispe
                               cmd.medication_guide_given)
     records = load_records(uow, patient, rx, pharmacy, confirmation, counselling)
     decision = gate.evaluate("dispense", records, uow.program(rx.program_id), ctx.now)
-    transition(uow, ctx, "prescription", rx, "dispense", {"gate_passes": decision.allowed},
-               gate=decision.failures)
+    try:
+        transition(uow, ctx, "prescription", rx, "dispense", {"gate_passes": decision.allowed},
+                   gate=decision.failures)
+    except Refused as refused:  # issue 6: audited after the rollback, in its own transaction
+        record_refusal(uow, ctx, "dispense", rx.id, refused.failures, pharmacy.id)
+        raise
     transition(uow, ctx, "confirmation", confirmation, "use")
     dispense = Dispense(id=new_id("dsp"), prescription_id=rx.id, confirmation_id=confirmation.id,
                         pharmacy_id=pharmacy.id, patient_id=patient.id, dispensed_at=ctx.now,

@@ -166,3 +166,9 @@ class UnitOfWork:
     def audit_trail(self, entity: str, entity_id: str) -> Sequence[model.AuditEntry]:
         t = orm.audit_log.c
         return self._all(model.AuditEntry, t.entity == entity, t.entity_id == entity_id, order=t.id)
+
+    # -- issue 6 ------------------------------------------------------------------------------
+    def sibling(self) -> UnitOfWork:
+        """A separate unit of work on the same database, committing on its own (e.g. to record a
+        refusal after this one rolled back)."""
+        return UnitOfWork(self._sessions, self.programs)

@@ -25,6 +25,8 @@ class Call:
 
 
 Make = Callable[[World], Call]
+PERIOD = {"start": "2026-03-01T00:00:00Z", "end": "2026-04-01T00:00:00Z"}
+BACKWARDS = {"start": "2026-04-01T00:00:00Z", "end": "2026-03-01T00:00:00Z"}
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,7 @@ class Endpoint:
     status: int
     bad: tuple[Make, str] | None = None  # the call, and the field its 422 names
     other: Make | None = None  # another actor's record: 404
+    content_type: str = "application/json"
 
 
 def _confirmed(w: World, pharmacy: str | None = None) -> str:
@@ -186,4 +189,20 @@ ENDPOINTS = [
              200, (lambda w: Call(ADMIN, "GET", f"{A}/notifications/parked", params={"limit": 0}), "limit")),
     Endpoint("POST /v1/admin/notification-retries/{notification_id}",
              lambda w: Call(ADMIN, "POST", f"{A}/notification-retries/{park_one(w.app)}"), 200),
+    Endpoint("GET /v1/admin/reports/period", lambda w: Call(ADMIN, "GET", f"{A}/reports/period", params=PERIOD),
+             200, (lambda w: Call(ADMIN, "GET", f"{A}/reports/period", params=BACKWARDS), "end")),
+    Endpoint("GET /v1/admin/reports/prescribers",
+             lambda w: Call(ADMIN, "GET", f"{A}/reports/prescribers", params=PERIOD), 200,
+             (lambda w: Call(ADMIN, "GET", f"{A}/reports/prescribers", params=BACKWARDS), "end")),
+    Endpoint("GET /v1/admin/reports/pharmacies",
+             lambda w: Call(ADMIN, "GET", f"{A}/reports/pharmacies", params=PERIOD), 200,
+             (lambda w: Call(ADMIN, "GET", f"{A}/reports/pharmacies", params=BACKWARDS), "end")),
+    Endpoint("GET /v1/admin/reports/patients/{patient_id}/history",
+             lambda w: Call(ADMIN, "GET", f"{A}/reports/patients/{w.male}/history"), 200),
+    Endpoint("GET /v1/admin/reports/plots/{kind}",
+             lambda w: Call(ADMIN, "GET", f"{A}/reports/plots/refusals", params=PERIOD), 200,
+             (lambda w: Call(ADMIN, "GET", f"{A}/reports/plots/refusals", params=BACKWARDS), "end"),
+             content_type="image/png"),
+    Endpoint("GET /v1/admin/audit/verify", lambda w: Call(ADMIN, "GET", f"{A}/audit/verify"), 200,
+             (lambda w: Call(ADMIN, "GET", f"{A}/audit/verify", params={"head_seq": 3}), "head_hash")),
 ]

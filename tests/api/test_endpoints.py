@@ -30,7 +30,7 @@ def test_success(route: str, client: TestClient, w: World) -> None:
     endpoint = BY_ROUTE[route]
     response = send(client, w, endpoint.ok(w))
     assert response.status_code == endpoint.status, response.text
-    assert response.headers["content-type"] == "application/json"
+    assert response.headers["content-type"] == endpoint.content_type
     assert response.headers["x-request-id"]
 
 

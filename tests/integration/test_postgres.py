@@ -336,7 +336,38 @@ def test_a_pg_dump_restored_into_a_fresh_database_has_the_same_rows_and_an_appen
                 with pytest.raises(DBAPIError, match="append-only"), app.engine.begin() as connection:
                     connection.execute(text(statement))
             assert _contents(url)["audit_log"] == before["audit_log"]
+            _restored_chain_holds_the_source_head(s.app, app, Context("auditor", s.now))
         finally:
             app.engine.dispose()
     finally:
         pg_cluster.drop_database(restored)
+
+
+def _restored_chain_holds_the_source_head(source: App, restored: App, ctx: Context) -> None:
+    """Issue 6: the restored audit chain verifies against the head exported before the backup."""
+    from rems.services import audit_verify
+    with source.uow() as uow:
+        exported = audit_verify.head(uow, ctx)
+    assert exported.ok and exported.head.seq > 0
+    with restored.uow() as uow:
+        result = audit_verify.verify(uow, ctx, exported.head)
+    assert result.ok, result.finding
+    assert result.head == exported.head
+
+
+# -- issue 6: the audit chain under racing writers ---------------------------------------------------
+def test_racing_pharmacies_leave_one_unbroken_audit_chain_with_every_refusal_in_it(s: Scenario) -> None:
+    from rems.services import audit_verify
+    _rx, number = _authorized(s)
+    pharmacies = [s.pharmacy_id] + [s.new_pharmacy() for _ in range(PHARMACIES - 1)]
+    with _slow_commits(s.app):
+        results = _race(*[lambda p=p: s.confirm(number, p) for p in pharmacies])
+    _one_winner(results)
+    refused = sum(isinstance(r, Refused) for r in results)
+    gate = s.rows(AuditEntry, AuditEntry.entity == "gate")
+    assert [e.trigger for e in gate] == ["confirm_refused"] * refused
+    seqs = sorted(e.seq for e in s.rows(AuditEntry) if e.seq is not None)
+    assert seqs == list(range(1, len(seqs) + 1)) and len(seqs) == len(s.rows(AuditEntry))
+    with s.app.uow() as uow:
+        result = audit_verify.verify(uow, Context("auditor", s.now))
+    assert result.ok, result.finding

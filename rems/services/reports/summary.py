@@ -1,0 +1,93 @@
+"""The figures of a REMS assessment for one period (issue 6): dispenses, refusals by rule id,
+authorizations expired unused, pregnancy tests overdue (R11), pregnancies reported (R30)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+
+from rems.adapters import orm
+from rems.domain.categories import FRP_CATEGORIES, category_of
+from rems.domain.testing import next_test_due
+from rems.services.refusals import ENTITY as GATE
+from rems.services.reports.period import Period
+from rems.services.reports.population import PatientRecords, params_at, treated_patients
+from rems.services.uow import Context, UnitOfWork
+
+
+@dataclass(frozen=True)
+class PeriodSummary:
+    start: datetime
+    end: datetime
+    as_of: datetime  # when "overdue" was judged: the end, or now if the period is not over
+    dispenses: int
+    dispenses_by_category: dict[str, int]
+    authorizations_issued: int
+    authorizations_expired_unused: int  # R23: expired in the period, never dispensed nor voided
+    refusals: int  # refused gates (authorize, check, confirm, dispense), each counted once
+    refusals_by_stage: dict[str, int]
+    refusals_by_rule: dict[str, int]  # refusals in which the rule failed
+    pregnancy_tests_overdue: list[str]  # R11: patient ids, as of `as_of`
+    pregnancies_reported: int  # R30
+    pregnancies_by_source: dict[str, int]
+
+
+def _counts(uow: UnitOfWork, query: Any) -> dict[str, int]:
+    return {str(key): int(n) for key, n in uow.session.execute(query)}
+
+
+def refusal_rows(uow: UnitOfWork, period: Period) -> list[tuple[datetime, str, list[dict[str, Any]]]]:
+    """Every refused gate in the period: (when, stage, failures)."""
+    t = orm.audit_log.c
+    query = select(t.at, t.trigger, t.reasons).where(
+        t.entity == GATE, t.at >= period.start, t.at < period.end).order_by(t.at)
+    return [(at, trigger.removesuffix("_refused"), list(reasons or []))
+            for at, trigger, reasons in uow.session.execute(query)]
+
+
+def rules_of(failures: list[dict[str, Any]]) -> set[str]:
+    return {str(f.get("rule")) for f in failures if isinstance(f, dict) and f.get("rule")}
+
+
+def pregnancy_test_overdue(r: PatientRecords, uow: UnitOfWork, as_of: datetime) -> bool:
+    """R11: an FRP patient in treatment whose next pregnancy test was due before `as_of`."""
+    params = params_at(uow, r.patient.program_id, as_of)
+    if params is None or category_of(r.patient, as_of.date(), params) not in FRP_CATEGORIES:
+        return False
+    due = next_test_due([t for t in r.tests if t.collected_at <= as_of], r.ppafs,
+                        [d for d in r.dispenses if d.dispensed_at <= as_of], r.patient.cycles_regular,
+                        as_of, params)
+    return due is not None and due < as_of
+
+
+def period_summary(uow: UnitOfWork, ctx: Context, period: Period) -> PeriodSummary:
+    d, rx, pr = orm.dispenses.c, orm.prescriptions.c, orm.pregnancy_reports.c
+    in_period = (d.dispensed_at >= period.start, d.dispensed_at < period.end)
+    by_category = _counts(uow, select(rx.category, func.count()).select_from(
+        orm.dispenses.join(orm.prescriptions, d.prescription_id == rx.id)).where(*in_period)
+        .group_by(rx.category))
+    issued = uow.session.scalar(select(func.count()).select_from(orm.prescriptions).where(
+        rx.authorized_at >= period.start, rx.authorized_at < period.end)) or 0
+    expired = uow.session.scalar(select(func.count()).select_from(orm.prescriptions).where(
+        rx.number.is_not(None), rx.expires_at >= period.start, rx.expires_at < period.end,
+        rx.expires_at <= ctx.now, rx.state.not_in(("dispensed", "voided")))) or 0
+    refusals = refusal_rows(uow, period)
+    by_rule: Counter[str] = Counter()
+    for _at, _stage, failures in refusals:
+        by_rule.update(rules_of(failures))
+    pregnancies = _counts(uow, select(pr.source, func.count()).where(
+        pr.reported_at >= period.start, pr.reported_at < period.end).group_by(pr.source))
+    as_of = period.as_of(ctx.now)
+    overdue = [r.patient.id for r in treated_patients(uow) if pregnancy_test_overdue(r, uow, as_of)]
+    return PeriodSummary(
+        start=period.start, end=period.end, as_of=as_of, dispenses=sum(by_category.values()),
+        dispenses_by_category=dict(sorted(by_category.items())), authorizations_issued=int(issued),
+        authorizations_expired_unused=int(expired), refusals=len(refusals),
+        refusals_by_stage=dict(sorted(Counter(stage for _a, stage, _f in refusals).items())),
+        refusals_by_rule=dict(sorted(by_rule.items(), key=lambda kv: (len(kv[0]), kv[0]))),
+        pregnancy_tests_overdue=overdue, pregnancies_reported=sum(pregnancies.values()),
+        pregnancies_by_source=dict(sorted(pregnancies.items())))
