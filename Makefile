@@ -22,6 +22,10 @@ run: install ## Start the HTTP API on 127.0.0.1:8000 (SQLite var/rems.db), with 
 	$(BIN)/rems seed-demo
 	$(BIN)/rems serve --host 127.0.0.1 --port 8000
 
+worker: install ## Run a Celery worker and beat (reminders, expiry) on the embedded SQLite broker, or REMS_BROKER_URL
+	$(BIN)/rems init
+	trap 'kill 0' EXIT; $(BIN)/rems notifications beat & $(BIN)/rems notifications worker
+
 demo: install ## Walk an FRP patient through the CLI on an embedded SQLite database
 	$(BIN)/rems demo
 
@@ -32,10 +36,13 @@ lint: install ## ruff and mypy (strict on workflows, domain and services)
 test: lint ## Lint, then the whole test suite on 2 workers
 	$(BIN)/pytest -n 2 -q
 
+screenshots: install ## Refresh docs/screenshots/ (the README's pictures) from the browser tests
+	REMS_SCREENSHOT_DIR=docs/screenshots REMS_TEST_DATABASES=sqlite $(BIN)/pytest -q -n 0 tests/browser
+
 diagrams: install ## Regenerate the state machine diagrams in README.md
 	$(BIN)/rems diagrams --file README.md
 
 clean: ## Remove the virtualenv and local databases
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis
 
-.PHONY: help install run demo lint test diagrams clean
+.PHONY: help install run worker demo lint test screenshots diagrams clean

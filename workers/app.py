@@ -57,7 +57,10 @@ def celery_config(settings: Settings) -> dict[str, Any]:
                       redbeat_key_prefix="rems:redbeat",
                       redbeat_lock_timeout=max(5 * settings.relay_interval_seconds, 60))
     else:
-        config["beat_schedule_filename"] = "var/celerybeat-schedule"
+        # The embedded broker is a local file: beat keeps its schedule file beside it.
+        broker_file = url.removeprefix("sqla+sqlite:///") if url.startswith("sqla+sqlite:///") else ""
+        folder = Path(broker_file).parent if broker_file else Path("var")
+        config["beat_schedule_filename"] = str(folder / "celerybeat-schedule")
     return config
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -71,6 +72,7 @@ def worker() -> None:
 def beat() -> None:
     """Run the beat scheduler (one at a time: a Redis lock via celery-redbeat on a Redis broker)."""
     from workers.app import app
+    Path(app.conf.beat_schedule_filename).parent.mkdir(parents=True, exist_ok=True)
     app.start(["beat", "--loglevel=INFO"])
 
 

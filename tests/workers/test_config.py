@@ -22,6 +22,8 @@ def test_tasks_are_acknowledged_late_requeued_on_a_lost_worker_and_prefetched_on
 def test_the_embedded_broker_needs_no_server_and_is_refused_in_production() -> None:
     config = celery_config(Settings(env="test", broker_url="sqla+sqlite:////tmp/rems-broker-test.db"))
     assert config["broker_url"].startswith("sqla+sqlite") and "beat_scheduler" not in config
+    # beat keeps its schedule beside the broker file, wherever the command runs from
+    assert config["beat_schedule_filename"] == "/tmp/celerybeat-schedule"
     with pytest.raises(ValueError, match="REMS_BROKER_URL must name Redis"):
         celery_config(Settings(env="production", database_url="postgresql+psycopg://u@h/d",
                                session_secret="x" * 40, broker_url="sqla+sqlite:////tmp/b.db"))
