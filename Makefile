@@ -30,7 +30,7 @@ demo: install ## Walk an FRP patient through the CLI on an embedded SQLite datab
 	$(BIN)/rems demo
 
 lint: install ## ruff and mypy (strict on workflows, domain and services)
-	$(BIN)/ruff check rems workflows workers tests
+	$(BIN)/ruff check rems workflows workers tests benchmarks
 	$(BIN)/mypy
 
 test: lint ## Lint, then the whole test suite on 2 workers
@@ -39,10 +39,16 @@ test: lint ## Lint, then the whole test suite on 2 workers
 screenshots: install ## Refresh docs/screenshots/ (the README's pictures) from the browser tests
 	REMS_SCREENSHOT_DIR=docs/screenshots REMS_TEST_DATABASES=sqlite $(BIN)/pytest -q -n 0 tests/browser
 
+bench: install ## Benchmarks (SQLite and PostgreSQL, sweep to 1 M patients): table in docs/benchmarks/
+	$(BIN)/python -m benchmarks.run
+
+bench-quick: install ## The benchmark harness in seconds (figures mean nothing; proves it runs)
+	$(BIN)/python -m benchmarks.run --quick
+
 diagrams: install ## Regenerate the state machine diagrams in README.md
 	$(BIN)/rems diagrams --file README.md
 
 clean: ## Remove the virtualenv and local databases
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis
 
-.PHONY: help install run worker demo lint test screenshots diagrams clean
+.PHONY: help install run worker demo lint test screenshots bench bench-quick diagrams clean

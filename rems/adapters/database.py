@@ -22,9 +22,15 @@ def lost_a_race(error: BaseException | None) -> bool:
     return isinstance(error, DBAPIError) and getattr(error.orig, "sqlstate", None) in RACE_SQLSTATES
 
 
+# The API serves sync routes from a pool of 40 threads: keep enough connections open that a busy
+# server reuses them instead of opening and closing overflow connections per request (a profile
+# in the benchmarks showed it), and bound the total per process.
+POOL = {"pool_size": 20, "max_overflow": 20}
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": 30}, **POOL)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
@@ -35,7 +41,7 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, **POOL)
 
 
 def alembic_config(url: str) -> Config:

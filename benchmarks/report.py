@@ -1,0 +1,85 @@
+"""The table (Markdown), the raw figures (JSON) and the sweep plot."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class Row:
+    item: str  # the issue's numbered item
+    measure: str
+    database: str
+    rate: float | None = None
+    unit: str = ""
+    p50_ms: float | None = None
+    p99_ms: float | None = None
+    ratio: float | None = None
+    goal: str = ""
+    met: bool | None = None
+    note: str = ""
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+def _num(value: float | None, digits: int = 1) -> str:
+    if value is None:
+        return "—"
+    return f"{value:,.{digits}f}" if value < 100 else f"{value:,.0f}"
+
+
+def markdown(machine: dict[str, Any], settings: dict[str, Any], rows: list[Row]) -> str:
+    head = (f"Machine: {machine['cores']} cores, {machine['cpu']}, {machine['ram_gib']} GiB RAM, "
+            f"Python {machine['python']}, {machine['os']}; {machine['date']}; load average "
+            f"{machine['load_before']:.2f} before the run.  \n"
+            f"Run: {', '.join(f'{k}={v}' for k, v in settings.items())}.\n\n")
+    lines = ["| # | measure | database | rate | p50 ms | p99 ms | ratio | goal | met |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        met = "—" if r.met is None else ("yes" if r.met else "**no**")
+        rate = f"{_num(r.rate)} {r.unit}".strip() if r.rate is not None else (r.unit or "—")
+        ratio = f"{r.ratio:.2f}" if r.ratio is not None else "—"
+        note = f" ({r.note})" if r.note else ""
+        lines.append(f"| {r.item} | {r.measure}{note} | {r.database} | {rate} | {_num(r.p50_ms, 2)} | "
+                     f"{_num(r.p99_ms, 2)} | {ratio} | {r.goal or '—'} | {met} |")
+    return head + "\n".join(lines) + "\n"
+
+
+def write(out: Path, machine: dict[str, Any], settings: dict[str, Any], rows: list[Row],
+          extra: dict[str, Any]) -> str:
+    out.mkdir(parents=True, exist_ok=True)
+    table = markdown(machine, settings, rows)
+    (out / "latest.md").write_text("# Latest benchmark run\n\n" + table)
+    document = {"machine": machine, "settings": settings, "rows": [asdict(r) for r in rows], **extra}
+    (out / "latest.json").write_text(json.dumps(document, indent=2, default=str) + "\n")
+    return table
+
+
+def plot_sweep(path: Path, points: list[dict[str, Any]]) -> None:
+    """Sweep time against population (log-x), one line per phase; matplotlib's Agg, no display."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sizes = [p["patients"] for p in points]
+    figure, axis = plt.subplots(figsize=(7, 4.2), dpi=110)
+    for key, label in (("find_s", "find (queries + due-date arithmetic)"),
+                       ("sweep_s", "find + record (one transaction)"),
+                       ("enqueue_s", "relay: publish to Redis"),
+                       ("total_s", "find + record + enqueue")):
+        if all(key in p for p in points):
+            axis.plot(sizes, [p[key] for p in points], marker="o", label=label)
+    axis.axhline(5.0, color="grey", linestyle="--", linewidth=1, label="goal at 1 M patients: 5 s")
+    axis.set_xscale("log")
+    axis.set_xlabel("patients in the population (log scale)")
+    axis.set_ylabel("seconds")
+    due = {p["found"] for p in points}
+    axis.set_title(f"Reminder sweep vs population ({', '.join(str(d) for d in sorted(due))} reminders due)")
+    axis.grid(True, which="both", alpha=0.3)
+    axis.legend(fontsize=8)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path)
+    plt.close(figure)
