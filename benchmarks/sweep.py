@@ -160,14 +160,18 @@ def _purge(broker: str | None) -> None:
         redis.Redis.from_url(broker).delete("rems")
 
 
-def _publisher(broker: str | None) -> Callable[[str], None]:
+def _publisher(broker: str | None) -> Callable[[list[str]], None]:
+    """Publish a relay batch exactly as the `rems.relay` task does (workers.tasks.publisher: one
+    producer, pipelined), on this run's Redis."""
     if broker is None:
         return lambda _: None
-    from celery import Celery
-    celery = Celery("bench-relay", broker=broker)
+    os.environ["REMS_BROKER_URL"] = broker  # workers.app reads its settings when first used
+    from workers.tasks import publisher
 
-    def publish(notification_id: str) -> None:  # what workers.tasks._publish sends
-        celery.send_task("rems.send_notification", args=[notification_id], queue="rems")
+    def publish(notification_ids: list[str]) -> None:
+        with publisher() as send:
+            for notification_id in notification_ids:
+                send(notification_id)
     return publish
 
 
@@ -177,7 +181,7 @@ def _timed(step: Callable[[], Any]) -> tuple[Any, float]:
     return out, time.perf_counter() - started
 
 
-def sweep_once(app: App, settings: Settings, publish: Callable[[str], None]) -> dict[str, Any]:
+def sweep_once(app: App, settings: Settings, publish: Callable[[list[str]], None]) -> dict[str, Any]:
     """The production sweep at the wall clock, then the relay until nothing is left; timed."""
     lead, back = settings.reminder_lead_days, settings.reminder_lookback_days
     ctx = Context("worker:sweep", datetime.now(UTC))
@@ -196,8 +200,7 @@ def sweep_once(app: App, settings: Settings, publish: Callable[[str], None]) -> 
         while True:
             with app.uow() as uow:
                 ready = notifications.to_enqueue(uow, Context("worker:relay", datetime.now(UTC)), policy)
-            for notification_id in ready:
-                publish(notification_id)
+            publish(ready)
             sent += len(ready)
             if not ready:
                 return sent

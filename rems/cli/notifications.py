@@ -80,5 +80,6 @@ def beat() -> None:
 def sweep() -> None:
     """Run the sweep once, here: expire, record due reminders, hand them to the broker."""
     from workers.runtime import runtime
-    from workers.tasks import publish_send, sweep_body
-    emit(sweep_body(runtime(), publish_send))
+    from workers.tasks import publisher, sweep_body
+    with publisher() as publish:
+        emit(sweep_body(runtime(), publish))

@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, false, or_, select
+from sqlalchemy import String, and_, any_, bindparam, exists, false, or_, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import aliased
 
 from rems.adapters import orm
 from rems.domain.categories import FRP_CATEGORIES, add_months, category_of, next_category_change
-from rems.domain.model import Dispense, Patient, PatientSurvey, Ppaf, PregnancyTest
+from rems.domain.model import Dispense, Patient, PatientSurvey
 from rems.domain.testing import next_test_due
 from rems.services.notifications import Reminder
 from rems.services.reminders import LIVE_PATIENT_STATES, Window
@@ -29,30 +30,48 @@ TREATED_PHASES = ("weekly", "every_4_weeks", "every_2_weeks")  # R11; before tre
 
 @dataclass
 class Bundle:
-    patient: Patient
-    tests: list[PregnancyTest] = field(default_factory=list)
-    ppafs: list[Ppaf] = field(default_factory=list)
-    surveys: list[PatientSurvey] = field(default_factory=list)
-    dispenses: list[Dispense] = field(default_factory=list)
+    """A candidate's records as read-only rows (Core selects, no ORM entity loads): each row reads
+    like the model object (same attribute names), which is all the domain functions use."""
+
+    patient: Any  # a patients row, read as Patient
+    tests: list[Any] = field(default_factory=list)  # pregnancy_tests rows, read as PregnancyTest
+    ppafs: list[Any] = field(default_factory=list)  # ppafs rows, read as Ppaf
+    surveys: list[Any] = field(default_factory=list)  # patient_surveys rows, read as PatientSurvey
+    dispenses: list[Any] = field(default_factory=list)  # dispenses rows, read as Dispense
 
 
-def _load(uow: UnitOfWork, patient_ids: Iterable[str]) -> list[Bundle]:
-    """The candidates' records in one query per table (in chunks), ordered as the gate wants."""
+def _among(uow: UnitOfWork, column: Any, ids: list[str]) -> list[Any]:
+    """column IN ids, as few conditions as the database takes: one array parameter on PostgreSQL
+    (= ANY), chunks of 500 placeholders on SQLite (its bound-parameter limit)."""
+    if uow.session.get_bind().dialect.name == "postgresql":
+        return [column == any_(bindparam(None, ids[start:start + 50_000], type_=postgresql.ARRAY(String)))
+                for start in range(0, len(ids), 50_000)]
+    return [column.in_(ids[start:start + 500]) for start in range(0, len(ids), 500)]
+
+
+_RELATED = (("tests", orm.pregnancy_tests, orm.pregnancy_tests.c.collected_at),
+            ("ppafs", orm.ppafs, orm.ppafs.c.signed_at),
+            ("surveys", orm.patient_surveys, orm.patient_surveys.c.completed_at),
+            ("dispenses", orm.dispenses, orm.dispenses.c.dispensed_at))
+
+
+def _load(uow: UnitOfWork, patient_ids: Iterable[str], *wanted: str) -> list[Bundle]:
+    """The candidates' rows and, of their records, the `wanted` kinds ("tests", "ppafs",
+    "surveys", "dispenses": only what the finder reads), one query per table (per chunk), each
+    ordered as the gate wants."""
     ids = sorted(set(patient_ids))
     bundles: dict[str, Bundle] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        for p in uow.session.scalars(select(Patient).where(orm.patients.c.id.in_(chunk))):
+    for among in _among(uow, orm.patients.c.id, ids):
+        for p in uow.session.execute(select(orm.patients).where(among)).all():
             bundles[p.id] = Bundle(p)
-        for cls, attr, column, order in ((PregnancyTest, "tests", orm.pregnancy_tests.c.patient_id,
-                                          orm.pregnancy_tests.c.collected_at),
-                                         (Ppaf, "ppafs", orm.ppafs.c.patient_id, orm.ppafs.c.signed_at),
-                                         (PatientSurvey, "surveys", orm.patient_surveys.c.patient_id,
-                                          orm.patient_surveys.c.completed_at),
-                                         (Dispense, "dispenses", orm.dispenses.c.patient_id,
-                                          orm.dispenses.c.dispensed_at)):
-            for row in uow.session.scalars(select(cls).where(column.in_(chunk)).order_by(order)):
-                getattr(bundles[str(getattr(row, "patient_id"))], attr).append(row)  # noqa: B009
+    for attr, table, order in _RELATED:
+        if attr not in wanted:
+            continue
+        for among in _among(uow, table.c.patient_id, ids):
+            for row in uow.session.execute(select(table).where(among).order_by(order, table.c.id)).all():
+                bundle = bundles.get(row.patient_id)
+                if bundle is not None:
+                    getattr(bundle, attr).append(row)
     return [bundles[i] for i in ids if i in bundles]
 
 
@@ -101,7 +120,7 @@ def pregnancy_tests(uow: UnitOfWork, w: Window) -> list[Reminder]:
         ~exists().where(later.c.patient_id == t.patient_id, later.c.collected_at > t.collected_at,
                         later.c.result == "negative", later.c.sensitivity_miu_per_ml <= threshold))
     out = []
-    for b in _load(uow, _candidates(uow, query)):
+    for b in _load(uow, _candidates(uow, query), "tests", "ppafs", "dispenses"):
         params = _params(uow, b.patient, w)
         if category_of(b.patient, w.today, params) not in FRP_CATEGORIES:
             continue
@@ -142,7 +161,7 @@ def patient_surveys(uow: UnitOfWork, w: Window) -> list[Reminder]:
         ~exists().where(earlier.c.patient_id == d.patient_id, earlier.c.dispensed_at < d.dispensed_at),
         ~exists().where(later.c.patient_id == d.patient_id))
     out = []
-    for b in _load(uow, _candidates(uow, by_survey) + _candidates(uow, by_first_dispense)):
+    for b in _load(uow, _candidates(uow, by_survey) + _candidates(uow, by_first_dispense), "surveys", "dispenses"):
         params = _params(uow, b.patient, w)
         rule = params.survey[category_of(b.patient, w.today, params)]
         due = survey_due(rule, b.surveys, b.dispenses, w.now)
@@ -167,7 +186,7 @@ def refill_windows(uow: UnitOfWork, w: Window) -> list[Reminder]:
         or_(false(), *ranges), pt.state == "active",
         ~exists().where(later.c.patient_id == d.patient_id, later.c.dispensed_at > d.dispensed_at))
     out = []
-    for b in _load(uow, _candidates(uow, query)):
+    for b in _load(uow, _candidates(uow, query), "dispenses"):
         last = b.dispenses[-1]
         opens = last.dispensed_at + timedelta(days=last.days_supply - _params(uow, b.patient, w).refill_window_days)
         if w.start <= opens <= w.now:
@@ -189,7 +208,7 @@ def new_ppafs(uow: UnitOfWork, w: Window) -> list[Reminder]:
     query = select(pt.id).where(or_(false(), *births, *menopause),
                                 pt.state.in_((*LIVE_PATIENT_STATES, "pending")))
     out = []
-    for b in _load(uow, _candidates(uow, query)):
+    for b in _load(uow, _candidates(uow, query), "ppafs"):
         params = _params(uow, b.patient, w)
         change = next_category_change(b.patient, w.first - timedelta(days=1), params)
         latest = b.ppafs[-1].category if b.ppafs else None

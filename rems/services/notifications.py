@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, bindparam, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from rems.adapters import orm
@@ -59,15 +59,35 @@ class Claim:
     contact: Contact | None
 
 
+_UNNESTED = ("id", "recipient", "kind", "subject", "due_on", "rule", "channel")
+
+
 def _insert_ignoring_duplicates(uow: UnitOfWork, rows: list[dict[str, Any]]) -> int:
-    dialect = uow.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    added = 0
-    for start in range(0, len(rows), 500):
-        statement = insert(orm.notifications).values(rows[start:start + 500]).on_conflict_do_nothing(
-            index_elements=["recipient", "kind", "subject", "due_on"]).returning(orm.notifications.c.id)
-        added += len(uow.session.execute(statement).all())
-    return added
+    """Insert, skipping rows whose natural key exists; RETURNING counts only the rows inserted.
+
+    PostgreSQL: one INSERT ... SELECT FROM unnest(arrays), one parameter per column whatever the
+    row count (a multi-row VALUES statement costs the driver a parse of every placeholder).
+    SQLite: one executemany, which SQLAlchemy's "insertmanyvalues" batches into multi-row INSERTs
+    from a statement compiled once."""
+    if not rows:
+        return 0
+    t = orm.notifications
+    if uow.session.get_bind().dialect.name == "postgresql":
+        first = rows[0]
+        constant = {c: value for c, value in first.items() if c not in _UNNESTED}
+        if all(row[c] == value for row in rows for c, value in constant.items()):
+            arrays = [func.unnest(bindparam(f"u_{c}", [row[c] for row in rows], type_=postgresql.ARRAY(t.c[c].type)))
+                      .label(c) for c in _UNNESTED]
+            constants = [literal(value, t.c[c].type).label(c) for c, value in constant.items()]
+            source = select(*arrays, *constants)
+            statement = postgresql.insert(t).from_select([*_UNNESTED, *constant], source) \
+                .on_conflict_do_nothing(index_elements=["recipient", "kind", "subject", "due_on"]) \
+                .returning(t.c.id)
+            return len(uow.session.execute(statement).all())
+    insert = postgresql.insert if uow.session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    many = insert(t).on_conflict_do_nothing(
+        index_elements=["recipient", "kind", "subject", "due_on"]).returning(t.c.id)
+    return len(uow.session.execute(many, rows).all())
 
 
 def contacts(uow: UnitOfWork, recipients: Iterable[str]) -> dict[str, Contact]:
@@ -102,7 +122,7 @@ def record(uow: UnitOfWork, ctx: Context, reminders: Sequence[Reminder],
     return _insert_ignoring_duplicates(uow, rows)
 
 
-def to_enqueue(uow: UnitOfWork, ctx: Context, policy: Policy, limit: int = 500) -> list[str]:
+def to_enqueue(uow: UnitOfWork, ctx: Context, policy: Policy, limit: int = 5000) -> list[str]:
     """The relay: rows ready to send (new, a failed one whose backoff ran out, or a send whose
     claim lease expired), not handed to the broker within the last lease. Marks them enqueued and
     commits, so only then does the caller publish: nothing is published for an uncommitted row,
@@ -111,10 +131,11 @@ def to_enqueue(uow: UnitOfWork, ctx: Context, policy: Policy, limit: int = 500) 
     ready = or_(and_(t.state.in_(("pending", "failed")), t.next_attempt_at <= ctx.now),
                 and_(t.state == "sending", t.lease_until < ctx.now))
     not_recent = or_(t.enqueued_at.is_(None), t.enqueued_at <= ctx.now - policy.lease)
-    ids = list(uow.session.scalars(select(t.id).where(ready, not_recent)
-                                   .order_by(t.next_attempt_at).limit(limit)))
-    if ids:
-        uow.session.execute(update(orm.notifications).where(t.id.in_(ids)).values(enqueued_at=ctx.now))
+    # One set-based UPDATE ... RETURNING (no id list sent back): the conditions are checked again
+    # on each row it updates, so an overlapping relay that marked a row first keeps it.
+    pick = select(t.id).where(ready, not_recent).order_by(t.next_attempt_at).limit(limit)
+    ids = list(uow.session.scalars(update(orm.notifications).where(t.id.in_(pick), ready, not_recent)
+                                   .values(enqueued_at=ctx.now).returning(t.id)))
     uow.commit()
     return ids
 
