@@ -26,7 +26,8 @@ def serve(host: str = typer.Option("127.0.0.1", help="Interface to listen on"),
           port: int = typer.Option(8000, help="TCP port")) -> None:
     """Run the HTTP API (uvicorn) on the configured database (REMS_DATABASE_URL)."""
     import uvicorn
-    typer.echo(f"REMS API on http://{host}:{port}/v1 (OpenAPI: http://{host}:{port}/docs)")
+    typer.echo(f"REMS API on http://{host}:{port}/v1 (OpenAPI: http://{host}:{port}/docs); "
+               f"dashboard: http://{host}:{port}/web/login")
     uvicorn.run("rems.api.app:from_environment", factory=True, host=host, port=port)
 
 
