@@ -9,7 +9,7 @@ import shutil
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from itertools import pairwise
@@ -29,6 +29,7 @@ from rems.services import prescriptions, sweeps
 from rems.services.uow import Context
 from rems.settings import Settings
 from tests import pg
+from tests.races import race
 from tests.service.builders import Scenario
 
 PHARMACIES = 6
@@ -81,25 +82,6 @@ def _slow_commits(app: App, seconds: float = 0.15) -> Iterator[None]:
         event.remove(app.sessions, "before_commit", linger)
 
 
-def _race(*attempts: Callable[[], Any]) -> list[Any]:
-    """Start every attempt at once on its own thread; each result or exception, in order."""
-    start = threading.Barrier(len(attempts), timeout=10)
-    results: list[Any] = [None] * len(attempts)
-
-    def run(index: int) -> None:
-        start.wait()
-        try:
-            results[index] = attempts[index]()
-        except Exception as error:
-            results[index] = error
-
-    threads = [threading.Thread(target=run, args=(i,), name=f"racer-{i}") for i in range(len(attempts))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a racer is stuck (a lock never released?)"
-    return results
 
 
 def _one_winner(results: list[Any]) -> Any:
@@ -121,7 +103,7 @@ def test_six_pharmacies_racing_to_confirm_one_authorization_get_one_confirmation
     rx, number = _authorized(s)
     pharmacies = [s.pharmacy_id] + [s.new_pharmacy() for _ in range(PHARMACIES - 1)]
     with _slow_commits(s.app):
-        results = _race(*[lambda p=p: s.confirm(number, p) for p in pharmacies])
+        results = race(*[lambda p=p: s.confirm(number, p) for p in pharmacies])
     winner = _one_winner(results)
     confirmation, = s.rows(Confirmation)
     assert (confirmation.id, confirmation.state) == (winner.id, "issued")
@@ -137,7 +119,7 @@ def test_six_dispenses_racing_on_one_confirmation_leave_one_dispense_r33(s: Scen
     others = [s.new_pharmacy() for _ in range(2)]
     attempts = [s.pharmacy_id] * (PHARMACIES - len(others)) + others
     with _slow_commits(s.app):
-        results = _race(*[lambda p=p: s.dispense(confirmation.number, p)
+        results = race(*[lambda p=p: s.dispense(confirmation.number, p)
                           for p in attempts])
     winner = _one_winner(results)
     assert isinstance(winner, Dispense) and winner.pharmacy_id == s.pharmacy_id
@@ -168,7 +150,7 @@ def test_a_deadlock_between_two_units_of_work_is_a_conflict_for_the_one_postgres
             uow.commit()
             return "committed"
 
-    results = _race(lambda: lock(a, b), lambda: lock(b, a))
+    results = race(lambda: lock(a, b), lambda: lock(b, a))
     assert "committed" in results and any(_lost_with(r, "40P01") for r in results), results
 
 
@@ -192,7 +174,7 @@ def test_a_lock_wait_that_times_out_is_a_conflict(s: Scenario) -> None:
         finally:
             release.set()
 
-    held, waited = _race(hold, impatient)
+    held, waited = race(hold, impatient)
     assert held == "released" and _lost_with(waited, "55P03"), (held, waited)
 
 
@@ -228,7 +210,7 @@ def test_a_sweep_racing_a_pharmacy_for_an_expiring_authorization_ends_in_one_aud
                                                      s.pharmacy_request(number))
 
     with _slow_commits(s.app, seconds=0.05):
-        swept, confirmed = _race(sweep, confirm)
+        swept, confirmed = race(sweep, confirm)
     for outcome in (swept, confirmed):
         assert not isinstance(outcome, Exception) or isinstance(outcome, LOSING), repr(outcome)
     if pharmacy_late > timedelta(0):
@@ -361,7 +343,7 @@ def test_racing_pharmacies_leave_one_unbroken_audit_chain_with_every_refusal_in_
     _rx, number = _authorized(s)
     pharmacies = [s.pharmacy_id] + [s.new_pharmacy() for _ in range(PHARMACIES - 1)]
     with _slow_commits(s.app):
-        results = _race(*[lambda p=p: s.confirm(number, p) for p in pharmacies])
+        results = race(*[lambda p=p: s.confirm(number, p) for p in pharmacies])
     _one_winner(results)
     refused = sum(isinstance(r, Refused) for r in results)
     gate = s.rows(AuditEntry, AuditEntry.entity == "gate")

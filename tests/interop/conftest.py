@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -19,20 +19,8 @@ from rems.bootstrap import App
 from rems.domain.model import Pharmacy, Prescriber
 from rems.services import certification, patients
 from rems.services.commands import EnrollPharmacy, RecordPatientSurvey, RecordPregnancyTest, parse
+from tests.api.conftest import Clock
 from tests.api.world import World
-
-NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self, now: datetime = NOW) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 class Population:

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from rems.domain.errors import Conflict, DomainError, Refused
 from rems.domain.model import AuditEntry, Confirmation, Dispense, Prescription
+from tests.races import race
 from tests.service.builders import Scenario, codes
 
 
@@ -61,22 +62,6 @@ def _commits_meet(s: Scenario, parties: int = 2) -> Iterator[None]:
         event.remove(s.app.sessions, "before_commit", meet)
 
 
-def _race(*attempts: Callable[[], Any]) -> list[Any]:
-    results: list[Any] = [None] * len(attempts)
-
-    def run(index: int) -> None:
-        try:
-            results[index] = attempts[index]()
-        except Exception as error:
-            results[index] = error
-
-    threads = [threading.Thread(target=run, args=(i,), name=f"racer-{i}") for i in range(len(attempts))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert not any(thread.is_alive() for thread in threads)
-    return results
 
 
 def _sqlite(s: Scenario) -> bool:
@@ -105,7 +90,7 @@ def test_two_pharmacies_racing_for_one_authorization_get_one_confirmation_r26(
     assert rx.number is not None
     number, other = rx.number, s.new_pharmacy()
     with _commits_meet(s):
-        results = _race(lambda: s.confirm(number), lambda: s.confirm(number, other))
+        results = race(lambda: s.confirm(number), lambda: s.confirm(number, other))
     winner = _one_winner(s, results, "R26_ALREADY_CONFIRMED")
     confirmation, = s.rows(Confirmation)
     assert (confirmation.id, confirmation.state) == (winner.id, "issued")
@@ -119,7 +104,7 @@ def test_two_dispenses_racing_on_one_confirmation_leave_one_dispense_r33(scenari
     assert rx.number is not None
     confirmation = s.confirm(rx.number)
     with _commits_meet(s):
-        results = _race(lambda: s.dispense(confirmation.number), lambda: s.dispense(confirmation.number))
+        results = race(lambda: s.dispense(confirmation.number), lambda: s.dispense(confirmation.number))
     winner = _one_winner(s, results, "R33_ALREADY_DISPENSED")
     dispense, = s.rows(Dispense)
     assert dispense.id == winner.id
@@ -132,7 +117,7 @@ def test_without_the_meeting_point_the_later_racer_is_refused_or_conflicts(scena
     rx = s.authorized()
     assert rx.number is not None
     confirmation = s.confirm(rx.number)
-    results = _race(*[lambda: s.dispense(confirmation.number)] * 4)
+    results = race(*[lambda: s.dispense(confirmation.number)] * 4)
     assert sum(not isinstance(r, Exception) for r in results) == 1
     assert all(isinstance(r, DomainError) for r in results if isinstance(r, Exception)), results
     assert len(s.rows(Dispense)) == 1

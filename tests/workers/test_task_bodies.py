@@ -3,24 +3,17 @@ harmless twice, and only committed rows are handed to the broker (issue 4)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from rems.adapters.notify.port import Channel, RecordingChannel
 from rems.bootstrap import App
 from rems.domain.model import Prescription
 from rems.services import notifications
 from rems.services.uow import Context
+from tests.api.conftest import Clock
 from tests.service.builders import Scenario
 from workers.runtime import Runtime
 from workers.tasks import relay_body, send_body, sweep_body
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def runtime(app: App, clock: Clock, channel: RecordingChannel) -> Runtime:
