@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 PROGRAM_DIR = Path(__file__).parent / "programs"
 
@@ -53,6 +54,7 @@ class Parameters:
     frp_authorization_valid_days: int
     authorization_valid_days: int
     max_supply_days: int
+    max_units_per_day: int  # R24: the quantity must fit days x this (capsules a day at the most)
     max_refills: int
     confirmation_valid_hours: int
     refill_window_days: int
@@ -75,6 +77,7 @@ class Program:
     rxnorm: tuple[str, ...]
     authorization_prefix: str
     parameter_sets: tuple[Parameters, ...]
+    time_zone: str = "America/New_York"  # T1: patients' default zone; effective dates start at its midnight
 
     def at(self, moment: datetime | date) -> Parameters:
         """The parameters in force at `moment` (the latest set effective on or before it)."""
@@ -170,17 +173,22 @@ def parse_program(text: str, source: str = "<program>") -> Program:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ProgramError(source, "(file)", f"not valid TOML: {error}") from None
-    for key in ("id", "name", "drug", "authorization_prefix"):
+    for key in ("id", "name", "drug", "authorization_prefix", "time_zone"):
         if not isinstance(raw.get(key), str) or not raw[key].strip():
             raise ProgramError(source, key, "required text")
     rxnorm = raw.get("rxnorm", [])
     if not isinstance(rxnorm, list) or not all(isinstance(code, str) for code in rxnorm):
         raise ProgramError(source, "rxnorm", "must be a list of codes as text")
-    unknown = sorted(set(raw) - {"id", "name", "drug", "rxnorm", "authorization_prefix", "parameters"})
+    unknown = sorted(set(raw) - {"id", "name", "drug", "rxnorm", "authorization_prefix", "time_zone",
+                                 "parameters"})
     if unknown:
         raise ProgramError(source, unknown[0], "unknown field")
+    try:
+        ZoneInfo(raw["time_zone"])
+    except (ValueError, ZoneInfoNotFoundError):
+        raise ProgramError(source, "time_zone", "must be an IANA time zone name") from None
     return Program(raw["id"], raw["name"], raw["drug"], tuple(rxnorm), raw["authorization_prefix"],
-                   _parameter_sets(source, raw.get("parameters")))
+                   _parameter_sets(source, raw.get("parameters")), raw["time_zone"])
 
 
 def load_program(path: Path) -> Program:

@@ -88,7 +88,40 @@ patients = Table(
     Column("postmenopausal_since", Date), Column("cycles_regular", Boolean, nullable=False),
     Column("state", String(20), nullable=False, index=True),
     Column("test_phase", String(20), nullable=False, index=True),
-    Column("hold_since", UTCDateTime), Column("version", Integer, nullable=False))
+    Column("hold_since", UTCDateTime), Column("version", Integer, nullable=False),
+    # R34, T1 (migration 0005)
+    Column("person_id", String(32), ForeignKey("persons.id"), nullable=False, index=True),
+    Column("time_zone", String(64), nullable=False),
+    Index("ix_patients_person_program", "person_id", "program_id"))
+
+# R34: the person behind every enrollment; the identity is unique, so two enrollments of one
+# person racing each other cannot create two persons.
+persons = Table(
+    "persons", metadata, _id(), Column("name_key", String(200), nullable=False),
+    Column("birth_date", Date, nullable=False), Column("sex", String(10), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False), Column("version", Integer, nullable=False),
+    UniqueConstraint("name_key", "birth_date", "sex", name="uq_persons_identity"))
+
+person_identifiers = Table(
+    "person_identifiers", metadata, _id(),
+    Column("person_id", String(32), ForeignKey("persons.id"), nullable=False, index=True),
+    Column("system", String(200), nullable=False), Column("value", String(200), nullable=False),
+    UniqueConstraint("system", "value", name="uq_person_identifiers_system_value"))
+
+readmission_decisions = Table(
+    "readmission_decisions", metadata, _id(),
+    Column("person_id", String(32), ForeignKey("persons.id"), nullable=False, index=True),
+    Column("program_id", String(40), nullable=False), Column("decided_by", String(80), nullable=False),
+    Column("reason", String(500), nullable=False), Column("decided_at", UTCDateTime, nullable=False))
+
+# R1, R25: certification per program, each with its own state and recertification interval.
+certifications = Table(
+    "certifications", metadata, _id(), Column("program_id", String(40), nullable=False),
+    Column("holder_kind", String(20), nullable=False), Column("holder_id", String(32), nullable=False),
+    Column("state", String(20), nullable=False, index=True), Column("certified_at", UTCDateTime),
+    Column("version", Integer, nullable=False),
+    UniqueConstraint("holder_kind", "holder_id", "program_id", name="uq_certifications_holder_program"),
+    Index("ix_certifications_certified_at", "certified_at"))
 
 ppafs = Table(
     "ppafs", metadata, _id(),
@@ -202,11 +235,13 @@ idempotency_keys = Table(
     UniqueConstraint("actor", "key", name="uq_idempotency_keys_actor_key"))
 
 _VERSIONED = {model.Prescriber: prescribers, model.Pharmacy: pharmacies, model.Patient: patients,
-              model.Prescription: prescriptions, model.Confirmation: confirmations}
+              model.Prescription: prescriptions, model.Confirmation: confirmations,
+              model.Person: persons, model.Certification: certifications}
 _PLAIN = {model.Ppaf: ppafs, model.PregnancyTest: pregnancy_tests,
           model.PatientSurvey: patient_surveys, model.PrescriberSurvey: prescriber_surveys,
           model.Dispense: dispenses, model.PregnancyReport: pregnancy_reports,
-          model.AuditEntry: audit_log, access.ApiToken: api_tokens}
+          model.AuditEntry: audit_log, access.ApiToken: api_tokens,
+          model.PersonIdentifier: person_identifiers, model.ReadmissionDecision: readmission_decisions}
 mapper_registry = registry(metadata=metadata)
 
 

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from rems.domain.categories import CHILD_CATEGORIES, FRP_CATEGORIES, category_of
 from rems.domain.model import (
+    Certification,
     Confirmation,
     Counselling,
     Dispense,
@@ -19,6 +20,7 @@ from rems.domain.model import (
     PatientSurvey,
     Pharmacy,
     Ppaf,
+    PregnancyReport,
     PregnancyTest,
     Prescriber,
     Prescription,
@@ -50,10 +52,19 @@ class Records:
     tests: Sequence[PregnancyTest] = ()
     patient_surveys: Sequence[PatientSurvey] = ()
     prescriber_survey_done: bool = False
-    dispenses: Sequence[Dispense] = ()  # the patient's, all prescriptions
+    dispenses: Sequence[Dispense] = ()  # R28, R34: the person's in this program, every enrollment
     pharmacy: Pharmacy | None = None
     confirmation: Confirmation | None = None
     counselling: Counselling | None = None
+    # R1, R25: the prescriber's and the pharmacy's certification in THIS program (None: never
+    # certified in it). Loaded by rems/services/records.py.
+    prescriber_certification: Certification | None = None
+    pharmacy_certification: Certification | None = None
+    # R30, R34: the person's pregnancy reports in every enrollment and program (`tests` above are
+    # the person's too), and the administrator's latest readmission decision after a pregnancy
+    # stop: history before it no longer blocks, nothing collected before it qualifies.
+    pregnancy_reports: Sequence[PregnancyReport] = ()
+    readmitted_at: datetime | None = None
 
     @property
     def ppaf(self) -> Ppaf | None:

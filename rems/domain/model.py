@@ -1,4 +1,4 @@
-"""Entities of the REMS (R1-R33): plain classes, persisted by imperative mapping."""
+"""Entities of the REMS (R1-R36): plain classes, persisted by imperative mapping."""
 
 from __future__ import annotations
 
@@ -18,6 +18,45 @@ class Prescriber:  # R1, R2, R3
     state: str = "enrolled"
     certified_at: datetime | None = None
     version: int = 0
+
+
+@dataclass(eq=False)
+class Certification:  # R1, R3, R25: a prescriber's or a pharmacy's certification in ONE program
+    id: str
+    program_id: str
+    holder_kind: str  # "prescriber" | "pharmacy"
+    holder_id: str
+    state: str = "enrolled"  # the prescriber / pharmacy machine's states (workflows/definitions.py)
+    certified_at: datetime | None = None
+    version: int = 0
+
+
+@dataclass(eq=False)
+class Person:  # R34: the human being behind every enrollment, matched by identity
+    id: str
+    name_key: str  # the normalised name (rems.domain.identity)
+    birth_date: date
+    sex: str
+    created_at: datetime
+    version: int = 0
+
+
+@dataclass(eq=False)
+class PersonIdentifier:  # R34: an identifier an enrolling site gives (e.g. an MRN and its system)
+    id: str
+    person_id: str
+    system: str
+    value: str
+
+
+@dataclass(eq=False)
+class ReadmissionDecision:  # R34: the administrator's recorded decision to enrol a person again
+    id: str  # after a pregnancy stop; safety history before `decided_at` no longer blocks
+    person_id: str
+    program_id: str
+    decided_by: str
+    reason: str
+    decided_at: datetime
 
 
 @dataclass(eq=False)
@@ -52,6 +91,8 @@ class Patient:  # R5-R8, R12, R30
     test_phase: str = "not_required"
     hold_since: datetime | None = None
     version: int = 0
+    person_id: str | None = None  # R34; set by enrollment, never None in the database
+    time_zone: str | None = None  # T1: IANA zone; None only in hand-built tests (the program's zone)
 
 
 @dataclass(eq=False)

@@ -8,6 +8,7 @@ from typing import Literal
 from rems.domain import gate
 from rems.domain.categories import CHILD_CATEGORIES, FRP_CATEGORIES, category_of
 from rems.domain.errors import InvalidInput, NotFound
+from rems.domain.identity import name_key
 from rems.domain.model import Patient, PatientSurvey, Ppaf, PregnancyReport, PregnancyTest, Prescriber
 from rems.domain.testing import acceptable
 from rems.services.commands import (
@@ -68,9 +69,12 @@ def enroll_patient(uow: UnitOfWork, ctx: Context, cmd: EnrollPatient) -> Patient
     uow.get(Prescriber, cmd.prescriber_id)
     if cmd.birth_date > ctx.now.date():
         raise InvalidInput("birth_date", "cannot be in the future")
+    program = uow.program(cmd.program_id)
+    person = uow.person_for(name_key(cmd.name), cmd.birth_date, cmd.sex, ctx.now)
     patient = Patient(id=new_id("pat"), program_id=cmd.program_id, prescriber_id=cmd.prescriber_id,
                       name=cmd.name, sex=cmd.sex, birth_date=cmd.birth_date, enrolled_at=ctx.now,
-                      cycles_regular=cmd.cycles_regular)
+                      cycles_regular=cmd.cycles_regular, person_id=person.id,
+                      time_zone=program.time_zone)
     _apply_facts(patient, cmd.facts, ctx)
     uow.add(patient)
     uow.flush()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+import secrets
+from datetime import UTC, date, datetime
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -33,6 +34,8 @@ class Context:
     def __post_init__(self) -> None:
         if self.now.tzinfo is None:
             raise ValueError("Context.now must be timezone-aware UTC")
+        # T1: instants are UTC; a zone's DST must never stretch a window computed from `now`.
+        object.__setattr__(self, "now", self.now.astimezone(UTC))
 
 
 class UnitOfWork:
@@ -143,6 +146,18 @@ class UnitOfWork:
     def live_confirmation(self, prescription_id: str) -> model.Confirmation | None:
         live = self.confirmations(prescription_id=prescription_id)
         return live[0] if live else None
+
+    def person_for(self, key: str, birth_date: date, sex: str, now: datetime) -> model.Person:
+        """R34: the person with this identity, created (and flushed) if there is none yet."""
+        t = orm.persons.c
+        query = select(model.Person).where(t.name_key == key, t.birth_date == birth_date, t.sex == sex)
+        person = self.session.scalars(query).first()
+        if person is None:
+            person = model.Person(id=f"per_{secrets.token_hex(6)}", name_key=key,
+                                  birth_date=birth_date, sex=sex, created_at=now)
+            self.session.add(person)
+            self.flush()
+        return person
 
     def already_enrolled(self, identifier: str, value: str) -> bool:
         """Is a prescriber (`npi`) or pharmacy (`ncpdp_id`) with this identifier enrolled?"""
