@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-import secrets
 from datetime import UTC, date, datetime
 from types import TracebackType
 from typing import Any, TypeVar

@@ -14,7 +14,7 @@ import logging
 import os
 import secrets
 from collections import defaultdict
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from alembic import op
 import sqlalchemy as sa
@@ -101,8 +101,7 @@ def upgrade() -> None:
     persons = sa.table('persons', sa.column('id'), sa.column('name_key'), sa.column('birth_date'),
                        sa.column('sex'), sa.column('created_at'), sa.column('version'))
     for row in rows:
-        birth = row.birth_date if not isinstance(row.birth_date, str) else \
-            datetime.strptime(row.birth_date, "%Y-%m-%d").date()
+        birth = date.fromisoformat(row.birth_date) if isinstance(row.birth_date, str) else row.birth_date
         key = (name_key(row.name), birth, row.sex)
         if key not in people:
             people[key] = _id("per")
@@ -133,7 +132,8 @@ def upgrade() -> None:
                               sa.column('certified_at'), sa.column('version'))
     moved = 0
     for kind, table in (("prescriber", "prescribers"), ("pharmacy", "pharmacies")):
-        for row in bind.execute(sa.text(f"SELECT id, state, certified_at FROM {table}")).all():
+        holders = sa.table(table, sa.column('id'), sa.column('state'), sa.column('certified_at'))
+        for row in bind.execute(sa.select(holders)).all():
             bind.execute(certifications.insert().values(
                 id=_id("crt"), program_id=program, holder_kind=kind, holder_id=row.id,
                 state=row.state, certified_at=row.certified_at, version=1))
