@@ -33,7 +33,10 @@ lint: install ## ruff and mypy (strict on workflows, domain and services)
 	$(BIN)/ruff check rems workflows workers tests benchmarks
 	$(BIN)/mypy
 
-test: lint ## Lint, then the whole test suite on 2 workers
+system-deps: ## Install the Debian packages the suite needs (PostgreSQL, Redis, Chromium, docker-compose)
+	bash tests/setup/system_deps.sh
+
+test: lint system-deps ## Lint, then the whole test suite on 2 workers (installs what it needs)
 	$(BIN)/pytest -n 2 -q
 
 screenshots: install ## Refresh docs/screenshots/ (the README's pictures) from the browser tests
@@ -51,4 +54,4 @@ diagrams: install ## Regenerate the state machine diagrams in README.md
 clean: ## Remove the virtualenv and local databases
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis
 
-.PHONY: help install run worker demo lint test screenshots bench bench-quick diagrams clean
+.PHONY: help install system-deps run worker demo lint test screenshots bench bench-quick diagrams clean

@@ -54,8 +54,18 @@ def selected_databases() -> tuple[str, ...]:
     return chosen
 
 
+def binary(name: str) -> str | None:
+    """A PostgreSQL server binary: on PATH, or where Debian's packages put it (not on PATH)."""
+    found = shutil.which(name)
+    if found:
+        return found
+    debian = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"),
+                    key=lambda path: int(path.parts[-3]) if path.parts[-3].isdigit() else 0)
+    return str(debian[-1]) if debian else None
+
+
 def missing_binaries() -> list[str]:
-    return [name for name in BINARIES if shutil.which(name) is None]
+    return [name for name in BINARIES if binary(name) is None]
 
 
 def _free_port() -> int:
@@ -125,6 +135,7 @@ class Cluster:
         self._run("pg_ctl", "--pgdata", str(self.data), *args)
 
     def _run(self, *command: str) -> None:
+        command = (binary(command[0]) or command[0], *command[1:])
         done = subprocess.run(command, cwd=self.directory, stdin=subprocess.DEVNULL,
                               capture_output=True, text=True, timeout=120, check=False, **self._sudo)
         if done.returncode != 0:

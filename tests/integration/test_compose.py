@@ -1,8 +1,11 @@
-"""docker-compose.yml is validated structurally (no Docker engine runs here; .ci/run also runs
-`docker-compose config` on it)."""
+"""docker-compose.yml is validated structurally and by Compose itself (`docker-compose config`,
+Debian's docker-compose, which `make test` installs; no Docker engine runs here)."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +25,16 @@ def services() -> dict[str, dict[str, Any]]:
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     found: dict[str, dict[str, Any]] = compose["services"]
     return found
+
+
+def test_compose_itself_accepts_the_file() -> None:
+    binary = shutil.which("docker-compose")
+    assert binary, "docker-compose is missing: make test installs it (tests/setup/system_deps.sh)"
+    env = {**os.environ, "REMS_DB_PASSWORD": "ci",
+           "REMS_SESSION_SECRET": "ci-session-secret-at-least-32-chars"}
+    done = subprocess.run([binary, "-f", str(ROOT / "docker-compose.yml"), "config", "-q"], env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
 
 
 def _one_shot(service: dict[str, Any]) -> bool:
