@@ -19,6 +19,8 @@ from rems.bootstrap import App, bootstrap
 from rems.settings import Settings
 from tests import pg
 
+pytest_plugins = ["tests.rule_codes"]
+
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday; every test builds its timeline from here
 DATABASES = pg.selected_databases()
 

@@ -1,0 +1,79 @@
+"""Every rule code that exists is produced by at least one test (issue 13).
+
+The catalogue is every string literal in rems/ and workflows/ shaped like a rule code
+(`R28_TOO_EARLY`, `R5a_...`). A code is "produced" when a test run builds an unmet Requirement with
+it (the gate, machine conditions, services). When the whole suite runs and passes, a code that no
+test produced fails the run, listed by name. Each xdist worker writes what it saw to a file; the
+controller adds them up.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from rems.domain import requirements
+
+ROOT = Path(__file__).resolve().parents[1]
+CODE = re.compile(r"^R\d+[a-z]?_[A-Z0-9_]*[A-Z0-9]$")  # a prefix ending in _ is built at run time
+SEEN: set[str] = set()
+_ENV = "REMS_RULE_CODES_DIR"
+
+
+def catalogue() -> set[str]:
+    codes: set[str] = set()
+    for folder in ("rems", "workflows"):
+        for path in (ROOT / folder).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Constant) and isinstance(node.value, str) and CODE.match(node.value):
+                    codes.add(node.value)
+    return codes
+
+
+def _install() -> None:
+    original = requirements.Requirement.__init__
+
+    def recording(self: requirements.Requirement, *args: object, **kwargs: object) -> None:
+        original(self, *args, **kwargs)  # type: ignore[arg-type]
+        if not self.met:
+            SEEN.add(self.code)
+
+    requirements.Requirement.__init__ = recording  # type: ignore[method-assign]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    _install()
+    if not hasattr(config, "workerinput"):  # the controller (or a run without xdist)
+        directory = Path(config.cache.mkdir("rule_codes")) if config.cache else ROOT / ".pytest_cache"
+        for stale in directory.glob("*.json"):
+            stale.unlink()
+        os.environ[_ENV] = str(directory)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    directory = Path(os.environ.get(_ENV, ROOT / ".pytest_cache"))
+    worker = getattr(session.config, "workerinput", {}).get("workerid", "main")
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / f"{worker}.json").write_text(json.dumps(sorted(SEEN)))
+    if hasattr(session.config, "workerinput") or exitstatus != 0 or not _whole_suite(session):
+        return
+    seen = set().union(*(set(json.loads(p.read_text())) for p in directory.glob("*.json")))
+    missing = sorted(catalogue() - seen)
+    if missing:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        message = f"rule codes that no test produced ({len(missing)}): {', '.join(missing)}"
+        if reporter is not None:
+            reporter.write_line(message, red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def _whole_suite(session: pytest.Session) -> bool:
+    """Only a run of the whole suite (no file, -k or -m selection) can say a code is never produced."""
+    options = session.config.option
+    args = [Path(a).resolve() for a in session.config.args]
+    return not options.keyword and not options.markexpr and args in ([ROOT / "tests"], [ROOT])
