@@ -49,14 +49,16 @@ def _install() -> None:
 def pytest_configure(config: pytest.Config) -> None:
     _install()
     if not hasattr(config, "workerinput"):  # the controller (or a run without xdist)
-        directory = Path(config.cache.mkdir("rule_codes")) if config.cache else ROOT / ".pytest_cache"
+        cache = getattr(config, "cache", None)  # absent under -p no:cacheprovider
+        directory = Path(cache.mkdir("rule_codes")) if cache else ROOT / ".pytest_cache" / "rule_codes"
+        directory.mkdir(parents=True, exist_ok=True)
         for stale in directory.glob("*.json"):
             stale.unlink()
         os.environ[_ENV] = str(directory)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    directory = Path(os.environ.get(_ENV, ROOT / ".pytest_cache"))
+    directory = Path(os.environ.get(_ENV, ROOT / ".pytest_cache" / "rule_codes"))
     worker = getattr(session.config, "workerinput", {}).get("workerid", "main")
     directory.mkdir(parents=True, exist_ok=True)
     (directory / f"{worker}.json").write_text(json.dumps(sorted(SEEN)))
