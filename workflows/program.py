@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -11,10 +12,13 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from workflows import bounds
+
 PROGRAM_DIR = Path(__file__).parent / "programs"
 
 # R5a: the six risk categories every program of this family uses.
 CATEGORIES = ("adult_frp", "child_frp", "adult_fnrp", "child_fnrp", "adult_male", "child_male")
+log = logging.getLogger(__name__)
 
 
 class ProgramError(ValueError):
@@ -135,11 +139,39 @@ def _consistency(source: str, where: str, p: Parameters) -> None:
         raise ProgramError(source, f"{where}survey.{missing[0]}", "missing risk category")
 
 
-def _parameter_sets(source: str, raw: Any) -> tuple[Parameters, ...]:
+def _deviations(source: str, raw: Any) -> dict[str, str]:
+    """T4: the `[deviations]` table, parameter name -> reason text (both required)."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ProgramError(source, "deviations", 'must be a table of parameter = "reason"')
+    for name, reason in raw.items():
+        if name not in bounds.DEVIABLE:
+            raise ProgramError(source, f"deviations.{name}", "no safety bound of that name to deviate from")
+        if not isinstance(reason, str) or not reason.strip():
+            raise ProgramError(source, f"deviations.{name}", "needs a reason (text)")
+    return {name: reason.strip() for name, reason in raw.items()}
+
+
+def _bounded(source: str, where: str, p: Parameters, declared: Mapping[str, str]) -> set[str]:
+    """T4: refuse a value that switches a safeguard off unless declared; log each declared one."""
+    used = set()
+    for name, value, reason in bounds.breaches(p):
+        if name not in declared:
+            raise ProgramError(source, where + name, f"{reason}; a deviation must be declared in "
+                                                     "[deviations] with a reason")
+        log.warning("%s: %s%s = %r deviates from its safety bound (%s); declared reason: %s",
+                    source, where, name, value, reason, declared[name])
+        used.add(name)
+    return used
+
+
+def _parameter_sets(source: str, raw: Any, declared: Mapping[str, str]) -> tuple[Parameters, ...]:
     if not isinstance(raw, list) or not raw:
         raise ProgramError(source, "parameters", "at least one [[parameters]] block is required")
     sets: list[Parameters] = []
     merged: dict[str, Any] = {}
+    used: set[str] = set()
     for index, block in enumerate(raw):
         where = f"parameters[{index}]."
         if not isinstance(block, dict):
@@ -164,7 +196,12 @@ def _parameter_sets(source: str, raw: Any) -> tuple[Parameters, ...]:
             raise ProgramError(source, where + absent[0], "missing (the first block must be complete)")
         params = Parameters(**merged)
         _consistency(source, where, params)
+        used |= _bounded(source, where, params, declared)
         sets.append(params)
+    unused = sorted(set(declared) - used)
+    if unused:
+        raise ProgramError(source, f"deviations.{unused[0]}",
+                           "declared, but every block keeps it inside its bound: remove it")
     return tuple(sets)
 
 
@@ -180,7 +217,7 @@ def parse_program(text: str, source: str = "<program>") -> Program:
     if not isinstance(rxnorm, list) or not all(isinstance(code, str) for code in rxnorm):
         raise ProgramError(source, "rxnorm", "must be a list of codes as text")
     unknown = sorted(set(raw) - {"id", "name", "drug", "rxnorm", "authorization_prefix", "time_zone",
-                                 "parameters"})
+                                 "parameters", "deviations"})
     if unknown:
         raise ProgramError(source, unknown[0], "unknown field")
     try:
@@ -188,7 +225,8 @@ def parse_program(text: str, source: str = "<program>") -> Program:
     except (ValueError, ZoneInfoNotFoundError):
         raise ProgramError(source, "time_zone", "must be an IANA time zone name") from None
     return Program(raw["id"], raw["name"], raw["drug"], tuple(rxnorm), raw["authorization_prefix"],
-                   _parameter_sets(source, raw.get("parameters")), raw["time_zone"])
+                   _parameter_sets(source, raw.get("parameters"), _deviations(source, raw.get("deviations"))),
+                   raw["time_zone"])
 
 
 def load_program(path: Path) -> Program:

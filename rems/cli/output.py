@@ -47,6 +47,20 @@ def call(service: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return service(uow, ctx, *args, **kwargs)
 
 
+def instant(value: str | None, option: str, field: str) -> datetime | None:
+    """T1: a time option carries an offset; a wall-clock time is refused, never taken as UTC."""
+    if value is None:
+        return None
+    example = "e.g. 2026-11-24T09:00:00-05:00 or 2026-11-24T14:00:00Z"
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise InvalidInput(field, f"{option} is not an ISO 8601 time ({example})") from None
+    if moment.tzinfo is None:
+        raise InvalidInput(field, f"{option} needs a UTC offset ({example}); a time without one is refused")
+    return moment
+
+
 def emit(data: Any, human: str | None = None) -> None:
     if state.json or human is None:
         typer.echo(json.dumps(data, indent=2, default=str))

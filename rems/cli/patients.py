@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from rems.cli.output import call, emit
+from rems.cli.output import call, emit, instant
 from rems.services import patients as svc
 from rems.services.commands import EnrollPatient, RecordPatientSurvey, RecordPregnancyTest, RenewPpaf, parse
 from rems.services.status import patient_status
@@ -90,13 +90,13 @@ def cycles(patient_id: str, regular: bool = typer.Option(..., "--regular/--irreg
 @test.command("record")
 def record_test(patient_id: str, result: str = typer.Option(..., help="negative or positive"),
                 sensitivity: int = typer.Option(..., help="lowest hCG level the test detects, mIU/mL (R10: 50 or lower)"),
-                collected_at: str = typer.Option(None, help="ISO time with zone; default now"),
+                collected_at: str = typer.Option(None, help="ISO time with a UTC offset (T1: refused without); default now"),
                 setting: str = typer.Option("lab", help="lab, office or home"),
                 home_accepted: bool = typer.Option(False, help="Prescriber accepts a home test")) -> None:
     """Record a pregnancy test result."""
     cmd = parse(RecordPregnancyTest, patient_id=patient_id, result=result,
                 sensitivity_miu_per_ml=sensitivity, setting=setting, home_test_accepted=home_accepted,
-                collected_at=collected_at or datetime.now(UTC))
+                collected_at=instant(collected_at, "--collected-at", "collected_at") or datetime.now(UTC))
     t = call(svc.record_pregnancy_test, cmd)
     emit({"id": t.id, "result": t.result, "collected_at": t.collected_at},
          f"test {t.id}: {t.result}, collected {t.collected_at:%Y-%m-%d %H:%M} UTC")

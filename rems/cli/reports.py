@@ -16,8 +16,10 @@ from rems.cli.output import state as cli
 from rems.services import reports
 
 report = typer.Typer(help="Compliance reports (text, JSON or CSV) and their plots. Periods are "
-                          "[start, end) in UTC; a date is its midnight.", no_args_is_help=True)
-_DATES = ["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z"]
+                          "[start, end); a date is its UTC midnight, a time needs its offset (T1).",
+                     no_args_is_help=True)
+# T1: a time without an offset is refused (typer names the option), never silently read as UTC.
+_DATES = ["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z"]
 
 
 class Format(StrEnum):
@@ -27,11 +29,11 @@ class Format(StrEnum):
 
 
 def _start() -> Any:
-    return typer.Option(..., formats=_DATES, help="First moment of the period (UTC)")
+    return typer.Option(..., formats=_DATES, help="First moment: a date (UTC midnight) or a time with offset")
 
 
 def _end() -> Any:
-    return typer.Option(..., formats=_DATES, help="End of the period, excluded (UTC)")
+    return typer.Option(..., formats=_DATES, help="End, excluded: a date (UTC midnight) or a time with offset")
 
 
 def _format() -> Any:

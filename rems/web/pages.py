@@ -23,6 +23,7 @@ from rems.bootstrap import App
 from rems.domain.errors import Conflict, DomainError, InvalidInput, NotFound, Refused
 from rems.services.uow import Context
 from rems.web.session import Cookies, WebSession, principal_of
+from rems.web.zones import shown, to_utc
 
 T = TypeVar("T")
 HOME = {"prescriber": "/web/prescriber", "pharmacy": "/web/pharmacy", "admin": "/web/admin",
@@ -37,7 +38,6 @@ HEADERS = {
 }
 MAX_FIELD = 2000
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_LOCAL_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$")
 
 
 class LoginRequired(Exception):
@@ -63,14 +63,9 @@ def templates() -> Jinja2Templates:
     return found
 
 
-def when(value: datetime | str | None) -> str:
-    """A moment as people read it, always in UTC (the engine's time)."""
-    if value is None or value == "":
-        return "—"
-    if isinstance(value, str) and len(value) == len("2026-03-01"):
-        return value  # a day, e.g. when a category changes (R8)
-    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return moment.strftime("%Y-%m-%d %H:%M UTC") if isinstance(moment, datetime) else str(value)
+def when(value: datetime | str | None, zone: str | None = None) -> str:
+    """A moment as people read it: in `zone` with its abbreviation, else in UTC, always named (T1)."""
+    return shown(value, zone)
 
 
 def cookies(request: Request) -> Cookies:
@@ -95,10 +90,10 @@ class Form:
     def flag(self, name: str) -> bool:
         return self.values.get(name, "").lower() in ("on", "true", "1", "yes")
 
-    def moment(self, name: str) -> str | None:
-        """A browser's datetime-local value has no zone: the form says it is UTC, so mark it so."""
-        value = self.opt(name)
-        return f"{value}Z" if value and _LOCAL_MOMENT.match(value) else value
+    def moment(self, name: str, zone: str) -> datetime | str | None:
+        """T1: a browser's datetime-local value has no zone: it is read in `zone`, the one the form
+        names, and converted to UTC (a time in a DST gap or fold is refused naming the field)."""
+        return to_utc(self.opt(name), zone, name)
 
     def check(self) -> None:
         """What no field may hold, whatever the command: control characters, or a novel."""

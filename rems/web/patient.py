@@ -7,10 +7,12 @@ from fastapi import APIRouter, Depends
 from starlette.responses import Response
 
 from rems.domain.errors import DomainError
+from rems.domain.model import Patient
 from rems.services import patients
 from rems.services.commands import RecordPatientSurvey, parse
 from rems.services.uow import Context, UnitOfWork
 from rems.web.pages import Page, page, posted
+from rems.web.zones import patient_zone
 
 router = APIRouter(prefix="/web/patient", include_in_schema=False)
 Viewer = Annotated[Page, Depends(page("patient"))]
@@ -18,7 +20,8 @@ Poster = Annotated[Page, Depends(posted("patient"))]
 
 
 def _surveys(uow: UnitOfWork, ctx: Context, patient_id: str) -> dict[str, Any]:
-    return {"surveys": list(reversed(uow.patient_surveys(patient_id)))}
+    zone = patient_zone(uow, uow.get(Patient, patient_id))  # T1: the patient's own zone
+    return {"surveys": list(reversed(uow.patient_surveys(patient_id))), "zone": zone}
 
 
 @router.get("")

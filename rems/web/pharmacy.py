@@ -11,10 +11,13 @@ from fastapi import APIRouter, Depends
 from starlette.responses import Response
 
 from rems.domain.errors import DomainError
+from rems.domain.model import Patient, Prescription
 from rems.services import prescriptions, queries
 from rems.services.commands import PharmacyRequest, RecordDispense, parse
+from rems.services.uow import Context, UnitOfWork
 from rems.web.diagram import diagram
 from rems.web.pages import Page, page, posted
+from rems.web.zones import patient_zone
 
 router = APIRouter(prefix="/web/pharmacy", include_in_schema=False)
 Viewer = Annotated[Page, Depends(page("pharmacy"))]
@@ -25,6 +28,11 @@ TEMPLATE = "pharmacy/home.html"
 def _context(pg: Page, **extra: Any) -> dict[str, Any]:
     me = pg.run(queries.pharmacy, pg.actor_id)
     return {"me": me, "values": pg.form.values, "diagram": diagram("pharmacy", me.state), **extra}
+
+
+def _zone(uow: UnitOfWork, ctx: Context, prescription_id: str) -> str:
+    """T1: a confirmation's or a dispense's times in the patient's zone (the screen names it)."""
+    return patient_zone(uow, uow.get(Patient, uow.get(Prescription, prescription_id).patient_id))
 
 
 def _request(pg: Page) -> PharmacyRequest:
@@ -55,7 +63,7 @@ def confirm(pg: Poster) -> Response:
     except DomainError as error:
         return pg.failed(TEMPLATE, _context(pg), error, missing="number")
     return pg.render(TEMPLATE, _context(pg, confirmation=confirmation, confirmation_diagram=diagram(
-        "confirmation", confirmation.state)), 201)
+        "confirmation", confirmation.state), zone=pg.run(_zone, confirmation.prescription_id)), 201)
 
 
 @router.post("/dispenses")
@@ -71,4 +79,4 @@ def dispense(pg: Poster) -> Response:
     except DomainError as error:
         return pg.failed(TEMPLATE, _context(pg, pending=form.text("confirmation_number")), error,
                          missing="confirmation_number")
-    return pg.render(TEMPLATE, _context(pg, dispensed=done), 201)
+    return pg.render(TEMPLATE, _context(pg, dispensed=done, zone=pg.run(_zone, done.prescription_id)), 201)

@@ -18,6 +18,7 @@ from rems.services.commands import EnrollPatient, RecordPregnancyTest, RenewPpaf
 from rems.services.uow import Context, UnitOfWork
 from rems.web.diagram import diagram
 from rems.web.pages import Form, Page, page, posted
+from rems.web.zones import patient_zone
 from workflows.program import CATEGORIES
 
 router = APIRouter(prefix="/web/prescriber", include_in_schema=False)
@@ -28,9 +29,10 @@ PAGE_SIZE = 200
 
 def _home(uow: UnitOfWork, ctx: Context, prescriber_id: str) -> dict[str, Any]:
     me = queries.prescriber(uow, ctx, prescriber_id)
-    rows = [(p, status.patient_status(uow, ctx, p.id, prescriber_id))
-            for p in uow.patients_of(prescriber_id, PAGE_SIZE)]
-    return {"me": me, "rows": rows, "diagram": diagram("prescriber", me.state)}
+    mine = uow.patients_of(prescriber_id, PAGE_SIZE)
+    rows = [(p, status.patient_status(uow, ctx, p.id, prescriber_id)) for p in mine]
+    zones = {p.id: patient_zone(uow, p) for p in mine}  # T1: each patient's dates in their zone
+    return {"me": me, "rows": rows, "zones": zones, "diagram": diagram("prescriber", me.state)}
 
 
 def _patient(uow: UnitOfWork, ctx: Context, patient_id: str, prescriber_id: str) -> dict[str, Any]:
@@ -43,7 +45,7 @@ def _patient(uow: UnitOfWork, ctx: Context, patient_id: str, prescriber_id: str)
     since = patient.postmenopausal_since
     ppaf_defaults = {**facts, "facts.postmenopausal_since": since.isoformat() if since else "",
                      "ppaf.category": found["category"]}
-    return {"patient": patient, "status": found, "frp": found["category"] in FRP_CATEGORIES,
+    return {"patient": patient, "zone": patient_zone(uow, patient), "status": found, "frp": found["category"] in FRP_CATEGORIES,
             "ppaf_defaults": ppaf_defaults, "categories": [(c, c.replace("_", " ")) for c in CATEGORIES],
             "max_supply_days": params.max_supply_days,
             "threshold": params.test_detection_threshold_miu_per_ml, "diagrams": diagrams,
@@ -104,6 +106,14 @@ def patient_page(patient_id: str, pg: Viewer, rx: str = "") -> Response:
     return pg.render("prescriber/patient.html", {**context, "values": {}})
 
 
+def _zone_of(uow: UnitOfWork, ctx: Context, patient_id: str, prescriber_id: str) -> str:
+    """T1: the zone the test form names; another prescriber's patient is not found (R5)."""
+    patient = uow.get(Patient, patient_id)
+    if patient.prescriber_id != prescriber_id:
+        raise NotFound("patient", patient_id)
+    return patient_zone(uow, patient)
+
+
 def _again(pg: Page, patient_id: str, error: DomainError, form_name: str) -> Response:
     """The patient page again, with the error beside the form that caused it."""
     if isinstance(error, NotFound):  # not theirs (already audited): nothing to show again
@@ -121,7 +131,8 @@ def record_test(patient_id: str, pg: Poster) -> Response:
     form = pg.form
     try:
         form.check()
-        cmd = parse(RecordPregnancyTest, patient_id=patient_id, collected_at=form.moment("collected_at"),
+        zone = pg.run(_zone_of, patient_id, pg.actor_id)
+        cmd = parse(RecordPregnancyTest, patient_id=patient_id, collected_at=form.moment("collected_at", zone),
                     result=form.text("result"), sensitivity_miu_per_ml=form.opt("sensitivity_miu_per_ml"),
                     setting=form.opt("setting") or "lab", home_test_accepted=form.flag("home_test_accepted"))
         pg.run(patients.record_pregnancy_test, cmd, pg.actor_id)

@@ -65,5 +65,12 @@ def test_bad_periods_and_heads_are_422_naming_the_field(client: TestClient, w: W
                           ({"start": "2000-01-01", "end": "2026-03-01"}, "end")):
         answer = client.get(f"{API}/reports/period", params=params, headers=admin)
         assert answer.status_code == 422 and answer.json()["field"] == field, answer.text
+    for naive, field in (({"start": "2026-03-01T00:00:00", "end": "2026-04-01"}, "start"),
+                         ({"start": "2026-03-01", "end": "2026-04-01T20:00"}, "end")):
+        answer = client.get(f"{API}/reports/period", params=naive, headers=admin)  # T1: no offset, refused
+        assert answer.status_code == 422 and answer.json()["field"] == field, answer.text
+    local = client.get(f"{API}/reports/period", params={"start": "2026-03-01T00:00:00-05:00",
+                                                          "end": "2026-04-01"}, headers=admin)
+    assert local.status_code == 200 and local.json()["start"].startswith("2026-03-01T05:00"), local.text
     half = client.get(f"{API}/audit/verify", params={"head_seq": 3}, headers=admin)
     assert half.status_code == 422 and half.json()["field"] == "head_hash"

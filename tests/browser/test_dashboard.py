@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from playwright.sync_api import Page, expect
 
@@ -34,7 +35,8 @@ def _sign_in_with_the_keyboard(page: Page, token: str) -> None:
 
 
 def _local(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M")
+    """T1: the form takes the patient's wall-clock time (the cast's zone is the program's)."""
+    return moment.astimezone(ZoneInfo("America/New_York")).strftime("%Y-%m-%dT%H:%M")
 
 
 def test_a_prescriber_takes_an_frp_patient_from_enrollment_to_an_authorization(
@@ -62,7 +64,7 @@ def test_a_prescriber_takes_an_frp_patient_from_enrollment_to_an_authorization(
 
     now = datetime.now(UTC)
     for collected in (now - timedelta(days=12), now - timedelta(hours=1)):
-        doc.get_by_label("Collected at (UTC)").fill(_local(collected))
+        doc.get_by_label("Collected at (America/New_York)").fill(_local(collected))
         doc.get_by_label("Sensitivity (mIU/mL)").fill("50")
         doc.get_by_role("button", name="Record the test").click()
         expect(doc.get_by_role("heading", level=1)).to_have_text("Frida Browser")
@@ -81,7 +83,7 @@ def test_a_prescriber_takes_an_frp_patient_from_enrollment_to_an_authorization(
     doc.get_by_label("I completed the prescriber survey for this prescription (R19)").check()
     doc.get_by_role("button", name="Request the authorization").click()
     expect(doc.get_by_test_id("authorization-number")).to_have_text(re.compile(r"^POM-\d{10}$"))
-    expect(doc.get_by_test_id("authorization-expiry")).to_have_text(re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC"))
+    expect(doc.get_by_test_id("authorization-expiry")).to_have_text(re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d E[SD]T"))
     expect(doc.locator('figure[data-workflow="patient"] li[aria-current]')).to_have_text("active")
     assert_accessible(doc)
     shot(doc, "prescriber-patient-authorized")
@@ -119,7 +121,7 @@ def test_a_pharmacist_is_refused_with_the_reasons_then_succeeds_after_the_missin
     _sign_in_with_the_keyboard(doc, w.tokens[w.doc])
     doc.goto(f"/web/prescriber/patients/{w.frp}")
     expect(doc.get_by_test_id("patient-state")).to_have_text("on_hold")
-    doc.get_by_label("Collected at (UTC)").fill(_local(datetime.now(UTC)))
+    doc.get_by_label("Collected at (America/New_York)").fill(_local(datetime.now(UTC)))
     doc.get_by_label("Sensitivity (mIU/mL)").fill("25")
     doc.get_by_role("button", name="Record the test").click()
     expect(doc.get_by_test_id("patient-state")).to_have_text("active")

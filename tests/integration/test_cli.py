@@ -41,6 +41,32 @@ def test_bad_timestamp_names_the_field(db: Path) -> None:
     assert json.loads(done.stdout)["field"] == "collected_at"
 
 
+@pytest.mark.parametrize("wall_clock", ["2026-11-24T21:30:00", "2026-11-24T21:30", "2026-11-24"])
+def test_t1_a_collection_time_without_offset_is_refused_naming_the_option(db: Path, wall_clock: str) -> None:
+    """T1: a wall-clock time is refused, never taken as UTC (21:30 in New York is 02:30Z next day)."""
+    done = rems(db, "--json", "test", "record", "pat_x", "--result", "negative", "--sensitivity", "50",
+                "--collected-at", wall_clock)
+    assert done.returncode == 2, done.stdout + done.stderr
+    answer = json.loads(done.stdout)
+    assert answer["field"] == "collected_at" and "--collected-at" in answer["message"]
+    assert "offset" in answer["message"]
+
+
+def test_t1_a_collection_time_with_offset_passes_the_time_check(db: Path) -> None:
+    done = rems(db, "test", "record", "pat_x", "--result", "negative", "--sensitivity", "50",
+                "--collected-at", "2026-11-24T21:30:00-05:00")
+    assert done.returncode == 4 and "not found" in done.stderr  # past the time check: no such patient
+
+
+@pytest.mark.parametrize(("option", "value"), [("--start", "2026-03-01T00:00:00"), ("--end", "2026-04-01T12:00:00")])
+def test_t1_a_report_bound_without_offset_is_refused_naming_the_option(db: Path, option: str, value: str) -> None:
+    bounds = {"--start": "2026-03-01", "--end": "2026-04-01", option: value}
+    done = rems(db, "report", "period", *(part for pair in bounds.items() for part in pair))
+    assert done.returncode == 2 and option in done.stderr, done.stderr
+    dated = rems(db, "report", "period", "--start", "2026-03-01T00:00:00-05:00", "--end", "2026-04-01")
+    assert dated.returncode == 0, dated.stderr
+
+
 def test_unknown_record_exits_4(db: Path) -> None:
     done = rems(db, "status", "pat_missing")
     assert done.returncode == 4

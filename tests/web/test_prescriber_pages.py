@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from rems.domain.model import Patient, PregnancyTest, Prescription
 from rems.services import patients
@@ -15,9 +16,10 @@ from tests.web.conftest import Browser, signed_in
 NEW = "/web/prescriber/patients/new"
 
 
-def _local(clock: Clock, ago: timedelta) -> str:
-    """What a browser's datetime-local input sends: no zone (the form says UTC)."""
-    return (clock() - ago).strftime("%Y-%m-%dT%H:%M")
+def _local(clock: Clock, ago: timedelta, zone: str = "America/New_York") -> str:
+    """What a browser's datetime-local input sends: a wall-clock time in the zone the form names
+    (T1: the patient's zone, the program's America/New_York for the cast), no offset."""
+    return (clock() - ago).astimezone(ZoneInfo(zone)).strftime("%Y-%m-%dT%H:%M")
 
 
 def test_the_dashboard_lists_own_patients_with_their_gates_and_never_anothers(
@@ -93,7 +95,8 @@ def test_an_frp_patient_goes_from_enrollment_to_an_authorization_through_the_for
     result = browser.get(done.headers["location"]).text
     number = re.search(r'data-testid="authorization-number">([^<]+)<', result)
     assert number and number.group(1).startswith("POM-")
-    assert re.search(r'data-testid="authorization-expiry">\d{4}-\d\d-\d\d \d\d:\d\d UTC<', result)
+    # T1: shown in her zone with its abbreviation (the form and the page name the zone)
+    assert re.search(r'data-testid="authorization-expiry">\d{4}-\d\d-\d\d \d\d:\d\d E[SD]T<', result)
     assert w.count(Prescription, Prescription.number == number.group(1)) == 1  # type: ignore[arg-type]
 
 

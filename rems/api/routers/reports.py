@@ -4,7 +4,6 @@ administrator only (issue 6)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
@@ -12,6 +11,7 @@ from fastapi.responses import Response
 
 from rems.api.calls import Calls, reader
 from rems.api.errors import problems
+from rems.api.schemas.common import DayOrInstant
 from rems.api.schemas.reports import (
     PatientHistoryOut,
     PeriodSummaryOut,
@@ -24,8 +24,10 @@ from rems.services import audit_verify, reports
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"], responses=problems(401, 403, 422))
 Reader = Annotated[Calls, Depends(reader("admin"))]
-Start = Annotated[datetime, Query(description="First moment of the period (UTC if no offset)")]
-End = Annotated[datetime, Query(description="End of the period, excluded (UTC if no offset)")]
+Start = Annotated[DayOrInstant, Query(description="First moment of the period: a date (UTC midnight) "
+                                                  "or a time with its offset (T1: refused without)")]
+End = Annotated[DayOrInstant, Query(description="End of the period, excluded: a date (UTC midnight) "
+                                                "or a time with its offset")]
 Format = Annotated[Literal["json", "csv"], Query(alias="format", description="json or csv")]
 CSV: dict[int | str, dict[str, Any]] = {200: {"content": {"text/csv": {"schema": {"type": "string"}}},
              "description": "JSON, or CSV with format=csv"}}

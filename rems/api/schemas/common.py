@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import re
+from datetime import datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from rems.domain.requirements import Decision, Requirement
 
@@ -17,6 +19,22 @@ class In(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _day_at_utc_midnight(value: Any) -> Any:
+    return f"{value.strip()}T00:00:00Z" if isinstance(value, str) and _DAY.match(value.strip()) else value
+
+
+def _with_offset(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("needs a UTC offset (e.g. 2026-03-01T00:00:00-05:00 or ...Z), or give a date")
+    return value
+
+
+# T1: a period bound is a date (its UTC midnight, as documented) or a time with its offset; a time
+# without one is refused (422 naming the field), never silently read as UTC.
+DayOrInstant = Annotated[datetime, BeforeValidator(_day_at_utc_midnight), AfterValidator(_with_offset)]
 Id = Annotated[str, Field(min_length=1, max_length=40, description="Record id, e.g. pat_0a1b2c3d4e5f")]
 
 
