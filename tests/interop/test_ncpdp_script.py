@@ -31,7 +31,7 @@ def test_initiation_is_closed_naming_who_is_not_enrolled_or_certified(client: Te
     assert texts(root, closed) == ["DRG"]
     suspended = p.w.prescriber()
     patient = p.w.patient(suspended, "adult_male")
-    p.w.call(certification.change_certification, "prescriber", suspended, "suspend")
+    p.w.call(certification.change_certification, "prescriber", suspended, "suspend", "pomalidomide")
     _, root = send(client, p.auth(suspended), message("REMSInitiationRequest", patient, rxnorm="1369713", ndc=None))
     assert texts(root, closed) == ["PRC"]  # R3
     assert "R3_PRESCRIBER_SUSPENDED" in (text(root, "Body/REMSInitiationResponse/Response/Closed/Note") or "")
