@@ -126,3 +126,9 @@ class World:
         with self.app.uow() as uow:
             return str(uow.get(cls, key).state)
 
+    def certification_state(self, kind: str, key: str, program: str = PROGRAM) -> str | None:
+        """R1, R25: the holder's certification state in `program` (None: never certified there)."""
+        with self.app.uow() as uow:
+            held = uow.certification(kind, key, program)
+            return held.state if held else None
+
