@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
 from rems.cli.output import call, emit, state
 from rems.services import certification, queries
 from rems.services.commands import EnrollPharmacy, EnrollPrescriber, parse
+from rems.services.uow import Context, UnitOfWork
 
 prescriber = typer.Typer(help="Prescriber enrollment and certification (R1-R3).", no_args_is_help=True)
 pharmacy = typer.Typer(help="Pharmacy enrollment and certification (R25).", no_args_is_help=True)
@@ -56,15 +59,18 @@ def _certification_command(group: typer.Typer, kind: certification.Kind, trigger
 
 
 def _show_command(group: typer.Typer, kind: certification.Kind) -> None:
+    def read(uow: UnitOfWork, ctx: Context, record_id: str) -> tuple[str, str, list[dict[str, Any]]]:
+        holder, certifications = (queries.prescriber if kind == "prescriber" else queries.pharmacy)(
+            uow, ctx, record_id)
+        return holder.id, holder.name, [{"program_id": c.program_id, "state": c.state,
+                                         "certified_at": c.certified_at} for c in certifications]
+
     def command(record_id: str = typer.Argument(..., metavar="ID")) -> None:
-        found = call(queries.prescriber if kind == "prescriber" else queries.pharmacy, record_id)
-        holder, certifications = found
-        rows = [{"program_id": c.program_id, "state": c.state, "certified_at": c.certified_at}
-                for c in certifications]
-        lines = [f"{kind} {holder.id}: {holder.name}"] + (
+        key, name, rows = call(read, record_id)
+        lines = [f"{kind} {key}: {name}"] + (
             [f"  {r['program_id']:<14} {r['state']:<10} {r['certified_at'] or ''}" for r in rows]
             or ["  not certified in any program"])
-        emit({"id": holder.id, "name": holder.name, "certifications": rows}, "\n".join(lines))
+        emit({"id": key, "name": name, "certifications": rows}, "\n".join(lines))
     command.__doc__ = f"Show a {kind} and its certification in each program (R1, R25)."
     group.command("show")(command)
 
