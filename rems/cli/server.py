@@ -18,6 +18,7 @@ from rems.services.commands import (
     RequestAuthorization,
     parse,
 )
+from rems.services.uow import Context, UnitOfWork
 
 DEMO_NPI, DEMO_NCPDP = "1999999990", "1999990"
 
@@ -39,8 +40,10 @@ def _demo_actor(kind: certification.Kind, cls: type[Any], column: str, value: st
         found = uow.session.scalars(select(cls).filter_by(**{column: value})).first()
         return found.id if found else None
     key = call(find) or enroll().id
-    held = call(lambda uow, ctx: uow.certification(kind, key, program_id))
-    if held is None or held.state == "enrolled":
+    def held(uow: UnitOfWork, ctx: Context) -> str:
+        found = uow.certification(kind, key, program_id)
+        return found.state if found else "enrolled"
+    if call(held) == "enrolled":
         call(certification.change_certification, kind, key, "certify", program_id)
     return str(key)
 
