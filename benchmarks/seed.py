@@ -26,6 +26,8 @@ from rems.domain.model import Patient
 from rems.services import audit_chain
 from workflows.program import Parameters
 
+PROGRAM = "pomalidomide"  # the seeded population's program (patients, prescriptions, certifications)
+
 CATEGORY_MIX = {"adult_male": 45, "adult_fnrp": 30, "adult_frp": 14, "child_frp": 4,
                 "child_fnrp": 3, "child_male": 4}
 STATE_MIX = {"active": 82, "on_hold": 2, "interrupted": 4, "interrupted_on_hold": 1,
@@ -87,12 +89,12 @@ class _Rows:
         return row
 
     def audit(self, at: datetime, actor: str, entity: str, entity_id: str, trigger: str,
-              before: str | None, after: str | None) -> None:
+              before: str | None, after: str | None, refs: dict[str, str] | None = None) -> None:
         row = self.add("audit_log", at=at, actor=actor, entity=entity, entity_id=entity_id, trigger=trigger,
                        from_state=before, to_state=after, reasons=[], request_id=None)
         if self.chained:
             self.seq += 1
-            row |= {"refs": None, "seq": self.seq, "prev_hash": self.head}
+            row |= {"refs": refs, "seq": self.seq, "prev_hash": self.head}
             row["hash"] = self.head = audit_chain.entry_hash(self.head, row)
 
     def flush(self) -> None:
@@ -161,8 +163,9 @@ class Population:
                 enrolled = self.now - DAY * self.rng.randint(200, 700)
                 certified = enrolled + DAY if state != "enrolled" else None
                 key = self.rows.id("prs" if kind == "prescribers" else "phm")
+                # R1, R25: enrolled as an actor; certified per program (the population's program)
                 row: dict[str, Any] = {"id": key, "name": f"{kind[:-1].title()} {i}", "enrolled_at": enrolled,
-                                       "state": state, "certified_at": certified, "version": 1}
+                                       "state": "enrolled", "certified_at": None, "version": 1}
                 if kind == "prescribers":
                     row |= {"npi": f"9{i:09d}", "attested": True, "education_reviewed": True}
                     if state == "certified":
@@ -176,10 +179,14 @@ class Population:
                 entity = kind[:-1] if kind == "prescribers" else "pharmacy"
                 self.rows.audit(enrolled, "admin", entity, key, "enroll", None, "enrolled")
                 if certified:
-                    self.rows.audit(certified, "admin", entity, key, "certify", "enrolled", "certified")
+                    cert = self.rows.id("crt")
+                    self.rows.add("certifications", id=cert, program_id=PROGRAM, holder_kind=entity,
+                                  holder_id=key, state=state, certified_at=certified, version=1)
+                    refs = {"program": PROGRAM, "certification": cert}
+                    self.rows.audit(certified, "admin", entity, key, "certify", "enrolled", "certified", refs)
                     if state == "suspended":
                         self.rows.audit(self.now - 30 * DAY, "admin", entity, key, "suspend", "certified",
-                                        state)
+                                        state, refs)
         self.seeded.pharmacies = list(self.pharmacies)
 
     # -- patients (R5-R33) -----------------------------------------------------------------

@@ -35,8 +35,7 @@ def sweep_body(rt: Runtime, publish: Publish) -> dict[str, Any]:
         expired = expire_due(uow, rt.context("worker:sweep"))
     with rt.app.uow() as uow:
         reminders = sweep_reminders(uow, rt.context("worker:sweep"), rt.settings.reminder_lead_days,
-                                    rt.settings.reminder_lookback_days, rt.available,
-                                    rt.settings.default_program)
+                                    rt.settings.reminder_lookback_days, rt.available)
     return {"expired": expired, "reminders": reminders, "enqueued": relay_body(rt, publish)}
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
-from rems.cli.output import call, emit
-from rems.services import certification
+from rems.cli.output import call, emit, state
+from rems.services import certification, queries
 from rems.services.commands import EnrollPharmacy, EnrollPrescriber, parse
+from rems.services.uow import Context, UnitOfWork
 
 prescriber = typer.Typer(help="Prescriber enrollment and certification (R1-R3).", no_args_is_help=True)
 pharmacy = typer.Typer(help="Pharmacy enrollment and certification (R25).", no_args_is_help=True)
@@ -20,7 +23,7 @@ def enroll_prescriber(name: str = typer.Option(...), npi: str = typer.Option(...
     cmd = parse(EnrollPrescriber, name=name, npi=npi, attested=attested,
                 education_reviewed=education_reviewed)
     p = call(certification.enroll_prescriber, cmd)
-    emit({"id": p.id, "state": p.state}, f"prescriber {p.id} enrolled ({p.state})")
+    emit({"id": p.id}, f"prescriber {p.id} enrolled (certify next, per program)")
 
 
 @pharmacy.command("enroll")
@@ -33,18 +36,47 @@ def enroll_pharmacy(name: str = typer.Option(...), ncpdp_id: str = typer.Option(
                 representative_enrolled=representative_enrolled, staff_trained=staff_trained,
                 records_and_audits_accepted=records_and_audits_accepted)
     p = call(certification.enroll_pharmacy, cmd)
-    emit({"id": p.id, "state": p.state}, f"pharmacy {p.id} enrolled ({p.state})")
+    emit({"id": p.id}, f"pharmacy {p.id} enrolled (certify next, per program)")
+
+
+def _program(program: str | None) -> str:
+    """R1, R25: the program named, or the default where it is the only program loaded (else exit 2)."""
+    app = state.get_app()
+    return certification.program_of(app.programs, program, app.settings.default_program, "--program")
+
+
+PROGRAM_HELP = "REMS program of the certification (required unless a single program is loaded)"
 
 
 def _certification_command(group: typer.Typer, kind: certification.Kind, trigger: str) -> None:
-    def command(record_id: str = typer.Argument(..., metavar="ID")) -> None:
-        record = call(certification.change_certification, kind, record_id, trigger)
-        emit({"id": record.id, "state": record.state}, f"{kind} {record.id}: {record.state}")
-    command.__doc__ = f"{trigger.capitalize()} a {kind} (audited)."
+    def command(record_id: str = typer.Argument(..., metavar="ID"),
+                program: str | None = typer.Option(None, "--program", help=PROGRAM_HELP)) -> None:
+        c = call(certification.change_certification, kind, record_id, trigger, _program(program))
+        emit({"id": c.holder_id, "program_id": c.program_id, "state": c.state,
+              "certified_at": c.certified_at}, f"{kind} {c.holder_id} in {c.program_id}: {c.state}")
+    command.__doc__ = f"{trigger.capitalize()} a {kind} in one program (audited; R1, R3, R25)."
     group.command(trigger)(command)
+
+
+def _show_command(group: typer.Typer, kind: certification.Kind) -> None:
+    def read(uow: UnitOfWork, ctx: Context, record_id: str) -> tuple[str, str, list[dict[str, Any]]]:
+        holder, certifications = (queries.prescriber if kind == "prescriber" else queries.pharmacy)(
+            uow, ctx, record_id)
+        return holder.id, holder.name, [{"program_id": c.program_id, "state": c.state,
+                                         "certified_at": c.certified_at} for c in certifications]
+
+    def command(record_id: str = typer.Argument(..., metavar="ID")) -> None:
+        key, name, rows = call(read, record_id)
+        lines = [f"{kind} {key}: {name}"] + (
+            [f"  {r['program_id']:<14} {r['state']:<10} {r['certified_at'] or ''}" for r in rows]
+            or ["  not certified in any program"])
+        emit({"id": key, "name": name, "certifications": rows}, "\n".join(lines))
+    command.__doc__ = f"Show a {kind} and its certification in each program (R1, R25)."
+    group.command("show")(command)
 
 
 for _trigger in certification.TRIGGERS:
     _certification_command(prescriber, "prescriber", _trigger)
     _certification_command(pharmacy, "pharmacy", _trigger)
-
+_show_command(prescriber, "prescriber")
+_show_command(pharmacy, "pharmacy")

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-_EXPECTED_REFUSAL = 3
+_EXPECTED_REFUSAL, _BAD_INPUT = 3, 2
 
 
 def _run(env: dict[str, str], *args: str, expect: int = 0, quiet: bool = False) -> Any:
@@ -51,9 +51,12 @@ def walk(database: Path) -> None:
     pharm = _run(env, "--json", "pharmacy", "enroll", "--name", "Specialty Pharmacy One",
                  "--ncpdp-id", "1000001", "--representative-enrolled", "--staff-trained",
                  "--records-and-audits-accepted", quiet=True)["id"]
-    print(f"\n# prescriber {doc} and pharmacy {pharm} are enrolled but not yet certified")
-    _run(env, "--actor", "admin", "prescriber", "certify", doc)
-    _run(env, "--actor", "admin", "pharmacy", "certify", pharm)
+    print(f"\n# prescriber {doc} and pharmacy {pharm} are enrolled but not yet certified;"
+          "\n# certification is per program (R1, R25): without --program the CLI refuses (several loaded)")
+    _run(env, "--actor", "admin", "prescriber", "certify", doc, expect=_BAD_INPUT)
+    _run(env, "--actor", "admin", "prescriber", "certify", doc, "--program", "pomalidomide")
+    _run(env, "--actor", "admin", "pharmacy", "certify", pharm, "--program", "pomalidomide")
+    _run(env, "prescriber", "show", doc)
     print("\n# The prescriber enrolls the patient with a PPAF for her risk category (R5)")
     patient = _run(env, "--json", "--actor", doc, "patient", "enroll", "--prescriber", doc,
                    "--name", "Demo Patient", "--sex", "female", "--birth-date", "1988-04-12",

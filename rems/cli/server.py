@@ -18,6 +18,7 @@ from rems.services.commands import (
     RequestAuthorization,
     parse,
 )
+from rems.services.uow import Context, UnitOfWork
 
 DEMO_NPI, DEMO_NCPDP = "1999999990", "1999990"
 
@@ -32,36 +33,43 @@ def serve(host: str = typer.Option("127.0.0.1", help="Interface to listen on"),
 
 
 def _demo_actor(kind: certification.Kind, cls: type[Any], column: str, value: str,
-                enroll: Callable[[], Any]) -> str:
-    """The demo prescriber or pharmacy: found by its number, else enrolled; certified once."""
+                enroll: Callable[[], Any], program_id: str) -> str:
+    """The demo prescriber or pharmacy: found by its number, else enrolled; certified once in the
+    demo's program (R1, R25: certification is per program)."""
     def find(uow, ctx):  # type: ignore[no-untyped-def]
         found = uow.session.scalars(select(cls).filter_by(**{column: value})).first()
-        return (found.id, found.state) if found else None
-    key, current = call(find) or (enroll().id, "enrolled")
-    if current == "enrolled":
-        call(certification.change_certification, kind, key, "certify")
+        return found.id if found else None
+    key = call(find) or enroll().id
+    def held(uow: UnitOfWork, ctx: Context) -> str:
+        found = uow.certification(kind, key, program_id)
+        return found.state if found else "enrolled"
+    if call(held) == "enrolled":
+        call(certification.change_certification, kind, key, "certify", program_id)
     return str(key)
 
 
-def _actors() -> tuple[str, str]:
+def _actors(program_id: str) -> tuple[str, str]:
     doc = _demo_actor("prescriber", Prescriber, "npi", DEMO_NPI, lambda: call(
         certification.enroll_prescriber, parse(EnrollPrescriber, name="Dr Demo Prescriber", npi=DEMO_NPI,
-                                               attested=True, education_reviewed=True)))
+                                               attested=True, education_reviewed=True)), program_id)
     pharm = _demo_actor("pharmacy", Pharmacy, "ncpdp_id", DEMO_NCPDP, lambda: call(
         certification.enroll_pharmacy, parse(EnrollPharmacy, name="Demo Specialty Pharmacy",
                                              ncpdp_id=DEMO_NCPDP, representative_enrolled=True,
-                                             staff_trained=True, records_and_audits_accepted=True)))
+                                             staff_trained=True, records_and_audits_accepted=True)),
+                          program_id)
     return doc, pharm
 
 
 def seed_demo(days: int = typer.Option(7, help="Days the demo tokens stay valid")) -> None:
     """A certified prescriber and pharmacy, a new adult male patient with an authorization ready for
     the pharmacy, and a fresh token per role (printed once). Refused in production."""
-    if state.get_app().settings.env == "production":
+    settings = state.get_app().settings
+    if settings.env == "production":
         raise typer.BadParameter("seed-demo is for development databases only")
-    doc, pharm = _actors()
+    program_id = settings.default_program  # the demo's program, named in every certification
+    doc, pharm = _actors(program_id)
     patient = call(patients.enroll_patient, parse(
-        EnrollPatient, program_id="pomalidomide", prescriber_id=doc, name="Demo Patient", sex="male",
+        EnrollPatient, program_id=program_id, prescriber_id=doc, name="Demo Patient", sex="male",
         birth_date="1970-01-01", ppaf={"category": "adult_male"})).id
     rx = call(prescriptions.request_authorization, parse(
         RequestAuthorization, patient_id=patient, prescriber_id=doc, days_supply=28, quantity=28,
@@ -70,8 +78,10 @@ def seed_demo(days: int = typer.Option(7, help="Days the demo tokens stay valid"
                                                   expires_in_days=days)).secret
               for role, actor in (("prescriber", doc), ("pharmacy", pharm), ("patient", patient),
                                   ("admin", "demo-admin"))}
-    lines = [f"demo population: prescriber {doc}, pharmacy {pharm}, patient {patient} (adult_male)",
+    lines = [f"demo population ({program_id}): prescriber {doc}, pharmacy {pharm}, patient {patient} "
+             "(adult_male)",
              f"authorization ready for the pharmacy: {rx.number}", "demo tokens (valid "
              f"{days} days; shown once):"] + [f"  {role:<10} {secret}" for role, secret in issued.items()]
-    emit({"prescriber": doc, "pharmacy": pharm, "patient": patient, "authorization": rx.number,
+    emit({"program_id": program_id, "prescriber": doc, "pharmacy": pharm, "patient": patient,
+          "authorization": rx.number,
           "tokens": issued}, "\n".join(lines))

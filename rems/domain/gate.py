@@ -81,25 +81,38 @@ def _lapsed(certified_at: datetime | None, days: int, now: datetime) -> bool:
     return days > 0 and certified_at is not None and now > certified_at + timedelta(days=days)
 
 
-def prescriber_requirement(p: Prescriber, params: Parameters, now: datetime) -> Requirement:
-    if p.state in ("suspended", "revoked"):
-        return need(False, "R3", "R3_PRESCRIBER_SUSPENDED", f"prescriber certification is {p.state}",
+def prescriber_requirement(c: Certification | None, program_id: str, params: Parameters,
+                           now: datetime) -> Requirement:
+    """R1, R3: the prescriber's certification in THIS program (`params` are its program's); a
+    certification of another program, or none, is not certified here."""
+    if c is not None and c.program_id != program_id:
+        c = None
+    if c is not None and c.state in ("suspended", "revoked"):
+        return need(False, "R3", "R3_PRESCRIBER_SUSPENDED",
+                    f"prescriber certification in {program_id} is {c.state}",
                     "the program administrator must reinstate the prescriber")
-    ok = p.state == "certified" and not _lapsed(p.certified_at, params.prescriber_recertification_days, now)
-    return need(ok, "R1", "R1_PRESCRIBER_NOT_CERTIFIED", "prescriber is certified",
-                "the prescriber completes enrollment, attestation and REMS education")
+    ok = (c is not None and c.state == "certified"
+          and not _lapsed(c.certified_at, params.prescriber_recertification_days, now))
+    return need(ok, "R1", "R1_PRESCRIBER_NOT_CERTIFIED", f"prescriber is certified in {program_id}",
+                f"the prescriber completes enrollment, attestation and REMS education for {program_id}")
 
 
-def pharmacy_requirement(ph: Pharmacy | None, params: Parameters, now: datetime) -> Requirement:
-    if ph is not None and ph.state in ("suspended", "revoked"):
-        return need(False, "R25", "R25_PHARMACY_SUSPENDED", f"pharmacy certification is {ph.state}",
+def pharmacy_requirement(c: Certification | None, program_id: str, params: Parameters,
+                         now: datetime) -> Requirement:
+    """R25: the pharmacy's certification in THIS program, lapsing on its program's interval."""
+    if c is not None and c.program_id != program_id:
+        c = None
+    if c is not None and c.state in ("suspended", "revoked"):
+        return need(False, "R25", "R25_PHARMACY_SUSPENDED",
+                    f"pharmacy certification in {program_id} is {c.state}",
                     "the program administrator must reinstate the pharmacy")
-    if ph is not None and (ph.state == "lapsed" or (ph.state == "certified" and _lapsed(
-            ph.certified_at, params.pharmacy_recertification_days, now))):
-        return need(False, "R25", "R25_PHARMACY_LAPSED", "pharmacy certification has lapsed",
-                    "the pharmacy recertifies")
-    return need(ph is not None and ph.state == "certified", "R25", "R25_PHARMACY_NOT_CERTIFIED",
-                "pharmacy is certified", "the pharmacy completes certification")
+    if c is not None and (c.state == "lapsed" or (c.state == "certified" and _lapsed(
+            c.certified_at, params.pharmacy_recertification_days, now))):
+        return need(False, "R25", "R25_PHARMACY_LAPSED",
+                    f"pharmacy certification in {program_id} has lapsed", "the pharmacy recertifies")
+    return need(c is not None and c.state == "certified", "R25", "R25_PHARMACY_NOT_CERTIFIED",
+                f"pharmacy is certified in {program_id}",
+                f"the pharmacy completes certification for {program_id}")
 
 
 def patient_requirements(r: Records, params: Parameters, now: datetime) -> list[Requirement]:
@@ -215,9 +228,10 @@ def evaluate(stage: str, r: Records, program: Program, now: datetime) -> Decisio
         raise ValueError(f"stage {stage!r} with prescription {r.prescription!r}")
     params = program.at(now)
     category = category_of(r.patient, now.date(), params)
-    reqs = [prescriber_requirement(r.prescriber, params, now)]
+    reqs = [prescriber_requirement(r.prescriber_certification, program.id, params, now)]
     if stage in ("confirm", "dispense"):
-        reqs.append(pharmacy_requirement(r.pharmacy, params, now))
+        reqs.append(pharmacy_requirement(r.pharmacy_certification if r.pharmacy else None,
+                                         program.id, params, now))
     reqs += patient_requirements(r, params, now)
     if category in FRP_CATEGORIES:
         authorized_at = r.prescription.authorized_at if r.prescription else None

@@ -15,6 +15,8 @@ class Prescriber:  # R1, R2, R3
     attested: bool
     education_reviewed: bool
     enrolled_at: datetime
+    # Not certification any more (R1: per program, `Certification`): "enrolled" for new rows; rows
+    # older than migration 0005 keep what it copied to the default program. Never read.
     state: str = "enrolled"
     certified_at: datetime | None = None
     version: int = 0
@@ -68,7 +70,7 @@ class Pharmacy:  # R25
     staff_trained: bool
     records_and_audits_accepted: bool
     enrolled_at: datetime
-    state: str = "enrolled"
+    state: str = "enrolled"  # as Prescriber.state: certification is per program (R25, `Certification`)
     certified_at: datetime | None = None
     version: int = 0
 

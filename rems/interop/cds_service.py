@@ -21,7 +21,9 @@ def _pharmacy(uow: UnitOfWork, ctx: Context, hook: Hook, program: Any) -> list[d
     if hook.pharmacy_ncpdp_id is None:
         return []
     pharmacy = lookup.pharmacy_by_ncpdp(uow, hook.pharmacy_ncpdp_id)
-    requirement = gate.pharmacy_requirement(pharmacy, program.at(ctx.now), ctx.now) if pharmacy else None
+    # R25: the pharmacy's certification in the program of the order, not any other one
+    requirement = gate.pharmacy_requirement(uow.certification("pharmacy", pharmacy.id, program.id), program.id,
+                                            program.at(ctx.now), ctx.now) if pharmacy else None
     return [cds.pharmacy_card(hook.pharmacy_ncpdp_id, requirement, program)]
 
 

@@ -85,7 +85,7 @@ def initiation(uow: UnitOfWork, ctx: Context, caller: Caller, m: Message) -> Rep
         return Reply((codes.NCPDP_DRUG_NOT_IN_PROGRAM,), f"the patient is enrolled in {patient.program_id}")
     params = program.at(ctx.now)
     records = load_records(uow, patient)
-    reqs = [gate.prescriber_requirement(records.prescriber, params, ctx.now),
+    reqs = [gate.prescriber_requirement(records.prescriber_certification, program.id, params, ctx.now),
             gate.patient_requirements(records, params, ctx.now)[0]]
     if m.npi is not None and m.npi != records.prescriber.npi:
         prescriber = lookup.prescriber_by_npi(uow, m.npi)
@@ -95,7 +95,9 @@ def initiation(uow: UnitOfWork, ctx: Context, caller: Caller, m: Message) -> Rep
                          "the prescriber enrolls and certifies in the REMS (R1)"))
     ncpdp_id = m.ncpdp_id or (uow.get(Pharmacy, caller.actor_id).ncpdp_id if caller.role == "pharmacy" else None)
     if ncpdp_id is not None:
-        reqs.append(gate.pharmacy_requirement(lookup.pharmacy_by_ncpdp(uow, ncpdp_id), params, ctx.now))
+        pharmacy = lookup.pharmacy_by_ncpdp(uow, ncpdp_id)  # R25: certified in THIS program
+        certified = uow.certification("pharmacy", pharmacy.id, program.id) if pharmacy else None
+        reqs.append(gate.pharmacy_requirement(certified, program.id, params, ctx.now))
     unmet = [r for r in reqs if not r.met]
     if unmet:
         return Reply(reasons_of(unmet), note_of(unmet))

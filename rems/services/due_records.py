@@ -43,19 +43,23 @@ def confirmations(uow: UnitOfWork, w: Window) -> list[Reminder]:
 
 
 def certifications(uow: UnitOfWork, w: Window) -> list[Reminder]:
-    """R3, R25: certification lapsing (within the lead days) or lapsed by time (within the
-    lookback) under the recertification interval; an interval of 0 means none (R3's default)."""
-    params = uow.program(w.program_id).at(w.now)
+    """R3, R25: a certification lapsing (within the lead days) or lapsed by time (within the
+    lookback) under the recertification interval of ITS program; an interval of 0 means none
+    (R3's default). The subject is the certification (one per holder and program)."""
+    c = orm.certifications.c
     out: list[Reminder] = []
-    for kind, table, days, rule in (("prescriber", orm.prescribers, params.prescriber_recertification_days, "R3"),
-                                    ("pharmacy", orm.pharmacies, params.pharmacy_recertification_days, "R25")):
-        if days <= 0:
-            continue
-        interval, t = timedelta(days=days), table.c
-        rows = uow.session.execute(select(t.id, t.certified_at).where(
-            t.certified_at >= w.start - interval, t.certified_at < w.end - interval, t.state == "certified"))
-        for record_id, certified_at in rows:
-            lapse = certified_at + interval
-            stage = "certification_lapsing" if lapse > w.now else "certification_lapsed"
-            out.append(Reminder(f"{kind}:{record_id}", stage, record_id, lapse.date(), rule))
+    for program_id, program in sorted(uow.programs.items()):
+        params = program.at(w.now)
+        for kind, days, rule in (("prescriber", params.prescriber_recertification_days, "R3"),
+                                 ("pharmacy", params.pharmacy_recertification_days, "R25")):
+            if days <= 0:
+                continue
+            interval = timedelta(days=days)
+            rows = uow.session.execute(select(c.id, c.holder_id, c.certified_at).where(
+                c.program_id == program_id, c.holder_kind == kind, c.state == "certified",
+                c.certified_at >= w.start - interval, c.certified_at < w.end - interval))
+            for cert_id, holder_id, certified_at in rows:
+                lapse = certified_at + interval
+                stage = "certification_lapsing" if lapse > w.now else "certification_lapsed"
+                out.append(Reminder(f"{kind}:{holder_id}", stage, cert_id, lapse.date(), rule))
     return out

@@ -61,19 +61,21 @@ def _reasons(failed: Sequence[str], gate: Sequence[Requirement]) -> list[Require
 
 def transition(uow: UnitOfWork, ctx: Context, workflow: str, record: Any, trigger: str,
                facts: Mapping[str, bool] | None = None, gate: Sequence[Requirement] = (),
-               attribute: str = "state") -> None:
-    """Move `record` (its `attribute`) through `trigger`, or raise Refused with every reason."""
+               attribute: str = "state", entity_id: str | None = None,
+               refs: Mapping[str, str] | None = None) -> None:
+    """Move `record` (its `attribute`) through `trigger`, or raise Refused with every reason.
+    The audit row names `entity_id` (default: the record's id) and `refs`."""
     before = getattr(record, attribute)
     try:
         after = fire(workflow, before, trigger, facts)
     except InvalidTrigger as exc:
         if gate:  # the gate already says why (e.g. R33 already dispensed): say that
             raise Refused(f"{workflow}.{trigger}", list(gate)) from exc
-        raise Conflict(f"{workflow} {record.id}: cannot {trigger} while {before}") from exc
+        raise Conflict(f"{workflow} {entity_id or record.id}: cannot {trigger} while {before}") from exc
     except ConditionsNotMet as exc:
         raise Refused(f"{workflow}.{trigger}", _reasons(exc.failed, gate)) from None
     setattr(record, attribute, after)
-    audit(uow, ctx, workflow, record.id, trigger, before, after, gate)
+    audit(uow, ctx, workflow, entity_id or record.id, trigger, before, after, gate, refs)
 
 
 def audit(uow: UnitOfWork, ctx: Context, entity: str, entity_id: str, trigger: str,

@@ -44,9 +44,12 @@ def _sign_ppaf(uow: UnitOfWork, ctx: Context, patient: Patient, sig: PpafSignatu
         raise InvalidInput("ppaf.guardian_name", "required when a guardian signs")
     params = uow.program(patient.program_id).at(ctx.now)
     current = category_of(patient, ctx.now.date(), params)
-    prescriber = uow.get(Prescriber, patient.prescriber_id)
+    uow.get(Prescriber, patient.prescriber_id)
+    # R1, R5: certified in the patient's program, not in another one
+    certified = uow.certification("prescriber", patient.prescriber_id, patient.program_id)
     facts = {
-        "prescriber_certified": gate.prescriber_requirement(prescriber, params, ctx.now).met,
+        "prescriber_certified": gate.prescriber_requirement(certified, patient.program_id, params,
+                                                            ctx.now).met,
         "ppaf_matches_category": sig.category == current,
         "guardian_signed_if_child": current not in CHILD_CATEGORIES or sig.signed_by == "guardian",
     }

@@ -199,21 +199,27 @@ def _void(uow: UnitOfWork, ctx: Context, rx: Prescription) -> None:
 
 
 def void_open_prescriptions(uow: UnitOfWork, ctx: Context, *, patient_id: str | None = None,
-                            prescriber_id: str | None = None) -> int:
-    """R3, R30: void every open prescription of a prescriber or a patient (no commit)."""
+                            prescriber_id: str | None = None, program_id: str | None = None) -> int:
+    """R3, R30: void every open prescription of a prescriber or a patient, in one program if
+    given (R3: a certification is per program), (no commit)."""
     if not (patient_id or prescriber_id):
         raise ValueError("void_open_prescriptions needs a patient or a prescriber")
-    open_rx = uow.prescriptions(patient_id=patient_id, prescriber_id=prescriber_id, states=OPEN)
+    open_rx = uow.prescriptions(patient_id=patient_id, prescriber_id=prescriber_id, states=OPEN,
+                                program_id=program_id)
     for rx in open_rx:
         _void(uow, ctx, rx)
     return len(open_rx)
 
 
-def release_confirmations_of(uow: UnitOfWork, ctx: Context, pharmacy_id: str) -> None:
-    """R25: a pharmacy no longer certified holds no live confirmation (no commit)."""
+def release_confirmations_of(uow: UnitOfWork, ctx: Context, pharmacy_id: str,
+                             program_id: str | None = None) -> None:
+    """R25: a pharmacy no longer certified (in `program_id`, if given) holds no live confirmation
+    there (no commit)."""
     for confirmation in uow.confirmations(pharmacy_id=pharmacy_id):
-        transition(uow, ctx, "confirmation", confirmation, "void")
         rx = uow.get(Prescription, confirmation.prescription_id)
+        if program_id is not None and rx.program_id != program_id:
+            continue
+        transition(uow, ctx, "confirmation", confirmation, "void")
         if rx.state == "confirmed":
             transition(uow, ctx, "prescription", rx, "release")
 

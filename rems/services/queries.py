@@ -5,16 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rems.domain.errors import NotFound
-from rems.domain.model import AuditEntry, Pharmacy, Prescriber
+from rems.domain.model import AuditEntry, Certification, Pharmacy, Prescriber
 from rems.services.uow import Context, UnitOfWork
 
 
-def prescriber(uow: UnitOfWork, ctx: Context, prescriber_id: str) -> Prescriber:
-    return uow.get(Prescriber, prescriber_id)
+def prescriber(uow: UnitOfWork, ctx: Context, prescriber_id: str) -> tuple[Prescriber, Sequence[Certification]]:
+    """The prescriber and its certification in each program (R1, R3)."""
+    return uow.get(Prescriber, prescriber_id), uow.certifications("prescriber", [prescriber_id])
 
 
-def pharmacy(uow: UnitOfWork, ctx: Context, pharmacy_id: str) -> Pharmacy:
-    return uow.get(Pharmacy, pharmacy_id)
+def pharmacy(uow: UnitOfWork, ctx: Context, pharmacy_id: str) -> tuple[Pharmacy, Sequence[Certification]]:
+    """The pharmacy and its certification in each program (R25)."""
+    return uow.get(Pharmacy, pharmacy_id), uow.certifications("pharmacy", [pharmacy_id])
 
 
 def audit_trail(uow: UnitOfWork, ctx: Context, entity: str, entity_id: str) -> Sequence[AuditEntry]:

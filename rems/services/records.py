@@ -17,4 +17,8 @@ def load_records(uow: UnitOfWork, patient: Patient, prescription: Prescription |
         patient_surveys=uow.patient_surveys(patient.id),
         prescriber_survey_done=prescription is not None and uow.prescriber_survey_done(prescription.id),
         dispenses=uow.dispenses(patient.id), pharmacy=pharmacy, confirmation=confirmation,
-        counselling=counselling)
+        counselling=counselling,
+        # R1, R25: the certifications in the patient's program only
+        prescriber_certification=uow.certification("prescriber", prescriber_id, patient.program_id),
+        pharmacy_certification=(uow.certification("pharmacy", pharmacy.id, patient.program_id)
+                                if pharmacy else None))

@@ -26,7 +26,6 @@ class Window:
     now: datetime
     lead_days: int
     lookback_days: int
-    program_id: str = "pomalidomide"  # whose recertification intervals apply (R3, R25)
 
     @property
     def today(self) -> date:
@@ -78,9 +77,10 @@ def find_due(uow: UnitOfWork, window: Window) -> list[Reminder]:
 
 
 def sweep_reminders(uow: UnitOfWork, ctx: Context, lead_days: int, lookback_days: int,
-                    available: frozenset[str], program_id: str = "pomalidomide") -> dict[str, int]:
-    """Find everything due at ctx.now and record the new reminders, in one transaction."""
-    found = find_due(uow, Window(ctx.now, lead_days, lookback_days, program_id))
+                    available: frozenset[str]) -> dict[str, int]:
+    """Find everything due at ctx.now and record the new reminders, in one transaction; each
+    certification's recertification is judged with its own program (R3, R25)."""
+    found = find_due(uow, Window(ctx.now, lead_days, lookback_days))
     added = notifications.record(uow, ctx, found, available)
     uow.commit()
     counts: dict[str, int] = {}

@@ -108,11 +108,12 @@ class UnitOfWork:
         return self._all(model.Dispense, t.patient_id == patient_id, order=t.dispensed_at)
 
     def prescriptions(self, *, patient_id: str | None = None, prescriber_id: str | None = None,
-                      states: Sequence[str] | None = None,
-                      expired_before: datetime | None = None) -> Sequence[model.Prescription]:
+                      states: Sequence[str] | None = None, expired_before: datetime | None = None,
+                      program_id: str | None = None) -> Sequence[model.Prescription]:
         t = orm.prescriptions.c
         where = [t.patient_id == patient_id] if patient_id else []
         where += [t.prescriber_id == prescriber_id] if prescriber_id else []
+        where += [t.program_id == program_id] if program_id else []
         where += [t.state.in_(states)] if states else []
         where += [t.expires_at < expired_before] if expired_before else []
         return self._all(model.Prescription, *where, order=t.requested_at)
@@ -158,6 +159,27 @@ class UnitOfWork:
             self.session.add(person)
             self.flush()
         return person
+
+    # -- R1, R3, R25: certification per program ----------------------------------------------
+    def certification(self, kind: str, holder_id: str, program_id: str,
+                      lock: bool = False) -> model.Certification | None:
+        """The holder's certification in this program, or None (never certified in it)."""
+        t = orm.certifications.c
+        query = select(model.Certification).where(
+            t.holder_kind == kind, t.holder_id == holder_id, t.program_id == program_id)
+        if lock:
+            query = query.with_for_update()
+        return self.session.scalars(query).first()
+
+    def certifications(self, kind: str, holder_ids: Sequence[str] | None = None,
+                       program_id: str | None = None) -> Sequence[model.Certification]:
+        """Certifications of `kind`, of these holders and/or in this program, by program then holder."""
+        t = orm.certifications.c
+        where = [t.holder_kind == kind]
+        where += [t.holder_id.in_(holder_ids)] if holder_ids is not None else []
+        where += [t.program_id == program_id] if program_id else []
+        query = select(model.Certification).where(*where).order_by(t.program_id, t.holder_id)
+        return self.session.scalars(query).all()
 
     def already_enrolled(self, identifier: str, value: str) -> bool:
         """Is a prescriber (`npi`) or pharmacy (`ncpdp_id`) with this identifier enrolled?"""

@@ -35,13 +35,21 @@ def _actions(kind: str, state: str) -> list[str]:
 
 
 def _queue(uow: UnitOfWork, ctx: Context) -> dict[str, Any]:
-    prescribers: list[Prescriber | Pharmacy] = list(uow.session.scalars(select(Prescriber)))
-    pharmacies: list[Prescriber | Pharmacy] = list(uow.session.scalars(select(Pharmacy)))
-    found: dict[str, Any] = {}
-    for plural, records in (("prescribers", prescribers), ("pharmacies", pharmacies)):
-        ordered = sorted(records, key=lambda r: (_ORDER.get(r.state, 9), r.enrolled_at, r.id))
-        found[plural] = [(r, _actions(KINDS[plural], r.state)) for r in ordered]
-    return found
+    """R1, R25: one queue per program; a holder not yet certified in a program is "enrolled" there."""
+    holders: dict[str, list[Prescriber | Pharmacy]] = {
+        "prescribers": list(uow.session.scalars(select(Prescriber))),
+        "pharmacies": list(uow.session.scalars(select(Pharmacy)))}
+    programs: list[dict[str, Any]] = []
+    for program_id in sorted(uow.programs):
+        found: dict[str, Any] = {"id": program_id, "name": uow.programs[program_id].name}
+        for plural, records in holders.items():
+            held = {c.holder_id: c for c in uow.certifications(KINDS[plural], program_id=program_id)}
+            rows = [(r, held.get(r.id)) for r in records]
+            rows.sort(key=lambda rc: (_ORDER.get(rc[1].state if rc[1] else "enrolled", 9),
+                                      rc[0].enrolled_at, rc[0].id))
+            found[plural] = [(r, c, _actions(KINDS[plural], c.state if c else "enrolled")) for r, c in rows]
+        programs.append(found)
+    return {"programs": programs}
 
 
 @router.get("")
@@ -51,16 +59,19 @@ def queue(pg: Viewer) -> Response:
 
 @router.post("/{plural}/{record_id}/{trigger}")
 def change(plural: str, record_id: str, trigger: str, pg: Poster) -> Response:
-    """Certify, suspend or reinstate, audited; suspending a prescriber voids their authorizations (R3)."""
+    """Certify, suspend or reinstate in one program (the form's program_id), audited; suspending a
+    prescriber voids their authorizations in that program (R3)."""
     try:
         if plural not in KINDS:
             raise InvalidInput("kind", "prescribers or pharmacies")
         if trigger not in QUEUE_TRIGGERS:
             raise InvalidInput("trigger", f"one of {', '.join(QUEUE_TRIGGERS)}")
-        record = pg.run(certification.change_certification, KINDS[plural], record_id, trigger)
+        program_id = certification.program_of(pg.app.programs, pg.form.opt("program_id"),
+                                              pg.app.settings.default_program)
+        cert = pg.run(certification.change_certification, KINDS[plural], record_id, trigger, program_id)
     except DomainError as error:
         return pg.failed("admin/queue.html", pg.run(_queue), error)
-    return pg.redirect(f"/web/admin#{record.id}")
+    return pg.redirect(f"/web/admin#{cert.program_id}-{cert.holder_id}")
 
 
 @router.get("/audit")

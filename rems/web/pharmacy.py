@@ -26,8 +26,10 @@ TEMPLATE = "pharmacy/home.html"
 
 
 def _context(pg: Page, **extra: Any) -> dict[str, Any]:
-    me = pg.run(queries.pharmacy, pg.actor_id)
-    return {"me": me, "values": pg.form.values, "diagram": diagram("pharmacy", me.state), **extra}
+    me, certifications = pg.run(queries.pharmacy, pg.actor_id)  # R25: per program
+    state = certifications[0].state if certifications else "enrolled"
+    return {"me": me, "certifications": certifications, "values": pg.form.values,
+            "diagram": diagram("pharmacy", state), **extra}
 
 
 def _zone(uow: UnitOfWork, ctx: Context, prescription_id: str) -> str:

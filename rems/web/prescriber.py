@@ -28,11 +28,14 @@ PAGE_SIZE = 200
 
 
 def _home(uow: UnitOfWork, ctx: Context, prescriber_id: str) -> dict[str, Any]:
-    me = queries.prescriber(uow, ctx, prescriber_id)
+    me, certifications = queries.prescriber(uow, ctx, prescriber_id)
     mine = uow.patients_of(prescriber_id, PAGE_SIZE)
     rows = [(p, status.patient_status(uow, ctx, p.id, prescriber_id)) for p in mine]
     zones = {p.id: patient_zone(uow, p) for p in mine}  # T1: each patient's dates in their zone
-    return {"me": me, "rows": rows, "zones": zones, "diagram": diagram("prescriber", me.state)}
+    certified = {c.program_id for c in certifications if c.state == "certified"}  # R1: per program
+    return {"me": me, "rows": rows, "zones": zones, "certifications": certifications,
+            "uncertified": sorted(set(uow.programs) - certified),
+            "diagram": diagram("prescriber", certifications[0].state if certifications else "enrolled")}
 
 
 def _patient(uow: UnitOfWork, ctx: Context, patient_id: str, prescriber_id: str) -> dict[str, Any]:

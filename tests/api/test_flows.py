@@ -70,8 +70,9 @@ def test_an_frp_patient_goes_from_enrollment_to_one_dispense(client: TestClient,
 
 def test_a_suspended_pharmacy_sees_why_and_is_refused_a_confirmation(client: TestClient, w: World) -> None:
     admin, pharm = w.auth(ADMIN), w.auth(w.pharm)
-    suspended = client.post(f"/v1/admin/pharmacies/{w.pharm}/suspend", headers=admin)
-    assert suspended.json()["state"] == "suspended"
+    suspended = client.post(f"/v1/admin/pharmacies/{w.pharm}/suspend", headers=admin,
+                            json={"program_id": "pomalidomide"})
+    assert suspended.json()["state"] == "suspended" and suspended.json()["program_id"] == "pomalidomide"
     check = client.get(f"{P}/authorizations/{w.number}/check", headers=pharm).json()
     assert not check["allowed"] and codes(check["failures"]) == {"R25_PHARMACY_SUSPENDED"}
     refused = client.post(f"{P}/authorizations/{w.number}/confirmations", headers=pharm)

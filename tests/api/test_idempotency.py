@@ -49,9 +49,10 @@ def test_keys_belong_to_one_actor(client: TestClient, w: World) -> None:
 def test_a_refused_request_stores_no_key_so_the_fixed_retry_runs(client: TestClient, w: World) -> None:
     headers = {**w.auth(w.pharm), "Idempotency-Key": "confirm-1"}
     url = f"/v1/pharmacy/authorizations/{w.number}/confirmations"
-    client.post(f"/v1/admin/pharmacies/{w.pharm}/suspend", headers=w.auth(ADMIN))
+    client.post(f"/v1/admin/pharmacies/{w.pharm}/suspend", headers=w.auth(ADMIN), json={"program_id": "pomalidomide"})
     assert client.post(url, headers=headers, json={}).status_code == 409
-    client.post(f"/v1/admin/pharmacies/{w.pharm}/reinstate", headers=w.auth(ADMIN))
+    client.post(f"/v1/admin/pharmacies/{w.pharm}/reinstate", headers=w.auth(ADMIN),
+                json={"program_id": "pomalidomide"})
     assert client.post(url, headers=headers, json={}).status_code == 201
     assert client.post(url, headers=headers, json={}).status_code == 201
     assert w.count(Confirmation) == 1

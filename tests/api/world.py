@@ -33,6 +33,7 @@ from rems.services.uow import Context
 T = TypeVar("T")
 _serial = itertools.count(1)
 ADMIN = "ops-admin"
+PROGRAM = "pomalidomide"  # R1, R25: where the cast is certified and its patients enrolled
 
 
 class World:
@@ -64,29 +65,29 @@ class World:
         self.tokens[actor] = issued.secret
         return issued.token.id
 
-    def prescriber(self, certify: bool = True) -> str:
+    def prescriber(self, certify: bool = True, program: str = PROGRAM) -> str:
         n = next(_serial)
         key = self.call(certification.enroll_prescriber, parse(
             EnrollPrescriber, name=f"Dr {n}", npi=f"{1_500_000_000 + n}", attested=True,
             education_reviewed=True)).id
         if certify:
-            self.call(certification.change_certification, "prescriber", key, "certify")
+            self.call(certification.change_certification, "prescriber", key, "certify", program)
         self.token("prescriber", key)
         return key
 
-    def pharmacy(self) -> str:
+    def pharmacy(self, program: str = PROGRAM) -> str:
         n = next(_serial)
         key = self.call(certification.enroll_pharmacy, parse(
             EnrollPharmacy, name=f"Pharmacy {n}", ncpdp_id=f"{1_500_000 + n}", representative_enrolled=True,
             staff_trained=True, records_and_audits_accepted=True)).id
-        self.call(certification.change_certification, "pharmacy", key, "certify")
+        self.call(certification.change_certification, "pharmacy", key, "certify", program)
         self.token("pharmacy", key)
         return key
 
     def patient(self, prescriber_id: str, category: str) -> str:
         sex = "male" if category.endswith("_male") else "female"
         key = self.call(patients.enroll_patient, parse(
-            EnrollPatient, program_id="pomalidomide", prescriber_id=prescriber_id,
+            EnrollPatient, program_id=PROGRAM, prescriber_id=prescriber_id,
             name=f"Patient {next(_serial)}", sex=sex,
             birth_date=(self.clock() - timedelta(days=40 * 365)).date(),
             ppaf={"category": category})).id
@@ -124,4 +125,10 @@ class World:
     def state_of(self, cls: type[Any], key: str) -> str:
         with self.app.uow() as uow:
             return str(uow.get(cls, key).state)
+
+    def certification_state(self, kind: str, key: str, program: str = PROGRAM) -> str | None:
+        """R1, R25: the holder's certification state in `program` (None: never certified there)."""
+        with self.app.uow() as uow:
+            held = uow.certification(kind, key, program)
+            return held.state if held else None
 

@@ -14,8 +14,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def rems(db: Path, *args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "REMS_DATABASE_URL": f"sqlite:///{db}"}
+def rems(db: Path, *args: str, cwd: Path = ROOT,
+         env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "REMS_DATABASE_URL": f"sqlite:///{db}", **(env or {})}
     return subprocess.run([sys.executable, "-m", "rems.cli", *args], env=env, cwd=cwd,
                           capture_output=True, text=True, timeout=120, check=False)
 
@@ -116,3 +117,39 @@ def test_the_demo_walks_an_frp_patient_to_a_dispense(tmp_path: Path) -> None:
     assert "AUTHORIZED number POM-" in out
     assert "confirmed -> dispensed" in out
     assert "demo complete" in out
+
+
+def _enrolled_prescriber(db: Path, env: dict[str, str] | None = None) -> str:
+    done = rems(db, "--json", "prescriber", "enroll", "--name", "Dr C", "--npi", "1234567891", "--attested",
+                "--education-reviewed", env=env)
+    return str(json.loads(done.stdout)["id"])
+
+
+def test_a_certification_without_a_program_exits_2_naming_the_option_when_several_are_loaded(db: Path) -> None:
+    """R1, R25: certification is per program; with three programs loaded there is no default."""
+    doc = _enrolled_prescriber(db)
+    done = rems(db, "--json", "prescriber", "certify", doc)
+    assert done.returncode == 2 and "Traceback" not in done.stdout + done.stderr
+    assert json.loads(done.stdout)["field"] == "--program"
+    human = rems(db, "prescriber", "certify", doc)
+    assert human.returncode == 2 and "--program" in human.stderr and "several programs" in human.stderr
+    certified = json.loads(rems(db, "--json", "prescriber", "certify", doc, "--program", "lenalidomide").stdout)
+    assert (certified["program_id"], certified["state"]) == ("lenalidomide", "certified")
+    shown = json.loads(rems(db, "--json", "prescriber", "show", doc).stdout)["certifications"]
+    assert [(c["program_id"], c["state"]) for c in shown] == [("lenalidomide", "certified")]
+    assert rems(db, "prescriber", "certify", doc, "--program", "nowhere").returncode == 2
+
+
+def test_with_a_single_program_loaded_the_default_program_applies(tmp_path: Path) -> None:
+    programs = tmp_path / "programs"
+    programs.mkdir()
+    (programs / "pomalidomide.toml").write_text(
+        (ROOT / "workflows" / "programs" / "pomalidomide.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    env = {"REMS_PROGRAM_DIR": str(programs)}
+    db = tmp_path / "one.db"
+    assert rems(db, "init", env=env).returncode == 0
+    doc = _enrolled_prescriber(db, env)
+    done = rems(db, "--json", "pharmacy", "certify", "phm_missing", env=env)
+    assert done.returncode == 4  # the default program applies; the pharmacy does not exist
+    certified = json.loads(rems(db, "--json", "prescriber", "certify", doc, env=env).stdout)
+    assert (certified["program_id"], certified["state"]) == ("pomalidomide", "certified")

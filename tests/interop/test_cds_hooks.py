@@ -158,3 +158,25 @@ def test_cds_services_need_a_prescriber_token(client: TestClient, p: Population)
     assert response.status_code == 403
     assert p.w.refusals(p.w.pharm) == ["AUTH_ROLE_FORBIDDEN"]
     assert client.post("/cds-services/nope", headers=p.auth(p.w.doc), json={}).status_code == 404
+
+
+def test_the_pharmacy_card_reads_the_certification_of_the_patients_program_r25(
+        client: TestClient, p: Population) -> None:
+    """R25 per program: a pharmacy certified in pomalidomide only is not certified for a
+    lenalidomide patient, until it is certified in lenalidomide."""
+    from datetime import timedelta
+
+    from rems.services import certification, patients
+    from rems.services.commands import EnrollPatient, parse
+    p.w.call(certification.change_certification, "prescriber", p.w.doc, "certify", "lenalidomide")
+    patient = p.w.call(patients.enroll_patient, parse(
+        EnrollPatient, program_id="lenalidomide", prescriber_id=p.w.doc, name="Len Patient", sex="male",
+        birth_date=(p.w.clock() - timedelta(days=50 * 365)).date(), ppaf={"category": "adult_male"})).id
+    ncpdp = p.ncpdp_of(p.w.pharm)
+    view = hook(patient, "patient-view", pharmacy=ncpdp)
+    before = [c for c in cards(client, p, view, "rems-patient-view") if c["source"]["topic"]["code"] == "R25"]
+    assert [c["indicator"] for c in before] == ["warning"] and "not certified" in before[0]["summary"]
+    assert "lenalidomide" in before[0]["detail"]
+    p.w.call(certification.change_certification, "pharmacy", p.w.pharm, "certify", "lenalidomide")
+    after = [c for c in cards(client, p, view, "rems-patient-view") if c["source"]["topic"]["code"] == "R25"]
+    assert [c["indicator"] for c in after] == ["info"]

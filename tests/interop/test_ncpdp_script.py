@@ -31,7 +31,7 @@ def test_initiation_is_closed_naming_who_is_not_enrolled_or_certified(client: Te
     assert texts(root, closed) == ["DRG"]
     suspended = p.w.prescriber()
     patient = p.w.patient(suspended, "adult_male")
-    p.w.call(certification.change_certification, "prescriber", suspended, "suspend")
+    p.w.call(certification.change_certification, "prescriber", suspended, "suspend", "pomalidomide")
     _, root = send(client, p.auth(suspended), message("REMSInitiationRequest", patient, rxnorm="1369713", ndc=None))
     assert texts(root, closed) == ["PRC"]  # R3
     assert "R3_PRESCRIBER_SUSPENDED" in (text(root, "Body/REMSInitiationResponse/Response/Closed/Note") or "")
@@ -155,3 +155,29 @@ def test_script_needs_a_pharmacy_or_prescriber_token(client: TestClient, p: Popu
     status, _ = send(client, p.auth(p.w.male), message("REMSRequest", p.w.male))
     assert status == 403 and p.w.refusals(p.w.male) == ["AUTH_ROLE_FORBIDDEN"]
     assert client.get(URL, headers=p.auth(p.w.pharm)).status_code == 405
+
+
+def test_initiation_reads_the_certifications_of_the_drugs_program(client: TestClient, p: Population) -> None:
+    """R1, R3, R25 per program: suspended in lenalidomide closes a lenalidomide initiation (PRC) and
+    leaves pomalidomide open; a pharmacy certified in pomalidomide only is closed (PHC) for lenalidomide."""
+    from datetime import timedelta as td
+
+    from rems.services import patients
+    from rems.services.commands import EnrollPatient, parse
+    closed = "Body/REMSInitiationResponse/Response/Closed/ReasonCode"
+    p.w.call(certification.change_certification, "prescriber", p.w.doc, "certify", "lenalidomide")
+    patient = p.w.call(patients.enroll_patient, parse(
+        EnrollPatient, program_id="lenalidomide", prescriber_id=p.w.doc, name="Len Patient", sex="male",
+        birth_date=(p.w.clock() - td(days=50 * 365)).date(), ppaf={"category": "adult_male"})).id
+    lenalidomide = {"rxnorm": "342369", "ndc": None}
+    at_pharmacy = message("REMSInitiationRequest", patient, ncpdp_id=p.ncpdp_of(p.w.pharm), **lenalidomide)
+    _, root = send(client, p.auth(p.w.doc), at_pharmacy)
+    assert texts(root, closed) == ["PHC"]  # R25: not certified in lenalidomide
+    p.w.call(certification.change_certification, "pharmacy", p.w.pharm, "certify", "lenalidomide")
+    _, root = send(client, p.auth(p.w.doc), at_pharmacy)
+    assert text(root, "Body/REMSInitiationResponse/Response/Open/REMSPatientID") == patient
+    p.w.call(certification.change_certification, "prescriber", p.w.doc, "suspend", "lenalidomide")
+    _, root = send(client, p.auth(p.w.doc), message("REMSInitiationRequest", patient, **lenalidomide))
+    assert texts(root, closed) == ["PRC"]  # R3
+    _, root = send(client, p.auth(p.w.doc), message("REMSInitiationRequest", p.w.male))
+    assert text(root, "Body/REMSInitiationResponse/Response/Open/REMSPatientID") == p.w.male

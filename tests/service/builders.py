@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from rems.bootstrap import App
 from rems.domain.errors import Refused
-from rems.domain.model import AuditEntry, Confirmation, Dispense, PregnancyTest, Prescription
+from rems.domain.model import AuditEntry, Certification, Confirmation, Dispense, PregnancyTest, Prescription
 from rems.domain.requirements import Decision
 from rems.services import certification, patients, prescriptions
 from rems.services.commands import (
@@ -61,8 +61,9 @@ def codes(decision: Decision | Refused) -> list[str]:
 
 
 class Scenario:
-    def __init__(self, app: App, now: datetime = T0) -> None:
-        self.app, self.now = app, now
+    def __init__(self, app: App, now: datetime = T0, program: str = "pomalidomide") -> None:
+        # `program`: where actors are certified and patients enrolled unless a call names another
+        self.app, self.now, self.program = app, now, program
         self.prescriber_id = self.pharmacy_id = self.patient_id = ""
         self.category = ""
 
@@ -102,28 +103,35 @@ class Scenario:
         return self.read(lambda uow: list(uow.audit_trail(entity, key)))
 
     # -- actors (R1, R25) ------------------------------------------------------------------
-    def new_prescriber(self, certify: bool = True) -> str:
+    def new_prescriber(self, certify: bool = True, programs: tuple[str, ...] | None = None) -> str:
+        """Enrolled, and certified in `programs` (default: the scenario's program) (R1)."""
         n = next(_serial)
         doc = self.call(certification.enroll_prescriber, parse(
             EnrollPrescriber, name=f"Dr {n}", npi=f"{1_000_000_000 + n}", attested=True,
             education_reviewed=True), actor="admin")
-        if certify:
-            self.certify("prescriber", doc.id)
+        for program in (programs or (self.program,)) if certify else ():
+            self.certify("prescriber", doc.id, program=program)
         return doc.id
 
-    def new_pharmacy(self, certify: bool = True) -> str:
+    def new_pharmacy(self, certify: bool = True, programs: tuple[str, ...] | None = None) -> str:
+        """Enrolled, and certified in `programs` (default: the scenario's program) (R25)."""
         n = next(_serial)
         ph = self.call(certification.enroll_pharmacy, parse(
             EnrollPharmacy, name=f"Pharmacy {n}", ncpdp_id=f"{1_000_000 + n}",
             representative_enrolled=True, staff_trained=True, records_and_audits_accepted=True),
             actor="admin")
-        if certify:
-            self.certify("pharmacy", ph.id)
+        for program in (programs or (self.program,)) if certify else ():
+            self.certify("pharmacy", ph.id, program=program)
         return ph.id
 
-    def certify(self, kind: str, key: str, trigger: str = "certify") -> Scenario:
-        self.call(certification.change_certification, kind, key, trigger, actor="admin")
+    def certify(self, kind: str, key: str, trigger: str = "certify", program: str | None = None) -> Scenario:
+        """Fire a certification trigger in `program` (default: the scenario's program)."""
+        self.call(certification.change_certification, kind, key, trigger, program or self.program,
+                  actor="admin")
         return self
+
+    def certification(self, kind: str, key: str, program: str | None = None) -> Certification | None:
+        return self.read(lambda uow: uow.certification(kind, key, program or self.program))
 
     def certified_prescriber(self) -> Scenario:
         self.prescriber_id = self.new_prescriber()
@@ -138,7 +146,7 @@ class Scenario:
         sex, age, facts = PROFILES[category]
         child = category.startswith("child")
         data: dict[str, Any] = {
-            "program_id": "pomalidomide", "prescriber_id": self.prescriber_id,
+            "program_id": self.program, "prescriber_id": self.prescriber_id,
             "name": f"Patient {next(_serial)}", "sex": sex,
             "birth_date": years_before(self.now.date(), age), "facts": facts,
             "ppaf": {"category": category, "signed_by": "guardian" if child else "patient",

@@ -21,6 +21,7 @@ from rems.domain import gate
 from rems.domain.errors import DomainError
 from rems.domain.model import (
     AuditEntry,
+    Certification,
     Confirmation,
     Counselling,
     Dispense,
@@ -57,14 +58,17 @@ ARGUMENTS: dict[str, dict[str, st.SearchStrategy[Any]]] = {
         "then": st.sampled_from(["confirm_and_dispense", "confirm", "wait"]), "counselling": COUNSELLING},
     "pharmacy": {"kind": st.sampled_from(["confirm_and_dispense", "dispense", "confirm", "dispense"]),
                  "pick": PICK, "pharmacy": st.sampled_from([0, 1]), "counselling": COUNSELLING},
+    # R1, R3, R25: certification per program; the patients are in pomalidomide, so a change in
+    # lenalidomide must change nothing for them
     "certification": {"kind": st.sampled_from(["prescriber", "pharmacy"]), "pick": PICK,
-                      "trigger": st.sampled_from(["suspend", "reinstate"])},
+                      "trigger": st.sampled_from(["suspend", "reinstate"]),
+                      "program": st.sampled_from(["pomalidomide", "lenalidomide"])},
 }
 ACTIONS = st.sampled_from(["prescribe"] * 3 + ["pharmacy"] * 3 + ["patient_event"] * 3
                           + ["advance"] * 3 + ["certification"])
 STATE_TABLES = {"prescription": Prescription, "confirmation": Confirmation, "prescriber": Prescriber,
                 "pharmacy": Pharmacy, "patient": Patient}
-FIRST_STATE = {"patient": "pending", "pregnancy_testing": "not_required"}
+FIRST_STATE = {"patient": "pending", "pregnancy_testing": "not_required", "certification": "enrolled"}
 
 
 class RemsMachine(RuleBasedStateMachine):
@@ -76,8 +80,11 @@ class RemsMachine(RuleBasedStateMachine):
         self.dir = Path(tempfile.mkdtemp(prefix="rems-stateful-"))
         shutil.copy(self.template, self.dir / "rems.db")
         self.app = bootstrap(Settings(env="test", database_url=f"sqlite:///{self.dir / 'rems.db'}"))
-        self.s = Scenario(self.app).certified_prescriber().certified_pharmacy()
-        self.pharmacies = [self.s.pharmacy_id, self.s.new_pharmacy()]
+        self.s = Scenario(self.app)
+        both = ("pomalidomide", "lenalidomide")
+        self.s.prescriber_id = self.s.new_prescriber(programs=both)
+        self.s.pharmacy_id = self.s.new_pharmacy(programs=both)
+        self.pharmacies = [self.s.pharmacy_id, self.s.new_pharmacy(programs=both)]
         self.patients = [self.s.enrolled("adult_frp").patient_id, self.s.enrolled("adult_male").patient_id]
         self.s.patient_id, self.s.category = self.patients[FRP], "adult_frp"
         self.initial_pair()
@@ -159,9 +166,9 @@ class RemsMachine(RuleBasedStateMachine):
             if kind == "confirm_and_dispense":
                 self._dispense(confirmation.number, pharmacy_id, counselling)
 
-    def certification(self, kind: str, pick: int, trigger: str) -> None:
+    def certification(self, kind: str, pick: int, trigger: str, program: str) -> None:
         key = self.s.prescriber_id if kind == "prescriber" else self.pharmacies[pick % 2]
-        self.attempt(self.s.certify, kind, key, trigger)
+        self.attempt(self.s.certify, kind, key, trigger, program)
 
     def _dispense(self, number: str, pharmacy_id: str, counselling: tuple[bool, bool, bool]) -> None:
         decision, facts = self.s.read(lambda uow: self._dispense_gate(uow, number, pharmacy_id,
@@ -185,6 +192,8 @@ class RemsMachine(RuleBasedStateMachine):
         decision = gate.evaluate("dispense", records, uow.program(rx.program_id), self.s.now)
         facts = {"rx": rx, "patient": patient, "pharmacy": pharmacy, "confirmation": confirmation,
                  "prescriber": records.prescriber, "tests": list(records.tests),
+                 "certifications": {c.holder_id: c for kind in ("prescriber", "pharmacy")
+                                    for c in uow.certifications(kind, program_id=rx.program_id)},
                  "surveys": list(uow.session.scalars(select(PatientSurvey).where(
                      PatientSurvey.patient_id == patient.id))),
                  "dispenses": list(records.dispenses)}
@@ -194,7 +203,8 @@ class RemsMachine(RuleBasedStateMachine):
         now, rx = self.s.now, f["rx"]
         assert f["patient"].state == "active"  # not on hold (R12), stopped (R30) or interrupted
         assert not any(t.result == "positive" for t in f["tests"])  # R30
-        assert f["prescriber"].state == "certified" and f["pharmacy"].state == "certified"  # R3, R25
+        held = f["certifications"]  # R1, R3, R25: certified in the prescription's program
+        assert held[f["prescriber"].id].state == "certified" and held[f["pharmacy"].id].state == "certified"
         assert f["confirmation"].state == "issued" and now <= f["confirmation"].expires_at  # R26, R27
         assert rx.state == "confirmed" and rx.days_supply <= 28 and rx.refills == 0  # R24
         assert rx.expires_at is not None and now <= rx.expires_at  # R23
@@ -215,12 +225,20 @@ class RemsMachine(RuleBasedStateMachine):
             rows = list(uow.session.scalars(select(AuditEntry).order_by(AuditEntry.id)))
             stored = {entity: {r.id: r for r in uow.session.scalars(select(cls))}
                       for entity, cls in STATE_TABLES.items()}
+            # R1, R25: a holder's certification changes are audited on the holder, one trail per
+            # program (refs.program), replaying from "enrolled" to that program's certification
+            for c in uow.session.scalars(select(Certification)):
+                stored.setdefault("certification", {})[f"{c.holder_kind}:{c.holder_id}:{c.program_id}"] = c
             return rows, stored
 
         rows, stored = self.s.read(load)
         trails: dict[tuple[str, str], list[AuditEntry]] = defaultdict(list)
         for row in rows:
-            trails[row.entity, row.entity_id].append(row)
+            program = (row.refs or {}).get("program") if row.entity in ("prescriber", "pharmacy") else None
+            if program:
+                trails["certification", f"{row.entity}:{row.entity_id}:{program}"].append(row)
+            else:
+                trails[row.entity, row.entity_id].append(row)
         stored["pregnancy_testing"] = stored["patient"]
         for entity, records in stored.items():
             attribute = "test_phase" if entity == "pregnancy_testing" else "state"
@@ -241,21 +259,23 @@ class RemsMachine(RuleBasedStateMachine):
         def load(uow: UnitOfWork) -> dict[str, list[Any]]:
             return {name: list(uow.session.scalars(select(cls))) for name, cls in (
                 ("rx", Prescription), ("confirmations", Confirmation), ("dispenses", Dispense),
-                ("patients", Patient), ("prescribers", Prescriber), ("pharmacies", Pharmacy))}
+                ("patients", Patient), ("certifications", Certification))}
 
         db = self.s.read(load)
         issued = Counter(c.prescription_id for c in db["confirmations"] if c.state == "issued")
         dispensed = Counter(d.prescription_id for d in db["dispenses"])
         stopped = {p.id for p in db["patients"] if p.state == "pregnancy_stop"}
-        suspended = {p.id for p in db["prescribers"] if p.state != "certified"}
+        # R3, R25: not certified in a program voids that program's open records there
+        out = {(c.holder_kind, c.holder_id, c.program_id) for c in db["certifications"] if c.state != "certified"}
         for rx in db["rx"]:
             assert issued[rx.id] == (rx.state == "confirmed"), (rx.id, rx.state)  # R26
             assert dispensed[rx.id] == (rx.state == "dispensed"), (rx.id, rx.state)  # R33
             if rx.state in ("authorized", "confirmed"):
                 assert rx.patient_id not in stopped  # R30: voided at once
-                assert rx.prescriber_id not in suspended  # R3: voided at once
-        uncertified = {p.id for p in db["pharmacies"] if p.state != "certified"}
-        assert not any(c.pharmacy_id in uncertified for c in db["confirmations"] if c.state == "issued")
+                assert ("prescriber", rx.prescriber_id, rx.program_id) not in out  # R3: voided at once
+        program = {rx.id: rx.program_id for rx in db["rx"]}
+        assert not any(("pharmacy", c.pharmacy_id, program[c.prescription_id]) in out
+                       for c in db["confirmations"] if c.state == "issued")
 
 
 def test_random_event_sequences_never_dispense_unsafely_and_the_audit_log_replays(template_db: Path) -> None:

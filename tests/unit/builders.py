@@ -13,6 +13,7 @@ from typing import Any
 from rems.domain import gate
 from rems.domain.gate import Records
 from rems.domain.model import (
+    Certification,
     Confirmation,
     Counselling,
     Dispense,
@@ -64,16 +65,22 @@ def hours(n: float) -> timedelta:
 
 
 def prescriber(**changes: Any) -> Prescriber:
+    """Enrolled only: certification is per program (`certification`), never on the prescriber."""
     return replace(Prescriber(id="dr-1", name="Dr Ada", npi="1234567890", attested=True,
-                              education_reviewed=True, enrolled_at=T0 - days(400), state="certified",
-                              certified_at=T0 - days(365)), **changes)
+                              education_reviewed=True, enrolled_at=T0 - days(400)), **changes)
 
 
 def pharmacy(**changes: Any) -> Pharmacy:
     return replace(Pharmacy(id="ph-1", name="Corner Pharmacy", ncpdp_id="1234567",
                             representative_enrolled=True, staff_trained=True,
-                            records_and_audits_accepted=True, enrolled_at=T0 - days(200),
-                            state="certified", certified_at=T0 - days(100)), **changes)
+                            records_and_audits_accepted=True, enrolled_at=T0 - days(200)), **changes)
+
+
+def certification(kind: str, program_id: str = "pomalidomide", **changes: Any) -> Certification:
+    """R1, R25: dr-1's or ph-1's certification in `program_id`, certified (a year / 100 days ago)."""
+    holder, age = ("dr-1", days(365)) if kind == "prescriber" else ("ph-1", days(100))
+    return replace(Certification(id=f"crt-{kind}-{program_id}", program_id=program_id, holder_kind=kind,
+                                 holder_id=holder, state="certified", certified_at=T0 - age), **changes)
 
 
 def patient(category: str = "adult_frp", **changes: Any) -> Patient:
@@ -138,7 +145,8 @@ def case(category: str, stage: str, **changes: Any) -> Records:
                       patient_surveys=(survey(T0 - days(1)),) if params().survey[category].before_first
                       else (),
                       prescriber_survey_done=True, pharmacy=pharmacy(), confirmation=confirmation(),
-                      counselling=counselling())
+                      counselling=counselling(), prescriber_certification=certification("prescriber"),
+                      pharmacy_certification=certification("pharmacy"))
     return replace(records, **changes)
 
 

@@ -15,6 +15,7 @@ from tests.unit.builders import (
     T0,
     WHEN,
     case,
+    certification,
     confirmation,
     days,
     dispense,
@@ -23,7 +24,6 @@ from tests.unit.builders import (
     hours,
     male_case,
     patient,
-    pharmacy,
     ppaf,
     pregnancy_test,
     program,
@@ -186,7 +186,8 @@ def test_r28_next_supply_only_when_at_most_7_days_of_the_previous_remain(stage, 
 @pytest.mark.parametrize(("age", "expected"), [(days(730), set()), (days(730) + SECOND, {"R25_PHARMACY_LAPSED"})])
 def test_r25_pharmacy_certification_lapses_after_730_days(age, expected):
     now = WHEN["confirm"]
-    assert failing("confirm", male_case("confirm", pharmacy=pharmacy(certified_at=now - age))) == expected
+    held = certification("pharmacy", certified_at=now - age)
+    assert failing("confirm", male_case("confirm", pharmacy_certification=held)) == expected
 
 
 # R20: patient survey cadence

@@ -12,6 +12,7 @@ from tests.unit.builders import (
     T0,
     WHEN,
     case,
+    certification,
     confirmation,
     counselling,
     days,
@@ -20,10 +21,8 @@ from tests.unit.builders import (
     frp_case,
     male_case,
     patient,
-    pharmacy,
     ppaf,
     pregnancy_test,
-    prescriber,
     program,
     with_rx,
 )
@@ -52,26 +51,39 @@ def test_a_fully_satisfied_case_is_allowed_at_every_stage(category, stage):
 ])
 @pytest.mark.parametrize("stage", STAGES)
 def test_r1_r3_only_a_certified_unsuspended_prescriber_passes(stage, state, expected):
-    records = male_case(stage, prescriber=prescriber(state=state))
+    records = male_case(stage, prescriber_certification=certification("prescriber", state=state))
     assert failing(stage, records) == {expected}
+
+
+@pytest.mark.parametrize("held", [None, certification("prescriber", "lenalidomide")], ids=["none", "other-program"])
+@pytest.mark.parametrize("stage", STAGES)
+def test_r1_a_prescriber_certified_in_another_program_or_none_is_not_certified_here(stage, held):
+    """R1: certification is per program; a lenalidomide certification does not count for pomalidomide."""
+    assert failing(stage, male_case(stage, prescriber_certification=held)) == {"R1_PRESCRIBER_NOT_CERTIFIED"}
 
 
 # R25: pharmacy certification, checked at the pharmacy stages only
 
 
 @pytest.mark.parametrize(("change", "expected"), [
-    ({"pharmacy": pharmacy(state="enrolled", certified_at=None)}, "R25_PHARMACY_NOT_CERTIFIED"),
+    ({"pharmacy_certification": certification("pharmacy", state="enrolled", certified_at=None)},
+     "R25_PHARMACY_NOT_CERTIFIED"),
     ({"pharmacy": None}, "R25_PHARMACY_NOT_CERTIFIED"),
-    ({"pharmacy": pharmacy(state="suspended")}, "R25_PHARMACY_SUSPENDED"),
-    ({"pharmacy": pharmacy(state="lapsed")}, "R25_PHARMACY_LAPSED"),
-    ({"pharmacy": pharmacy(certified_at=WHEN["confirm"] - days(731))}, "R25_PHARMACY_LAPSED"),
-], ids=["enrolled", "none", "suspended", "lapsed-state", "certified-731-days-ago"])
+    ({"pharmacy_certification": None}, "R25_PHARMACY_NOT_CERTIFIED"),
+    ({"pharmacy_certification": certification("pharmacy", "thalidomide")}, "R25_PHARMACY_NOT_CERTIFIED"),
+    ({"pharmacy_certification": certification("pharmacy", state="suspended")}, "R25_PHARMACY_SUSPENDED"),
+    ({"pharmacy_certification": certification("pharmacy", state="lapsed")}, "R25_PHARMACY_LAPSED"),
+    ({"pharmacy_certification": certification("pharmacy", certified_at=WHEN["confirm"] - days(731))},
+     "R25_PHARMACY_LAPSED"),
+], ids=["enrolled", "no-pharmacy", "not-certified-in-any-program", "certified-in-another-program",
+        "suspended", "lapsed-state", "certified-731-days-ago"])
 def test_r25_confirmation_needs_a_certified_unsuspended_unlapsed_pharmacy(change, expected):
     assert failing("confirm", male_case("confirm", **change)) == {expected}
 
 
 def test_r25_the_pharmacy_does_not_gate_the_prescriber_authorization():
-    assert failing("authorize", male_case(pharmacy=pharmacy(state="suspended"))) == set()
+    suspended = certification("pharmacy", state="suspended")
+    assert failing("authorize", male_case(pharmacy_certification=suspended)) == set()
 
 
 # R5, R12, R30: patient state and positive tests
@@ -191,7 +203,8 @@ def test_r26_dispense_needs_a_live_confirmation_for_this_pharmacy_and_authorizat
 
 
 def test_every_failing_gate_is_listed_not_just_the_first():
-    records = frp_case("dispense", prescriber=prescriber(state="suspended"), pharmacy=pharmacy(state="enrolled"),
+    records = frp_case("dispense", prescriber_certification=certification("prescriber", state="suspended"),
+                       pharmacy_certification=certification("pharmacy", state="enrolled"),
                        tests=(pregnancy_test(RECENT),), patient_surveys=(), prescriber_survey_done=False,
                        counselling=counselling(counselled=False))
     records = with_rx(records, days_supply=29, refills=1, contraception_counselling_attested=False)
@@ -202,7 +215,7 @@ def test_every_failing_gate_is_listed_not_just_the_first():
 
 
 def test_every_failure_cites_its_rule_and_says_what_would_satisfy_it():
-    records = male_case("dispense", prescriber=prescriber(state="enrolled"), counselling=None)
+    records = male_case("dispense", prescriber_certification=None, counselling=None)
     failures = decide("dispense", records).failures
     assert len(failures) == 2
     for failure in failures:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from rems.domain.model import Prescriber, Prescription
+from rems.domain.model import Prescription
 from tests.api.world import ADMIN, World
 from tests.web.conftest import Browser, signed_in
 
@@ -14,13 +14,17 @@ def test_the_queue_puts_newly_enrolled_first_and_certifying_is_audited_with_its_
     pending = w.prescriber(certify=False)
     signed_in(browser, w, ADMIN)
     queue = browser.get("/web/admin").text
-    rows = re.findall(r'<tr id="(prs_[0-9a-f]+)" data-state="(\w+)"', queue)
+    pomalidomide = queue[queue.index('data-program="pomalidomide"'):queue.index('data-program="thalidomide"')]
+    rows = re.findall(r'<tr id="pomalidomide-(prs_[0-9a-f]+)" data-state="(\w+)"', pomalidomide)
     assert rows[0] == (pending, "enrolled")
-    assert f'action="/web/admin/prescribers/{pending}/certify"' in queue
-    assert f'action="/web/admin/prescribers/{w.doc}/certify"' not in queue  # only what the machine allows
-    done = browser.submit(f"/web/admin/prescribers/{pending}/certify", {}, "/web/admin")
+    assert f'action="/web/admin/prescribers/{pending}/certify"' in pomalidomide
+    assert f'action="/web/admin/prescribers/{w.doc}/certify"' not in pomalidomide  # what the machine allows
+    assert f'<tr id="lenalidomide-{w.doc}" data-state="enrolled"' in queue  # R1: not certified there
+    done = browser.submit(f"/web/admin/prescribers/{pending}/certify", {"program_id": "pomalidomide"},
+                          "/web/admin")
     assert done.status_code == 303
-    assert w.state_of(Prescriber, pending) == "certified"
+    assert w.certification_state("prescriber", pending) == "certified"
+    assert w.certification_state("prescriber", pending, "lenalidomide") is None
     trail = browser.get(f"/web/admin/audit?entity=prescriber&entity_id={pending}").text
     assert f"admin:{ADMIN}" in trail and "certify" in trail
     assert 'aria-current="true">certified</li>' in trail
@@ -29,19 +33,30 @@ def test_the_queue_puts_newly_enrolled_first_and_certifying_is_audited_with_its_
 def test_suspending_a_prescriber_voids_their_authorizations_and_reinstating_restores_certification(
         browser: Browser, w: World) -> None:
     signed_in(browser, w, ADMIN)
-    browser.submit(f"/web/admin/prescribers/{w.doc}/suspend", {}, "/web/admin")
-    assert w.state_of(Prescriber, w.doc) == "suspended"
+    program = {"program_id": "pomalidomide"}
+    browser.submit(f"/web/admin/prescribers/{w.doc}/suspend", program, "/web/admin")
+    assert w.certification_state("prescriber", w.doc) == "suspended"
     assert w.state_of(Prescription, w.rx) == "voided"  # R3
-    browser.submit(f"/web/admin/prescribers/{w.doc}/reinstate", {}, "/web/admin")
-    assert w.state_of(Prescriber, w.doc) == "certified"
+    browser.submit(f"/web/admin/prescribers/{w.doc}/reinstate", program, "/web/admin")
+    assert w.certification_state("prescriber", w.doc) == "certified"
+
+
+def test_a_certification_change_without_a_program_is_refused_naming_the_field(
+        browser: Browser, w: World) -> None:
+    """R1, R25: several programs are loaded, so the queue's form must name one."""
+    signed_in(browser, w, ADMIN)
+    response = browser.submit(f"/web/admin/prescribers/{w.doc}/suspend", {}, "/web/admin")
+    assert response.status_code == 422 and "program_id" in response.text
+    assert w.certification_state("prescriber", w.doc) == "certified"
 
 
 def test_a_trigger_the_machine_refuses_is_shown_not_applied(browser: Browser, w: World) -> None:
     signed_in(browser, w, ADMIN)
-    response = browser.submit(f"/web/admin/pharmacies/{w.pharm}/reinstate", {}, "/web/admin")
+    program = {"program_id": "pomalidomide"}
+    response = browser.submit(f"/web/admin/pharmacies/{w.pharm}/reinstate", program, "/web/admin")
     assert response.status_code == 409 and "cannot reinstate while certified" in response.text
     for path in (f"/web/admin/pharmacies/{w.pharm}/revoke", f"/web/admin/wizards/{w.pharm}/certify"):
-        assert browser.submit(path, {}, "/web/admin").status_code == 422
+        assert browser.submit(path, program, "/web/admin").status_code == 422
 
 
 def test_the_audit_trail_of_refused_accesses_and_of_a_missing_record(browser: Browser, w: World) -> None:

@@ -161,14 +161,32 @@ def _renew_ppaf(patient_id: str, category: str) -> Callable[[UnitOfWork, Context
 
 
 def test_pharmacy_certification_lapsing_and_lapsed_r25(app: App) -> None:
-    s = Scenario(app).certified_pharmacy()
+    s = Scenario(app, program="pomalidomide").certified_pharmacy()
+    held = s.certification("pharmacy", s.pharmacy_id)
+    assert held is not None
     lapse = s.now + timedelta(days=730)  # R25 [assumed 2 years]
     assert due(app, lapse - timedelta(days=4), "certification") == set()
     assert due(app, lapse - timedelta(days=3), "certification") == {
-        ("certification_lapsing", s.pharmacy_id, lapse.date())}
+        ("certification_lapsing", held.id, lapse.date())}
     assert due(app, lapse + timedelta(seconds=1), "certification") == {
-        ("certification_lapsed", s.pharmacy_id, lapse.date())}
+        ("certification_lapsed", held.id, lapse.date())}
     assert due(app, lapse + timedelta(days=LOOKBACK + 1), "certification") == set()
+
+
+def test_each_certification_is_reminded_on_its_own_programs_schedule_r25(app: App) -> None:
+    """R25: one reminder per (pharmacy, program), each from when THAT certification was made."""
+    s = Scenario(app, program="pomalidomide").certified_pharmacy()
+    s.advance(days=10).certify("pharmacy", s.pharmacy_id, program="lenalidomide")
+    pomalidomide, lenalidomide = (s.certification("pharmacy", s.pharmacy_id, p) for p in ("pomalidomide",
+                                                                                          "lenalidomide"))
+    assert pomalidomide is not None and lenalidomide is not None
+    first = pomalidomide.certified_at + timedelta(days=730)  # type: ignore[operator]
+    assert due(app, first - timedelta(days=3), "certification") == {
+        ("certification_lapsing", pomalidomide.id, first.date())}
+    second = first + timedelta(days=10)
+    assert due(app, second - timedelta(days=3), "certification") == {
+        ("certification_lapsing", lenalidomide.id, second.date()),
+        ("certification_lapsed", pomalidomide.id, first.date())}
 
 
 def test_a_second_sweep_records_nothing_new(app: App) -> None:

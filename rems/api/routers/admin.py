@@ -9,9 +9,8 @@ from fastapi.responses import JSONResponse
 
 from rems.api.calls import Calls, reader, writer
 from rems.api.errors import problems
-from rems.api.schemas.inputs import EnrollPharmacyIn, EnrollPrescriberIn
+from rems.api.schemas.inputs import CertificationChangeIn, EnrollPharmacyIn, EnrollPrescriberIn
 from rems.api.schemas.outputs import AuditEntryOut, CertificationOut, PharmacyOut, PrescriberOut, SweepOut
-from rems.domain.model import Pharmacy, Prescriber
 from rems.services import certification, queries
 from rems.services.commands import EnrollPharmacy, EnrollPrescriber, parse
 from rems.services.sweeps import expire_due
@@ -41,23 +40,37 @@ def enroll_pharmacy(body: EnrollPharmacyIn, calls: Writer) -> JSONResponse:
     return calls.create(PharmacyOut.of, certification.enroll_pharmacy, cmd)
 
 
-def _certification(record: Prescriber | Pharmacy) -> CertificationOut:
-    kind = "prescriber" if isinstance(record, Prescriber) else "pharmacy"
-    return CertificationOut(kind=kind, id=record.id, state=record.state, certified_at=record.certified_at)
+@router.get("/prescribers/{record_id}", response_model=PrescriberOut, responses=problems(404),
+            summary="A prescriber and its certification in each program (R1-R3)")
+def show_prescriber(record_id: Annotated[str, Path(min_length=1, max_length=40, description="Prescriber id")],
+                    calls: Reader) -> PrescriberOut:
+    return calls.read(PrescriberOut.found, queries.prescriber, record_id)
+
+
+@router.get("/pharmacies/{record_id}", response_model=PharmacyOut, responses=problems(404),
+            summary="A pharmacy and its certification in each program (R25)")
+def show_pharmacy(record_id: Annotated[str, Path(min_length=1, max_length=40, description="Pharmacy id")],
+                  calls: Reader) -> PharmacyOut:
+    return calls.read(PharmacyOut.found, queries.pharmacy, record_id)
 
 
 @router.post("/{kind}/{record_id}/{trigger}", response_model=CertificationOut,
              responses=problems(404, 409),
-             summary="Certify, suspend, reinstate, revoke, lapse or recertify (R1-R3, R25), audited")
+             summary="Certify, suspend, reinstate, revoke, lapse or recertify in one program (R1-R3, R25), "
+                     "audited")
 def change_certification(
         kind: Annotated[Kind, Path(description="prescribers or pharmacies")],
         record_id: Annotated[str, Path(min_length=1, max_length=40, description="Record id")],
         trigger: Annotated[Trigger, Path(description="The certification change")],
-        calls: Writer) -> JSONResponse:
-    """Suspending or revoking a prescriber voids their open authorizations (R3); a pharmacy no
-    longer certified loses its live confirmations (R25)."""
-    return calls.change(_certification, certification.change_certification, _KIND[kind], record_id,
-                        trigger)
+        calls: Writer, body: CertificationChangeIn | None = None) -> JSONResponse:
+    """Certification is per program: the body names it (`program_id`), which may be left out only
+    where a single program is loaded. Suspending or revoking a prescriber voids their open
+    authorizations in that program (R3); a pharmacy no longer certified there loses its live
+    confirmations in that program (R25)."""
+    program_id = certification.program_of(calls.app.programs, body.program_id if body else None,
+                                           calls.app.settings.default_program)
+    return calls.change(CertificationOut.of, certification.change_certification, _KIND[kind], record_id,
+                        trigger, program_id)
 
 
 @router.get("/audit/{entity}/{entity_id}", response_model=list[AuditEntryOut], responses=problems(404),

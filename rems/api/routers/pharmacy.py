@@ -27,7 +27,7 @@ PatientId = Annotated[str | None, Query(min_length=1, max_length=40, description
 
 @router.get("/me", response_model=PharmacyOut, summary="This pharmacy and its certification (R25)")
 def me(calls: Reader) -> PharmacyOut:
-    return calls.read(PharmacyOut.of, queries.pharmacy, calls.actor_id)
+    return calls.read(PharmacyOut.found, queries.pharmacy, calls.actor_id)
 
 
 @router.get("/authorizations/{number}/check", response_model=DecisionOut,

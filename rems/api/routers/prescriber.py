@@ -23,7 +23,7 @@ PrescriptionId = Annotated[str, Path(min_length=1, max_length=40, description="O
 
 @router.get("/me", response_model=PrescriberOut, summary="Your enrollment and certification (R1-R3)")
 def me(calls: Reader) -> PrescriberOut:
-    return calls.read(PrescriberOut.of, queries.prescriber, calls.actor_id)
+    return calls.read(PrescriberOut.found, queries.prescriber, calls.actor_id)
 
 
 @router.post("/patients", status_code=201, response_model=PatientOut, responses=problems(409),

@@ -30,6 +30,13 @@ class EnrollPharmacyIn(In):
     records_and_audits_accepted: bool = Field(description="R25: records are kept, audits accepted")
 
 
+class CertificationChangeIn(In):
+    program_id: str | None = Field(
+        default=None, min_length=1, max_length=40,
+        description="R1, R25: the program of the certification (certification is per program); "
+                    "may be left out only where the deployment runs a single program")
+
+
 class ReproductiveFactsIn(In):
     menarche: bool = Field(default=False, description="R8: a female child has reached menarche")
     hysterectomy: bool = Field(default=False, description="R7: had a hysterectomy")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -10,6 +11,7 @@ from pydantic import Field
 from rems.api.schemas.common import DecisionOut, Out, RequirementOut
 from rems.domain.model import (
     AuditEntry,
+    Certification,
     Confirmation,
     Dispense,
     Patient,
@@ -25,42 +27,66 @@ from rems.services.prescriptions import Outcome
 STATE = "State in its workflow (see the state machines in README.md)"
 
 
+class ProgramCertificationOut(Out):
+    program_id: str = Field(description="REMS program of this certification (R1, R25: per program)")
+    state: str = Field(description=f"Certification in this program: {STATE}")
+    certified_at: datetime | None = Field(description="When last certified in this program")
+
+    @classmethod
+    def of(cls, c: Certification) -> ProgramCertificationOut:
+        return cls(program_id=c.program_id, state=c.state, certified_at=c.certified_at)
+
+
 class PrescriberOut(Out):
     id: str = Field(description="Prescriber id")
     name: str = Field(description="Full name")
     npi: str = Field(description="National Provider Identifier")
-    state: str = Field(description=f"Certification: {STATE}")
     attested: bool = Field(description="R2 attestation signed")
     education_reviewed: bool = Field(description="R1 REMS education reviewed")
     enrolled_at: datetime = Field(description="When enrolled")
-    certified_at: datetime | None = Field(description="When last certified")
+    certifications: list[ProgramCertificationOut] = Field(
+        description="Certification per program (R1, R3); a program not listed: not certified in it")
 
     @classmethod
-    def of(cls, p: Prescriber) -> PrescriberOut:
-        return cls(id=p.id, name=p.name, npi=p.npi, state=p.state, attested=p.attested,
+    def of(cls, p: Prescriber, certifications: Sequence[Certification] = ()) -> PrescriberOut:
+        return cls(id=p.id, name=p.name, npi=p.npi, attested=p.attested,
                    education_reviewed=p.education_reviewed, enrolled_at=p.enrolled_at,
-                   certified_at=p.certified_at)
+                   certifications=[ProgramCertificationOut.of(c) for c in certifications])
+
+    @classmethod
+    def found(cls, found: tuple[Prescriber, Sequence[Certification]]) -> PrescriberOut:
+        return cls.of(*found)
 
 
 class PharmacyOut(Out):
     id: str = Field(description="Pharmacy id")
     name: str = Field(description="Pharmacy name")
     ncpdp_id: str = Field(description="NCPDP pharmacy id")
-    state: str = Field(description=f"Certification: {STATE}")
     enrolled_at: datetime = Field(description="When enrolled")
-    certified_at: datetime | None = Field(description="When last certified")
+    certifications: list[ProgramCertificationOut] = Field(
+        description="Certification per program (R25); a program not listed: not certified in it")
 
     @classmethod
-    def of(cls, p: Pharmacy) -> PharmacyOut:
-        return cls(id=p.id, name=p.name, ncpdp_id=p.ncpdp_id, state=p.state, enrolled_at=p.enrolled_at,
-                   certified_at=p.certified_at)
+    def of(cls, p: Pharmacy, certifications: Sequence[Certification] = ()) -> PharmacyOut:
+        return cls(id=p.id, name=p.name, ncpdp_id=p.ncpdp_id, enrolled_at=p.enrolled_at,
+                   certifications=[ProgramCertificationOut.of(c) for c in certifications])
+
+    @classmethod
+    def found(cls, found: tuple[Pharmacy, Sequence[Certification]]) -> PharmacyOut:
+        return cls.of(*found)
 
 
 class CertificationOut(Out):
     kind: str = Field(description="prescriber or pharmacy")
-    id: str = Field(description="Record id")
-    state: str = Field(description=f"Certification after the change: {STATE}")
-    certified_at: datetime | None = Field(description="When last certified")
+    id: str = Field(description="The prescriber's or pharmacy's id")
+    program_id: str = Field(description="The program of this certification (R1, R25)")
+    state: str = Field(description=f"Certification in this program after the change: {STATE}")
+    certified_at: datetime | None = Field(description="When last certified in this program")
+
+    @classmethod
+    def of(cls, c: Certification) -> CertificationOut:
+        return cls(kind=c.holder_kind, id=c.holder_id, program_id=c.program_id, state=c.state,
+                   certified_at=c.certified_at)
 
 
 class PatientOut(Out):

@@ -24,7 +24,7 @@ LAPSES = ("lapse", "suspend", "revoke")  # a certification that stopped holding
 @dataclass(frozen=True)
 class PrescriberCompliance:
     prescriber_id: str
-    state: str  # the certification now (R1, R3)
+    state: str  # the certifications now, per program (R1, R3)
     authorizations_issued: int
     refusals: int  # refused gates on this prescriber's prescriptions, any stage
     late_surveys: int  # R20: this prescriber's patients in treatment whose survey is overdue
@@ -35,7 +35,7 @@ class PrescriberCompliance:
 @dataclass(frozen=True)
 class PharmacyCompliance:
     pharmacy_id: str
-    state: str  # the certification now (R25)
+    state: str  # the certifications now, per program (R25)
     dispenses: int
     refusals: int  # refused checks, confirmations and dispenses at this pharmacy
     certification_lapses: int
@@ -51,6 +51,16 @@ def _lapses(uow: UnitOfWork, entity: str, period: Period) -> Counter[str]:
     return _counts(uow, select(t.entity_id, func.count()).where(
         t.entity == entity, t.trigger.in_(LAPSES), t.at >= period.start, t.at < period.end)
         .group_by(t.entity_id))
+
+
+def _held(uow: UnitOfWork, kind: str, ids: list[str]) -> dict[str, tuple[str, bool]]:
+    """R1, R25: each holder's certifications now, per program ("pomalidomide: certified; …"),
+    and whether one is certified; a holder certified nowhere yet is "enrolled"."""
+    per: dict[str, list[str]] = {}
+    for c in uow.certifications(kind, ids):
+        per.setdefault(c.holder_id, []).append(f"{c.program_id}: {c.state}")
+    return {key: ("; ".join(per.get(key, [])) or "enrolled",
+                  any(s.endswith(": certified") for s in per.get(key, []))) for key in ids}
 
 
 def survey_late(r: PatientRecords, prescriber: Prescriber, uow: UnitOfWork, as_of: datetime) -> bool:
@@ -75,8 +85,9 @@ def prescriber_compliance(uow: UnitOfWork, ctx: Context, period: Period) -> list
     late = Counter(r.patient.prescriber_id for r in treated_patients(uow)
                    if survey_late(r, prescribers[r.patient.prescriber_id], uow, as_of))
     lapses = _lapses(uow, "prescriber", period)
-    return [PrescriberCompliance(p.id, p.state, issued[p.id], refusals[p.id], late[p.id], lapses[p.id],
-                                 p.state == "certified") for p in prescribers.values()]
+    held = _held(uow, "prescriber", list(prescribers))
+    return [PrescriberCompliance(p.id, held[p.id][0], issued[p.id], refusals[p.id], late[p.id],
+                                 lapses[p.id], held[p.id][1]) for p in prescribers.values()]
 
 
 def pharmacy_compliance(uow: UnitOfWork, ctx: Context, period: Period) -> list[PharmacyCompliance]:
@@ -88,5 +99,6 @@ def pharmacy_compliance(uow: UnitOfWork, ctx: Context, period: Period) -> list[P
     refusals = _counts(uow, select(at_pharmacy, func.count()).where(
         t.entity == GATE, t.at >= period.start, t.at < period.end).group_by(at_pharmacy))
     lapses = _lapses(uow, "pharmacy", period)
-    return [PharmacyCompliance(p.id, p.state, dispenses[p.id], refusals[p.id], lapses[p.id],
-                               p.state == "certified") for p in pharmacies]
+    held = _held(uow, "pharmacy", [p.id for p in pharmacies])
+    return [PharmacyCompliance(p.id, held[p.id][0], dispenses[p.id], refusals[p.id], lapses[p.id],
+                               held[p.id][1]) for p in pharmacies]
