@@ -7,7 +7,7 @@ import pytest
 
 from rems.domain.errors import Conflict, InvalidInput, NotFound, Refused
 from rems.domain.model import AuditEntry, Patient, Person, PersonIdentifier, Prescription, ReadmissionDecision
-from rems.services import patients, persons, prescriptions
+from rems.services import patients, persons
 from rems.services.commands import DecideReadmission, TransferPatient, parse
 from tests.races import race
 from tests.service.builders import Scenario, codes
