@@ -21,7 +21,7 @@ class TransferIn(In):
 
 
 class TransferOut(Out):
-    patient: PatientOut
+    patient: PatientOut = Field(description="The same record, now with its new prescriber")
     from_prescriber_id: str = Field(description="The previous prescriber")
     voided_authorizations: int = Field(description="The previous prescriber's open authorizations, voided")
 
