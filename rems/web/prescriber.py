@@ -75,14 +75,14 @@ def _enroll_command(form: Form, pg: Page) -> EnrollPatient:
         EnrollPatient, program_id=form.opt("program_id") or pg.app.settings.default_program,
         prescriber_id=pg.actor_id, name=form.text("name"), sex=form.text("sex"),
         birth_date=form.opt("birth_date"), cycles_regular=form.flag("cycles_regular"),
-        facts=_facts(form), ppaf=_signature(form), time_zone=form.opt("time_zone"),
+        facts=stated_facts(form), ppaf=_signature(form), time_zone=form.opt("time_zone"),
         identifiers=[{"system": system, "value": value}] if system else [])
 
 
 _ANSWERS = {"yes": True, "no": False}
 
 
-def _facts(form: Form) -> dict[str, Any] | None:
+def stated_facts(form: Form) -> dict[str, Any] | None:
     """R35: the facts answered; an unanswered one is left out (the command names it), and none
     answered at all is "not applicable" (a male patient)."""
     facts: dict[str, Any] = {}
@@ -170,7 +170,7 @@ def renew_ppaf(patient_id: str, pg: Poster) -> Response:
     form = pg.form
     try:
         form.check()
-        cmd = parse(RenewPpaf, patient_id=patient_id, facts=_facts(form), ppaf=_signature(form))
+        cmd = parse(RenewPpaf, patient_id=patient_id, facts=stated_facts(form), ppaf=_signature(form))
         pg.run(patients.renew_ppaf, cmd, pg.actor_id)
     except DomainError as error:
         return _again(pg, patient_id, error, "ppaf")
