@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, inspect
 from rems.adapters import orm
 
 # Foreign keys point backwards in this order.
-ORDER = ("prescribers", "pharmacies", "patients", "ppafs", "pregnancy_tests", "patient_surveys",
+ORDER = ("prescribers", "pharmacies", "persons", "patients", "ppafs", "pregnancy_tests", "patient_surveys",
          "prescriptions", "prescriber_surveys", "confirmations", "dispenses", "pregnancy_reports",
          "audit_log")
 
