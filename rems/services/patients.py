@@ -124,7 +124,7 @@ def record_pregnancy_test(uow: UnitOfWork, ctx: Context, cmd: RecordPregnancyTes
     patient = owned_patient(uow, cmd.patient_id, prescriber_id)
     if cmd.collected_at > ctx.now:
         raise InvalidInput("collected_at", "cannot be in the future")
-    if cmd.collected_at.date() < patient.birth_date:
+    if local_date(cmd.collected_at, zone_of(patient, uow.program(patient.program_id))) < patient.birth_date:
         raise InvalidInput("collected_at", "is before the patient's birth date")
     test = PregnancyTest(id=new_id("tst"), recorded_at=ctx.now, **cmd.model_dump())
     uow.add(test)
