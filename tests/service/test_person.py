@@ -6,9 +6,12 @@ from __future__ import annotations
 import pytest
 
 from rems.domain.errors import Conflict, InvalidInput, NotFound, Refused
+from rems.domain.gate import Records
 from rems.domain.model import AuditEntry, Patient, Person, PersonIdentifier, Prescription, ReadmissionDecision
 from rems.services import patients, persons
 from rems.services.commands import DecideReadmission, TransferPatient, parse
+from rems.services.records import load_records
+from rems.services.uow import UnitOfWork
 from tests.races import race
 from tests.service.builders import Scenario, codes
 
@@ -224,3 +227,29 @@ def test_a_transfer_needs_a_live_record_and_a_prescriber_certified_in_the_progra
                                                to_prescriber_id=s.new_prescriber()), actor="admin")
     assert s.fetch(Patient, s.patient_id).prescriber_id == s.prescriber_id
     assert s.count(AuditEntry, AuditEntry.trigger == "transfer") == 0
+
+
+def test_the_gate_reads_the_persons_history_across_records_r34(scenario: Scenario) -> None:
+    """What records.py loads for one enrollment: tests and pregnancy reports of every enrollment in
+    every program; dispenses and patient surveys of every enrollment in this program; the latest
+    readmission decision in this program."""
+    s = scenario.enrolled("adult_male").ready()
+    first = s.fetch(Patient, s.patient_id)
+    s.dispensed()
+    elsewhere = _again(s, first, program_id="lenalidomide")
+    s.patient_id = elsewhere.id
+    s.survey().dispensed()
+    s.call(patients.report_pregnancy, elsewhere.id, "partner", actor="dr")
+    s.call(patients.change_state, first.id, "discontinue", actor="dr")
+    decision = _readmit(s, first.id)
+    s.patient_id = first.id
+    again = _again(s, first)
+
+    def load(uow: UnitOfWork) -> Records:
+        return load_records(uow, uow.get(Patient, again.id))
+    records = s.read(load)
+    assert {d.patient_id for d in records.dispenses} == {first.id}  # this program's, not lenalidomide's
+    assert {v.patient_id for v in records.patient_surveys} == {first.id}
+    assert [r.patient_id for r in records.pregnancy_reports] == [elsewhere.id]  # every program's
+    assert records.readmitted_at == decision.decided_at
+    assert records.readmitted_at is not None and records.readmitted_at.tzinfo is not None
