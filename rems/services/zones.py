@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import cache
 from zoneinfo import ZoneInfo, available_timezones
 
@@ -28,5 +28,9 @@ def zone_of(patient: Patient, program: Program) -> str:
 
 
 def local_date(now: datetime, zone: str) -> date:
-    """Today on the patient's calendar (T1)."""
-    return now.astimezone(ZoneInfo(zone)).date()
+    """Today on the patient's calendar (T1); at the very ends of the calendar (year 1, 9999),
+    where no zone's offset fits, the UTC date."""
+    try:
+        return now.astimezone(ZoneInfo(zone)).date()
+    except OverflowError:
+        return now.astimezone(UTC).date()

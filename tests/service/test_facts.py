@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -10,7 +10,7 @@ import pytest
 from rems.domain.errors import InvalidInput
 from rems.domain.model import AuditEntry, Patient, Ppaf
 from rems.services import patients, persons, status
-from rems.services.commands import CorrectFacts, RenewPpaf, parse
+from rems.services.commands import CorrectFacts, RecordPregnancyTest, RenewPpaf, parse
 from tests.service.builders import NO_FACTS, Scenario
 
 # At 2026-03-02 10:30 UTC it is already 3 March in Kiritimati (UTC+14) and still 1 March in
@@ -156,3 +156,12 @@ def test_the_prescriber_changes_the_zone_with_an_audit_row_t1(scenario: Scenario
     assert invalid.value.field == "time_zone"
     assert s.fetch(Patient, s.patient_id).time_zone == "Europe/Paris"
     assert s.count(AuditEntry, AuditEntry.trigger == "change_time_zone") == 1
+
+
+def test_a_test_collected_at_the_calendars_edge_is_refused_by_name_not_a_crash_t1(scenario: Scenario) -> None:
+    s = scenario.enrolled("adult_frp", time_zone=WEST)
+    with pytest.raises(InvalidInput) as invalid:  # year 1 in UTC has no earlier local date
+        s.call(patients.record_pregnancy_test, parse(
+            RecordPregnancyTest, patient_id=s.patient_id, collected_at=datetime(1, 1, 1, tzinfo=UTC),
+            result="negative", sensitivity_miu_per_ml=50))
+    assert invalid.value.field == "collected_at"
