@@ -20,7 +20,8 @@ PRESCRIBER = {"id": "prs_old", "name": "Dr Old", "npi": "1000000009", "attested"
 PATIENTS = [("pat_a", "pomalidomide", "Jane Doe", "female", "1980-05-01"),
             ("pat_b", "lenalidomide", "DOE, Jane", "female", "1980-05-01"),
             ("pat_c", "pomalidomide", "Jane Doe", "female", "1981-05-01"),
-            ("pat_d", "thalidomide", "Jane Doe", "male", "1980-05-01")]
+            ("pat_d", "thalidomide", "Jane Doe", "male", "1980-05-01"),
+            ("pat_e", "pomalidomide", "jane  DOE", "female", "1980-05-01")]  # enrolled twice before R34
 
 
 def _alembic(app: App, verb: str, revision: str) -> None:
@@ -37,7 +38,7 @@ def _old_database(app: App) -> None:
             "INSERT INTO prescribers (id, name, npi, attested, education_reviewed, enrolled_at, state, "
             "certified_at, version) VALUES (:id, :name, :npi, :attested, :education_reviewed, "
             ":enrolled_at, :state, :certified_at, :version)"), PRESCRIBER)
-        for n, (key, program, name, sex, birth) in enumerate(PATIENTS):
+        for n, (key, program, name, sex, birth) in enumerate(PATIENTS):  # enrolled in this order
             connection.execute(text(
                 "INSERT INTO patients (id, program_id, prescriber_id, name, sex, birth_date, enrolled_at, "
                 "menarche, hysterectomy, bilateral_oophorectomy, cycles_regular, state, test_phase, "
@@ -59,7 +60,7 @@ def test_existing_patients_of_one_identity_are_linked_to_one_person_and_reported
     with caplog.at_level(logging.INFO, logger="alembic.runtime.migration"):
         _alembic(app, "upgrade", "head")
     links = _links(app)
-    assert links["pat_a"][0] == links["pat_b"][0]  # one woman, two records
+    assert links["pat_a"][0] == links["pat_b"][0] == links["pat_e"][0]  # one woman, three records
     assert len({links[k][0] for k in ("pat_a", "pat_c", "pat_d")}) == 3
     with app.engine.connect() as connection:
         assert connection.execute(text("SELECT COUNT(*) FROM persons")).scalar_one() == 3
@@ -67,8 +68,10 @@ def test_existing_patients_of_one_identity_are_linked_to_one_person_and_reported
     assert {zone for _, zone in links.values()} == {app.programs["pomalidomide"].time_zone}
 
     report = [r.getMessage() for r in caplog.records if "R34" in r.getMessage()]
-    assert "R34: 4 patients linked to 3 persons; 1 persons have more than one enrollment" in report
-    assert f"R34: person {links['pat_a'][0]} links patients pat_a, pat_b" in report
+    assert "R34: 5 patients linked to 3 persons; 1 persons have more than one enrollment" in report
+    assert f"R34: person {links['pat_a'][0]} links patients pat_a, pat_b, pat_e" in report
+    assert (f"R34: person {links['pat_a'][0]} has 2 live enrollments in pomalidomide: pat_a, pat_e; "
+            "transfer or discontinue all but one") in report
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "Jane" not in logged and "1980-05-01" not in logged  # ids only
 
