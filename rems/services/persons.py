@@ -73,8 +73,14 @@ def _stopped_since(uow: UnitOfWork, person_id: str) -> tuple[bool, datetime | No
 def check_enrollable(uow: UnitOfWork, person: Person, program_id: str) -> None:
     """R34: refuse a second live enrollment, and a readmission after a pregnancy stop that the
     administrator has not decided (after the latest stop)."""
-    if any(p.state != LIVE_EXCEPT for p in uow.enrollments_of(person.id, program_id)):
+    enrollments = uow.enrollments_of(person.id)
+    if any(p.state != LIVE_EXCEPT and p.program_id == program_id for p in enrollments):
         raise AlreadyEnrolled(program_id)
+    if any(p.state == "pregnancy_stop" for p in enrollments):  # R34: it blocks every enrollment
+        raise Refused("enroll", [need(
+            False, "R34", "R34_PREGNANCY_STOP_OPEN",
+            "no enrollment of the person is stopped for a pregnancy",
+            "that enrollment is discontinued first (its prescriber or the program administrator)")])
     stopped, last = _stopped_since(uow, person.id)
     decided = uow.readmitted_at(person.id, program_id)
     if stopped and (decided is None or (last is not None and decided < last)):

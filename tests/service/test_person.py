@@ -243,6 +243,10 @@ def test_the_gate_reads_the_persons_history_across_records_r34(scenario: Scenari
     s.call(patients.change_state, first.id, "discontinue", actor="dr")
     decision = _readmit(s, first.id)
     s.patient_id = first.id
+    with pytest.raises(Refused) as still_stopped:  # the lenalidomide record still blocks (R34)
+        _again(s, first)
+    assert codes(still_stopped.value) == ["R34_PREGNANCY_STOP_OPEN"]
+    s.call(patients.change_state, elsewhere.id, "discontinue", actor="dr")
     again = _again(s, first)
 
     def load(uow: UnitOfWork) -> Records:

@@ -3,8 +3,9 @@ stops and readmission decisions across programs, the engine answers as REMS_RULE
 
 The oracle below is written from R34/R30, not from the services: at most one live enrollment per
 person per program; after a pregnancy stop anywhere, an enrollment in a program needs an
-administrator's decision for that program made after the latest stop; a stop puts every live
-enrollment of the person in pregnancy_stop.
+administrator's decision for that program made after the latest stop, and none while a record of
+the person is still stopped (it blocks every enrollment); a stop puts every live enrollment of the
+person in pregnancy_stop.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ class Oracle:
     stopped: set[str] = field(default_factory=set)  # records live when a stop happened
 
     def may_enroll(self, program: str) -> bool:
-        if program in self.live:
+        if program in self.live or self.stopped & set(self.live.values()):  # one live; none stopped
             return False
         decided = self.decided.get(program)
         return self.last_stop is None or (decided is not None and decided >= self.last_stop)
