@@ -17,7 +17,8 @@ from sqlalchemy import Connection, Engine, inspect
 from rems.adapters import orm
 
 # Foreign keys point backwards in this order.
-ORDER = ("prescribers", "pharmacies", "certifications", "patients", "ppafs", "pregnancy_tests", "patient_surveys",
+ORDER = ("prescribers", "pharmacies", "certifications", "persons", "patients", "ppafs", "pregnancy_tests",
+         "patient_surveys",
          "prescriptions", "prescriber_surveys", "confirmations", "dispenses", "pregnancy_reports",
          "audit_log")
 

@@ -22,9 +22,10 @@ from sqlalchemy import Engine, inspect, select, update
 from benchmarks.bulk import ORDER, check_schema, insert
 from rems.adapters import orm
 from rems.domain.categories import FRP_CATEGORIES, category_of
+from rems.domain.identity import name_key
 from rems.domain.model import Patient
 from rems.services import audit_chain
-from workflows.program import Parameters
+from workflows.program import PROGRAM_DIR, Parameters, load_program
 
 PROGRAM = "pomalidomide"  # the seeded population's program (patients, prescriptions, certifications)
 
@@ -150,6 +151,7 @@ class Population:
         self.rows = _Rows(engine, self.seeded)
         self.prescribers: list[str] = []
         self.pharmacies: list[str] = []
+        self.time_zone = load_program(PROGRAM_DIR / "pomalidomide.toml").time_zone  # T1: the default
 
     # -- actors (R1, R25) ------------------------------------------------------------------
     def actors(self) -> None:
@@ -242,11 +244,15 @@ class Population:
         if frp:
             phase = "initial" if not cycles else ("weekly" if first > now - CYCLE else "every_4_weeks")
             phase = "positive" if state == "pregnancy_stop" else phase
+        # R34: every seeded patient is a person of their own (the names are unique); T1: the zone.
+        name, person = f"Patient {i:07d}", rows.id("per")
+        rows.add("persons", id=person, name_key=name_key(name), birth_date=facts["birth_date"],
+                 sex=facts["sex"], created_at=enrolled, version=1)
         rows.add("patients", id=key, program_id="pomalidomide", prescriber_id=prescriber,
-                 name=f"Patient {i:07d}", enrolled_at=enrolled, cycles_regular=rng.random() < 0.9,
+                 name=name, enrolled_at=enrolled, cycles_regular=rng.random() < 0.9,
                  state=state, test_phase=phase,
                  hold_since=now - 2 * DAY if state.endswith("on_hold") else None, version=1 + cycles,
-                 **facts)
+                 person_id=person, time_zone=self.time_zone, **facts)
         rows.audit(enrolled, "admin", "patient", key, "create", None, "pending")
         if state == "pending":
             return key

@@ -46,7 +46,9 @@ GOAL_DELIVERY = 500.0
 DELIVERY_S = 60.0  # the delivery rate is taken over at most this long (from the first to the last send)
 TEMPLATE = 10_000  # quiet patients seeded one by one; the rest are copies
 # What a quiet patient's rows are, in foreign-key order: the table and how to find its rows.
-CLONED = (("patients", "id IN (SELECT patient_id FROM bench_pick)"),
+# R34: each copy is another person (its own identity: the suffix goes on the name key too).
+CLONED = (("persons", "id IN (SELECT person_id FROM patients WHERE id IN (SELECT patient_id FROM bench_pick))"),
+          ("patients", "id IN (SELECT patient_id FROM bench_pick)"),
           ("ppafs", "patient_id IN (SELECT patient_id FROM bench_pick)"),
           ("pregnancy_tests", "patient_id IN (SELECT patient_id FROM bench_pick)"),
           ("patient_surveys", "patient_id IN (SELECT patient_id FROM bench_pick)"),
@@ -56,7 +58,8 @@ CLONED = (("patients", "id IN (SELECT patient_id FROM bench_pick)"),
           ("confirmations", "prescription_id IN (SELECT id FROM prescriptions WHERE patient_id IN "
                             "(SELECT patient_id FROM bench_pick))"),
           ("dispenses", "patient_id IN (SELECT patient_id FROM bench_pick)"))
-SUFFIXED = frozenset({"id", "patient_id", "prescription_id", "confirmation_id", "qualifying_test_id", "number"})
+SUFFIXED = frozenset({"id", "patient_id", "prescription_id", "confirmation_id", "qualifying_test_id", "number",
+                      "person_id", "name_key"})
 
 
 class Grower:

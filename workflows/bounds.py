@@ -30,6 +30,8 @@ class Bound:
 BOUNDS: dict[str, Bound] = {
     "child_age_years": Bound("R6", 18, 21, "younger: a child signs her own PPAF and surveys"),
     "postmenopause_months": Bound("R7", 24, 120, "fewer: a woman who may still conceive counts as FNRP"),
+    "postmenopause_min_age_years": Bound("R35", 10, 40,
+                                         "younger: an implausible menopause date exempts a girl from testing"),
     "initial_test_early_min_days": Bound("R9", 10, 14, "fewer: the two initial tests may be days apart"),
     "initial_test_early_max_days": Bound("R9", 10, 14, "more: a stale first test qualifies"),
     "initial_test_recent_hours": Bound("R9", 1, 24, "more: the second test is not recent"),

@@ -42,6 +42,7 @@ class Parameters:
     effective_from: date
     child_age_years: int
     postmenopause_months: int
+    postmenopause_min_age_years: int  # R35: a postmenopausal date before this age is implausible
     initial_test_early_min_days: int
     initial_test_early_max_days: int
     initial_test_recent_hours: int

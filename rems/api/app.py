@@ -16,6 +16,7 @@ from rems import web
 from rems.api import errors
 from rems.api.routers import (
     admin,
+    admin_patients,
     cds_hooks,
     fhir,
     ncpdp,
@@ -83,7 +84,7 @@ def create_app(app: App, clock: Callable[[], datetime] | None = None) -> FastAPI
     api.state.rems = app
     api.state.clock = clock or (lambda: datetime.now(UTC))
     errors.install(api)
-    for module in (pharmacy, prescriber, patient_care, patient, admin, notifications, reports, fhir, cds_hooks,
+    for module in (pharmacy, prescriber, patient_care, patient, admin_patients, admin, notifications, reports, fhir, cds_hooks,
                    ncpdp):
         api.include_router(module.router)
     web.install(api)

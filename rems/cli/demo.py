@@ -60,7 +60,8 @@ def walk(database: Path) -> None:
     print("\n# The prescriber enrolls the patient with a PPAF for her risk category (R5)")
     patient = _run(env, "--json", "--actor", doc, "patient", "enroll", "--prescriber", doc,
                    "--name", "Demo Patient", "--sex", "female", "--birth-date", "1988-04-12",
-                   "--category", "adult_frp")["id"]
+                   "--category", "adult_frp", "--no-menarche", "--no-hysterectomy",
+                   "--no-oophorectomy", "--postmenopausal-since", "none")["id"]  # R35: every fact
     print(f"(patient {patient})")
     print("\n# Asking for an authorization now: the gate names every missing step")
     _run(env, "--actor", doc, "rx", "request", patient, "--prescriber", doc,

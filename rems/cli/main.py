@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 import typer
 
-from rems.cli import actors, dispensing, notifications, patients, reports, server, tokens
+from rems.cli import actors, admin_patients, dispensing, notifications, patients, reports, server, tokens
 from rems.cli.audit import audit
 from rems.cli.output import EXIT_BAD_INPUT, emit, handle, state
 
@@ -16,6 +16,7 @@ app = typer.Typer(help="REMS engine: certify, enroll, gate and dispense under th
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 app.add_typer(actors.prescriber, name="prescriber")
 app.add_typer(actors.pharmacy, name="pharmacy")
+admin_patients.register(patients.patient)
 app.add_typer(patients.patient, name="patient")
 app.add_typer(patients.test, name="test")
 app.add_typer(patients.survey, name="survey")

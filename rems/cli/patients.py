@@ -8,6 +8,7 @@ from typing import Any
 import typer
 
 from rems.cli.output import call, emit, instant
+from rems.domain.errors import InvalidInput
 from rems.services import patients as svc
 from rems.services.commands import EnrollPatient, RecordPatientSurvey, RecordPregnancyTest, RenewPpaf, parse
 from rems.services.status import patient_status
@@ -17,10 +18,30 @@ test = typer.Typer(help="Pregnancy tests (R9-R11, R30).", no_args_is_help=True)
 survey = typer.Typer(help="Patient and prescriber surveys (R19, R20).", no_args_is_help=True)
 
 
-def _facts(menarche: bool, hysterectomy: bool, oophorectomy: bool,
-           postmenopausal_since: str | None) -> dict[str, Any]:
-    return {"menarche": menarche, "hysterectomy": hysterectomy,
-            "bilateral_oophorectomy": oophorectomy, "postmenopausal_since": postmenopausal_since}
+def stated_facts(menarche: bool | None, hysterectomy: bool | None, oophorectomy: bool | None,
+           postmenopausal_since: str | None) -> dict[str, Any] | None:
+    """R35: the facts as stated; an option left out stays out (the command then names it), and
+    none given at all is "not applicable" (a male patient)."""
+    given = {"menarche": menarche, "hysterectomy": hysterectomy, "bilateral_oophorectomy": oophorectomy}
+    facts: dict[str, Any] = {name: value for name, value in given.items() if value is not None}
+    if postmenopausal_since is not None:
+        facts["postmenopausal_since"] = None if postmenopausal_since.lower() == "none" \
+            else postmenopausal_since
+    return facts or None
+
+
+MENARCHE = typer.Option(None, "--menarche/--no-menarche", help="R8: has reached menarche (a female: required)")
+HYSTERECTOMY = typer.Option(None, "--hysterectomy/--no-hysterectomy", help="R7 (a female: required)")
+OOPHORECTOMY = typer.Option(None, "--oophorectomy/--no-oophorectomy",
+                            help="R7: bilateral oophorectomy (a female: required)")
+POSTMENOPAUSAL = typer.Option(None, help="R7: YYYY-MM-DD, or none (a female: required)")
+
+
+def _identifier(text: str) -> dict[str, str]:
+    system, bar, value = text.partition("|")
+    if not bar:
+        raise InvalidInput("identifier", "SYSTEM|VALUE, e.g. 'urn:hospital:mrn|12345'")
+    return {"system": system, "value": value}
 
 
 def _ppaf(category: str, guardian: str | None) -> dict[str, Any]:
@@ -35,15 +56,19 @@ def enroll(prescriber: str = typer.Option(..., help="Prescriber id"),
            category: str = typer.Option(..., help="PPAF risk category (R5a)"),
            program: str = typer.Option("pomalidomide"),
            guardian: str = typer.Option(None, help="Parent or guardian who signs for a child (R6)"),
-           menarche: bool = typer.Option(False), hysterectomy: bool = typer.Option(False),
-           oophorectomy: bool = typer.Option(False, help="Bilateral oophorectomy"),
-           postmenopausal_since: str = typer.Option(None, help="YYYY-MM-DD"),
-           irregular_cycles: bool = typer.Option(False)) -> None:
-    """Enroll a patient with a signed PPAF for exactly one risk category (R5)."""
+           menarche: bool | None = MENARCHE, hysterectomy: bool | None = HYSTERECTOMY,
+           oophorectomy: bool | None = OOPHORECTOMY, postmenopausal_since: str | None = POSTMENOPAUSAL,
+           irregular_cycles: bool = typer.Option(False),
+           identifier: list[str] = typer.Option(
+               [], help="R34: SYSTEM|VALUE, e.g. 'urn:hospital:mrn|12345' (repeatable)"),
+           time_zone: str = typer.Option(None, help="T1: IANA zone (default: the program's)")) -> None:
+    """Enroll a patient with a signed PPAF for exactly one risk category (R5); one person, one
+    enrollment per program (R34)."""
     cmd = parse(EnrollPatient, program_id=program, prescriber_id=prescriber, name=name, sex=sex,
                 birth_date=birth_date, cycles_regular=not irregular_cycles,
-                facts=_facts(menarche, hysterectomy, oophorectomy, postmenopausal_since),
-                ppaf=_ppaf(category, guardian))
+                facts=stated_facts(menarche, hysterectomy, oophorectomy, postmenopausal_since),
+                ppaf=_ppaf(category, guardian), identifiers=[_identifier(i) for i in identifier],
+                time_zone=time_zone)
     p = call(svc.enroll_patient, cmd)
     emit({"id": p.id, "state": p.state, "test_phase": p.test_phase},
          f"patient {p.id} enrolled ({p.state}; pregnancy testing: {p.test_phase})")
@@ -51,12 +76,12 @@ def enroll(prescriber: str = typer.Option(..., help="Prescriber id"),
 
 @patient.command("renew-ppaf")
 def renew_ppaf(patient_id: str, category: str = typer.Option(...),
-               guardian: str = typer.Option(None), menarche: bool = typer.Option(False),
-               hysterectomy: bool = typer.Option(False), oophorectomy: bool = typer.Option(False),
-               postmenopausal_since: str = typer.Option(None)) -> None:
-    """Sign a new PPAF after a category change (R8): give the patient's current facts."""
+               guardian: str = typer.Option(None), menarche: bool | None = MENARCHE,
+               hysterectomy: bool | None = HYSTERECTOMY, oophorectomy: bool | None = OOPHORECTOMY,
+               postmenopausal_since: str | None = POSTMENOPAUSAL) -> None:
+    """Sign a new PPAF after a category change (R8): state every current fact of a female (R35)."""
     cmd = parse(RenewPpaf, patient_id=patient_id, ppaf=_ppaf(category, guardian),
-                facts=_facts(menarche, hysterectomy, oophorectomy, postmenopausal_since))
+                facts=stated_facts(menarche, hysterectomy, oophorectomy, postmenopausal_since))
     p = call(svc.renew_ppaf, cmd)
     emit({"id": p.id, "state": p.state, "test_phase": p.test_phase},
          f"patient {p.id}: new PPAF ({category}); testing: {p.test_phase}")
@@ -78,6 +103,13 @@ _patient_command("report-partner-pregnancy", "A male patient's partner is pregna
                  svc.report_pregnancy, "partner")
 for _trigger in svc.STATE_TRIGGERS:
     _patient_command(_trigger, f"{_trigger.capitalize()} therapy (audited).", svc.change_state, _trigger)
+
+
+@patient.command("time-zone")
+def time_zone(patient_id: str, zone: str = typer.Option(..., help="T1: IANA zone, e.g. America/Chicago")) -> None:
+    """Change the patient's time zone: every calendar rule follows it (T1); audited."""
+    p = call(svc.change_time_zone, patient_id, zone)
+    emit({"id": p.id, "time_zone": p.time_zone}, f"patient {p.id}: time zone {p.time_zone}")
 
 
 @patient.command("cycles")

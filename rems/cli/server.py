@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import typer
@@ -69,7 +70,9 @@ def seed_demo(days: int = typer.Option(7, help="Days the demo tokens stay valid"
     program_id = settings.default_program  # the demo's program, named in every certification
     doc, pharm = _actors(program_id)
     patient = call(patients.enroll_patient, parse(
-        EnrollPatient, program_id=program_id, prescriber_id=doc, name="Demo Patient", sex="male",
+        # R34: one person, one enrollment: each run seeds a new person (the time makes the name).
+        EnrollPatient, program_id=program_id, prescriber_id=doc, sex="male",
+        name=f"Demo Patient {datetime.now(UTC):%Y%m%d%H%M%S%f}",
         birth_date="1970-01-01", ppaf={"category": "adult_male"})).id
     rx = call(prescriptions.request_authorization, parse(
         RequestAuthorization, patient_id=patient, prescriber_id=doc, days_supply=28, quantity=28,

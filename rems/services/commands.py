@@ -60,11 +60,16 @@ class EnrollPharmacy(Command):  # R25
     records_and_audits_accepted: bool
 
 
-class ReproductiveFacts(Command):  # R7, R8
-    menarche: bool = False
-    hysterectomy: bool = False
-    bilateral_oophorectomy: bool = False
-    postmenopausal_since: date | None = None
+class ReproductiveFacts(Command):  # R7, R8, R35: every fact stated, none defaults to "no"
+    menarche: bool
+    hysterectomy: bool
+    bilateral_oophorectomy: bool
+    postmenopausal_since: date | None
+
+
+class Identifier(Command):  # R34: an identifier the enrolling site gives, e.g. an MRN and its system
+    system: Text
+    value: Text
 
 
 class PpafSignature(Command):  # R5, R6
@@ -79,15 +84,35 @@ class EnrollPatient(Command):  # R5-R8
     name: Text
     sex: Literal["female", "male"]
     birth_date: date
-    facts: ReproductiveFacts = ReproductiveFacts()
+    # R35: required for a female patient; only a male may leave them out (they cannot apply).
+    facts: ReproductiveFacts | None = None
     cycles_regular: bool = True
     ppaf: PpafSignature
+    identifiers: Annotated[list[Identifier], Field(max_length=20)] = []
+    time_zone: Annotated[str, Field(min_length=1, max_length=64)] | None = None  # T1: IANA name
 
 
-class RenewPpaf(Command):  # R8
+class RenewPpaf(Command):  # R8, R35: a female's renewal states every fact
+    patient_id: Key
+    facts: ReproductiveFacts | None = None
+    ppaf: PpafSignature
+
+
+class CorrectFacts(Command):  # R35: the administrator's correction, with a reason
     patient_id: Key
     facts: ReproductiveFacts
-    ppaf: PpafSignature
+    reason: Annotated[str, Field(min_length=1, max_length=500)]
+
+
+class DecideReadmission(Command):  # R34: the administrator's decision to enrol a person again
+    patient_id: Key  # an enrollment of the person (e.g. the one stopped for pregnancy)
+    program_id: Key | None = None  # the program of the new enrollment; default that enrollment's
+    reason: Annotated[str, Field(min_length=1, max_length=500)]
+
+
+class TransferPatient(Command):  # R34: the same record, another prescriber
+    patient_id: Key
+    to_prescriber_id: Key
 
 
 class RecordPregnancyTest(Command):  # R9-R12, R30

@@ -8,33 +8,24 @@ from typing import Literal
 from rems.domain import gate
 from rems.domain.categories import CHILD_CATEGORIES, FRP_CATEGORIES, category_of
 from rems.domain.errors import InvalidInput, NotFound
-from rems.domain.identity import name_key
 from rems.domain.model import Patient, PatientSurvey, Ppaf, PregnancyReport, PregnancyTest, Prescriber
 from rems.domain.testing import acceptable
+from rems.services import persons
 from rems.services.commands import (
     EnrollPatient,
     PpafSignature,
     RecordPatientSurvey,
     RecordPregnancyTest,
     RenewPpaf,
-    ReproductiveFacts,
 )
+from rems.services.facts import apply_facts
 from rems.services.lifecycle import audit, new_id, transition
 from rems.services.prescriptions import void_open_prescriptions
 from rems.services.uow import Context, UnitOfWork
+from rems.services.zones import checked_zone, local_date, zone_of
 from workflows.definitions import TREATABLE
 
 STATE_TRIGGERS = ("interrupt", "resume", "discontinue")
-
-
-def _apply_facts(patient: Patient, facts: ReproductiveFacts, ctx: Context) -> None:
-    if patient.sex != "female" and (facts.menarche or facts.hysterectomy
-                                    or facts.bilateral_oophorectomy or facts.postmenopausal_since):
-        raise InvalidInput("facts", "reproductive facts apply to female patients only")
-    if facts.postmenopausal_since is not None and facts.postmenopausal_since > ctx.now.date():
-        raise InvalidInput("facts.postmenopausal_since", "cannot be in the future")
-    for name, value in facts.model_dump().items():
-        setattr(patient, name, value)
 
 
 def _sign_ppaf(uow: UnitOfWork, ctx: Context, patient: Patient, sig: PpafSignature,
@@ -68,17 +59,20 @@ def _sign_ppaf(uow: UnitOfWork, ctx: Context, patient: Patient, sig: PpafSignatu
 
 
 def enroll_patient(uow: UnitOfWork, ctx: Context, cmd: EnrollPatient) -> Patient:
-    uow.program(cmd.program_id)
-    uow.get(Prescriber, cmd.prescriber_id)
-    if cmd.birth_date > ctx.now.date():
-        raise InvalidInput("birth_date", "cannot be in the future")
+    """R5-R8 with R34: one person, one live enrollment per program; T1: the patient's zone."""
     program = uow.program(cmd.program_id)
-    person = uow.person_for(name_key(cmd.name), cmd.birth_date, cmd.sex, ctx.now)
+    uow.get(Prescriber, cmd.prescriber_id)
+    zone = checked_zone(cmd.time_zone) if cmd.time_zone else program.time_zone
+    today = local_date(ctx.now, zone)
+    if cmd.birth_date > today:
+        raise InvalidInput("birth_date", "cannot be in the future")
     patient = Patient(id=new_id("pat"), program_id=cmd.program_id, prescriber_id=cmd.prescriber_id,
                       name=cmd.name, sex=cmd.sex, birth_date=cmd.birth_date, enrolled_at=ctx.now,
-                      cycles_regular=cmd.cycles_regular, person_id=person.id,
-                      time_zone=program.time_zone)
-    _apply_facts(patient, cmd.facts, ctx)
+                      cycles_regular=cmd.cycles_regular, time_zone=zone)
+    apply_facts(patient, cmd.facts, today, program.at(ctx.now), one_way=False)
+    person = persons.person_for_enrollment(uow, ctx, cmd)
+    persons.check_enrollable(uow, person, cmd.program_id)
+    patient.person_id = person.id
     uow.add(patient)
     uow.flush()
     _sign_ppaf(uow, ctx, patient, cmd.ppaf, "enroll")
@@ -97,19 +91,31 @@ def owned_patient(uow: UnitOfWork, patient_id: str, prescriber_id: str | None,
 def renew_ppaf(uow: UnitOfWork, ctx: Context, cmd: RenewPpaf, prescriber_id: str | None = None) -> Patient:
     """R8: new facts (menarche, surgery, menopause) or a birthday need a PPAF for the new category."""
     patient = owned_patient(uow, cmd.patient_id, prescriber_id)
-    _apply_facts(patient, cmd.facts, ctx)
+    program = uow.program(patient.program_id)
+    today = local_date(ctx.now, zone_of(patient, program))
+    apply_facts(patient, cmd.facts, today, program.at(ctx.now), one_way=True)  # R35
     _sign_ppaf(uow, ctx, patient, cmd.ppaf, "renew_ppaf")
     uow.commit()
     return patient
 
 
-def _stop_for_pregnancy(uow: UnitOfWork, ctx: Context, patient: Patient, source: str) -> None:
-    """R30: stop at once, void every open authorization, and open a pregnancy report."""
+def _stop_one(uow: UnitOfWork, ctx: Context, patient: Patient, source: str) -> None:
     if patient.state in TREATABLE:
         transition(uow, ctx, "patient", patient, "report_pregnancy")
     if patient.test_phase != "positive" and source != "partner":
         transition(uow, ctx, "pregnancy_testing", patient, "positive_result", attribute="test_phase")
     void_open_prescriptions(uow, ctx, patient_id=patient.id)
+
+
+def _stop_for_pregnancy(uow: UnitOfWork, ctx: Context, patient: Patient, source: str) -> None:
+    """R30, R34: stop at once every enrollment of the person (any program), void every open
+    authorization, and open a pregnancy report on this record."""
+    _stop_one(uow, ctx, patient, source)
+    others = [p for p in uow.enrollments_of(patient.person_id) if p.id != patient.id] \
+        if patient.person_id else []
+    for other in sorted(others, key=lambda p: p.id):  # one lock order between stops
+        uow.session.refresh(other, with_for_update=True)
+        _stop_one(uow, ctx, other, source)
     report = PregnancyReport(id=new_id("prg"), patient_id=patient.id, reported_at=ctx.now,
                              source=source)
     uow.add(report)
@@ -121,7 +127,7 @@ def record_pregnancy_test(uow: UnitOfWork, ctx: Context, cmd: RecordPregnancyTes
     patient = owned_patient(uow, cmd.patient_id, prescriber_id)
     if cmd.collected_at > ctx.now:
         raise InvalidInput("collected_at", "cannot be in the future")
-    if cmd.collected_at.date() < patient.birth_date:
+    if local_date(cmd.collected_at, zone_of(patient, uow.program(patient.program_id))) < patient.birth_date:
         raise InvalidInput("collected_at", "is before the patient's birth date")
     test = PregnancyTest(id=new_id("tst"), recorded_at=ctx.now, **cmd.model_dump())
     uow.add(test)
@@ -184,6 +190,19 @@ def set_cycles(uow: UnitOfWork, ctx: Context, patient_id: str, regular: bool,
         transition(uow, ctx, "pregnancy_testing", patient, trigger, attribute="test_phase")
     else:
         audit(uow, ctx, "patient", patient.id, trigger, patient.state, patient.state)
+    uow.commit()
+    return patient
+
+
+def change_time_zone(uow: UnitOfWork, ctx: Context, patient_id: str, time_zone: str,
+                     prescriber_id: str | None = None) -> Patient:
+    """T1: the patient's calendar (birthdays, day counts, survey months) follows this zone."""
+    patient = owned_patient(uow, patient_id, prescriber_id)
+    zone = checked_zone(time_zone)
+    if zone != patient.time_zone:
+        audit(uow, ctx, "patient", patient.id, "change_time_zone", patient.state, patient.state,
+              refs={"from_zone": patient.time_zone or "", "to_zone": zone})
+        patient.time_zone = zone
     uow.commit()
     return patient
 

@@ -9,9 +9,10 @@ from datetime import UTC, date, datetime
 from types import TracebackType
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from rems.adapters import orm
@@ -180,6 +181,62 @@ class UnitOfWork:
         where += [t.program_id == program_id] if program_id else []
         query = select(model.Certification).where(*where).order_by(t.program_id, t.holder_id)
         return self.session.scalars(query).all()
+
+    def claim_person(self, person: model.Person) -> None:
+        """R34: serialise what changes one person's enrollments: lock the row (PostgreSQL) and bump
+        its version (the write lock on SQLite; a concurrent claim fails as a conflict), so what is
+        read next includes every enrollment committed before."""
+        self.session.refresh(person, with_for_update=True)
+        flag_modified(person, "sex")
+        self.flush()
+
+    def person_identifier(self, system: str, value: str) -> model.PersonIdentifier | None:
+        t = orm.person_identifiers.c
+        query = select(model.PersonIdentifier).where(t.system == system, t.value == value)
+        return self.session.scalars(query).first()
+
+    def enrollments_of(self, person_id: str, program_id: str | None = None) -> Sequence[model.Patient]:
+        """R34: every enrollment (patient record) of a person, in one program or in all."""
+        t = orm.patients.c
+        where = [t.person_id == person_id] + ([t.program_id == program_id] if program_id else [])
+        return self._all(model.Patient, *where, order=t.enrolled_at)
+
+    def _of_person(self, person_id: str, program_id: str | None = None) -> Any:
+        t = orm.patients.c
+        where = [t.person_id == person_id] + ([t.program_id == program_id] if program_id else [])
+        return select(t.id).where(*where).scalar_subquery()
+
+    def person_tests(self, person_id: str) -> Sequence[model.PregnancyTest]:
+        """R34: the person's tests in every enrollment and program."""
+        t = orm.pregnancy_tests.c
+        return self._all(model.PregnancyTest, t.patient_id.in_(self._of_person(person_id)),
+                         order=t.collected_at)
+
+    def person_dispenses(self, person_id: str, program_id: str) -> Sequence[model.Dispense]:
+        """R28, R34: the person's dispenses in every enrollment of this program."""
+        t = orm.dispenses.c
+        return self._all(model.Dispense, t.patient_id.in_(self._of_person(person_id, program_id)),
+                         order=t.dispensed_at)
+
+    def person_patient_surveys(self, person_id: str, program_id: str) -> Sequence[model.PatientSurvey]:
+        t = orm.patient_surveys.c
+        return self._all(model.PatientSurvey,
+                         t.patient_id.in_(self._of_person(person_id, program_id)), order=t.completed_at)
+
+    def person_pregnancy_reports(self, person_id: str) -> Sequence[model.PregnancyReport]:
+        """R30, R34: the person's pregnancy reports in every enrollment and program."""
+        t = orm.pregnancy_reports.c
+        return self._all(model.PregnancyReport, t.patient_id.in_(self._of_person(person_id)),
+                         order=t.reported_at)
+
+    def readmitted_at(self, person_id: str, program_id: str) -> datetime | None:
+        """R34: when the administrator last decided to admit the person to the program again."""
+        t = orm.readmission_decisions.c
+        found: datetime | None = self.session.scalar(
+            select(func.max(t.decided_at)).where(t.person_id == person_id, t.program_id == program_id))
+        if found is not None and found.tzinfo is None:  # SQLite's aggregate skips the column type
+            found = found.replace(tzinfo=UTC)
+        return found
 
     def already_enrolled(self, identifier: str, value: str) -> bool:
         """Is a prescriber (`npi`) or pharmacy (`ncpdp_id`) with this identifier enrolled?"""

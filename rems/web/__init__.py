@@ -10,7 +10,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from rems.web import admin, login, operations, patient, pharmacy, prescriber
+from rems.web import admin, admin_patients, login, operations, patient, pharmacy, prescriber
 from rems.web.pages import HEADERS, LoginRequired, ShowError, cookies
 
 STATIC = Path(__file__).parent / "static"
@@ -28,7 +28,7 @@ def install(api: FastAPI) -> None:
     """Mount the dashboard's pages under /web (outside the OpenAPI document) and its stylesheet."""
     api.mount("/web/static", StaticFiles(directory=STATIC), name="web-static")
     # operations first: its fixed paths must win over admin's /web/admin/{kind}/{id}/{trigger}.
-    for module in (login, prescriber, pharmacy, operations, admin, patient):
+    for module in (login, prescriber, pharmacy, operations, admin_patients, admin, patient):
         api.include_router(module.router)
     api.add_exception_handler(LoginRequired, _to_login)
     api.add_exception_handler(ShowError, login.show_error)

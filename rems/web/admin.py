@@ -24,7 +24,8 @@ QUEUE_TRIGGERS = ("certify", "suspend", "reinstate")
 # Waiting for a decision first: newly enrolled, then suspended, then the rest.
 _ORDER = {"enrolled": 0, "suspended": 1, "lapsed": 2, "certified": 3, "revoked": 4}
 ENTITIES = ("prescriber", "pharmacy", "patient", "pregnancy_testing", "prescription", "confirmation",
-            "pregnancy_test", "patient_survey", "pregnancy_report", "api", "api_token", "gate", "notification")
+            "pregnancy_test", "patient_survey", "pregnancy_report", "api", "api_token", "gate", "notification",
+            "person")
 _WORKFLOW_OF = {"pregnancy_testing": "pregnancy_testing", "patient": "patient", "prescriber": "prescriber",
                 "pharmacy": "pharmacy", "prescription": "prescription", "confirmation": "confirmation"}
 

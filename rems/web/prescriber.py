@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends
 from starlette.responses import Response
 
 from rems.domain.categories import FRP_CATEGORIES
-from rems.domain.errors import DomainError, NotFound
+from rems.domain.errors import DomainError, InvalidInput, NotFound
 from rems.domain.model import Patient
 from rems.services import patients, prescriptions, queries, status
 from rems.services.commands import EnrollPatient, RecordPregnancyTest, RenewPpaf, RequestAuthorization, parse
@@ -43,13 +43,12 @@ def _patient(uow: UnitOfWork, ctx: Context, patient_id: str, prescriber_id: str)
     patient = uow.get(Patient, patient_id)
     params = uow.program(patient.program_id).at(ctx.now)
     diagrams = [diagram("patient", patient.state), diagram("pregnancy_testing", patient.test_phase)]
-    facts = {f"facts.{name}": "on" for name in ("menarche", "hysterectomy", "bilateral_oophorectomy")
-             if getattr(patient, name)}
-    since = patient.postmenopausal_since
-    ppaf_defaults = {**facts, "facts.postmenopausal_since": since.isoformat() if since else "",
-                     "ppaf.category": found["category"]}
-    return {"patient": patient, "zone": patient_zone(uow, patient), "status": found, "frp": found["category"] in FRP_CATEGORIES,
-            "ppaf_defaults": ppaf_defaults, "categories": [(c, c.replace("_", " ")) for c in CATEGORIES],
+    # R35: the renewal form answers no fact for the prescriber; it shows what is recorded.
+    recorded = {name: getattr(patient, name) for name in ("menarche", "hysterectomy", "bilateral_oophorectomy")}
+    ppaf_defaults = {"ppaf.category": found["category"]}
+    return {"patient": patient, "zone": patient_zone(uow, patient), "status": found,
+            "frp": found["category"] in FRP_CATEGORIES, "ppaf_defaults": ppaf_defaults, "recorded": recorded,
+            "categories": [(c, c.replace("_", " ")) for c in CATEGORIES],
             "max_supply_days": params.max_supply_days,
             "threshold": params.test_detection_threshold_miu_per_ml, "diagrams": diagrams,
             "rx_diagrams": {rx["id"]: diagram("prescription", rx["state"], rx["id"]) for rx in found["prescriptions"]}}
@@ -61,8 +60,10 @@ def home(pg: Viewer) -> Response:
 
 
 def _enroll_context(pg: Page, values: dict[str, str]) -> dict[str, Any]:
+    default = pg.app.settings.default_program
+    zone = pg.app.programs[default].time_zone if default in pg.app.programs else ""
     return {"values": values, "categories": [(c, c.replace("_", " ")) for c in CATEGORIES],
-            "programs": sorted(pg.app.programs), "default_program": pg.app.settings.default_program}
+            "programs": sorted(pg.app.programs), "default_program": default, "default_zone": zone}
 
 
 @router.get("/patients/new")
@@ -72,17 +73,36 @@ def enroll_form(pg: Viewer) -> Response:
 
 def _enroll_command(form: Form, pg: Page) -> EnrollPatient:
     form.check()
+    system, value = form.opt("identifier.system"), form.opt("identifier.value")
+    if bool(system) != bool(value):
+        raise InvalidInput("identifier.value" if system else "identifier.system",
+                           "give both the identifier and its system, or neither")
     return parse(
         EnrollPatient, program_id=form.opt("program_id") or pg.app.settings.default_program,
         prescriber_id=pg.actor_id, name=form.text("name"), sex=form.text("sex"),
         birth_date=form.opt("birth_date"), cycles_regular=form.flag("cycles_regular"),
-        facts=_facts(form), ppaf=_signature(form))
+        facts=stated_facts(form), ppaf=_signature(form), time_zone=form.opt("time_zone"),
+        identifiers=[{"system": system, "value": value}] if system else [])
 
 
-def _facts(form: Form) -> dict[str, Any]:
-    return {"menarche": form.flag("facts.menarche"), "hysterectomy": form.flag("facts.hysterectomy"),
-            "bilateral_oophorectomy": form.flag("facts.bilateral_oophorectomy"),
-            "postmenopausal_since": form.opt("facts.postmenopausal_since")}
+_ANSWERS = {"yes": True, "no": False}
+
+
+def stated_facts(form: Form) -> dict[str, Any] | None:
+    """R35: the facts answered; an unanswered one is left out (the command names it), and none
+    answered at all is "not applicable" (a male patient)."""
+    facts: dict[str, Any] = {}
+    for name in ("menarche", "hysterectomy", "bilateral_oophorectomy"):
+        answer = form.opt(f"facts.{name}")
+        if answer is not None:
+            facts[name] = _ANSWERS.get(answer, answer)
+    menopause = form.opt("facts.postmenopausal")
+    if menopause == "yes" and not form.opt("facts.postmenopausal_since"):
+        raise InvalidInput("facts.postmenopausal_since", "give the date menopause began")
+    if menopause is not None:
+        facts["postmenopausal_since"] = form.opt("facts.postmenopausal_since") if menopause == "yes" \
+            else None if menopause == "no" else menopause
+    return facts or None
 
 
 def _signature(form: Form) -> dict[str, Any]:
@@ -165,11 +185,22 @@ def renew_ppaf(patient_id: str, pg: Poster) -> Response:
     form = pg.form
     try:
         form.check()
-        cmd = parse(RenewPpaf, patient_id=patient_id, facts=_facts(form), ppaf=_signature(form))
+        cmd = parse(RenewPpaf, patient_id=patient_id, facts=stated_facts(form), ppaf=_signature(form))
         pg.run(patients.renew_ppaf, cmd, pg.actor_id)
     except DomainError as error:
         return _again(pg, patient_id, error, "ppaf")
     return pg.redirect(f"/web/prescriber/patients/{patient_id}")
+
+
+@router.post("/patients/{patient_id}/time-zone")
+def time_zone(patient_id: str, pg: Poster) -> Response:
+    """T1: the patient's calendar follows this zone; audited."""
+    try:
+        pg.form.check()
+        pg.run(patients.change_time_zone, patient_id, pg.form.text("time_zone").strip(), pg.actor_id)
+    except DomainError as error:
+        return _again(pg, patient_id, error, "zone")
+    return pg.redirect(f"/web/prescriber/patients/{patient_id}#zone")
 
 
 @router.post("/patients/{patient_id}/missed-period")

@@ -53,6 +53,16 @@ def _patient(w: World, **change: Any) -> dict[str, Any]:
             "ppaf": {"category": "adult_male"}, **change}
 
 
+_FACTS = {"menarche": True, "hysterectomy": False, "bilateral_oophorectomy": False,
+          "postmenopausal_since": None}
+
+
+def _stopped(w: World) -> str:
+    """R34: a readmission decision is made for a person stopped for a pregnancy."""
+    w.call(patients.report_pregnancy, w.male, "partner")
+    return w.male
+
+
 def _rx(w: World, **change: Any) -> dict[str, Any]:
     return {"patient_id": w.male, "days_supply": 28, "quantity": 28, "prescriber_survey_completed": True,
             **change}
@@ -140,11 +150,11 @@ ENDPOINTS = [
              lambda w: Call(w.doc, "POST", f"{D}/patients/{w.stranger}/pregnancy-tests", _test(w))),
     Endpoint("POST /v1/prescriber/patients/{patient_id}/ppaf",
              lambda w: Call(w.doc, "POST", f"{D}/patients/{w.male}/ppaf",
-                            {"facts": {}, "ppaf": {"category": "adult_male"}}), 201,
+                            {"ppaf": {"category": "adult_male"}}), 201,
              (lambda w: Call(w.doc, "POST", f"{D}/patients/{w.male}/ppaf",
-                             {"facts": {}, "ppaf": {"category": "alien"}}), "ppaf.category"),
+                             {"ppaf": {"category": "alien"}}), "ppaf.category"),
              lambda w: Call(w.doc, "POST", f"{D}/patients/{w.stranger}/ppaf",
-                            {"facts": {}, "ppaf": {"category": "adult_male"}})),
+                            {"ppaf": {"category": "adult_male"}})),
     Endpoint("POST /v1/prescriber/patients/{patient_id}/missed-period",
              lambda w: Call(w.doc, "POST", f"{D}/patients/{w.frp}/missed-period"), 200,
              (lambda w: Call(w.doc, "POST", f"{D}/patients/{w.male}/missed-period"), "patient_id"),
@@ -154,6 +164,11 @@ ENDPOINTS = [
              201, (lambda w: Call(w.doc, "POST", f"{D}/patients/{w.frp}/pregnancy-report", {"source": "x"}),
                    "source"),
              lambda w: Call(w.doc, "POST", f"{D}/patients/{w.stranger}/pregnancy-report", {})),
+    Endpoint("POST /v1/prescriber/patients/{patient_id}/time-zone",
+             lambda w: Call(w.doc, "POST", f"{D}/patients/{w.male}/time-zone", {"time_zone": "America/Chicago"}),
+             200, (lambda w: Call(w.doc, "POST", f"{D}/patients/{w.male}/time-zone", {"time_zone": "Nowhere"}),
+                   "time_zone"),
+             lambda w: Call(w.doc, "POST", f"{D}/patients/{w.stranger}/time-zone", {"time_zone": "UTC"})),
     Endpoint("POST /v1/prescriber/patients/{patient_id}/cycles",
              lambda w: Call(w.doc, "POST", f"{D}/patients/{w.frp}/cycles", {"regular": False}), 200,
              (lambda w: Call(w.doc, "POST", f"{D}/patients/{w.frp}/cycles", {"regular": "maybe"}), "regular"),
@@ -189,6 +204,21 @@ ENDPOINTS = [
              lambda w: Call(ADMIN, "GET", f"{A}/audit/prescription/{w.rx}"), 200,
              (lambda w: Call(ADMIN, "GET", f"{A}/audit/spaceship/{w.rx}"), "entity"),
              lambda w: Call(ADMIN, "GET", f"{A}/audit/patient/{w.rx}")),
+    Endpoint("POST /v1/admin/patients/{patient_id}/transfer",
+             lambda w: Call(ADMIN, "POST", f"{A}/patients/{w.male}/transfer",
+                            {"to_prescriber_id": w.prescriber()}), 200,
+             (lambda w: Call(ADMIN, "POST", f"{A}/patients/{w.male}/transfer", {"to_prescriber_id": ""}),
+              "to_prescriber_id")),
+    Endpoint("POST /v1/admin/patients/{patient_id}/readmission",
+             lambda w: Call(ADMIN, "POST", f"{A}/patients/{_stopped(w)}/readmission",
+                            {"reason": "reviewed"}), 201,
+             (lambda w: Call(ADMIN, "POST", f"{A}/patients/{w.male}/readmission", {"reason": ""}), "reason")),
+    Endpoint("POST /v1/admin/patients/{patient_id}/facts",
+             lambda w: Call(ADMIN, "POST", f"{A}/patients/{w.frp}/facts",
+                            {"facts": {**_FACTS, "hysterectomy": True}, "reason": "surgery recorded late"}), 200,
+             (lambda w: Call(ADMIN, "POST", f"{A}/patients/{w.frp}/facts",
+                             {"facts": {k: v for k, v in _FACTS.items() if k != "menarche"}, "reason": "x"}),
+              "facts.menarche")),
     Endpoint("POST /v1/admin/sweep", lambda w: Call(ADMIN, "POST", f"{A}/sweep"), 200),
     Endpoint("GET /v1/admin/notifications", lambda w: Call(ADMIN, "GET", f"{A}/notifications"), 200,
              (lambda w: Call(ADMIN, "GET", f"{A}/notifications", params={"state": "lost"}), "state")),

@@ -22,7 +22,9 @@ def test_an_frp_patient_goes_from_enrollment_to_one_dispense(client: TestClient,
                                                              clock: Clock) -> None:
     doc, pharm = w.auth(w.doc), w.auth(w.pharm)
     enrolled = client.post(f"{D}/patients", headers=doc, json={
-        "name": "Ada", "sex": "female", "birth_date": "1988-04-12", "ppaf": {"category": "adult_frp"}})
+        "name": "Ada", "sex": "female", "birth_date": "1988-04-12", "ppaf": {"category": "adult_frp"},
+        "facts": {"menarche": True, "hysterectomy": False, "bilateral_oophorectomy": False,
+                  "postmenopausal_since": None}})
     assert enrolled.status_code == 201
     patient = enrolled.json()["id"]
     refused = client.post(f"{D}/prescriptions", headers=doc, json={

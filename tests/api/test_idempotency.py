@@ -40,8 +40,9 @@ def test_the_same_key_with_another_body_or_route_is_refused(client: TestClient, 
 def test_keys_belong_to_one_actor(client: TestClient, w: World) -> None:
     mine = client.post("/v1/prescriber/patients", headers={**w.auth(w.doc), "Idempotency-Key": "k"},
                        json=ENROLL)
+    # Another person (R34: the same one would be refused as already enrolled), the same key.
     theirs = client.post("/v1/prescriber/patients", headers={**w.auth(w.other_doc), "Idempotency-Key": "k"},
-                         json=ENROLL)
+                         json={**ENROLL, "name": "Someone Else"})
     assert theirs.status_code == 201 and theirs.json()["id"] != mine.json()["id"]
     assert theirs.json()["prescriber_id"] == w.other_doc
 

@@ -29,6 +29,7 @@ from rems.services.commands import (
     parse,
 )
 from rems.services.uow import Context
+from tests.service.builders import NO_FACTS
 
 T = TypeVar("T")
 _serial = itertools.count(1)
@@ -90,6 +91,7 @@ class World:
             EnrollPatient, program_id=PROGRAM, prescriber_id=prescriber_id,
             name=f"Patient {next(_serial)}", sex=sex,
             birth_date=(self.clock() - timedelta(days=40 * 365)).date(),
+            facts=NO_FACTS if sex == "female" else None,  # R35: a female's facts, all stated
             ppaf={"category": category})).id
         self.token("patient", key)
         return key

@@ -55,6 +55,9 @@ def test_a_prescriber_takes_an_frp_patient_from_enrollment_to_an_authorization(
     doc.get_by_label("Sex").select_option("female")
     doc.get_by_label("Birth date").fill("1990-01-31")
     doc.get_by_label("Risk category").select_option("adult_frp")
+    for fact, answer in (("Has reached menarche", "yes"), ("Hysterectomy", "no"),
+                         ("Bilateral oophorectomy", "no"), ("Naturally postmenopausal", "no")):
+        doc.get_by_role("group", name=fact).get_by_label(answer).check()  # R35: every fact stated
     assert_accessible(doc)
     doc.get_by_role("button", name="Enroll with this PPAF").click()
     expect(doc.get_by_role("heading", level=1)).to_have_text("Frida Browser")

@@ -49,6 +49,11 @@ PROFILES: dict[str, tuple[str, int, dict[str, Any]]] = {
 }
 
 
+# R35: a female's facts are stated in full; these are "none of them" (the profiles add to them).
+NO_FACTS: dict[str, Any] = {"menarche": False, "hysterectomy": False, "bilateral_oophorectomy": False,
+                            "postmenopausal_since": None}
+
+
 def years_before(day: date, years: int) -> date:
     try:
         return day.replace(year=day.year - years)
@@ -148,9 +153,12 @@ class Scenario:
         data: dict[str, Any] = {
             "program_id": self.program, "prescriber_id": self.prescriber_id,
             "name": f"Patient {next(_serial)}", "sex": sex,
-            "birth_date": years_before(self.now.date(), age), "facts": facts,
+            "birth_date": years_before(self.now.date(), age),
+            "facts": {**NO_FACTS, **facts} if sex == "female" else None,
             "ppaf": {"category": category, "signed_by": "guardian" if child else "patient",
                      "guardian_name": "A Parent" if child else None}}
+        if isinstance(overrides.get("facts"), dict) and (overrides.get("sex") or sex) == "female":
+            overrides = {**overrides, "facts": {**NO_FACTS, **overrides["facts"]}}
         return parse(EnrollPatient, **{**data, **overrides})
 
     def enrolled(self, category: str = "adult_frp", **overrides: Any) -> Scenario:

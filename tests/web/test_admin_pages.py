@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from rems.domain.model import Prescription
+from rems.domain.model import Patient, Prescription
+from rems.services import patients
 from tests.api.world import ADMIN, World
 from tests.web.conftest import Browser, signed_in
 
@@ -69,3 +70,36 @@ def test_the_audit_trail_of_refused_accesses_and_of_a_missing_record(browser: Br
     missing = browser.get("/web/admin/audit?entity=patient&entity_id=pat_nobody")
     assert missing.status_code == 404 and 'id="f-entity_id-error"' in missing.text
     assert browser.get("/web/admin/audit?entity=wizard&entity_id=x").status_code == 422
+
+
+def test_the_administrator_transfers_readmits_and_corrects_from_the_patient_decisions_page_r34_r35(
+        browser: Browser, w: World) -> None:
+    signed_in(browser, w, ADMIN)
+    page = "/web/admin/patients"
+    assert 'action="/web/admin/patients/transfer"' in browser.get(page).text
+    uncertified = w.prescriber(certify=False)
+    refused = browser.submit(f"{page}/transfer", {"patient_id": w.male, "to_prescriber_id": uncertified}, page)
+    assert refused.status_code == 409 and "R1" in refused.text
+    done = browser.submit(f"{page}/transfer", {"patient_id": w.male, "to_prescriber_id": w.other_doc}, page)
+    assert done.status_code == 303
+    assert "1 open authorization" in browser.get(done.headers["location"]).text
+    assert w.state_of(Prescription, w.rx) == "voided"
+    with w.app.uow() as uow:
+        assert uow.get(Patient, w.male).prescriber_id == w.other_doc
+
+    nothing = browser.submit(f"{page}/readmission", {"patient_id": w.frp, "reason": "x"}, page)
+    assert nothing.status_code == 422 and 'id="f-patient_id-error"' in nothing.text
+    w.call(patients.report_pregnancy, w.frp, "patient")
+    assert browser.submit(f"{page}/readmission", {"patient_id": w.frp, "reason": "reviewed"},
+                          page).status_code == 303
+    with w.app.uow() as uow:
+        person = uow.get(Patient, w.frp).person_id
+    assert "readmit" in browser.get(f"/web/admin/audit?entity=person&entity_id={person}").text
+
+    facts = {"patient_id": w.frp, "facts.menarche": "yes", "facts.hysterectomy": "yes",
+             "facts.bilateral_oophorectomy": "no", "facts.postmenopausal": "no"}
+    no_reason = browser.submit(f"{page}/facts", facts, page)
+    assert no_reason.status_code == 422 and 'id="f-reason-error"' in no_reason.text
+    assert browser.submit(f"{page}/facts", {**facts, "reason": "surgery recorded late"}, page).status_code == 303
+    with w.app.uow() as uow:
+        assert uow.get(Patient, w.frp).hysterectomy is True

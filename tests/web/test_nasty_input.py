@@ -16,14 +16,19 @@ NASTY = ["", "\x00", "a\x00b", "x" * 5000, "<script>alert(1)</script>", "'; DROP
 
 FORMS = {
     "/web/prescriber/patients/new": ("name", "sex", "birth_date", "ppaf.category", "ppaf.signed_by",
-                                     "ppaf.guardian_name", "facts.postmenopausal_since", "program_id"),
+                                     "ppaf.guardian_name", "facts.postmenopausal_since", "program_id",
+                                     "facts.menarche", "facts.postmenopausal", "time_zone",
+                                     "identifier.system", "identifier.value"),
     "/web/prescriber/patients/{frp}/tests": ("collected_at", "result", "sensitivity_miu_per_ml", "setting"),
     "/web/prescriber/patients/{frp}/prescriptions": ("days_supply", "quantity"),
-    "/web/prescriber/patients/{frp}/ppaf": ("ppaf.category", "ppaf.guardian_name", "facts.postmenopausal_since"),
+    "/web/prescriber/patients/{frp}/ppaf": ("ppaf.category", "ppaf.guardian_name", "facts.postmenopausal_since",
+                                            "facts.menarche", "facts.postmenopausal"),
+    "/web/prescriber/patients/{frp}/time-zone": ("time_zone",),
 }
 VALID = {"name": "Valid Name", "sex": "female", "birth_date": "1990-01-31", "ppaf.category": "adult_frp",
          "collected_at": "2026-03-01T09:00", "result": "negative", "sensitivity_miu_per_ml": "25",
-         "days_supply": "28", "quantity": "21"}
+         "days_supply": "28", "quantity": "21", "facts.menarche": "yes", "facts.hysterectomy": "no",
+         "facts.bilateral_oophorectomy": "no", "facts.postmenopausal": "no", "time_zone": "America/Chicago"}
 
 
 def _never_broken(status: int, text: str, kind: str = "text/html") -> None:

@@ -14,6 +14,8 @@ from tests.api.world import World
 from tests.web.conftest import Browser, signed_in
 
 NEW = "/web/prescriber/patients/new"
+FACTS = {"facts.menarche": "yes", "facts.hysterectomy": "no", "facts.bilateral_oophorectomy": "no",
+         "facts.postmenopausal": "no"}  # R35: every fact answered
 
 
 def _local(clock: Clock, ago: timedelta, zone: str = "America/New_York") -> str:
@@ -49,7 +51,7 @@ def test_enrollment_errors_are_shown_beside_their_field_and_nothing_is_written(
     signed_in(browser, w, w.doc)
     before = w.count(Patient)
     good = {"name": "Ann Example", "sex": "female", "birth_date": "1990-01-31", "ppaf.category": "adult_frp",
-            "cycles_regular": "on"}
+            "cycles_regular": "on", **FACTS}
     for field, value, reason in (("birth_date", "2099-01-01", "cannot be in the future"),
                                  ("birth_date", "31/01/1990", "valid date"),
                                  ("ppaf.category", "adult_unicorn", "must be one of"),
@@ -77,7 +79,7 @@ def test_an_frp_patient_goes_from_enrollment_to_an_authorization_through_the_for
         browser: Browser, w: World, clock: Clock) -> None:
     signed_in(browser, w, w.doc)
     response = browser.submit(NEW, {"name": "Frida Example", "sex": "female", "birth_date": "1990-01-31",
-                                    "ppaf.category": "adult_frp", "cycles_regular": "on"}, NEW)
+                                    "ppaf.category": "adult_frp", "cycles_regular": "on", **FACTS}, NEW)
     assert response.status_code == 303
     page_url = response.headers["location"]
     patient_id = page_url.rsplit("/", 1)[1]
@@ -131,12 +133,47 @@ def test_a_new_ppaf_after_a_hysterectomy_moves_the_patient_to_fnrp_and_a_mismatc
     signed_in(browser, w, w.doc)
     page_url = f"/web/prescriber/patients/{w.frp}"
     assert '<option value="adult_frp" selected>' in browser.get(page_url).text  # prefilled as today
-    wrong = browser.submit(f"{page_url}/ppaf", {"facts.hysterectomy": "on", "ppaf.category": "adult_frp"},
-                           page_url)
+    surgery = {**FACTS, "facts.hysterectomy": "yes"}
+    wrong = browser.submit(f"{page_url}/ppaf", {**surgery, "ppaf.category": "adult_frp"}, page_url)
     assert wrong.status_code == 409 and "R5_PPAF_CATEGORY_MISMATCH" in wrong.text
-    done = browser.submit(f"{page_url}/ppaf", {"facts.hysterectomy": "on", "ppaf.category": "adult_fnrp"},
-                          page_url)
+    done = browser.submit(f"{page_url}/ppaf", {**surgery, "ppaf.category": "adult_fnrp"}, page_url)
     assert done.status_code == 303
     assert 'data-testid="category">adult fnrp<' in browser.get(page_url).text
     with w.app.uow() as uow:
         assert uow.get(Patient, w.frp).hysterectomy is True
+
+
+def test_the_ppaf_form_answers_no_fact_and_an_unanswered_one_is_named_r35(browser: Browser, w: World) -> None:
+    signed_in(browser, w, w.doc)
+    page_url = f"/web/prescriber/patients/{w.frp}"
+    page = browser.get(page_url).text
+    assert 'type="radio"' in page and "checked" not in page.split('id="ppaf"')[1].split("</form>")[0]
+    unanswered = {k: v for k, v in FACTS.items() if k != "facts.menarche"}
+    response = browser.submit(f"{page_url}/ppaf", {**unanswered, "ppaf.category": "adult_frp"}, page_url)
+    assert response.status_code == 422
+    assert re.search(r'<p class="error" id="f-facts-menarche-error">Field required</p>', response.text)
+    with w.app.uow() as uow:
+        assert uow.get(Patient, w.frp).menarche is False  # as enrolled; nothing was written
+
+
+def test_an_enrolled_girl_keeps_menarche_whatever_the_form_says_r35(browser: Browser, w: World) -> None:
+    signed_in(browser, w, w.doc)
+    girl = {"name": "Gail Example", "sex": "female", "birth_date": "2013-01-31",
+            "ppaf.category": "child_frp", "ppaf.signed_by": "guardian", "ppaf.guardian_name": "A Parent"}
+    done = browser.submit(NEW, {**girl, **FACTS}, NEW)
+    assert done.status_code == 303
+    page_url = done.headers["location"]
+    response = browser.submit(f"{page_url}/ppaf", {
+        **FACTS, "facts.menarche": "no", "ppaf.category": "child_fnrp", "ppaf.signed_by": "guardian",
+        "ppaf.guardian_name": "A Parent"}, page_url)
+    assert response.status_code == 422 and 'id="f-facts-menarche-error">was recorded' in response.text
+    assert 'data-testid="category">child frp<' in browser.get(page_url).text
+
+
+def test_the_time_zone_form_changes_it_and_names_a_bad_one_t1(browser: Browser, w: World) -> None:
+    signed_in(browser, w, w.doc)
+    page_url = f"/web/prescriber/patients/{w.male}"
+    bad = browser.submit(f"{page_url}/time-zone", {"time_zone": "Atlantis/Capital"}, page_url)
+    assert bad.status_code == 422 and 'id="f-time_zone-error"' in bad.text
+    assert browser.submit(f"{page_url}/time-zone", {"time_zone": "Asia/Tokyo"}, page_url).status_code == 303
+    assert 'data-testid="time-zone">Asia/Tokyo<' in browser.get(page_url).text

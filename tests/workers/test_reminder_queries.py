@@ -155,7 +155,7 @@ def test_a_child_turning_18_needs_a_new_ppaf_before_the_birthday_r8(app: App) ->
 
 def _renew_ppaf(patient_id: str, category: str) -> Callable[[UnitOfWork, Context], Patient]:
     def renew(uow: UnitOfWork, ctx: Context) -> Patient:
-        return patients.renew_ppaf(uow, ctx, parse(RenewPpaf, patient_id=patient_id, facts={},
+        return patients.renew_ppaf(uow, ctx, parse(RenewPpaf, patient_id=patient_id, facts=None,
                                                    ppaf={"category": category, "signed_by": "patient"}))
     return renew
 

@@ -22,7 +22,7 @@ Kind = Literal["prescribers", "pharmacies"]
 Trigger = Literal["certify", "suspend", "reinstate", "revoke", "lapse", "recertify"]
 Entity = Literal["prescriber", "pharmacy", "patient", "pregnancy_testing", "prescription", "confirmation",
                  "pregnancy_test", "patient_survey", "pregnancy_report", "api", "api_token", "gate",
-                 "notification"]
+                 "notification", "person"]
 _KIND: dict[str, certification.Kind] = {"prescribers": "prescriber", "pharmacies": "pharmacy"}
 
 

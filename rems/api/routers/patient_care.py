@@ -12,6 +12,7 @@ from rems.api.calls import Calls, writer
 from rems.api.errors import problems
 from rems.api.schemas.inputs import CyclesIn, PregnancyReportIn, PregnancyTestIn, RenewPpafIn
 from rems.api.schemas.outputs import PatientOut, PregnancyTestOut
+from rems.api.schemas.persons import TimeZoneIn, TimeZoneOut
 from rems.services import patients
 from rems.services.commands import RecordPregnancyTest, RenewPpaf, parse
 
@@ -53,6 +54,13 @@ def pregnancy_report(patient_id: PatientId, calls: Writer,
              summary="Record whether cycles are regular (R11: tests every 4 or every 2 weeks)")
 def cycles(patient_id: PatientId, body: CyclesIn, calls: Writer) -> JSONResponse:
     return calls.change(PatientOut.of, patients.set_cycles, patient_id, body.regular, calls.actor_id)
+
+
+@router.post("/time-zone", response_model=TimeZoneOut,
+             summary="Change the patient's time zone (T1: the local calendar of every rule), audited")
+def time_zone(patient_id: PatientId, body: TimeZoneIn, calls: Writer) -> JSONResponse:
+    return calls.change(TimeZoneOut.of, patients.change_time_zone, patient_id, body.time_zone,
+                        calls.actor_id)
 
 
 def _state_route(trigger: str) -> Callable[..., Any]:

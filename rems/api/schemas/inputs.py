@@ -38,11 +38,21 @@ class CertificationChangeIn(In):
 
 
 class ReproductiveFactsIn(In):
-    menarche: bool = Field(default=False, description="R8: a female child has reached menarche")
-    hysterectomy: bool = Field(default=False, description="R7: had a hysterectomy")
-    bilateral_oophorectomy: bool = Field(default=False, description="R7: had a bilateral oophorectomy")
+    """R35: every fact is stated; nothing defaults to "no"."""
+
+    menarche: bool = Field(description="R8: a female child has reached menarche (once recorded, "
+                                       "only the administrator can unset it)")
+    hysterectomy: bool = Field(description="R7: had a hysterectomy (one-way, R35)")
+    bilateral_oophorectomy: bool = Field(description="R7: had a bilateral oophorectomy (one-way, R35)")
     postmenopausal_since: date | None = Field(
-        default=None, description="R7: start of natural menopause (24 consecutive months make her FNRP)")
+        description="R7: start of natural menopause, or null (24 consecutive months make her FNRP; "
+                    "R35: not in the future, not before her 10th birthday)")
+
+
+class IdentifierIn(In):
+    system: str = Field(min_length=1, max_length=200,
+                        description="Who issues the identifier, e.g. a hospital's MRN namespace URI")
+    value: str = Field(min_length=1, max_length=200, description="The identifier, e.g. the MRN")
 
 
 class PpafIn(In):
@@ -59,14 +69,23 @@ class EnrollPatientIn(In):
     name: Name
     sex: Literal["female", "male"] = Field(description="Sex, for the risk category (R5a)")
     birth_date: date = Field(description="Birth date (R6: a child is under 18)")
-    facts: ReproductiveFactsIn = Field(default=ReproductiveFactsIn(),
-                                       description="R7, R8: reproductive facts of a female patient")
+    facts: ReproductiveFactsIn | None = Field(
+        default=None, description="R7, R8, R35: reproductive facts, every one stated; required for a "
+                                  "female patient (may be left out for a male)")
     cycles_regular: bool = Field(default=True, description="R11: regular cycles test every 4 weeks, else 2")
     ppaf: PpafIn = Field(description="R5: the signed Patient-Physician Agreement Form")
+    identifiers: list[IdentifierIn] = Field(
+        default_factory=list, max_length=20,
+        description="R34: identifiers the site gives (e.g. an MRN with its system), to match the person")
+    time_zone: str | None = Field(
+        default=None, min_length=1, max_length=64,
+        description="T1: the patient's IANA time zone (default: the program's), e.g. America/Chicago")
 
 
 class RenewPpafIn(In):
-    facts: ReproductiveFactsIn = Field(description="R8: the patient's current reproductive facts")
+    facts: ReproductiveFactsIn | None = Field(
+        default=None, description="R8, R35: the patient's current reproductive facts, every one "
+                                  "stated; required for a female patient")
     ppaf: PpafIn = Field(description="R8: a PPAF for the category those facts give")
 
 

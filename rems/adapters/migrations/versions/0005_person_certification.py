@@ -95,7 +95,8 @@ def upgrade() -> None:
     now = datetime.now(UTC)
     zones = _zones()
     rows = bind.execute(sa.text(
-        "SELECT id, program_id, name, birth_date, sex FROM patients ORDER BY enrolled_at, id")).all()
+        "SELECT id, program_id, name, birth_date, sex, state FROM patients ORDER BY enrolled_at, id")).all()
+    live: dict[tuple[str, str], list[str]] = defaultdict(list)
     people: dict[tuple, str] = {}
     linked: dict[str, list[str]] = defaultdict(list)
     persons = sa.table('persons', sa.column('id'), sa.column('name_key'), sa.column('birth_date'),
@@ -108,6 +109,8 @@ def upgrade() -> None:
             bind.execute(persons.insert().values(id=people[key], name_key=key[0], birth_date=birth,
                                                  sex=row.sex, created_at=now, version=1))
         linked[people[key]].append(row.id)
+        if row.state != "discontinued":
+            live[(people[key], row.program_id)].append(row.id)
         bind.execute(sa.text("UPDATE patients SET person_id = :person, time_zone = :zone WHERE id = :id"),
                      {"person": people[key], "zone": zones.get(row.program_id, FALLBACK_ZONE),
                       "id": row.id})
@@ -116,6 +119,10 @@ def upgrade() -> None:
              len(rows), len(people), len(shared))
     for person, ids in sorted(shared.items()):
         log.info("R34: person %s links patients %s", person, ", ".join(ids))
+    for (person, program), ids in sorted(live.items()):
+        if len(ids) > 1:  # enrolled twice before R34 refused it: the administrator decides
+            log.warning("R34: person %s has %d live enrollments in %s: %s; transfer or discontinue "
+                        "all but one", person, len(ids), program, ", ".join(ids))
 
     with op.batch_alter_table('patients') as batch_op:
         batch_op.alter_column('person_id', existing_type=sa.String(length=32), nullable=False)
