@@ -23,7 +23,8 @@ def _json(db: Path, *args: str, code: int = 0) -> Any:
 def _prescriber(db: Path, npi: str) -> str:
     key: str = _json(db, "prescriber", "enroll", "--name", f"Dr {npi}", "--npi", npi, "--attested",
                      "--education-reviewed")["id"]
-    _json(db, "prescriber", "certify", key)
+    for program in ("pomalidomide", "lenalidomide"):  # R1: certification is per program
+        _json(db, "prescriber", "certify", key, "--program", program)
     return key
 
 

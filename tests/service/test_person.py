@@ -21,6 +21,9 @@ MRN = {"system": "urn:hospital-a:mrn", "value": "MRN-0042"}
 def _again(s: Scenario, first: Patient, **overrides: object) -> Patient:
     """Enrol the same person again: the same identity as `first` (a spelling variant of the name)."""
     last, given = first.name.split(" ", 1)[::-1][0], first.name.split(" ", 1)[0]
+    program, prescriber = overrides.get("program_id"), overrides.get("prescriber_id", s.prescriber_id)
+    if isinstance(program, str) and s.certification("prescriber", str(prescriber), program) is None:
+        s.certify("prescriber", str(prescriber), program=program)  # R1: certified in that program too
     cmd = s.enroll_command(s.category, name=f"{last.upper()}, {given}", birth_date=first.birth_date,
                            **overrides)
     return s.call(patients.enroll_patient, cmd, actor="dr")
@@ -238,6 +241,7 @@ def test_the_gate_reads_the_persons_history_across_records_r34(scenario: Scenari
     s.dispensed()
     elsewhere = _again(s, first, program_id="lenalidomide")
     s.patient_id = elsewhere.id
+    s.certify("pharmacy", s.pharmacy_id, program="lenalidomide")  # R25: per program
     s.survey().dispensed()
     s.call(patients.report_pregnancy, elsewhere.id, "partner", actor="dr")
     s.call(patients.change_state, first.id, "discontinue", actor="dr")

@@ -54,7 +54,8 @@ def _enroll(s: Scenario, name: str, program: str) -> Patient:
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(actions=ACTIONS)
 def test_one_persons_enrollments_follow_r34_whatever_the_history(app: App, actions: list[tuple[str, str]]) -> None:
-    s = Scenario(app).certified_prescriber()
+    s = Scenario(app)
+    s.prescriber_id = s.new_prescriber(programs=PROGRAMS)  # R1: certified in each program it enrols in
     name, oracle, records = f"Property Person {next(_people)}", Oracle(), []
     for action, program in actions:
         s.advance(minutes=1)
