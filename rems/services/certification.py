@@ -10,6 +10,7 @@ from rems.domain.model import Pharmacy, Prescriber
 from rems.services.commands import EnrollPharmacy, EnrollPrescriber
 from rems.services.lifecycle import audit, new_id, transition
 from rems.services.prescriptions import release_confirmations_of, void_open_prescriptions
+from rems.services.retry import always_applied
 from rems.services.uow import Context, UnitOfWork
 
 Kind = Literal["prescriber", "pharmacy"]
@@ -48,6 +49,7 @@ def _facts(record: Prescriber | Pharmacy, interval_days: int, ctx: Context) -> d
             "recertification_due": due}
 
 
+@always_applied(when=lambda call: call["trigger"] in ("suspend", "revoke"))  # R3, R25: issue 13 item 9
 def change_certification(uow: UnitOfWork, ctx: Context, kind: Kind, record_id: str,
                          trigger: str, program_id: str = "pomalidomide") -> Prescriber | Pharmacy:
     """certify / suspend / reinstate / lapse / recertify / revoke, audited; R3 voids on suspend."""

@@ -21,6 +21,7 @@ from rems.services.commands import (
 )
 from rems.services.lifecycle import audit, new_id, transition
 from rems.services.prescriptions import void_open_prescriptions
+from rems.services.retry import always_applied
 from rems.services.uow import Context, UnitOfWork
 from workflows.definitions import TREATABLE
 
@@ -113,6 +114,7 @@ def _stop_for_pregnancy(uow: UnitOfWork, ctx: Context, patient: Patient, source:
     audit(uow, ctx, "pregnancy_report", report.id, "open", None, "open")
 
 
+@always_applied(when=lambda call: call["cmd"].result == "positive")  # R30: issue 13 item 9
 def record_pregnancy_test(uow: UnitOfWork, ctx: Context, cmd: RecordPregnancyTest,
                           prescriber_id: str | None = None) -> PregnancyTest:
     patient = owned_patient(uow, cmd.patient_id, prescriber_id)
@@ -134,6 +136,7 @@ def record_pregnancy_test(uow: UnitOfWork, ctx: Context, cmd: RecordPregnancyTes
     return test
 
 
+@always_applied()  # R30: issue 13 item 9
 def report_pregnancy(uow: UnitOfWork, ctx: Context, patient_id: str,
                      source: Literal["patient", "partner"], prescriber_id: str | None = None) -> Patient:
     patient = owned_patient(uow, patient_id, prescriber_id)
@@ -144,6 +147,7 @@ def report_pregnancy(uow: UnitOfWork, ctx: Context, patient_id: str,
     return patient
 
 
+@always_applied()  # R12: issue 13 item 9
 def report_missed_period(uow: UnitOfWork, ctx: Context, patient_id: str,
                          prescriber_id: str | None = None) -> Patient:
     """R12: a missed period or abnormal bleeding holds the patient until a new negative test."""

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from rems.adapters import orm
-from rems.adapters.database import lost_a_race
+from rems.adapters.database import lost_a_race, reading
 from rems.domain import access, model
 from rems.domain.errors import Conflict, NotFound
 from workflows.program import Program
@@ -39,13 +39,19 @@ class Context:
 
 
 class UnitOfWork:
-    def __init__(self, sessions: sessionmaker[Session], programs: Mapping[str, Program]) -> None:
+    """One transaction. A writing one (the default) serialises with every other writer from its
+    start, on SQLite too (issue 13 item 8); `write=False` only reads and never waits for a writer."""
+
+    def __init__(self, sessions: sessionmaker[Session], programs: Mapping[str, Program],
+                 write: bool = True) -> None:
         self._sessions = sessions
         self.programs = programs
+        self.write = write
         self.session: Session
 
     def __enter__(self) -> UnitOfWork:
-        self.session = self._sessions()
+        engine = self._sessions.kw["bind"]
+        self.session = self._sessions(bind=engine if self.write else reading(engine))
         return self
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
@@ -56,6 +62,8 @@ class UnitOfWork:
             raise Conflict("the record was changed by another request; retry") from error
 
     def commit(self) -> None:
+        if not self.write:
+            raise RuntimeError("a read-only unit of work cannot commit: open it with write=True")
         try:
             self.session.commit()
         except (StaleDataError, IntegrityError) as exc:
@@ -80,7 +88,9 @@ class UnitOfWork:
         self.session.add(entity)
 
     def get(self, cls: type[T], key: str, lock: bool = False) -> T:
-        entity = self.session.get(cls, key, with_for_update=lock or None) if key else None
+        # A lock re-reads the row (populate_existing): what was loaded before it may be stale.
+        entity = self.session.get(cls, key, with_for_update=lock or None,
+                                  populate_existing=lock) if key else None
         if entity is None:
             raise NotFound(cls.__name__.lower(), key)
         return entity
@@ -120,7 +130,7 @@ class UnitOfWork:
     def prescription_by_number(self, number: str, lock: bool = False) -> model.Prescription:
         query = select(model.Prescription).where(orm.prescriptions.c.number == number)
         if lock:
-            query = query.with_for_update()
+            query = query.with_for_update().execution_options(populate_existing=True)
         found = self.session.scalars(query).first()
         if found is None:
             raise NotFound("authorization", number)
@@ -187,3 +197,17 @@ class UnitOfWork:
         """A separate unit of work on the same database, committing on its own (e.g. to record a
         refusal after this one rolled back)."""
         return UnitOfWork(self._sessions, self.programs)
+
+    # -- issue 13: one lock order for everything that decides a dispense ---------------------
+    def lock_person(self, person_id: str | None) -> None:
+        """R28, R34: the person's row, so that enrollments of one person serialise."""
+        if person_id is not None:
+            self.session.get(model.Person, person_id, with_for_update=True, populate_existing=True)
+
+    def lock_patient_of(self, rx: model.Prescription) -> model.Patient:
+        """The patient, the person, then `rx` (re-read): the safety actions lock the patient before
+        any prescription, so taking the locks in this order cannot deadlock with them (R28, R30)."""
+        patient = self.get(model.Patient, rx.patient_id, lock=True)
+        self.lock_person(patient.person_id)
+        self.get(model.Prescription, rx.id, lock=True)
+        return patient
