@@ -102,10 +102,10 @@ def authorize(uow: UnitOfWork, ctx: Context, prescription_id: str, prescriber_id
 def _pharmacy_view(uow: UnitOfWork, cmd: PharmacyRequest,
                    lock: bool) -> tuple[Prescription, Patient, Pharmacy]:
     pharmacy = uow.get(Pharmacy, cmd.pharmacy_id)
-    rx = uow.prescription_by_number(cmd.number)
+    rx = uow.prescription_by_number(cmd.number, lock=lock)
     if cmd.patient_id is not None and cmd.patient_id != rx.patient_id:
         raise NotFound("authorization", cmd.number)  # never confirm a number for someone else
-    return rx, uow.lock_patient_of(rx) if lock else uow.get(Patient, rx.patient_id), pharmacy
+    return rx, uow.get(Patient, rx.patient_id), pharmacy
 
 
 def check(uow: UnitOfWork, ctx: Context, cmd: PharmacyRequest) -> Decision:
@@ -156,8 +156,8 @@ def record_dispense(uow: UnitOfWork, ctx: Context, cmd: RecordDispense) -> Dispe
     pharmacy = uow.get(Pharmacy, cmd.pharmacy_id)
     if confirmation.pharmacy_id != pharmacy.id:
         raise NotFound("confirmation", cmd.confirmation_number)
-    rx = uow.get(Prescription, confirmation.prescription_id)
-    patient = uow.lock_patient_of(rx)  # patient, person, rx: one lock order (R28, R30, R33)
+    rx = uow.lock_prescription(confirmation.prescription_id)  # its patient and person first (R28)
+    patient = uow.get(Patient, rx.patient_id, lock=True)
     counselling = Counselling(cmd.counselled, cmd.education_checklist_completed,
                               cmd.medication_guide_given)
     records = load_records(uow, patient, rx, pharmacy, confirmation, counselling)

@@ -58,7 +58,9 @@ class UnitOfWork:
                  tb: TracebackType | None) -> None:
         self.session.rollback()
         self.session.close()
-        if lost_a_race(error):  # PostgreSQL: a deadlock, lock or serialization failure, any statement
+        # A deadlock, lock or serialization failure (PostgreSQL), a busy database (SQLite), or a
+        # row locked after another transaction changed the copy this one had read.
+        if lost_a_race(error) or isinstance(error, StaleDataError):
             raise Conflict("the record was changed by another request; retry") from error
 
     def commit(self) -> None:
@@ -88,9 +90,7 @@ class UnitOfWork:
         self.session.add(entity)
 
     def get(self, cls: type[T], key: str, lock: bool = False) -> T:
-        # A lock re-reads the row (populate_existing): what was loaded before it may be stale.
-        entity = self.session.get(cls, key, with_for_update=lock or None,
-                                  populate_existing=lock) if key else None
+        entity = self.session.get(cls, key, with_for_update=lock or None) if key else None
         if entity is None:
             raise NotFound(cls.__name__.lower(), key)
         return entity
@@ -128,9 +128,10 @@ class UnitOfWork:
         return self._all(model.Prescription, *where, order=t.requested_at)
 
     def prescription_by_number(self, number: str, lock: bool = False) -> model.Prescription:
-        query = select(model.Prescription).where(orm.prescriptions.c.number == number)
+        """`lock`: as `lock_prescription`, its patient and person first."""
         if lock:
-            query = query.with_for_update().execution_options(populate_existing=True)
+            return self.lock_prescription(number=number)
+        query = select(model.Prescription).where(orm.prescriptions.c.number == number)
         found = self.session.scalars(query).first()
         if found is None:
             raise NotFound("authorization", number)
@@ -202,12 +203,19 @@ class UnitOfWork:
     def lock_person(self, person_id: str | None) -> None:
         """R28, R34: the person's row, so that enrollments of one person serialise."""
         if person_id is not None:
-            self.session.get(model.Person, person_id, with_for_update=True, populate_existing=True)
+            self.session.get(model.Person, person_id, with_for_update=True)
 
-    def lock_patient_of(self, rx: model.Prescription) -> model.Patient:
-        """The patient, the person, then `rx` (re-read): the safety actions lock the patient before
-        any prescription, so taking the locks in this order cannot deadlock with them (R28, R30)."""
-        patient = self.get(model.Patient, rx.patient_id, lock=True)
-        self.lock_person(patient.person_id)
-        self.get(model.Prescription, rx.id, lock=True)
-        return patient
+    def lock_prescription(self, prescription_id: str | None = None, *,
+                          number: str | None = None) -> model.Prescription:
+        """A prescription locked for a confirmation or a dispense, after its patient and person.
+
+        The safety actions lock the patient before they void its prescriptions, so this order
+        (patient, person, prescription) cannot deadlock with them; and dispenses of two
+        prescriptions of one patient, or of two enrollments of one person, serialise (R28, R30)."""
+        t = orm.prescriptions.c
+        which = t.id == prescription_id if prescription_id else t.number == number
+        patient_id = self.session.execute(select(t.patient_id).where(which)).scalar()
+        if patient_id is None:
+            raise NotFound("authorization" if number else "prescription", number or prescription_id or "")
+        self.lock_person(self.get(model.Patient, patient_id, lock=True).person_id)
+        return self.session.scalars(select(model.Prescription).where(which).with_for_update()).one()

@@ -13,7 +13,7 @@ from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from rems.domain.errors import Conflict, DomainError, Refused
+from rems.domain.errors import DomainError, Refused
 from rems.domain.model import AuditEntry, Confirmation, Dispense, Prescription
 from tests.races import race
 from tests.service.builders import Scenario, codes

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import pytest
@@ -68,7 +69,7 @@ def test_two_pharmacies_dispensing_two_authorizations_of_one_patient_dispense_on
     doubles, losers = 0, []
     for _ in range(RACES):
         a, b = _two_confirmed_authorizations(s, other)
-        results = race(lambda: s.dispense(a), lambda: s.dispense(b, other))
+        results = race(partial(s.dispense, a), partial(s.dispense, b, other))
         dispensed = s.count(Dispense, Dispense.patient_id == s.patient_id)
         doubles += dispensed > 1
         assert dispensed >= 1, results  # one of them must win
@@ -97,9 +98,9 @@ def test_a_suspension_racing_a_dispense_is_always_applied_and_nothing_is_dispens
         number = s.confirm(rx.number).number
         prescriber = s.prescriber_id
         suspension, dispense = race(
-            lambda: s.call(certification.change_certification, "prescriber", prescriber, "suspend",
-                           actor="admin"),
-            lambda: s.dispense(number))
+            partial(s.call, certification.change_certification, "prescriber", prescriber, "suspend",
+                    actor="admin"),
+            partial(s.dispense, number))
         if isinstance(suspension, Exception):  # counted, so that the report says how often
             failed += 1
             continue
@@ -128,8 +129,8 @@ def test_a_pregnancy_report_racing_a_confirmation_applies_and_the_confirmation_i
         assert rx.number is not None
         number, patient = rx.number, s.patient_id
         report, confirmation = race(
-            lambda: s.call(patients.report_pregnancy, patient, "partner", actor="dr"),
-            lambda: s.confirm(number))
+            partial(s.call, patients.report_pregnancy, patient, "partner", actor="dr"),
+            partial(s.confirm, number))
         if isinstance(report, Exception):
             failed += 1
             continue
@@ -149,8 +150,8 @@ def test_a_missed_period_racing_a_dispense_holds_the_patient_r12(scenario: Scena
         rx = s.authorized()
         assert rx.number is not None
         number, patient = s.confirm(rx.number).number, s.patient_id
-        hold, dispense = race(lambda: s.call(patients.report_missed_period, patient, actor="dr"),
-                              lambda: s.dispense(number))
+        hold, dispense = race(partial(s.call, patients.report_missed_period, patient, actor="dr"),
+                              partial(s.dispense, number))
         if isinstance(hold, Exception):
             failed += 1
             continue
@@ -197,7 +198,7 @@ def test_dispenses_to_two_enrollments_of_one_person_serialise_on_the_person_r28_
             persons.append(s.fetch(Patient, s.patient_id).person_id)
         first_patient = s.rows(Patient, Patient.person_id == persons[0])[0].id
         _same_person(s, s.patient_id, persons[0])
-        results = race(lambda: s.dispense(numbers[0]), lambda: s.dispense(numbers[1], other))
+        results = race(partial(s.dispense, numbers[0]), partial(s.dispense, numbers[1], other))
         ids = (first_patient, s.patient_id)
         doubles += s.count(Dispense, Dispense.patient_id.in_(ids)) > 1
         assert any(not isinstance(r, Exception) for r in results), results
