@@ -22,7 +22,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from rems.adapters.database import lost_a_race
 from rems.domain.errors import Conflict
-from rems.services.audit_chain import pending_entries
+from rems.services.audit_chain import discard_pending, pending_entries
 from rems.services.uow import Context, UnitOfWork
 
 P = ParamSpec("P")
@@ -61,6 +61,7 @@ def until_applied(uow: UnitOfWork, attempt: Callable[[], T], attempts: int = ATT
                 if number == attempts or not lost_race(error):
                     raise
                 uow.session.rollback()
+                discard_pending(uow.session)  # the next attempt stages its own entries
                 time.sleep(pause(number))
         raise AssertionError("unreachable")
     finally:
