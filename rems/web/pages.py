@@ -156,10 +156,11 @@ class Page:
     def ctx(self) -> Context:
         return Context(self.principal.actor, clock(self.request), request_id(self.request))
 
-    def run(self, service: Callable[..., T], *args: Any) -> T:
-        """One service call, one transaction; another actor's record is audited and not found."""
-        # A GET only reads: it takes no write lock (issue 13 item 8).
-        with self.app.uow(write=self.request.method not in ("GET", "HEAD")) as uow:
+    def run(self, service: Callable[..., T], *args: Any, write: bool | None = None) -> T:
+        """One service call, one transaction; another actor's record is audited and not found.
+        A GET, or `write=False`, only reads: it takes no write lock (issue 13 item 8)."""
+        writes = self.request.method not in ("GET", "HEAD") if write is None else write
+        with self.app.uow(write=writes) as uow:
             try:
                 result = service(uow, self.ctx, *args)
                 # Templates read the records after the unit of work ends; keep them as loaded
