@@ -162,6 +162,29 @@ def test_a_missed_period_racing_a_dispense_holds_the_patient_r12(scenario: Scena
     assert failed == 0, f"{failed} of {RACES // 2} missed periods were not applied"
 
 
+def test_a_positive_test_racing_a_dispense_stops_the_patient_r30(scenario: Scenario) -> None:
+    """R30 (issue 13 item 9): the positive test is always recorded and in force; a dispense either
+    committed before it or is refused, and no authorization stays open."""
+    s, failed = scenario, 0
+    for _ in range(RACES // 2):
+        s.enrolled("adult_frp").ready()
+        rx = s.authorized()
+        assert rx.number is not None
+        number, patient = s.confirm(rx.number).number, s.patient_id
+        positive, dispense = race(partial(s.pregnancy_test, "positive", 0.5, patient_id=patient),
+                                  partial(s.dispense, number))
+        if isinstance(positive, Exception):
+            failed += 1
+            continue
+        assert s.fetch(Patient, patient).test_phase == "positive"
+        assert len(s.rows(PregnancyReport, PregnancyReport.patient_id == patient)) == 1
+        stopped = _seq(s, AuditEntry.entity == "pregnancy_report")
+        done = _seq(s, AuditEntry.entity_id == rx.id, AuditEntry.trigger == "dispense")
+        assert s.fetch(Prescription, rx.id).state in ("dispensed", "voided"), dispense
+        assert not done or done[0] < stopped[-1], (done, stopped, dispense)
+    assert failed == 0, f"{failed} of {RACES // 2} positive tests were not applied"
+
+
 @pytest.mark.xfail(strict=False, reason="needs the gate engineer's change (issue 13): the gate "
                    "counts every dispense that exists, not only those at or before its own now")
 def test_a_request_that_read_its_clock_before_the_winner_still_sees_its_dispense_r28(
