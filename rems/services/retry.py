@@ -31,6 +31,9 @@ T = TypeVar("T")
 ATTEMPTS = 12  # enough for a burst of writers on one record; the waits add up to about 2 s
 FIRST_PAUSE_SECONDS = 0.005
 LONGEST_PAUSE_SECONDS = 0.25
+# No new attempt after this long: a writer that already waited out SQLite's busy timeout (30 s)
+# or PostgreSQL's lock timeout is not made to wait that long again and again.
+BUDGET_SECONDS = 10.0
 _MARK = "rems_always_applied"  # the predicate of a use case decorated below
 _RUNNING = "rems.retry.running"  # session.info: an attempt is running (nested calls run once)
 
@@ -51,14 +54,15 @@ def pause(attempt: int) -> float:
 
 def until_applied(uow: UnitOfWork, attempt: Callable[[], T], attempts: int = ATTEMPTS) -> T:
     """Run `attempt` (one whole use case on `uow`) until it is not beaten by a concurrent change."""
-    info = uow.session.info
+    info, started = uow.session.info, time.monotonic()
     info[_RUNNING] = True
     try:
         for number in range(1, attempts + 1):
             try:
                 return attempt()
             except Exception as error:
-                if number == attempts or not lost_race(error):
+                spent = time.monotonic() - started > BUDGET_SECONDS
+                if number == attempts or spent or not lost_race(error):
                     raise
                 uow.session.rollback()
                 discard_pending(uow.session)  # the next attempt stages its own entries

@@ -185,3 +185,13 @@ def test_only_suspend_and_revoke_are_retried_among_certification_changes(scenari
         assert retry.applies(change_certification, uow, ctx, "prescriber", "p", "suspend")
         assert retry.applies(change_certification, uow, ctx, "pharmacy", "p", trigger="revoke")
         assert not retry.applies(change_certification, uow, ctx, "prescriber", "p", "certify")
+
+
+def test_no_new_attempt_once_the_time_budget_is_spent(scenario: Scenario,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A writer that waited out a lock timeout is not made to wait that long again and again."""
+    use_case, calls = _losing(10_000, _stale)
+    monkeypatch.setattr(retry, "BUDGET_SECONDS", 0.0)
+    with pytest.raises(Conflict):
+        scenario.call(use_case, "k6")
+    assert len(calls) == 1
