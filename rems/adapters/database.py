@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -87,12 +89,36 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the schema to the latest revision (idempotent)."""
+@contextmanager
+def migrating(engine: Engine) -> Iterator[Connection]:
+    """One transaction for a migration (transactional DDL on both databases).
+
+    On SQLite, Alembic's batch operations copy a table and drop the old one, which foreign keys
+    refuse while other tables refer to its rows; so they are off for the migration (a PRAGMA that
+    only takes effect outside a transaction) and checked before it commits."""
+    with engine.connect() as connection:
+        sqlite = engine.dialect.name == "sqlite"
+        raw = connection.connection.driver_connection
+        if sqlite and raw is not None:
+            raw.execute("PRAGMA foreign_keys = OFF")
+        try:
+            with connection.begin():
+                yield connection
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").first()
+                    if broken is not None:
+                        raise RuntimeError(f"the migration left a dangling foreign key: {tuple(broken)}")
+        finally:
+            if sqlite and raw is not None:
+                raw.execute("PRAGMA foreign_keys = ON")
+
+
+def migrate(engine: Engine, revision: str = "head", verb: str = "upgrade") -> None:
+    """Bring the schema to `revision` (the latest by default; idempotent)."""
     config = alembic_config(engine.url.render_as_string(hide_password=False))
-    with engine.begin() as connection:
+    with migrating(engine) as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        getattr(command, verb)(config, revision)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -15,9 +15,10 @@ from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
+from rems.adapters.database import migrate
 from rems.bootstrap import App
 from rems.domain.errors import Conflict, InvalidInput
-from rems.domain.model import AuditEntry, Prescriber
+from rems.domain.model import AuditEntry, Patient, Prescriber
 from rems.services import retry
 from rems.services.lifecycle import audit
 from rems.services.uow import Context, UnitOfWork
@@ -106,6 +107,22 @@ def test_ddl_is_transactional_for_migrations(app: App) -> None:
         raise ZeroDivisionError
     assert "half_done" not in inspect(app.engine).get_table_names()
     app.migrate()  # and migrating an up-to-date database still works
+
+
+def test_a_database_with_dispenses_migrates_down_and_up_again(scenario: Scenario) -> None:
+    """Alembic's batch operations (0005 rebuilds `patients`) run inside the migration's transaction
+    on a database whose other tables refer to the rebuilt one: SQLite's foreign keys are off for
+    the migration and checked before it commits."""
+    s = scenario.enrolled("adult_male").ready()
+    s.dispensed()
+    migrate(s.app.engine, "0004", "downgrade")
+    migrate(s.app.engine)
+    assert s.fetch(Patient, s.patient_id).person_id is not None  # 0005 linked it to a person again
+    s.advance(days=30).survey()
+    s.dispensed()  # and the store still works, with its foreign keys back on
+    if _sqlite(s.app):
+        with s.app.engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
 
 
 # -- retry (issue 13 item 9) ---------------------------------------------------------------------
