@@ -22,8 +22,9 @@ class App:
     sessions: sessionmaker[Session]
     programs: dict[str, Program]
 
-    def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.sessions, self.programs)
+    def uow(self, write: bool = True) -> UnitOfWork:
+        """A writing unit of work unless `write=False` (reads only; never waits for a writer)."""
+        return UnitOfWork(self.sessions, self.programs, write)
 
     def migrate(self) -> None:
         migrate(self.engine)

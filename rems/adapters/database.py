@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -17,9 +20,20 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 RACE_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
 
 
+# SQLite's word for the same: SQLITE_BUSY and its extended codes, once the busy timeout is spent.
+SQLITE_BUSY = 5
+# An execution option: this connection's transactions only read (see `reading`).
+READ_ONLY = "rems_read_only"
+
+
 def lost_a_race(error: BaseException | None) -> bool:
     """True for a database error that means "another transaction won; retry", nothing else."""
-    return isinstance(error, DBAPIError) and getattr(error.orig, "sqlstate", None) in RACE_SQLSTATES
+    if not isinstance(error, DBAPIError):
+        return False
+    if getattr(error.orig, "sqlstate", None) in RACE_SQLSTATES:
+        return True
+    code = getattr(error.orig, "sqlite_errorcode", None)
+    return isinstance(code, int) and code & 0xFF == SQLITE_BUSY
 
 
 # The API serves sync routes from a pool of 40 threads: keep enough connections open that a busy
@@ -28,20 +42,44 @@ def lost_a_race(error: BaseException | None) -> bool:
 POOL = {"pool_size": 20, "max_overflow": 20}
 
 
+# How long a SQLite writer waits for the write lock before it gives up (SQLITE_BUSY).
+SQLITE_BUSY_TIMEOUT_SECONDS = 30
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30}, **POOL)
-
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA foreign_keys = ON")
-            cursor.execute("PRAGMA journal_mode = WAL")
-            cursor.execute("PRAGMA synchronous = FULL")
-            cursor.close()
-
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}, **POOL)
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True, **POOL)
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # SQLAlchemy's pysqlite recipe: pysqlite must not emit BEGIN itself (it would only at the
+    # first write, after the reads that decided it), so `_sqlite_begin` does; this also makes
+    # DDL transactional, as Alembic expects.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.execute("PRAGMA synchronous = FULL")
+    cursor.close()
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    # Issue 13 item 8: SQLite ignores FOR UPDATE, so a writing transaction takes the database's
+    # write lock when it begins, before its first read; writers then run one after another as
+    # PostgreSQL's row locks make them (R28, R33), and a second writer waits up to the busy
+    # timeout instead of failing. Readers (WAL) never wait for a writer.
+    read_only = connection.get_execution_options().get(READ_ONLY, False)
+    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+def reading(engine: Engine) -> Engine:
+    """The same engine and pool, for transactions that only read: on SQLite they begin deferred
+    and take no write lock; on PostgreSQL nothing changes."""
+    return engine.execution_options(**{READ_ONLY: True})
 
 
 def alembic_config(url: str) -> Config:
@@ -51,12 +89,36 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the schema to the latest revision (idempotent)."""
+@contextmanager
+def migrating(engine: Engine) -> Iterator[Connection]:
+    """One transaction for a migration (transactional DDL on both databases).
+
+    On SQLite, Alembic's batch operations copy a table and drop the old one, which foreign keys
+    refuse while other tables refer to its rows; so they are off for the migration (a PRAGMA that
+    only takes effect outside a transaction) and checked before it commits."""
+    with engine.connect() as connection:
+        sqlite = engine.dialect.name == "sqlite"
+        raw = connection.connection.driver_connection
+        if sqlite and raw is not None:
+            raw.execute("PRAGMA foreign_keys = OFF")
+        try:
+            with connection.begin():
+                yield connection
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").first()
+                    if broken is not None:
+                        raise RuntimeError(f"the migration left a dangling foreign key: {tuple(broken)}")
+        finally:
+            if sqlite and raw is not None:
+                raw.execute("PRAGMA foreign_keys = ON")
+
+
+def migrate(engine: Engine, revision: str = "head", verb: str = "upgrade") -> None:
+    """Bring the schema to `revision` (the latest by default; idempotent)."""
     config = alembic_config(engine.url.render_as_string(hide_password=False))
-    with engine.begin() as connection:
+    with migrating(engine) as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        getattr(command, verb)(config, revision)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

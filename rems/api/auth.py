@@ -64,7 +64,7 @@ def authenticated(request: Request, credentials: Annotated[HTTPAuthorizationCred
     if credentials is None:
         raise refuse(request, "anonymous", "anonymous", 401, "AUTH_TOKEN_MISSING",
                      "an Authorization: Bearer token is required", "send a token from `rems token create`")
-    with application(request).uow() as uow:
+    with application(request).uow(write=False) as uow:
         token, why = authenticate(uow, clock(request), credentials.credentials)
         principal = Principal(token.role, token.actor_id, token.id) if token else None
     if principal is None or why:

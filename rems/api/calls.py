@@ -14,6 +14,7 @@ from rems.api import idempotency
 from rems.api.auth import Principal, application, clock, refuse, request_id, role
 from rems.api.idempotency import Fingerprint
 from rems.domain.errors import DomainError, NotFound
+from rems.services import retry
 from rems.services.uow import Context, UnitOfWork
 
 T = TypeVar("T")
@@ -47,7 +48,7 @@ class Calls:
         return self.principal.actor_id
 
     def read(self, render: Callable[[T], R], service: Callable[..., T], *args: Any) -> R:
-        with self.app.uow() as uow:
+        with self.app.uow(write=False) as uow:  # reads never wait for a writer (issue 13 item 8)
             try:
                 return render(service(uow, self.ctx, *args))
             except NotFound as error:
@@ -64,13 +65,20 @@ class Calls:
         actor, key, seen = self.principal.actor, self.key, self.seen
         if key and seen and (first := idempotency.replay(self.app, actor, key, seen)):
             return first
+        uow = DeferredUnitOfWork(self.app.sessions, self.app.programs)
+
+        def attempt() -> dict[str, Any]:
+            body: dict[str, Any] = render(service(uow, self.ctx, *args)).model_dump(mode="json")
+            if key and seen:
+                idempotency.remember(uow, actor, key, seen, status, body, self.ctx.now)
+            uow.commit_all()
+            return body
+
         try:
-            uow = DeferredUnitOfWork(self.app.sessions, self.app.programs)
             with uow:
-                body = render(service(uow, self.ctx, *args)).model_dump(mode="json")
-                if key and seen:
-                    idempotency.remember(uow, actor, key, seen, status, body, self.ctx.now)
-                uow.commit_all()
+                # Issue 13 item 9: a safety action is retried here as a whole, its commit included.
+                safety = retry.applies(service, uow, self.ctx, *args)
+                body = retry.until_applied(uow, attempt) if safety else attempt()
         except DomainError as error:
             # A concurrent retry with the same key may have won: answer as it did.
             if key and seen and (first := idempotency.replay(self.app, actor, key, seen)):

@@ -12,6 +12,7 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import insert, select
 
+from rems.adapters.database import reading
 from rems.adapters.orm import idempotency_keys
 from rems.api.errors import ApiError
 from rems.bootstrap import App
@@ -41,7 +42,7 @@ async def fingerprint(request: Request) -> Fingerprint:
 def replay(app: App, actor: str, key: str, seen: Fingerprint) -> JSONResponse | None:
     """The stored first response for this key, or None; the key reused differently is refused."""
     t = idempotency_keys.c
-    with app.engine.connect() as connection:
+    with reading(app.engine).connect() as connection:  # no write lock for a look-up
         row = connection.execute(select(t.request, t.body_hash, t.status, t.response)
                                  .where(t.actor == actor, t.key == key)).first()
     if row is None:

@@ -64,6 +64,16 @@ def stage(session: Session, entry: AuditEntry) -> None:
     pending.append(entry)
 
 
+def pending_entries(session: Session) -> list[AuditEntry]:
+    """The entries staged in this session and not yet committed."""
+    return list(session.info.get(_PENDING) or [])
+
+
+def discard_pending(session: Session) -> None:
+    """Drop the staged entries (a rollback does; this also holds before anything was executed)."""
+    session.info[_PENDING] = []
+
+
 def lock_head(session: Session) -> tuple[int, str]:
     """Take the chain's write lock for the rest of the transaction; the head (seq, hash)."""
     t = audit_chain_head.c

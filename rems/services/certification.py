@@ -19,6 +19,7 @@ from rems.domain.model import Certification, Pharmacy, Prescriber
 from rems.services.commands import EnrollPharmacy, EnrollPrescriber
 from rems.services.lifecycle import audit, new_id, transition
 from rems.services.prescriptions import release_confirmations_of, void_open_prescriptions
+from rems.services.retry import always_applied
 from rems.services.uow import Context, UnitOfWork
 
 Kind = Literal["prescriber", "pharmacy"]
@@ -74,6 +75,7 @@ def _facts(holder: Prescriber | Pharmacy, cert: Certification, interval_days: in
             "recertification_due": due}
 
 
+@always_applied(when=lambda call: call["trigger"] in ("suspend", "revoke"))  # R3, R25: issue 13 item 9
 def change_certification(uow: UnitOfWork, ctx: Context, kind: Kind, holder_id: str, trigger: str,
                          program_id: str) -> Certification:
     """certify / suspend / reinstate / lapse / recertify / revoke the holder's certification in

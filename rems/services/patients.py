@@ -21,6 +21,7 @@ from rems.services.commands import (
 from rems.services.facts import apply_facts
 from rems.services.lifecycle import audit, new_id, transition
 from rems.services.prescriptions import void_open_prescriptions
+from rems.services.retry import always_applied
 from rems.services.uow import Context, UnitOfWork
 from rems.services.zones import checked_zone, local_date, zone_of
 from workflows.definitions import TREATABLE
@@ -122,6 +123,7 @@ def _stop_for_pregnancy(uow: UnitOfWork, ctx: Context, patient: Patient, source:
     audit(uow, ctx, "pregnancy_report", report.id, "open", None, "open")
 
 
+@always_applied(when=lambda call: call["cmd"].result == "positive")  # R30: issue 13 item 9
 def record_pregnancy_test(uow: UnitOfWork, ctx: Context, cmd: RecordPregnancyTest,
                           prescriber_id: str | None = None) -> PregnancyTest:
     patient = owned_patient(uow, cmd.patient_id, prescriber_id)
@@ -143,6 +145,7 @@ def record_pregnancy_test(uow: UnitOfWork, ctx: Context, cmd: RecordPregnancyTes
     return test
 
 
+@always_applied()  # R30: issue 13 item 9
 def report_pregnancy(uow: UnitOfWork, ctx: Context, patient_id: str,
                      source: Literal["patient", "partner"], prescriber_id: str | None = None) -> Patient:
     patient = owned_patient(uow, patient_id, prescriber_id)
@@ -153,6 +156,7 @@ def report_pregnancy(uow: UnitOfWork, ctx: Context, patient_id: str,
     return patient
 
 
+@always_applied()  # R12: issue 13 item 9
 def report_missed_period(uow: UnitOfWork, ctx: Context, patient_id: str,
                          prescriber_id: str | None = None) -> Patient:
     """R12: a missed period or abnormal bleeding holds the patient until a new negative test."""

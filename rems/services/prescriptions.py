@@ -156,7 +156,7 @@ def record_dispense(uow: UnitOfWork, ctx: Context, cmd: RecordDispense) -> Dispe
     pharmacy = uow.get(Pharmacy, cmd.pharmacy_id)
     if confirmation.pharmacy_id != pharmacy.id:
         raise NotFound("confirmation", cmd.confirmation_number)
-    rx = uow.get(Prescription, confirmation.prescription_id, lock=True)
+    rx = uow.lock_prescription(confirmation.prescription_id)  # its patient and person first (R28)
     patient = uow.get(Patient, rx.patient_id, lock=True)
     counselling = Counselling(cmd.counselled, cmd.education_checklist_completed,
                               cmd.medication_guide_given)

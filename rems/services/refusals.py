@@ -26,8 +26,9 @@ def record_refusal(uow: UnitOfWork, ctx: Context, stage: str, prescription_id: s
                    rollback: bool = True) -> None:
     """Roll back `uow` (the refused attempt writes nothing) and audit the refusal on its own.
 
-    A read-only caller (the check) keeps its session: `rollback=False`."""
-    if rollback:
+    A read-only caller (the check) keeps its session: `rollback=False`, unless it runs in a writing
+    unit of work, whose write lock (SQLite) the sibling would wait for: the check wrote nothing."""
+    if rollback or uow.write:
         uow.session.rollback()
     with uow.sibling() as side:
         audit(side, ctx, ENTITY, prescription_id, trigger_of(stage), None, None, failures,

@@ -16,7 +16,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from rems.adapters import orm
-from rems.adapters.database import lost_a_race
+from rems.adapters.database import lost_a_race, reading
 from rems.domain import access, model
 from rems.domain.errors import Conflict, NotFound
 from workflows.program import Program
@@ -40,23 +40,33 @@ class Context:
 
 
 class UnitOfWork:
-    def __init__(self, sessions: sessionmaker[Session], programs: Mapping[str, Program]) -> None:
+    """One transaction. A writing one (the default) serialises with every other writer from its
+    start, on SQLite too (issue 13 item 8); `write=False` only reads and never waits for a writer."""
+
+    def __init__(self, sessions: sessionmaker[Session], programs: Mapping[str, Program],
+                 write: bool = True) -> None:
         self._sessions = sessions
         self.programs = programs
+        self.write = write
         self.session: Session
 
     def __enter__(self) -> UnitOfWork:
-        self.session = self._sessions()
+        engine = self._sessions.kw["bind"]
+        self.session = self._sessions(bind=engine if self.write else reading(engine))
         return self
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.session.rollback()
         self.session.close()
-        if lost_a_race(error):  # PostgreSQL: a deadlock, lock or serialization failure, any statement
+        # A deadlock, lock or serialization failure (PostgreSQL), a busy database (SQLite), or a
+        # row locked after another transaction changed the copy this one had read.
+        if lost_a_race(error) or isinstance(error, StaleDataError):
             raise Conflict("the record was changed by another request; retry") from error
 
     def commit(self) -> None:
+        if not self.write:
+            raise RuntimeError("a read-only unit of work cannot commit: open it with write=True")
         try:
             self.session.commit()
         except (StaleDataError, IntegrityError) as exc:
@@ -120,9 +130,10 @@ class UnitOfWork:
         return self._all(model.Prescription, *where, order=t.requested_at)
 
     def prescription_by_number(self, number: str, lock: bool = False) -> model.Prescription:
-        query = select(model.Prescription).where(orm.prescriptions.c.number == number)
+        """`lock`: as `lock_prescription`, its patient and person first."""
         if lock:
-            query = query.with_for_update()
+            return self.lock_prescription(number=number)
+        query = select(model.Prescription).where(orm.prescriptions.c.number == number)
         found = self.session.scalars(query).first()
         if found is None:
             raise NotFound("authorization", number)
@@ -266,3 +277,24 @@ class UnitOfWork:
         """A separate unit of work on the same database, committing on its own (e.g. to record a
         refusal after this one rolled back)."""
         return UnitOfWork(self._sessions, self.programs)
+
+    # -- issue 13: one lock order for everything that decides a dispense ---------------------
+    def lock_person(self, person_id: str | None) -> None:
+        """R28, R34: the person's row, so that enrollments of one person serialise."""
+        if person_id is not None:
+            self.session.get(model.Person, person_id, with_for_update=True)
+
+    def lock_prescription(self, prescription_id: str | None = None, *,
+                          number: str | None = None) -> model.Prescription:
+        """A prescription locked for a confirmation or a dispense, after its patient and person.
+
+        The safety actions lock the patient before they void its prescriptions, so this order
+        (patient, person, prescription) cannot deadlock with them; and dispenses of two
+        prescriptions of one patient, or of two enrollments of one person, serialise (R28, R30)."""
+        t = orm.prescriptions.c
+        which = t.id == prescription_id if prescription_id else t.number == number
+        patient_id = self.session.execute(select(t.patient_id).where(which)).scalar()
+        if patient_id is None:
+            raise NotFound("authorization" if number else "prescription", number or prescription_id or "")
+        self.lock_person(self.get(model.Patient, patient_id, lock=True).person_id)
+        return self.session.scalars(select(model.Prescription).where(which).with_for_update()).one()

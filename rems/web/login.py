@@ -52,7 +52,7 @@ def login(request: Request, seen: Annotated[Visitor, Depends(_visitor_or_anonymo
     secret = form.text("token").strip()
     if not secret or len(secret) > 200:
         return render(request, seen, "login.html", {"errors": {"token": "enter your access token"}}, 422)
-    with application(request).uow() as uow:
+    with application(request).uow(write=False) as uow:
         token, why = authenticate(uow, clock(request), secret)
         found = (token.id, token.role, token.actor_id, token.actor) if token else None
     if found is None or why:

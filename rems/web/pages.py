@@ -121,7 +121,7 @@ def visitor(request: Request) -> Visitor:
     session = cookies(request).read(request)
     if session is None or session.token_id is None:
         return Visitor(request, session)
-    with application(request).uow() as uow:
+    with application(request).uow(write=False) as uow:
         principal, why = principal_of(uow, session.token_id, clock(request))
     if principal is None:
         refuse(request, "anonymous", "anonymous", 401, f"AUTH_SESSION_{why.upper()}",
@@ -151,9 +151,11 @@ class Page:
     def ctx(self) -> Context:
         return Context(self.principal.actor, clock(self.request), request_id(self.request))
 
-    def run(self, service: Callable[..., T], *args: Any) -> T:
-        """One service call, one transaction; another actor's record is audited and not found."""
-        with self.app.uow() as uow:
+    def run(self, service: Callable[..., T], *args: Any, write: bool | None = None) -> T:
+        """One service call, one transaction; another actor's record is audited and not found.
+        A GET, or `write=False`, only reads: it takes no write lock (issue 13 item 8)."""
+        writes = self.request.method not in ("GET", "HEAD") if write is None else write
+        with self.app.uow(write=writes) as uow:
             try:
                 result = service(uow, self.ctx, *args)
                 # Templates read the records after the unit of work ends; keep them as loaded
@@ -161,6 +163,7 @@ class Page:
                 uow.session.expunge_all()
                 return result
             except NotFound as error:
+                uow.session.rollback()  # the refusal commits on its own: release the write lock
                 refuse(self.request, self.principal.actor, self.actor_id, 404,
                        "AUTH_NOT_FOUND_OR_NOT_YOURS", str(error), "ask only for your own records")
                 raise

@@ -52,7 +52,7 @@ def home(pg: Viewer) -> Response:
 def check(pg: Poster) -> Response:
     """Read-only: what obtaining a confirmation would decide now, every requirement listed."""
     try:
-        decision = pg.run(prescriptions.check, _request(pg))
+        decision = pg.run(prescriptions.check, _request(pg), write=False)  # the check only reads
     except DomainError as error:
         return pg.failed(TEMPLATE, _context(pg), error, missing="number")
     return pg.render(TEMPLATE, _context(pg, decision=decision))
