@@ -35,6 +35,9 @@ def _first_commit_loses(app: App, times: int = 1) -> Iterator[list[int]]:
         event.remove(app.sessions, "before_commit", lose)
 
 
+BODY = {"program_id": "pomalidomide"}  # R1/R3: certification is per program
+
+
 def _suspensions(w: World, prescriber_id: str) -> int:
     return w.count(AuditEntry, AuditEntry.entity_id == prescriber_id, AuditEntry.trigger == "suspend")
 
@@ -43,11 +46,11 @@ def test_a_suspension_that_loses_its_commit_is_applied_and_answered_once_r3(
         client: TestClient, w: World, rems_app: App) -> None:
     headers = {**w.auth(ADMIN), "Idempotency-Key": "suspend-1"}
     with _first_commit_loses(rems_app, times=2) as lost:
-        response = client.post(f"/v1/admin/prescribers/{w.doc}/suspend", headers=headers)
+        response = client.post(f"/v1/admin/prescribers/{w.doc}/suspend", headers=headers, json=BODY)
     assert len(lost) == 2
     assert response.status_code == 200, response.text
-    assert w.state_of(Prescriber, w.doc) == "suspended" and _suspensions(w, w.doc) == 1
-    replay = client.post(f"/v1/admin/prescribers/{w.doc}/suspend", headers=headers)
+    assert w.certification_state("prescriber", w.doc) == "suspended" and _suspensions(w, w.doc) == 1
+    replay = client.post(f"/v1/admin/prescribers/{w.doc}/suspend", headers=headers, json=BODY)
     assert replay.status_code == 200 and replay.json() == response.json()
     assert replay.headers["idempotent-replayed"] == "true"
     with Session(rems_app.engine) as session:

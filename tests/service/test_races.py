@@ -99,7 +99,7 @@ def test_a_suspension_racing_a_dispense_is_always_applied_and_nothing_is_dispens
         prescriber = s.prescriber_id
         suspension, dispense = race(
             partial(s.call, certification.change_certification, "prescriber", prescriber, "suspend",
-                    actor="admin"),
+                    s.program, actor="admin"),
             partial(s.dispense, number))
         if isinstance(suspension, Exception):  # counted, so that the report says how often
             failed += 1

@@ -199,9 +199,11 @@ def test_only_suspend_and_revoke_are_retried_among_certification_changes(scenari
     from rems.services.certification import change_certification
     ctx = scenario.ctx()
     with scenario.app.uow() as uow:
-        assert retry.applies(change_certification, uow, ctx, "prescriber", "p", "suspend")
-        assert retry.applies(change_certification, uow, ctx, "pharmacy", "p", trigger="revoke")
-        assert not retry.applies(change_certification, uow, ctx, "prescriber", "p", "certify")
+        assert retry.applies(change_certification, uow, ctx, "prescriber", "p", "suspend", "pomalidomide")
+        assert retry.applies(change_certification, uow, ctx, "pharmacy", "p", trigger="revoke",
+                             program_id="pomalidomide")
+        assert not retry.applies(change_certification, uow, ctx, "prescriber", "p", "certify",
+                                 "pomalidomide")
 
 
 def test_no_new_attempt_once_the_time_budget_is_spent(scenario: Scenario,

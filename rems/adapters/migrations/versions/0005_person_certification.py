@@ -149,6 +149,16 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # Before 0005 a certification was the holder's own state: keep the default program's.
+    program = os.environ.get("REMS_DEFAULT_PROGRAM", "pomalidomide")
+    for kind, table in (("prescriber", "prescribers"), ("pharmacy", "pharmacies")):
+        for column in ("state", "certified_at"):
+            op.execute(sa.text(
+                f"UPDATE {table} SET {column} = (SELECT c.{column} FROM certifications c "  # noqa: S608
+                f"WHERE c.holder_kind = :kind AND c.holder_id = {table}.id AND c.program_id = :program) "
+                f"WHERE EXISTS (SELECT 1 FROM certifications c WHERE c.holder_kind = :kind "
+                f"AND c.holder_id = {table}.id AND c.program_id = :program)"
+            ).bindparams(kind=kind, program=program))
     with op.batch_alter_table('patients') as batch_op:
         batch_op.drop_index('ix_patients_person_program')
         batch_op.drop_index('ix_patients_person_id')
