@@ -14,6 +14,7 @@ from rems.adapters import orm
 from rems.bootstrap import App, bootstrap
 from rems.domain.errors import Refused
 from rems.domain.model import Confirmation, Prescription
+from rems.services import prescriptions
 from rems.settings import Settings
 from tests.service.builders import Scenario, codes
 from workflows.program import PROGRAM_DIR
@@ -44,8 +45,10 @@ def test_r1_a_prescriber_not_certified_in_the_patients_program_is_refused_at_aut
     pomalidomide only (migration 0005 moves old certifications to the default program)."""
     s = Scenario(app)
     s.prescriber_id = s.new_prescriber(programs=BOTH)
-    lenalidomide_patient, _ = _male_with_authorization(s, "lenalidomide")
-    pomalidomide_patient, _ = _male_with_authorization(s, "pomalidomide")
+    lenalidomide_patient, first = _male_with_authorization(s, "lenalidomide")
+    pomalidomide_patient, second = _male_with_authorization(s, "pomalidomide")
+    for rx in (first, second):  # R36: one open authorization per patient; ask for a new one
+        s.call(prescriptions.void_prescription, rx.id, actor="dr")
     with app.uow() as uow:
         c = orm.certifications.c
         uow.session.execute(delete(orm.certifications).where(

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from rems.domain.model import Patient, PregnancyTest
+from rems.services import prescriptions
 from rems.web.zones import shown, to_utc
 from tests.api.conftest import Clock
 from tests.api.world import World
@@ -109,6 +110,7 @@ def test_t1_the_authorization_expiry_is_shown_in_the_patients_zone(browser: Brow
     """R23 expiry on the prescriber page: the zone's abbreviation, never a bare UTC figure."""
     signed_in(browser, w, w.doc)
     page_url = f"/web/prescriber/patients/{w.male}"
+    w.call(prescriptions.void_prescription, w.rx)  # R36: one open authorization; this test issues one
     done = browser.submit(f"{page_url}/prescriptions", {"days_supply": "28", "quantity": "28",
                                                         "prescriber_survey_completed": "on"}, page_url)
     result = browser.get(done.headers["location"]).text
