@@ -136,14 +136,16 @@ def survey_valid_until(rule: SurveyRule, category: str, surveys: Sequence[Comple
 
 
 def survey_due(rule: SurveyRule, category: str, surveys: Sequence[Completed],
-               dispenses: Sequence[Supplied], tz: str, now: datetime) -> datetime | None:
-    """R20 for people: when the survey is due (None: nothing due); `now` when it is due already."""
+               dispenses: Sequence[Supplied], tz: str, window_days: int) -> datetime | None:
+    """R20 for people (status page, reminders): the instant by which a survey is needed for the
+    next prescription. While the last survey counts, the end of its interval; once a dispense
+    follows it, the day the next one can be dispensed (R28's window), since "monthly" is one
+    survey per prescription; OVERDUE when one is needed and there is no date to wait for (a
+    first prescription); None when none is needed."""
     until = survey_valid_until(rule, category, surveys, dispenses, tz)
-    if until is None:
-        return None
-    if until == OVERDUE:
-        return now
-    return until
+    if until != OVERDUE or not dispenses:
+        return until
+    return refill_opens(dispenses, window_days, tz)
 
 
 # R23, R27, T3: expiries
