@@ -18,6 +18,7 @@ from sqlalchemy.orm import aliased
 
 from rems.adapters import orm
 from rems.domain import schedule
+from rems.domain.calendar import local_date
 from rems.domain.categories import FRP_CATEGORIES, add_months, category_of, next_category_change
 from rems.domain.model import Patient
 from rems.domain.testing import next_test_due
@@ -134,9 +135,10 @@ def pregnancy_tests(uow: UnitOfWork, w: Window) -> list[Reminder]:
         if _category(uow, b.patient, w) not in FRP_CATEGORIES:
             continue
         due = next_test_due(b.tests, b.ppafs, b.dispenses, b.patient.cycles_regular, params)
-        if due is not None and w.holds(due.date()):
-            out.append(Reminder(f"patient:{b.patient.id}", f"pregnancy_test_{w.stage(due.date())}",
-                                b.patient.id, due.date(), "R11"))
+        day = None if due is None else local_date(due, _tz(uow, b.patient))  # T1: the patient's date
+        if day is not None and w.holds(day):
+            out.append(Reminder(f"patient:{b.patient.id}", f"pregnancy_test_{w.stage(day)}",
+                                b.patient.id, day, "R11"))
     return out
 
 
@@ -148,8 +150,10 @@ def patient_surveys(uow: UnitOfWork, w: Window) -> list[Reminder]:
     s, d, pt = orm.patient_surveys.c, orm.dispenses.c, orm.patients.c
     later, after = aliased(orm.patient_surveys), aliased(orm.dispenses)
     live = pt.state.in_(LIVE_PATIENT_STATES)
+    # A survey counts to the end of a local date (T1): a day either side covers every zone.
+    around = {days + shift for days in intervals for shift in (-1, 0, 1)}
     by_survey = select(s.patient_id).join(orm.patients, pt.id == s.patient_id).where(
-        _anchored(s.completed_at, w, intervals), live,
+        _anchored(s.completed_at, w, around), live,
         ~exists().where(later.c.patient_id == s.patient_id, later.c.completed_at > s.completed_at))
     # After a dispense a new survey is needed by the day the next dispense may happen (R28), at
     # most a supply and a day after the latest dispense.
@@ -160,11 +164,13 @@ def patient_surveys(uow: UnitOfWork, w: Window) -> list[Reminder]:
     out = []
     for b in _load(uow, _candidates(uow, by_survey) + _candidates(uow, by_dispense), "surveys", "dispenses"):
         params, category = _params(uow, b.patient, w), _category(uow, b.patient, w)
-        due = schedule.survey_due(params.survey[category], category, b.surveys, b.dispenses,
-                                  _tz(uow, b.patient), params.refill_window_days)
-        if due is not None and due != schedule.OVERDUE and w.holds(due.date()):
-            out.append(Reminder(f"patient:{b.patient.id}", f"patient_survey_{w.stage(due.date())}",
-                                b.patient.id, due.date(), "R20"))
+        tz = _tz(uow, b.patient)
+        due = schedule.survey_due(params.survey[category], category, b.surveys, b.dispenses, tz,
+                                  params.refill_window_days)
+        day = None if due is None or due == schedule.OVERDUE else local_date(due, tz)
+        if day is not None and w.holds(day):
+            out.append(Reminder(f"patient:{b.patient.id}", f"patient_survey_{w.stage(day)}",
+                                b.patient.id, day, "R20"))
     return out
 
 
@@ -187,10 +193,11 @@ def refill_windows(uow: UnitOfWork, w: Window) -> list[Reminder]:
     out = []
     for b in _load(uow, _candidates(uow, query), "dispenses"):
         last = b.dispenses[-1]
-        opens = schedule.refill_opens(b.dispenses, _params(uow, b.patient, w).refill_window_days,
-                                      _tz(uow, b.patient))
+        tz = _tz(uow, b.patient)
+        opens = schedule.refill_opens(b.dispenses, _params(uow, b.patient, w).refill_window_days, tz)
         if opens is not None and w.start <= opens <= w.now:
-            out.append(Reminder(f"patient:{b.patient.id}", "refill_window_open", last.id, opens.date(), "R28"))
+            out.append(Reminder(f"patient:{b.patient.id}", "refill_window_open", last.id,
+                                local_date(opens, tz), "R28"))
     return out
 
 
