@@ -9,7 +9,18 @@ from dataclasses import replace
 import pytest
 
 from rems.domain.model import PregnancyReport
-from tests.unit.builders import EARLY, RECENT, T0, days, failing, frp_case, hours, male_case, patient, pregnancy_test
+from tests.unit.builders import (
+    EARLY,
+    RECENT,
+    T0,
+    days,
+    failing,
+    frp_case,
+    hours,
+    male_case,
+    patient,
+    pregnancy_test,
+)
 
 
 def _report(at, patient_id="pt-other", source="patient"):
