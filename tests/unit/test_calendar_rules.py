@@ -174,3 +174,11 @@ def test_a_dispense_stamped_after_now_is_a_previous_dispense_for_r20():
     records = male_case("confirm", dispenses=(dispense(now + hours(1), days_supply=1),),
                         patient_surveys=(survey(now - hours(1)),))
     assert failing("confirm", records, now) == {"R20_PATIENT_SURVEY_DUE"}
+
+
+def test_t3_program_at_reads_an_instant_on_the_programs_calendar():
+    """Every caller of Program.at (certification, interop, web) gets the program's midnight."""
+    changed = _program_changed(date(2026, 3, 3), max_supply_days=14)
+    assert changed.at(datetime(2026, 3, 3, 4, 59, 59, tzinfo=UTC)).max_supply_days == 28  # 2 March in New York
+    assert changed.at(datetime(2026, 3, 3, 5, 0, tzinfo=UTC)).max_supply_days == 14
+    assert changed.at(date(2026, 3, 3)).max_supply_days == 14
