@@ -13,7 +13,7 @@ from typing import Protocol
 from rems.domain.calendar import calendar_days, day_end, day_start, local_date, zone_of
 from rems.domain.categories import FRP_CATEGORIES, category_of, next_category_change
 from rems.domain.model import Confirmation, Patient, PregnancyTest, Prescription
-from rems.domain.testing import frp_valid_until
+from rems.domain.testing import frp_valid_until, next_test_due
 from workflows.program import Parameters, Program, SurveyRule
 
 DAY = timedelta(days=1)
@@ -70,6 +70,10 @@ def category_change(patient: Patient, program: Program, now: datetime) -> dateti
     """R8: the first instant (local midnight) of the next self-made category change."""
     day = next_category_change(patient, today(patient, program, now), params_at(program, now))
     return None if day is None else day_start(day, patient_tz(patient, program))
+
+
+# R11: the next pregnancy test (elapsed cadence from the latest acceptable test)
+test_due = next_test_due
 
 
 # R28: supply on hand

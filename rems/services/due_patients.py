@@ -21,7 +21,6 @@ from rems.domain import schedule
 from rems.domain.calendar import local_date
 from rems.domain.categories import FRP_CATEGORIES, add_months, category_of, next_category_change
 from rems.domain.model import Patient
-from rems.domain.testing import next_test_due
 from rems.services.notifications import Reminder
 from rems.services.reminders import LIVE_PATIENT_STATES, Window
 from rems.services.uow import UnitOfWork
@@ -134,7 +133,7 @@ def pregnancy_tests(uow: UnitOfWork, w: Window) -> list[Reminder]:
         params = _params(uow, b.patient, w)
         if _category(uow, b.patient, w) not in FRP_CATEGORIES:
             continue
-        due = next_test_due(b.tests, b.ppafs, b.dispenses, b.patient.cycles_regular, params)
+        due = schedule.test_due(b.tests, b.ppafs, b.dispenses, b.patient.cycles_regular, params)
         day = None if due is None else local_date(due, _tz(uow, b.patient))  # T1: the patient's date
         if day is not None and w.holds(day):
             out.append(Reminder(f"patient:{b.patient.id}", f"pregnancy_test_{w.stage(day)}",

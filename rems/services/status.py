@@ -10,7 +10,6 @@ from rems.domain import gate, schedule
 from rems.domain.categories import FRP_CATEGORIES
 from rems.domain.errors import NotFound
 from rems.domain.model import Patient, Pharmacy
-from rems.domain.testing import next_test_due
 from rems.services.records import load_records
 from rems.services.uow import Context, UnitOfWork
 
@@ -36,7 +35,7 @@ def patient_status(uow: UnitOfWork, ctx: Context, patient_id: str,
     # Every date below comes from rems.domain.schedule, as the gate's own (issue 13, item 7).
     due: list[dict[str, Any] | None] = []
     if category in FRP_CATEGORIES:
-        due.append(_due("pregnancy test", "R11", next_test_due(
+        due.append(_due("pregnancy test", "R11", schedule.test_due(
             records.tests, records.ppafs, records.dispenses, patient.cycles_regular, params,
             records.readmitted_at), ctx.now))
     survey = schedule.survey_due(params.survey[category], category, records.patient_surveys,

@@ -13,7 +13,6 @@ from sqlalchemy import func, select
 from rems.adapters import orm
 from rems.domain import schedule
 from rems.domain.categories import FRP_CATEGORIES
-from rems.domain.testing import next_test_due
 from rems.services.refusals import ENTITY as GATE
 from rems.services.reports.period import Period
 from rems.services.reports.population import PatientRecords, params_at, treated_patients
@@ -62,7 +61,7 @@ def pregnancy_test_overdue(r: PatientRecords, uow: UnitOfWork, as_of: datetime) 
         return False
     # A report as of a past moment reads the records that existed then (the gate itself counts
     # every record); the due date is the schedule's.
-    due = next_test_due([t for t in r.tests if t.collected_at <= as_of], r.ppafs,
+    due = schedule.test_due([t for t in r.tests if t.collected_at <= as_of], r.ppafs,
                         [d for d in r.dispenses if d.dispensed_at <= as_of], r.patient.cycles_regular, params)
     return due is not None and due < as_of
 
