@@ -105,3 +105,56 @@ def test_a_requirement_as_dict_gives_its_earliest_instant_as_iso_text():
     assert need(True, "R28", "R28_TOO_EARLY", "m", "r", T0).as_dict()["earliest"] is None
 
 
+
+
+def test_r20_a_survey_at_the_very_instant_of_the_previous_dispense_does_not_count():
+    now = WHEN["confirm"]
+    given = dispense(now - days(21))
+    records = male_case("confirm", dispenses=(given,), patient_surveys=(survey(given.dispensed_at),))
+    assert failing("confirm", records, now) == {"R20_PATIENT_SURVEY_DUE"}
+
+
+def test_the_readiness_stage_of_an_frp_patient_judges_tests_now():
+    from rems.domain import gate
+
+    records = replace(frp_case(), prescription=None)
+    assert gate.evaluate("readiness", records, program(), T0).allowed
+    later = gate.evaluate("readiness", records, program(), T0 + days(2))
+    assert {f.code for f in later.failures} == {"R9_RECENT_TEST_MISSING"}
+
+
+# The schedule's dates for people (status page, reminders), from REMS_RULES.md
+
+
+def test_r20_survey_due_for_people():
+    rule = program().at(T0).survey["adult_male"]
+    first = dispense(T0, "rx-a", 28)
+    assert schedule.survey_due(rule, "adult_male", [], [], "UTC", 7) is None  # first prescription
+    assert schedule.survey_due(rule, "adult_male", [], [first], "UTC", 7) == T0 + days(21)  # by the next dispense
+    done = survey(T0 + hours(1))
+    assert schedule.survey_due(rule, "adult_male", [done], [first], "UTC", 7) == \
+        datetime(2026, 4, 1, 23, 59, 59, 999999, tzinfo=UTC)  # 2 March + 30 days, end of day
+    frp = program().at(T0).survey["adult_frp"]
+    assert schedule.survey_due(frp, "adult_frp", [], [], "UTC", 7) == schedule.OVERDUE
+
+
+def test_r8_category_change_is_the_local_midnight_of_the_18th_birthday():
+    from datetime import date
+
+    from tests.unit.builders import patient
+
+    boy = patient("child_male", birth_date=date(2008, 3, 3), time_zone="Asia/Kolkata")
+    assert schedule.category_change(boy, program(), T0) == datetime(2026, 3, 2, 18, 30, tzinfo=UTC)
+    assert schedule.category_change(patient("adult_male"), program(), T0) is None
+
+
+def test_r11_the_next_test_is_due_a_cadence_after_the_latest_acceptable_test():
+    ppafs = (ppaf("adult_frp", T0 - days(60)),)
+    start = dispense(T0 - days(50))
+    tests = (pregnancy_test(T0 - days(3)), pregnancy_test(T0 - days(1), sensitivity=500))  # the weak one: no
+    params = program().at(T0)
+    assert schedule.test_due(tests, ppafs, (start,), True, params) == T0 - days(3) + days(28)
+    assert schedule.test_due(tests, ppafs, (start,), False, params) == T0 - days(3) + days(14)
+    assert schedule.test_due(tests, ppafs, (), True, params) is None  # before treatment R9 applies
+    positive = pregnancy_test(T0 - days(2), result="positive")
+    assert schedule.test_due((*tests, positive), ppafs, (start,), True, params) is None
