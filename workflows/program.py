@@ -85,7 +85,11 @@ class Program:
     time_zone: str = "America/New_York"  # T1: patients' default zone; effective dates start at its midnight
 
     def at(self, moment: datetime | date) -> Parameters:
-        """The parameters in force at `moment` (the latest set effective on or before it)."""
+        """The parameters in force at `moment` (the latest set effective on or before it); an
+        aware instant is read on the program's calendar (T3: effective dates start at midnight in
+        the program's zone), a date as given."""
+        if isinstance(moment, datetime) and moment.tzinfo is not None:
+            moment = moment.astimezone(ZoneInfo(self.time_zone))
         day = moment.date() if isinstance(moment, datetime) else moment
         current = None
         for params in self.parameter_sets:

@@ -1,11 +1,17 @@
-"""Risk categories: R5a (six categories), R6 (child under 18), R7 (reproductive potential), R8."""
+"""Risk categories: R5a (six categories), R6 (child under 18), R7 (reproductive potential), R8.
+
+Every `on` is a date on the patient's local calendar (T1: rems.domain.schedule.today)."""
 
 from __future__ import annotations
 
 from datetime import date
 from typing import Protocol
 
+from rems.domain.calendar import add_months, add_years
 from workflows.program import Parameters
+
+__all__ = ["CHILD_CATEGORIES", "FRP_CATEGORIES", "add_months", "adult_on", "age_years", "category_of",
+           "is_child", "next_category_change", "reproductive_potential"]
 
 FRP_CATEGORIES = frozenset({"adult_frp", "child_frp"})
 CHILD_CATEGORIES = frozenset({"child_frp", "child_fnrp", "child_male"})
@@ -20,28 +26,14 @@ class Profile(Protocol):
     postmenopausal_since: date | None
 
 
-def add_months(day: date, months: int) -> date:
-    month_index = day.month - 1 + months
-    year, month = day.year + month_index // 12, month_index % 12 + 1
-    for last in (31, 30, 29, 28):  # clamp 31 Jan + 1 month to the end of February
-        try:
-            return date(year, month, min(day.day, last))
-        except ValueError:
-            continue
-    raise ValueError(day)  # pragma: no cover - unreachable
-
-
 def age_years(birth_date: date, on: date) -> int:
     before_birthday = (on.month, on.day) < (birth_date.month, birth_date.day)
     return on.year - birth_date.year - int(before_birthday)
 
 
 def adult_on(birth_date: date, params: Parameters) -> date:
-    """The day a patient stops being a child (R6); a 29 Feb birth turns 18 on 1 Mar."""
-    try:
-        return birth_date.replace(year=birth_date.year + params.child_age_years)
-    except ValueError:
-        return date(birth_date.year + params.child_age_years, 3, 1)
+    """The day a patient stops being a child (R6); a 29 Feb birth turns 18 on 1 Mar (T1)."""
+    return add_years(birth_date, params.child_age_years)
 
 
 def is_child(profile: Profile, on: date, params: Parameters) -> bool:

@@ -1,7 +1,10 @@
-"""The dispense gate (R1, R3, R5, R6, R8-R12, R15, R19-R30, R33): every failing requirement, not the first.
+"""The dispense gate (R1, R3, R5, R6, R8-R12, R15, R19-R30, R33-R36): every failing requirement,
+not the first, each saying when it can be met at the earliest.
 
 A pure function of the records, the program and `now`; time-based expiry is decided here,
-whether or not a sweep has already expired a record.
+whether or not a sweep has already expired a record. Every record given counts, whatever its
+timestamp (a dispense stamped after `now` is on hand in full). Dates are the patient's (T1);
+parameters are today's (T3), with a stored expiry as an upper bound.
 """
 
 from __future__ import annotations
@@ -10,7 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from rems.domain.categories import CHILD_CATEGORIES, FRP_CATEGORIES, category_of
+from rems.domain import schedule
+from rems.domain.categories import CHILD_CATEGORIES, FRP_CATEGORIES
 from rems.domain.model import (
     Certification,
     Confirmation,
@@ -25,11 +29,14 @@ from rems.domain.model import (
     Prescriber,
     Prescription,
 )
+from rems.domain.prescribing import prescription_requirements
 from rems.domain.requirements import Decision, Requirement, need
+from rems.domain.schedule import Today
 from rems.domain.testing import evaluate_tests
 from workflows.program import Parameters, Program
 
 STAGES = ("readiness", "authorize", "confirm", "dispense")
+READMISSION = "only after the program administrator records a readmission decision"
 _PATIENT_STATE_CODES = {
     "pending": ("R5", "R5_PATIENT_NOT_ENROLLED", "enroll the patient with a PPAF"),
     "interrupted": ("R5", "R5_THERAPY_INTERRUPTED", "resume therapy first"),
@@ -65,6 +72,9 @@ class Records:
     # stop: history before it no longer blocks, nothing collected before it qualifies.
     pregnancy_reports: Sequence[PregnancyReport] = ()
     readmitted_at: datetime | None = None
+    # R36: the patient's other prescriptions in this program (any state; the gate decides which
+    # are open). Filled by rems/services/prescriptions.py for the authorize stage.
+    other_prescriptions: Sequence[Prescription] = ()
 
     @property
     def ppaf(self) -> Ppaf | None:
@@ -115,96 +125,75 @@ def pharmacy_requirement(c: Certification | None, program_id: str, params: Param
                 f"the pharmacy completes certification for {program_id}")
 
 
-def patient_requirements(r: Records, params: Parameters, now: datetime) -> list[Requirement]:
-    patient, ppaf = r.patient, r.ppaf
+def _forgiven(at: datetime, readmitted_at: datetime | None) -> bool:
+    """R34: history before the administrator's readmission decision no longer blocks."""
+    return readmitted_at is not None and at < readmitted_at
+
+
+def safety_requirements(r: Records) -> list[Requirement]:
+    """R30, R34: a positive test or a pregnancy report of the person, in any enrollment, blocks."""
+    positive = [t for t in r.tests if t.result == "positive"
+                and not _forgiven(max(t.collected_at, t.recorded_at), r.readmitted_at)]
+    reports = [p for p in r.pregnancy_reports if not _forgiven(p.reported_at, r.readmitted_at)]
+    elsewhere = [p for p in reports if p.patient_id != r.patient.id]
+    reqs = [need(not positive, "R30", "R30_POSITIVE_TEST", "no positive pregnancy test",
+                 "therapy is stopped (R30)", READMISSION),
+            need(not elsewhere, "R34", "R34_PERSON_PREGNANCY_STOP",
+                 "no pregnancy reported in another enrollment of this person",
+                 "therapy is stopped for the person in every enrollment (R30, R34)", READMISSION)]
+    if r.patient.state != "pregnancy_stop" and len(reports) > len(elsewhere):
+        reqs.append(need(False, "R30", "R30_PREGNANCY_REPORTED", "no pregnancy reported",
+                         "therapy is stopped (R30)", READMISSION))
+    return reqs
+
+
+def patient_requirements(r: Records, t: Today) -> list[Requirement]:
+    patient, ppaf, current = r.patient, r.ppaf, t.category
     rule, code, remedy = _PATIENT_STATE_CODES.get(patient.state, ("R5", "R5_PATIENT_ACTIVE", ""))
-    current = category_of(patient, now.date(), params)
     reqs = [
-        need(patient.state == "active", rule, code, f"patient enrollment is {patient.state}", remedy),
+        need(patient.state == "active", rule, code, f"patient enrollment is {patient.state}", remedy,
+             READMISSION if patient.state == "pregnancy_stop" else remedy or None),
         need(ppaf is not None and ppaf.category == current, "R8", "R8_NEW_PPAF_REQUIRED",
              f"a PPAF for the patient's current category ({current})",
-             f"the prescriber signs a new PPAF for category {current}"),
-        need(not any(t.result == "positive" for t in r.tests), "R30", "R30_POSITIVE_TEST",
-             "no positive pregnancy test", "therapy is stopped (R30)"),
+             f"the prescriber signs a new PPAF for category {current}",
+             f"after a new PPAF for category {current}"),
+        *safety_requirements(r),
     ]
     if current in CHILD_CATEGORIES:
         reqs.append(need(ppaf is not None and ppaf.signed_by == "guardian", "R6",
                          "R6_GUARDIAN_SIGNATURE_MISSING", "a parent or guardian signed the PPAF",
-                         "a parent or guardian signs the PPAF"))
+                         "a parent or guardian signs the PPAF", "after a PPAF signed by a parent or guardian"))
     return reqs
 
 
-def survey_requirements(r: Records, params: Parameters, now: datetime) -> list[Requirement]:
-    category = category_of(r.patient, now.date(), params)
-    rule = params.survey[category]
-    done = [s.completed_at for s in r.patient_surveys if s.completed_at <= now]
-    dispensed = [d.dispensed_at for d in r.dispenses if d.dispensed_at <= now]
-    if rule.before_first:
-        anchor = max(done, default=None)
-    elif not dispensed:
-        anchor = now  # R20: no survey before the first prescription for this category
-    else:  # the cadence runs from the first dispense, or the latest survey after it
-        anchor = max([min(dispensed), *done])
-    ok = anchor is not None and now <= anchor + timedelta(days=rule.interval_days)
-    survey = need(ok, "R20", "R20_PATIENT_SURVEY_DUE",
-                  f"patient survey done within the last {rule.interval_days} days",
-                  "the patient (or guardian for a child) completes the patient survey")
+def earlier_dispenses(r: Records) -> list[Dispense]:
+    """R20, R28: every dispense of the person in this program but this prescription's own."""
+    rx_id = r.prescription.id if r.prescription is not None else None
+    return [d for d in r.dispenses if d.prescription_id != rx_id]
+
+
+def survey_requirements(r: Records, t: Today) -> list[Requirement]:
+    """R20 (one survey per prescription, adult FNRP by interval) and R19."""
+    rule = t.params.survey[t.category]
+    until = schedule.survey_valid_until(rule, t.category, r.patient_surveys, earlier_dispenses(r), t.tz)
+    per_rx = t.category not in schedule.INTERVAL_ONLY_CATEGORIES
+    survey = need(until is None or t.now <= until, "R20", "R20_PATIENT_SURVEY_DUE",
+                  f"a patient survey completed {'after the previous dispense and ' if per_rx else ''}"
+                  f"within the last {rule.interval_days} days",
+                  "the patient (or guardian for a child) completes the patient survey",
+                  "after the patient (or guardian) completes a patient survey")
     if r.prescription is None:
         return [survey]
     return [
         survey,
         need(r.prescriber_survey_done, "R19", "R19_PRESCRIBER_SURVEY_MISSING",
              "prescriber survey completed for this prescription",
-             "the prescriber completes the prescriber survey for this prescription"),
+             "the prescriber completes the prescriber survey for this prescription",
+             "after the prescriber survey for this prescription"),
     ]
 
 
-def prescription_requirements(rx: Prescription, r: Records, stage: str, params: Parameters,
-                              now: datetime, category: str) -> list[Requirement]:
-    reqs = [
-        need(rx.days_supply <= params.max_supply_days, "R24", "R24_SUPPLY_TOO_LONG",
-             f"at most a {params.max_supply_days}-day supply",
-             f"prescribe {params.max_supply_days} days or fewer"),
-        need(rx.refills <= params.max_refills, "R24", "R24_REFILLS_NOT_ALLOWED",
-             "no refills", "write a new prescription instead of a refill"),
-    ]
-    if category in FRP_CATEGORIES:
-        reqs.append(need(rx.contraception_counselling_attested, "R15", "R15_CONTRACEPTION_NOT_ATTESTED",
-                         "prescriber attests contraception counselling for this prescription",
-                         "the prescriber attests contraception counselling"))
-    if stage == "authorize":
-        return reqs
-    expected = "authorized" if stage == "confirm" else "confirmed"
-    state_codes = {"dispensed": ("R33", "R33_ALREADY_DISPENSED"), "confirmed": ("R26", "R26_ALREADY_CONFIRMED"),
-                   "requested": ("R19", "R19_NOT_AUTHORIZED"), "authorized": ("R26", "R26_NO_CONFIRMATION")}
-    rule, code = state_codes.get(rx.state, ("R23", f"R23_AUTHORIZATION_{rx.state.upper()}"))
-    reqs += [
-        need(rx.state == expected, rule, code, f"authorization is {rx.state}",
-             "a new prescription and authorization are needed" if rule in ("R23", "R33") else
-             "obtain a confirmation number first" if code == "R26_NO_CONFIRMATION" else
-             "use the confirmation already issued, or void it" if rule == "R26" else
-             "complete the authorization"),
-        need(rx.expires_at is not None and now <= rx.expires_at, "R23", "R23_AUTHORIZATION_EXPIRED",
-             f"authorization unexpired (expires {rx.expires_at:%Y-%m-%d %H:%M} UTC)" if rx.expires_at
-             else "authorization unexpired", "the prescriber requests a new authorization"),
-        need(rx.patient_id == r.patient.id and rx.prescriber_id == r.patient.prescriber_id, "R23",
-             "R23_AUTHORIZATION_MISMATCH", "authorization belongs to this patient and prescriber",
-             "present the authorization issued for this patient by their prescriber"),
-        need(rx.category == category, "R22", "R22_CATEGORY_CHANGED",
-             f"authorization issued for the patient's current category ({category})",
-             "a new PPAF and a new authorization for the current category"),
-    ]
-    previous = [d for d in r.dispenses if d.prescription_id != rx.id and d.dispensed_at <= now]
-    if previous:
-        last = max(previous, key=lambda d: d.dispensed_at)
-        opens = last.dispensed_at + timedelta(days=last.days_supply - params.refill_window_days)
-        reqs.append(need(now >= opens, "R28", "R28_TOO_EARLY",
-                         f"at most {params.refill_window_days} days of the previous supply remain",
-                         f"dispense on or after {opens:%Y-%m-%d %H:%M} UTC"))
-    return reqs
-
-
-def dispense_requirements(rx: Prescription, r: Records, now: datetime) -> list[Requirement]:
+def dispense_requirements(rx: Prescription, r: Records, t: Today) -> list[Requirement]:
     c, ph = r.confirmation, r.pharmacy
     valid = (c is not None and c.state == "issued" and c.prescription_id == rx.id
              and ph is not None and c.pharmacy_id == ph.id)
@@ -212,13 +201,19 @@ def dispense_requirements(rx: Prescription, r: Records, now: datetime) -> list[R
     return [
         need(valid, "R26", "R26_CONFIRMATION_INVALID",
              "a confirmation number issued to this pharmacy for this authorization",
-             "obtain a confirmation number"),
-        need(c is not None and now <= c.expires_at, "R27", "R27_CONFIRMATION_EXPIRED",
-             "confirmation number unexpired", "obtain a new confirmation number"),
+             "obtain a confirmation number", "after a new confirmation number"),
+        need(c is not None and t.now <= schedule.confirmation_expiry(c, t.params), "R27",
+             "R27_CONFIRMATION_EXPIRED", "confirmation number unexpired", "obtain a new confirmation number",
+             "after a new confirmation number"),
         need(counselling is not None and counselling.complete, "R29", "R29_COUNSELLING_INCOMPLETE",
              "patient counselled, education checklist completed, Medication Guide given",
-             "complete the counselling checklist"),
+             "complete the counselling checklist", "once counselling is recorded"),
     ]
+
+
+def today_of(r: Records, program: Program, now: datetime) -> Today:
+    tz = schedule.patient_tz(r.patient, program)
+    return Today(schedule.params_at(program, now), tz, schedule.current_category(r.patient, program, now), now)
 
 
 def evaluate(stage: str, r: Records, program: Program, now: datetime) -> Decision:
@@ -226,33 +221,36 @@ def evaluate(stage: str, r: Records, program: Program, now: datetime) -> Decisio
     is the patient-level part alone, for status pages."""
     if stage not in STAGES or (r.prescription is None) != (stage == "readiness"):
         raise ValueError(f"stage {stage!r} with prescription {r.prescription!r}")
-    params = program.at(now)
-    category = category_of(r.patient, now.date(), params)
+    t = today_of(r, program, now)
+    params, category = t.params, t.category
     reqs = [prescriber_requirement(r.prescriber_certification, program.id, params, now)]
     if stage in ("confirm", "dispense"):
         reqs.append(pharmacy_requirement(r.pharmacy_certification if r.pharmacy else None,
                                          program.id, params, now))
-    reqs += patient_requirements(r, params, now)
+    reqs += patient_requirements(r, t)
     if category in FRP_CATEGORIES:
         authorized_at = r.prescription.authorized_at if r.prescription else None
         reference = authorized_at if stage in ("confirm", "dispense") and authorized_at else now
         reqs += evaluate_tests(r.tests, r.ppafs, r.dispenses, r.patient.cycles_regular, reference,
-                               params).requirements
-    reqs += survey_requirements(r, params, now)
+                               params, t.tz, r.readmitted_at).requirements
+    reqs += survey_requirements(r, t)
     if r.prescription is not None:
-        reqs += prescription_requirements(r.prescription, r, stage, params, now, category)
+        reqs += prescription_requirements(r.prescription, stage, t, r.tests, earlier_dispenses(r),
+                                          r.other_prescriptions, r.patient)
         if stage == "dispense":
-            reqs += dispense_requirements(r.prescription, r, now)
+            reqs += dispense_requirements(r.prescription, r, t)
     return Decision(stage, tuple(reqs))
 
 
 def authorization_expiry(r: Records, program: Program, now: datetime) -> tuple[datetime, str | None]:
-    """R23: FRP from the qualifying negative test, everyone else from issue."""
-    params = program.at(now)
-    if category_of(r.patient, now.date(), params) in FRP_CATEGORIES:
-        window = evaluate_tests(r.tests, r.ppafs, r.dispenses, r.patient.cycles_regular, now, params)
+    """R23: FRP to the end of day 7 from the qualifying negative test (patient's calendar),
+    everyone else 30 days from issue (the numbers: today's parameters)."""
+    t = today_of(r, program, now)
+    if t.category in FRP_CATEGORIES:
+        window = evaluate_tests(r.tests, r.ppafs, r.dispenses, r.patient.cycles_regular, now, t.params,
+                                t.tz, r.readmitted_at)
         if window.qualifying is None:
             raise ValueError("no qualifying test: authorize only after the gate passed")
         test = window.qualifying
-        return test.collected_at + timedelta(days=params.frp_authorization_valid_days), test.id
-    return now + timedelta(days=params.authorization_valid_days), None
+        return schedule.authorization_expiry(t.category, now, test, t.params, t.tz), test.id
+    return schedule.authorization_expiry(t.category, now, None, t.params, t.tz), None

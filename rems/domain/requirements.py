@@ -1,9 +1,15 @@
-"""Requirements and refusals: every gate answers with reasons, each citing its rule id."""
+"""Requirements and refusals: every gate answers with reasons, each citing its rule id, and says
+when at the earliest an unmet one can be met (issue 13: "why not, and when")."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+
+# `earliest`: an aware instant, a text naming the event that must happen first, or None (nothing
+# to wait for, or nothing the engine can foresee).
+Earliest = datetime | str | None
 
 
 @dataclass(frozen=True)
@@ -13,13 +19,18 @@ class Requirement:
     met: bool
     message: str
     remedy: str  # what would satisfy it
+    earliest: Earliest = None
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """JSON-ready (the audit trail stores it): `earliest` as ISO 8601 text."""
+        earliest = self.earliest.isoformat() if isinstance(self.earliest, datetime) else self.earliest
+        return {"rule": self.rule, "code": self.code, "met": self.met, "message": self.message,
+                "remedy": self.remedy, "earliest": earliest}
 
 
-def need(ok: bool, rule: str, code: str, message: str, remedy: str) -> Requirement:
-    return Requirement(rule, code, bool(ok), message, remedy)
+def need(ok: bool, rule: str, code: str, message: str, remedy: str, earliest: Earliest = None) -> Requirement:
+    """A requirement; `earliest` is kept only while it is unmet."""
+    return Requirement(rule, code, bool(ok), message, remedy, None if ok else earliest)
 
 
 @dataclass(frozen=True)

@@ -65,21 +65,22 @@ REQUIREMENT_NAMES: Mapping[str, str] = {
     "R1": "Prescriber Certification", "R3": "Prescriber Certification",
     "R25": "Pharmacy Certification",
     "R5": "Patient Enrollment", "R6": "Patient Enrollment (guardian)", "R8": "Patient Enrollment (PPAF category)",
-    "R12": "Patient Hold", "R30": "Pregnancy",
+    "R12": "Patient Hold", "R30": "Pregnancy", "R34": "Pregnancy",
     "R9": "Pregnancy Test", "R10": "Pregnancy Test", "R11": "Pregnancy Test",
     "R15": "Contraception Counselling", "R19": "Prescriber Survey and Authorization",
     "R20": "Patient Survey", "R22": "Authorization", "R23": "Authorization",
     "R24": "Quantity and Refills", "R26": "Pharmacy Confirmation", "R27": "Pharmacy Confirmation",
     "R28": "Dispense Timing", "R29": "Pharmacy Counselling", "R33": "Authorization",
+    "R36": "Authorization",
 }
 
 # NCPDP SCRIPT REMS reason codes (our local list, see docs/readme/issue-9.md): one per rule family.
 NCPDP_REASONS: Mapping[str, str] = {
     "R1": "PRC", "R3": "PRC", "R25": "PHC",
     "R5": "PTE", "R6": "PTE", "R8": "PTE", "R12": "PTE",
-    "R9": "LAB", "R10": "LAB", "R11": "LAB", "R30": "LAB",
+    "R9": "LAB", "R10": "LAB", "R11": "LAB", "R30": "LAB", "R34": "LAB",
     "R15": "ATT", "R19": "ATT", "R20": "SRV",
-    "R22": "AUT", "R23": "AUT", "R26": "AUT", "R27": "AUT", "R33": "AUT",
+    "R22": "AUT", "R23": "AUT", "R26": "AUT", "R27": "AUT", "R33": "AUT", "R36": "AUT",
     "R24": "QTY", "R28": "QTY", "R29": "CNS",
 }
 NCPDP_DRUG_NOT_IN_PROGRAM = "DRG"

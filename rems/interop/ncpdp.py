@@ -86,7 +86,7 @@ def initiation(uow: UnitOfWork, ctx: Context, caller: Caller, m: Message) -> Rep
     params = program.at(ctx.now)
     records = load_records(uow, patient)
     reqs = [gate.prescriber_requirement(records.prescriber_certification, program.id, params, ctx.now),
-            gate.patient_requirements(records, params, ctx.now)[0]]
+            gate.patient_requirements(records, gate.today_of(records, program, ctx.now))[0]]
     if m.npi is not None and m.npi != records.prescriber.npi:
         prescriber = lookup.prescriber_by_npi(uow, m.npi)
         reqs.append(need(False, "R5", "R5_NOT_THE_PATIENTS_PRESCRIBER",

@@ -1,4 +1,4 @@
-"""Due items on patients (R8, R9, R11, R20, R28): window queries, then the gate's own arithmetic.
+"""Due items on patients (R8, R9, R11, R20, R28): window queries, then rems.domain.schedule.
 
 Each query selects candidates whose anchor (last test, last survey, last dispense, birth date)
 puts the due date inside the window for one of the program intervals, through a range on an
@@ -7,9 +7,9 @@ candidates' records loaded in a few IN queries."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import String, and_, any_, bindparam, exists, false, or_, select
@@ -17,13 +17,14 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import aliased
 
 from rems.adapters import orm
+from rems.domain import schedule
+from rems.domain.calendar import local_date
 from rems.domain.categories import FRP_CATEGORIES, add_months, category_of, next_category_change
-from rems.domain.model import Dispense, Patient, PatientSurvey
-from rems.domain.testing import next_test_due
+from rems.domain.model import Patient
 from rems.services.notifications import Reminder
 from rems.services.reminders import LIVE_PATIENT_STATES, Window
 from rems.services.uow import UnitOfWork
-from workflows.program import Parameters, SurveyRule
+from workflows.program import Parameters
 
 TREATED_PHASES = ("weekly", "every_4_weeks", "every_2_weeks")  # R11; before treatment R9 runs from the Rx
 
@@ -76,11 +77,19 @@ def _load(uow: UnitOfWork, patient_ids: Iterable[str], *wanted: str) -> list[Bun
 
 
 def _all_params(uow: UnitOfWork, w: Window) -> list[Parameters]:
-    return [program.at(w.now) for program in uow.programs.values()]
+    return [schedule.params_at(program, w.now) for program in uow.programs.values()]
 
 
 def _params(uow: UnitOfWork, patient: Patient, w: Window) -> Parameters:
-    return uow.program(patient.program_id).at(w.now)
+    return schedule.params_at(uow.program(patient.program_id), w.now)
+
+
+def _category(uow: UnitOfWork, patient: Patient, w: Window) -> str:
+    return schedule.current_category(patient, uow.program(patient.program_id), w.now)
+
+
+def _tz(uow: UnitOfWork, patient: Patient) -> str:
+    return schedule.patient_tz(patient, uow.program(patient.program_id))
 
 
 def _anchored(column: Any, w: Window, intervals: Iterable[int]) -> Any:
@@ -111,7 +120,7 @@ def _test_cadences(w: Window, programs: list[tuple[str, Parameters]]) -> Any:
 
 def pregnancy_tests(uow: UnitOfWork, w: Window) -> list[Reminder]:
     """R11 (after R9's initial pair): the next test per the cadence, coming due, due, overdue."""
-    programs = [(program_id, program.at(w.now)) for program_id, program in uow.programs.items()]
+    programs = [(program_id, schedule.params_at(program, w.now)) for program_id, program in uow.programs.items()]
     t, pt, later = orm.pregnancy_tests.c, orm.patients.c, aliased(orm.pregnancy_tests)
     threshold = max(p.test_detection_threshold_miu_per_ml for _, p in programs)
     query = select(t.patient_id).join(orm.patients, pt.id == t.patient_id).where(
@@ -122,52 +131,45 @@ def pregnancy_tests(uow: UnitOfWork, w: Window) -> list[Reminder]:
     out = []
     for b in _load(uow, _candidates(uow, query), "tests", "ppafs", "dispenses"):
         params = _params(uow, b.patient, w)
-        if category_of(b.patient, w.today, params) not in FRP_CATEGORIES:
+        if _category(uow, b.patient, w) not in FRP_CATEGORIES:
             continue
-        due = next_test_due(b.tests, b.ppafs, b.dispenses, b.patient.cycles_regular, w.now, params)
-        if due is not None and w.holds(due.date()):
-            out.append(Reminder(f"patient:{b.patient.id}", f"pregnancy_test_{w.stage(due.date())}",
-                                b.patient.id, due.date(), "R11"))
+        due = schedule.test_due(b.tests, b.ppafs, b.dispenses, b.patient.cycles_regular, params)
+        day = None if due is None else local_date(due, _tz(uow, b.patient))  # T1: the patient's date
+        if day is not None and w.holds(day):
+            out.append(Reminder(f"patient:{b.patient.id}", f"pregnancy_test_{w.stage(day)}",
+                                b.patient.id, day, "R11"))
     return out
 
 
-def survey_due(rule: SurveyRule, surveys: Sequence[PatientSurvey], dispenses: Sequence[Dispense],
-               now: datetime) -> datetime | None:
-    """R20, as the gate reads it: from the latest survey, or for a category with none before the
-    first prescription, from the first dispense or the latest survey after it."""
-    done = [s.completed_at for s in surveys if s.completed_at <= now]
-    dispensed = [d.dispensed_at for d in dispenses if d.dispensed_at <= now]
-    if rule.before_first:
-        anchor = max(done, default=None)
-    elif not dispensed:
-        return None
-    else:
-        anchor = max([min(dispensed), *done])
-    return None if anchor is None else anchor + timedelta(days=rule.interval_days)
-
-
 def patient_surveys(uow: UnitOfWork, w: Window) -> list[Reminder]:
-    """R20: the patient survey coming due, due, overdue."""
-    intervals = {r.interval_days for p in _all_params(uow, w) for r in p.survey.values()}
+    """R20: the patient survey coming due, due, overdue (schedule.survey_due: one survey for each
+    prescription, needed by the day the next one can be dispensed)."""
+    all_params = _all_params(uow, w)
+    intervals = {r.interval_days for p in all_params for r in p.survey.values()}
     s, d, pt = orm.patient_surveys.c, orm.dispenses.c, orm.patients.c
-    later, earlier = aliased(orm.patient_surveys), aliased(orm.dispenses)
+    later, after = aliased(orm.patient_surveys), aliased(orm.dispenses)
     live = pt.state.in_(LIVE_PATIENT_STATES)
+    # A survey counts to the end of a local date (T1): a day either side covers every zone.
+    around = {days + shift for days in intervals for shift in (-1, 0, 1)}
     by_survey = select(s.patient_id).join(orm.patients, pt.id == s.patient_id).where(
-        _anchored(s.completed_at, w, intervals), live,
+        _anchored(s.completed_at, w, around), live,
         ~exists().where(later.c.patient_id == s.patient_id, later.c.completed_at > s.completed_at))
-    # Males: no survey before the first prescription, so the first dispense is the anchor.
-    by_first_dispense = select(d.patient_id).join(orm.patients, pt.id == d.patient_id).where(
-        _anchored(d.dispensed_at, w, intervals), live,
-        ~exists().where(earlier.c.patient_id == d.patient_id, earlier.c.dispensed_at < d.dispensed_at),
-        ~exists().where(later.c.patient_id == d.patient_id))
+    # After a dispense a new survey is needed by the day the next dispense may happen (R28), at
+    # most a supply and a day after the latest dispense.
+    longest = max(p.max_supply_days for p in all_params) + 1
+    by_dispense = select(d.patient_id).join(orm.patients, pt.id == d.patient_id).where(
+        d.dispensed_at >= w.start - timedelta(days=longest), d.dispensed_at < w.end, live,
+        ~exists().where(after.c.patient_id == d.patient_id, after.c.dispensed_at > d.dispensed_at))
     out = []
-    for b in _load(uow, _candidates(uow, by_survey) + _candidates(uow, by_first_dispense), "surveys", "dispenses"):
-        params = _params(uow, b.patient, w)
-        rule = params.survey[category_of(b.patient, w.today, params)]
-        due = survey_due(rule, b.surveys, b.dispenses, w.now)
-        if due is not None and w.holds(due.date()):
-            out.append(Reminder(f"patient:{b.patient.id}", f"patient_survey_{w.stage(due.date())}",
-                                b.patient.id, due.date(), "R20"))
+    for b in _load(uow, _candidates(uow, by_survey) + _candidates(uow, by_dispense), "surveys", "dispenses"):
+        params, category = _params(uow, b.patient, w), _category(uow, b.patient, w)
+        tz = _tz(uow, b.patient)
+        due = schedule.survey_due(params.survey[category], category, b.surveys, b.dispenses, tz,
+                                  params.refill_window_days)
+        day = None if due is None or due == schedule.OVERDUE else local_date(due, tz)
+        if day is not None and w.holds(day):
+            out.append(Reminder(f"patient:{b.patient.id}", f"patient_survey_{w.stage(day)}",
+                                b.patient.id, day, "R20"))
     return out
 
 
@@ -180,7 +182,9 @@ def refill_windows(uow: UnitOfWork, w: Window) -> list[Reminder]:
     # days_supply - refill_window_days must fall between the window's start and now.
     offsets = sorted({(supply, supply - p.refill_window_days) for p in all_params
                       for supply in range(1, p.max_supply_days + 1)})
-    ranges = [and_(d.days_supply == supply, d.dispensed_at >= w.start - timedelta(days=off),
+    # Earlier dispenses still on hand only delay the opening, by at most the latest's own supply
+    # and a day (it was dispensed with at most the window on hand).
+    ranges = [and_(d.days_supply == supply, d.dispensed_at >= w.start - timedelta(days=supply + 1),
                    d.dispensed_at <= w.now - timedelta(days=off)) for supply, off in offsets]
     query = select(d.patient_id).join(orm.patients, pt.id == d.patient_id).where(
         or_(false(), *ranges), pt.state == "active",
@@ -188,9 +192,11 @@ def refill_windows(uow: UnitOfWork, w: Window) -> list[Reminder]:
     out = []
     for b in _load(uow, _candidates(uow, query), "dispenses"):
         last = b.dispenses[-1]
-        opens = last.dispensed_at + timedelta(days=last.days_supply - _params(uow, b.patient, w).refill_window_days)
-        if w.start <= opens <= w.now:
-            out.append(Reminder(f"patient:{b.patient.id}", "refill_window_open", last.id, opens.date(), "R28"))
+        tz = _tz(uow, b.patient)
+        opens = schedule.refill_opens(b.dispenses, _params(uow, b.patient, w).refill_window_days, tz)
+        if opens is not None and w.start <= opens <= w.now:
+            out.append(Reminder(f"patient:{b.patient.id}", "refill_window_open", last.id,
+                                local_date(opens, tz), "R28"))
     return out
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
-from rems.domain import gate
-from rems.domain.categories import FRP_CATEGORIES, category_of
+from rems.domain import gate, schedule
+from rems.domain.categories import FRP_CATEGORIES
 from rems.domain.errors import Conflict, NotFound, Refused
 from rems.domain.model import (
     Confirmation,
@@ -17,6 +17,7 @@ from rems.domain.model import (
     PrescriberSurvey,
     Prescription,
 )
+from rems.domain.prescribing import open_requirement
 from rems.domain.requirements import Decision
 from rems.services.commands import PharmacyRequest, RecordDispense, RequestAuthorization
 from rems.services.lifecycle import audit, new_id, new_number, transition
@@ -24,7 +25,7 @@ from rems.services.records import load_records
 from rems.services.refusals import note_refusal, record_refusal
 from rems.services.uow import Context, UnitOfWork
 
-OPEN = ("requested", "authorized", "confirmed")
+OPEN = schedule.OPEN_STATES  # R36
 
 
 @dataclass(frozen=True)
@@ -33,8 +34,9 @@ class Outcome:
     decision: Decision
 
 
-def _patient_of(uow: UnitOfWork, patient_id: str, prescriber_id: str | None = None) -> Patient:
-    patient = uow.get(Patient, patient_id)
+def _patient_of(uow: UnitOfWork, patient_id: str, prescriber_id: str | None = None,
+                lock: bool = False) -> Patient:
+    patient = uow.get(Patient, patient_id, lock=lock)
     if prescriber_id is not None and patient.prescriber_id != prescriber_id:
         raise NotFound("patient", patient_id)  # a prescriber sees only their own patients
     return patient
@@ -42,10 +44,14 @@ def _patient_of(uow: UnitOfWork, patient_id: str, prescriber_id: str | None = No
 
 def _authorize(uow: UnitOfWork, ctx: Context, rx: Prescription, patient: Patient) -> Decision:
     program = uow.program(rx.program_id)
-    records = load_records(uow, patient, rx)
+    records = replace(load_records(uow, patient, rx),  # R36: the patient's other prescriptions
+                      other_prescriptions=uow.prescriptions(patient_id=patient.id, states=OPEN))
     decision = gate.evaluate("authorize", records, program, ctx.now)
     if decision.allowed:
         transition(uow, ctx, "prescription", rx, "authorize", {"gate_passes": True})
+        # R8, R22: the authorization carries the category in force when it is issued (the gate
+        # has just checked the PPAF against it), not the one of the request.
+        rx.category = schedule.current_category(patient, program, ctx.now)
         rx.expires_at, rx.qualifying_test_id = gate.authorization_expiry(records, program, ctx.now)
         rx.number, rx.authorized_at = new_number(program.authorization_prefix), ctx.now
     else:  # issue 6: kept pending, and the refusal is in the audit trail with every rule
@@ -53,13 +59,26 @@ def _authorize(uow: UnitOfWork, ctx: Context, rx: Prescription, patient: Patient
     return decision
 
 
+def _refuse_second_open(uow: UnitOfWork, ctx: Context, patient: Patient) -> None:
+    """R36: at most one open authorization per patient per program; refused before anything is
+    written (409 with the R36 requirement, which names what to do)."""
+    program = uow.program(patient.program_id)
+    today = schedule.Today(schedule.params_at(program, ctx.now), schedule.patient_tz(patient, program),
+                           schedule.current_category(patient, program, ctx.now), ctx.now)
+    others = uow.prescriptions(patient_id=patient.id, states=OPEN)
+    requirement = open_requirement(None, others, uow.tests(patient.id), today)
+    if not requirement.met:
+        raise Refused("request authorization", [requirement])
+
+
 def request_authorization(uow: UnitOfWork, ctx: Context, cmd: RequestAuthorization) -> Outcome:
     """R19: the prescription is kept as requested until the gate lets an authorization issue."""
-    patient = _patient_of(uow, cmd.patient_id, cmd.prescriber_id)
-    params = uow.program(patient.program_id).at(ctx.now)
+    patient = _patient_of(uow, cmd.patient_id, cmd.prescriber_id, lock=True)
+    program = uow.program(patient.program_id)
+    _refuse_second_open(uow, ctx, patient)
     rx = Prescription(id=new_id("rx"), program_id=patient.program_id, patient_id=patient.id,
                       prescriber_id=cmd.prescriber_id,
-                      category=category_of(patient, ctx.now.date(), params),  # R22
+                      category=schedule.current_category(patient, program, ctx.now),  # R22, restamped at issue
                       days_supply=cmd.days_supply, quantity=cmd.quantity, refills=cmd.refills,
                       contraception_counselling_attested=cmd.contraception_counselling_attested,
                       requested_at=ctx.now)
@@ -120,7 +139,8 @@ def check(uow: UnitOfWork, ctx: Context, cmd: PharmacyRequest) -> Decision:
 
 def _expire_stale_confirmation(uow: UnitOfWork, ctx: Context, rx: Prescription) -> None:
     live = uow.live_confirmation(rx.id)
-    if live is not None and ctx.now > live.expires_at:  # R27: decided here, sweep or not
+    params = schedule.params_at(uow.program(rx.program_id), ctx.now)
+    if live is not None and ctx.now > schedule.confirmation_expiry(live, params):  # R27, T3: here, sweep or not
         transition(uow, ctx, "confirmation", live, "expire", {"past_expiry": True})
         if rx.state == "confirmed":
             transition(uow, ctx, "prescription", rx, "release")
@@ -140,7 +160,7 @@ def obtain_confirmation(uow: UnitOfWork, ctx: Context, cmd: PharmacyRequest) -> 
     except Refused as refused:  # issue 6: audited after the rollback, in its own transaction
         record_refusal(uow, ctx, "confirm", rx.id, refused.failures, pharmacy.id)
         raise
-    hours = program.at(ctx.now).confirmation_valid_hours
+    hours = schedule.params_at(program, ctx.now).confirmation_valid_hours
     confirmation = Confirmation(id=new_id("cnf"), number=new_number("C"), prescription_id=rx.id,
                                 pharmacy_id=pharmacy.id, issued_at=ctx.now,
                                 expires_at=ctx.now + timedelta(hours=hours))

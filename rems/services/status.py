@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
-from rems.domain import gate
-from rems.domain.categories import FRP_CATEGORIES, category_of, next_category_change
+from rems.domain import gate, schedule
+from rems.domain.categories import FRP_CATEGORIES
 from rems.domain.errors import NotFound
 from rems.domain.model import Patient, Pharmacy
-from rems.domain.testing import next_test_due
 from rems.services.records import load_records
 from rems.services.uow import Context, UnitOfWork
 
@@ -19,7 +19,7 @@ _STAGE_OF = {"requested": "authorize", "authorized": "confirm", "confirmed": "di
 def _due(kind: str, rule: str, at: datetime | None, now: datetime) -> dict[str, Any] | None:
     if at is None:
         return None
-    return {"what": kind, "rule": rule, "due": at.isoformat(), "overdue": at < now}
+    return {"what": kind, "rule": rule, "due": at.isoformat(), "overdue": at <= now}
 
 
 def patient_status(uow: UnitOfWork, ctx: Context, patient_id: str,
@@ -28,44 +28,45 @@ def patient_status(uow: UnitOfWork, ctx: Context, patient_id: str,
     if prescriber_id is not None and patient.prescriber_id != prescriber_id:
         raise NotFound("patient", patient_id)
     program = uow.program(patient.program_id)
-    params = program.at(ctx.now)
+    params, tz = schedule.params_at(program, ctx.now), schedule.patient_tz(patient, program)
     records = load_records(uow, patient)
-    category = category_of(patient, ctx.now.date(), params)
+    category = schedule.current_category(patient, program, ctx.now)
     readiness = gate.evaluate("readiness", records, program, ctx.now)
+    # Every date below comes from rems.domain.schedule, as the gate's own (issue 13, item 7).
     due: list[dict[str, Any] | None] = []
     if category in FRP_CATEGORIES:
-        due.append(_due("pregnancy test", "R11", next_test_due(
-            records.tests, records.ppafs, records.dispenses, patient.cycles_regular, ctx.now, params),
-            ctx.now))
-    rule = params.survey[category]
-    done = [s.completed_at for s in records.patient_surveys]
-    if done:
-        due.append(_due("patient survey", "R20", max(done) + timedelta(days=rule.interval_days), ctx.now))
-    change = next_category_change(patient, ctx.now.date(), params)
+        due.append(_due("pregnancy test", "R11", schedule.test_due(
+            records.tests, records.ppafs, records.dispenses, patient.cycles_regular, params,
+            records.readmitted_at), ctx.now))
+    survey = schedule.survey_due(params.survey[category], category, records.patient_surveys,
+                                 records.dispenses, tz, params.refill_window_days)
+    due.append(_due("patient survey", "R20", ctx.now if survey == schedule.OVERDUE else survey, ctx.now))
+    change = schedule.category_change(patient, program, ctx.now)
     if change is not None:
         due.append({"what": "new PPAF (category changes)", "rule": "R8", "due": change.isoformat(),
                     "overdue": False})
-    if records.dispenses:
-        last = records.dispenses[-1]
-        opens = last.dispensed_at + timedelta(days=last.days_supply - params.refill_window_days)
+    opens = schedule.refill_opens(records.dispenses, params.refill_window_days, tz)
+    if opens is not None:
         due.append({"what": "next dispense window opens", "rule": "R28", "due": opens.isoformat(),
                     "overdue": False})
     prescriptions = []
-    for rx in uow.prescriptions(patient_id=patient.id):
+    every = uow.prescriptions(patient_id=patient.id)
+    for rx in every:
+        expires = schedule.effective_expiry(rx, records.tests, params, tz)  # T3
         entry: dict[str, Any] = {"id": rx.id, "number": rx.number, "state": rx.state,
                                  "category": rx.category, "days_supply": rx.days_supply,
-                                 "expires_at": rx.expires_at.isoformat() if rx.expires_at else None}
+                                 "expires_at": expires.isoformat() if expires else None}
         stage = _STAGE_OF.get(rx.state)
         if stage is not None:
             live = uow.live_confirmation(rx.id)
             pharmacy = uow.get(Pharmacy, live.pharmacy_id) if live else None
-            decision = gate.evaluate(stage, load_records(uow, patient, rx, pharmacy, live), program,
-                                     ctx.now)
+            loaded = replace(load_records(uow, patient, rx, pharmacy, live), other_prescriptions=every)
+            decision = gate.evaluate(stage, loaded, program, ctx.now)
             # Counselling (R29) happens at the counter; the pharmacy's own gates are the pharmacy's.
             hidden = {"R29_COUNSELLING_INCOMPLETE"} | (
                 {"R25_PHARMACY_NOT_CERTIFIED", "R26_CONFIRMATION_INVALID"} if stage == "confirm" else set())
             entry["failures"] = [f.as_dict() for f in decision.failures if f.code not in hidden]
-            due.append(_due("authorization expires", "R23", rx.expires_at, ctx.now))
+            due.append(_due("authorization expires", "R23", expires, ctx.now))
         prescriptions.append(entry)
     return {
         "patient_id": patient.id, "program": program.id, "state": patient.state,

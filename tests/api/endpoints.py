@@ -64,7 +64,8 @@ def _stopped(w: World) -> str:
 
 
 def _rx(w: World, **change: Any) -> dict[str, Any]:
-    return {"patient_id": w.male, "days_supply": 28, "quantity": 28, "prescriber_survey_completed": True,
+    """A prescription for a patient with none open (R36: w.male holds w.rx)."""
+    return {"patient_id": change.pop("patient_id", None) or w.patient(w.doc, "adult_male"), "days_supply": 28, "quantity": 28, "prescriber_survey_completed": True,
             **change}
 
 
@@ -74,12 +75,14 @@ def _dispense(number: str, **change: Any) -> dict[str, Any]:
 
 
 def _pending(w: World, patient: str = "", doc: str = "") -> str:
-    return w.authorization(patient or w.male, doc or w.doc, survey=False)[0]
+    """A pending prescription of a patient with none open before (R36)."""
+    doc = doc or w.doc
+    return w.authorization(patient or w.patient(doc, "adult_male"), doc, survey=False)[0]
 
 
 def _theirs(w: World) -> str:
     """A pending prescription of the other prescriber."""
-    return _pending(w, w.stranger, w.other_doc)
+    return _pending(w, "", w.other_doc)
 
 
 def _interrupted(w: World) -> str:

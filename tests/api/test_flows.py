@@ -33,6 +33,13 @@ def test_an_frp_patient_goes_from_enrollment_to_one_dispense(client: TestClient,
     assert {"R9_EARLY_TEST_MISSING", "R9_RECENT_TEST_MISSING", "R15_CONTRACEPTION_NOT_ATTESTED",
             "R19_PRESCRIBER_SURVEY_MISSING", "R20_PATIENT_SURVEY_DUE"} <= codes(
         refused.json()["decision"]["failures"])
+    second = client.post(f"{D}/prescriptions", headers=doc, json={
+        "patient_id": patient, "days_supply": 28, "quantity": 21})
+    assert second.status_code == 409  # R36: the first one is still open; it says what to do
+    assert codes(second.json()["failures"]) == {"R36_OPEN_AUTHORIZATION"}
+    assert "void" in second.json()["failures"][0]["remedy"]
+    voided = client.post(f"{D}/prescriptions/{refused.json()['id']}/void", headers=doc)
+    assert voided.status_code == 200
     for ago in (timedelta(days=12), timedelta(hours=3)):
         test = {"collected_at": (clock.now - ago).isoformat(), "result": "negative",
                 "sensitivity_miu_per_ml": 50}

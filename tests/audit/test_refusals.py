@@ -9,7 +9,7 @@ from sqlalchemy import select
 from rems.adapters import orm
 from rems.bootstrap import App
 from rems.domain.errors import Refused
-from rems.domain.model import AuditEntry, Confirmation, Dispense, Patient
+from rems.domain.model import AuditEntry, Confirmation, Dispense, Patient, Prescription
 from rems.services import prescriptions
 from rems.services.commands import RecordDispense, parse
 from rems.services.uow import Context
@@ -55,6 +55,12 @@ def test_a_refused_confirmation_is_audited_with_every_failing_rule_r25(scenario:
     assert verify(s.app).ok
 
 
+def _surveyed(s: Scenario, rx_id: str) -> Prescription:
+    outcome = s.call(prescriptions.record_prescriber_survey, rx_id, s.prescriber_id, actor="dr")
+    assert outcome.decision.allowed, codes(outcome.decision)
+    return outcome.prescription
+
+
 def test_a_refused_check_and_a_refused_authorization_are_audited(scenario: Scenario) -> None:
     s = scenario.enrolled("adult_male").ready()
     pending = s.request(survey=False)
@@ -62,11 +68,12 @@ def test_a_refused_check_and_a_refused_authorization_are_audited(scenario: Scena
     entry, = _gate(s, pending.prescription.id)
     assert (entry.trigger, [r["code"] for r in entry.reasons]) == (
         "authorize_refused", ["R19_PRESCRIBER_SURVEY_MISSING"])
-    rx = s.authorized()
+    rx = _surveyed(s, pending.prescription.id)  # R36: the same prescription, not a second one
     assert rx.number is not None
     s.certify("pharmacy", s.pharmacy_id, "suspend")
     decision = s.call(prescriptions.check, s.pharmacy_request(rx.number), actor="pharmacist")
-    check, = _gate(s, rx.id)
+    refused_before, check = _gate(s, rx.id)  # the same prescription's earlier refusal, then the check
+    assert refused_before.trigger == "authorize_refused"
     assert check.trigger == "check_refused" and [r["code"] for r in check.reasons] == codes(decision)
     assert s.call(prescriptions.check, s.pharmacy_request(rx.number)) is not None
     assert verify(s.app).ok
@@ -87,8 +94,7 @@ def test_no_patient_name_birth_date_or_guardian_lands_in_the_audit_log(app: App)
                ppaf={"category": "child_frp", "signed_by": "guardian", "guardian_name": "Oswin Quixotic"})
     birth = s.fetch(Patient, s.patient_id).birth_date
     s.ready()
-    s.request(survey=False)
-    rx = s.authorized()
+    rx = _surveyed(s, s.request(survey=False).prescription.id)  # R36: the same prescription
     assert rx.number is not None
     confirmation = s.confirm(rx.number)
     with pytest.raises(Refused):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
 
@@ -43,7 +44,11 @@ def test_request_is_approved_with_number_and_r23_period_and_confirms(client: Tes
                         message("REMSRequest", p.ready, ncpdp_id=ncpdp_id, case=p.ready_number))
     approved = "Body/REMSResponse/Response/Approved/"
     assert status == 200 and text(root, approved + "REMSAuthorizationNumber") == p.ready_number
-    end = p.clock() - timedelta(hours=1) + timedelta(days=7)  # R23: 7 days from the qualifying test
+    # R23 (T2): to the end of day 7 on the patient's calendar (New York), the test's date being day 1
+    collected = (p.clock() - timedelta(hours=1)).astimezone(ZoneInfo("America/New_York")).date()
+    end = datetime.combine(collected + timedelta(days=7), time(0), tzinfo=ZoneInfo("America/New_York")) \
+        - timedelta(microseconds=1)
+    end = end.astimezone(UTC)
     assert text(root, approved + "AuthorizationPeriod/EndDate/DateTime") == end.strftime("%Y-%m-%dT%H:%M:%SZ")
     assert text(root, approved + "AuthorizationPeriod/StartDate/DateTime") == "2026-03-02T09:00:00Z"
     assert "confirmation C-" in (text(root, approved + "Note") or "")

@@ -127,7 +127,9 @@ def test_a_boy_turning_18_needs_an_adult_ppaf_before_the_next_authorization_r8(
     scenario.enrolled("child_male", birth_date=years_before(birthday.date(), 18))
 
     scenario.now = birthday - timedelta(days=1)  # the day before, the child PPAF still holds
-    assert scenario.request().decision.allowed
+    before = scenario.request()
+    assert before.decision.allowed
+    scenario.call(prescriptions.void_prescription, before.prescription.id, actor="dr")  # R36
 
     scenario.now = birthday  # nobody told the engine: it detects the birthday itself
     outcome = scenario.request()
@@ -148,7 +150,9 @@ def test_a_boy_turning_18_needs_an_adult_ppaf_before_the_next_authorization_r8(
 def test_a_girl_reaching_menarche_needs_a_child_frp_ppaf_and_then_pregnancy_tests_r8(
         scenario: Scenario) -> None:
     scenario.enrolled("child_fnrp").survey()
-    assert scenario.request().decision.allowed
+    first = scenario.request()
+    assert first.decision.allowed
+    scenario.call(prescriptions.void_prescription, first.prescription.id, actor="dr")  # R36
 
     scenario.advance(days=20)
     with pytest.raises(Refused) as refused:
@@ -163,8 +167,9 @@ def test_a_girl_reaching_menarche_needs_a_child_frp_ppaf_and_then_pregnancy_test
     outcome = scenario.request()
     assert {"R9_EARLY_TEST_MISSING", "R9_RECENT_TEST_MISSING"} <= set(codes(outcome.decision))
 
-    scenario.initial_tests().survey()
-    assert codes(scenario.request().decision) == []
+    scenario.initial_tests().survey()  # R36: the same request, authorized once the tests are in
+    retried = scenario.call(prescriptions.authorize, outcome.prescription.id, scenario.prescriber_id)
+    assert codes(retried.decision) == []
 
 
 def test_a_ppaf_renewed_at_the_same_instant_is_the_one_that_counts_r8(scenario: Scenario) -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -28,7 +29,9 @@ def test_an_frp_prescription_goes_from_request_to_dispense_and_every_step_is_aud
     assert authorized.decision.allowed and rx.state == "authorized"
     assert rx.number is not None and rx.number.startswith("POM-")
     assert rx.qualifying_test_id == recent.id
-    assert rx.expires_at == recent.collected_at + timedelta(days=7)  # R23, FRP
+    # R23 (T2): to the end of day 7 on the patient's calendar (New York), the collection date
+    # (14 March) being day 1 (was: 7 x 24 hours from collection).
+    assert rx.expires_at == datetime(2026, 3, 20, 23, 59, 59, 999999, tzinfo=ZoneInfo("America/New_York"))
 
     s.advance(hours=2)
     assert s.call(prescriptions.check, s.pharmacy_request(rx.number)).allowed
@@ -72,7 +75,12 @@ def test_a_29_day_supply_never_authorizes_r24(scenario: Scenario) -> None:
     retried = s.call(prescriptions.authorize, outcome.prescription.id, s.prescriber_id)
     assert codes(retried.decision) == ["R24_SUPPLY_TOO_LONG"]
     assert s.fetch(Prescription, outcome.prescription.id).state == "requested"
+    _void(s, outcome)  # R36: one open authorization at a time
     assert s.request(days_supply=28).decision.allowed
+
+
+def _void(s: Scenario, outcome: prescriptions.Outcome) -> None:
+    s.call(prescriptions.void_prescription, outcome.prescription.id, s.prescriber_id, actor="dr")
 
 
 def test_a_weak_pregnancy_test_does_not_count_r10(scenario: Scenario) -> None:
@@ -88,10 +96,14 @@ def test_a_test_more_sensitive_than_50_miu_counts_and_a_less_sensitive_one_does_
     s = scenario.enrolled("adult_frp").survey()
     s.pregnancy_test(hours_ago=0, sensitivity=25)
     s.advance(days=12).pregnancy_test(hours_ago=1, sensitivity=20)
-    assert codes(s.request().decision) == []
+    first = s.request()
+    assert codes(first.decision) == []
+    _void(s, first)  # R36: one open authorization at a time
     s.pregnancy_test(hours_ago=0, sensitivity=500)
     s.advance(hours=2)
-    assert codes(s.request().decision) == []  # the 20 mIU/mL test still qualifies...
+    second = s.request()
+    assert codes(second.decision) == []  # the 20 mIU/mL test still qualifies...
+    _void(s, second)
     s.advance(hours=23)  # ...until it leaves the 24 h window; the 500 mIU/mL one must not count
     assert "R9_RECENT_TEST_MISSING" in codes(s.request().decision)
 
@@ -189,6 +201,7 @@ def test_the_next_prescription_is_dispensed_only_with_at_most_7_days_left_r28(
     s.now = first_day + timedelta(days=20)  # 8 days of the 28 remain
     if category == "adult_frp":
         s.negative_test(hours_ago=2)  # R11: weekly during the first 4 weeks of treatment
+    s.survey()  # R20: one survey for each prescription, after the previous dispense
     rx = s.authorized()
     assert rx.number is not None
     with pytest.raises(Refused) as refused:

@@ -6,32 +6,41 @@ import pytest
 
 from rems.domain.errors import InvalidInput, Refused
 from rems.domain.model import Confirmation, Patient, PregnancyReport, Prescription
-from rems.services import patients
+from rems.services import patients, prescriptions, status
 from tests.service.builders import Scenario, codes
 
 
-def _open_pair(s: Scenario) -> tuple[Prescription, Confirmation, Prescription]:
-    """One authorization confirmed at the pharmacy, and a second one only authorized."""
+def _confirmed(s: Scenario) -> tuple[Prescription, Confirmation]:
+    """One authorization confirmed at the pharmacy (R36: the patient's only open one)."""
     confirmed = s.authorized()
     assert confirmed.number is not None
-    confirmation = s.confirm(confirmed.number)
-    return confirmed, confirmation, s.authorized()
+    return confirmed, s.confirm(confirmed.number)
+
+
+@pytest.mark.parametrize("was", ["requested", "authorized"])
+def test_a_positive_test_voids_a_requested_or_authorized_prescription_r30(scenario: Scenario, was: str) -> None:
+    """R36 allows one open authorization: each open state is voided (was: three at once)."""
+    s = scenario.enrolled("adult_frp").ready()
+    rx = s.request(survey=was == "authorized").prescription
+    assert rx.state == was
+    s.advance(hours=3)
+    s.pregnancy_test("positive", hours_ago=1)
+    assert s.fetch(Prescription, rx.id).state == "voided"
+    assert s.trail("prescription", rx.id)[-1] == ("void", was, "voided")
 
 
 def test_a_positive_test_stops_therapy_voids_everything_open_and_opens_a_report_r30(
         scenario: Scenario) -> None:
     s = scenario.enrolled("adult_frp").ready()
-    confirmed, confirmation, authorized = _open_pair(s)
-    pending = s.request(survey=False).prescription
+    confirmed, confirmation = _confirmed(s)
 
     s.advance(hours=3)
     s.pregnancy_test("positive", hours_ago=1)
 
     patient = s.fetch(Patient, s.patient_id)
     assert (patient.state, patient.test_phase) == ("pregnancy_stop", "positive")
-    for rx, was in ((confirmed, "confirmed"), (authorized, "authorized"), (pending, "requested")):
-        assert s.fetch(Prescription, rx.id).state == "voided"
-        assert s.trail("prescription", rx.id)[-1] == ("void", was, "voided")
+    assert s.fetch(Prescription, confirmed.id).state == "voided"
+    assert s.trail("prescription", confirmed.id)[-1] == ("void", "confirmed", "voided")
     assert s.fetch(Confirmation, confirmation.id).state == "voided"
     assert s.audit("confirmation", confirmation.id)[-1].trigger == "void"
     report, = s.rows(PregnancyReport, PregnancyReport.patient_id == s.patient_id)
@@ -46,12 +55,12 @@ def test_a_positive_test_stops_therapy_voids_everything_open_and_opens_a_report_
 
 def test_a_male_patients_partner_pregnancy_stops_his_therapy_r30(scenario: Scenario) -> None:
     s = scenario.enrolled("adult_male").ready()
-    confirmed, confirmation, authorized = _open_pair(s)
+    confirmed, confirmation = _confirmed(s)
     s.call(patients.report_pregnancy, s.patient_id, "partner", actor="dr")
 
     patient = s.fetch(Patient, s.patient_id)
     assert (patient.state, patient.test_phase) == ("pregnancy_stop", "not_required")
-    assert {s.fetch(Prescription, rx.id).state for rx in (confirmed, authorized)} == {"voided"}
+    assert s.fetch(Prescription, confirmed.id).state == "voided"
     assert s.fetch(Confirmation, confirmation.id).state == "voided"
     report, = s.rows(PregnancyReport, PregnancyReport.patient_id == s.patient_id)
     assert report.source == "partner"
@@ -79,7 +88,9 @@ def test_a_missed_period_holds_an_frp_patient_until_a_negative_test_after_it_r12
     with pytest.raises(Refused) as refused:
         s.confirm(rx.number)
     assert codes(refused.value) == ["R12_PATIENT_ON_HOLD"]
-    assert "R12_PATIENT_ON_HOLD" in codes(s.request().decision)
+    # R36: rx is still open, so no second request; the patient-level gate says why
+    gates = s.call(status.patient_status, s.patient_id)["gates"]
+    assert "R12_PATIENT_ON_HOLD" in {g["code"] for g in gates if not g["met"]}
 
     s.advance(hours=1).negative_test(hours_ago=2)  # collected before the hold began: no release
     assert s.fetch(Patient, s.patient_id).state == "on_hold"
@@ -99,7 +110,8 @@ def test_a_hold_on_an_interrupted_patient_releases_back_to_interrupted_not_activ
     s.advance(hours=1)
     s.call(patients.report_missed_period, s.patient_id, actor="dr")
     assert s.fetch(Patient, s.patient_id).state == "interrupted_on_hold"
-    assert "R12_PATIENT_ON_HOLD" in codes(s.request().decision)
+    pending = s.request()
+    assert "R12_PATIENT_ON_HOLD" in codes(pending.decision)
 
     s.advance(hours=1).negative_test(hours_ago=0.5)
     # The negative test lifts the hold only: the prescriber's interruption still stands.
@@ -107,7 +119,8 @@ def test_a_hold_on_an_interrupted_patient_releases_back_to_interrupted_not_activ
     assert s.trail("patient", s.patient_id)[-2:] == [
         ("hold", "interrupted", "interrupted_on_hold"),
         ("release_hold", "interrupted_on_hold", "interrupted")]
-    assert "R5_THERAPY_INTERRUPTED" in codes(s.request().decision)
+    retried = s.call(prescriptions.authorize, pending.prescription.id, s.prescriber_id)  # R36: the same one
+    assert "R5_THERAPY_INTERRUPTED" in codes(retried.decision)
 
 
 def test_resuming_a_held_interrupted_patient_leaves_the_hold_in_place_r12(scenario: Scenario) -> None:
@@ -129,10 +142,10 @@ def test_a_missed_period_does_not_apply_to_a_male_patient_r12(scenario: Scenario
 def test_suspending_a_prescriber_voids_his_authorizations_until_reinstated_r3(
         scenario: Scenario) -> None:
     s = scenario.enrolled("adult_male").ready()
-    confirmed, confirmation, authorized = _open_pair(s)
+    authorized, confirmation = _confirmed(s)
     s.certify("prescriber", s.prescriber_id, "suspend")
 
-    assert {s.fetch(Prescription, rx.id).state for rx in (confirmed, authorized)} == {"voided"}
+    assert s.fetch(Prescription, authorized.id).state == "voided"
     assert s.fetch(Confirmation, confirmation.id).state == "voided"
     assert s.audit("prescription", authorized.id)[-1].actor == "admin"
     refused = s.request()
@@ -142,8 +155,9 @@ def test_suspending_a_prescriber_voids_his_authorizations_until_reinstated_r3(
         s.confirm(authorized.number)
 
     s.certify("prescriber", s.prescriber_id, "reinstate")
-    assert s.authorized().state == "authorized"
     assert s.fetch(Prescription, refused.prescription.id).state == "requested"  # not revived
+    retried = s.call(prescriptions.authorize, refused.prescription.id, s.prescriber_id)  # R36: that one
+    assert retried.prescription.state == "authorized"
 
 
 def test_suspending_a_pharmacy_voids_its_confirmations_and_releases_the_authorization_r25(

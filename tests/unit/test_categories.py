@@ -121,10 +121,19 @@ def test_r8_no_next_category_change_once_24_months_of_menopause_have_passed():
 
 
 @pytest.mark.parametrize(("day", "months", "expected"), [
-    (date(2024, 1, 31), 1, date(2024, 2, 29)),
-    (date(2025, 1, 31), 1, date(2025, 2, 28)),
+    (date(2024, 1, 31), 1, date(2024, 3, 1)),
+    (date(2025, 1, 31), 1, date(2025, 3, 1)),
     (date(2024, 11, 15), 2, date(2025, 1, 15)),
-    (date(2024, 2, 29), 24, date(2026, 2, 28)),
+    (date(2024, 2, 29), 24, date(2026, 3, 1)),
+    (date(2024, 2, 29), 48, date(2028, 2, 29)),
+    (date(2024, 12, 31), -1, date(2024, 12, 1)),
 ])
-def test_add_months_clamps_to_the_end_of_a_shorter_month(day, months, expected):
+def test_t1_add_months_rolls_a_missing_day_to_the_first_of_the_next_month(day, months, expected):
+    """T1: one convention for every rule (was: clamp to the month's end; REMS_RULES.md now says a
+    29 February anniversary falls on 1 March in every rule)."""
     assert add_months(day, months) == expected
+
+
+@pytest.mark.parametrize(("on", "category"), [(date(2026, 2, 28), "adult_frp"), (date(2026, 3, 1), "adult_fnrp")])
+def test_r7_t1_24_months_from_29_february_end_on_1_march_like_a_birthday(on, category):
+    assert category_of(woman(postmenopausal_since=date(2024, 2, 29)), on, params()) == category

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -123,9 +124,11 @@ def test_r11_a_dispense_before_the_frp_ppaf_does_not_start_treatment_so_r9_appli
 # R23: authorization validity
 
 
-def test_r23_authorization_expiry_is_7_days_from_the_qualifying_test_for_frp_and_30_from_issue_otherwise():
-    assert gate.authorization_expiry(frp_case(), program(), T0) == (RECENT + days(7),
-                                                                   pregnancy_test(RECENT).id)
+def test_r23_authorization_expiry_is_end_of_day_7_from_the_qualifying_test_for_frp_and_30_days_otherwise():
+    # RECENT is 16:00 on 1 March in New York (the program's zone): day 1; day 7 is 7 March, which
+    # ends at 05:00 UTC on 8 March (EST, UTC-5). Was: 7 x 24 hours from collection.
+    end_of_day_7 = datetime(2026, 3, 8, 4, 59, 59, 999999, tzinfo=UTC)
+    assert gate.authorization_expiry(frp_case(), program(), T0) == (end_of_day_7, pregnancy_test(RECENT).id)
     assert gate.authorization_expiry(male_case(), program(), T0) == (T0 + days(30), None)
 
 
@@ -153,11 +156,11 @@ def test_r11_r23_an_frp_test_too_old_for_a_live_authorization_is_refused_at_auth
     assert failing("authorize", records) == {"R23_TEST_TOO_OLD_TO_AUTHORIZE"}
 
 
-def test_r23_an_frp_authorization_on_a_6_day_old_test_expires_a_day_later():
-    records = _in_treatment(T0, days(6), True)
+def test_r23_an_frp_authorization_on_a_6_day_old_test_expires_at_the_end_of_the_local_day():
+    records = _in_treatment(T0, days(6), True)  # collected 24 Feb (day 1): day 7 is today, 2 March
     assert failing("authorize", records) == set()
     expires_at, _ = gate.authorization_expiry(records, program(), T0)
-    assert expires_at == T0 + days(1)
+    assert expires_at == datetime(2026, 3, 3, 4, 59, 59, 999999, tzinfo=UTC)  # midnight EST, less 1 µs
 
 
 # R27: the confirmation number is valid 24 hours
@@ -177,7 +180,8 @@ def test_r27_dispense_must_be_recorded_by_the_confirmation_expiry(late, expected
 @pytest.mark.parametrize(("days_left", "expected"), [(8, {"R28_TOO_EARLY"}), (7, set())])
 def test_r28_next_supply_only_when_at_most_7_days_of_the_previous_remain(stage, days_left, expected):
     previous = dispense(WHEN[stage] - days(28 - days_left), days_supply=28)
-    assert failing(stage, male_case(stage, dispenses=(previous,))) == expected
+    surveyed = (survey(WHEN[stage] - hours(1)),)  # R20: a survey after the previous dispense
+    assert failing(stage, male_case(stage, dispenses=(previous,), patient_surveys=surveyed)) == expected
 
 
 # R25: pharmacy recertification interval
@@ -193,33 +197,61 @@ def test_r25_pharmacy_certification_lapses_after_730_days(age, expected):
 # R20: patient survey cadence
 
 
-@pytest.mark.parametrize(("category", "age", "expected"), [
-    ("adult_frp", days(30), set()),
-    ("adult_frp", days(30) + SECOND, {"R20_PATIENT_SURVEY_DUE"}),
-    ("adult_fnrp", days(182), set()),
-    ("adult_fnrp", days(182) + SECOND, {"R20_PATIENT_SURVEY_DUE"}),
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+def _ny(*args: int) -> datetime:
+    return datetime(*args, tzinfo=NEW_YORK)
+
+
+@pytest.mark.parametrize(("category", "completed", "expected"), [
+    # T0 is 2 March (New York); a survey on local date D counts through the end of D + interval.
+    ("adult_frp", _ny(2026, 1, 31, 0, 0, 1), set()),
+    ("adult_frp", _ny(2026, 1, 30, 23, 59, 59), {"R20_PATIENT_SURVEY_DUE"}),
+    ("adult_fnrp", _ny(2025, 9, 1, 0, 0, 1), set()),  # 182 days before 2 March
+    ("adult_fnrp", _ny(2025, 8, 31, 23, 59, 59), {"R20_PATIENT_SURVEY_DUE"}),
 ])
-def test_r20_patient_survey_is_due_after_the_category_interval(category, age, expected):
-    assert failing("authorize", case(category, "authorize", patient_surveys=(survey(T0 - age),))) == expected
+def test_r20_t1_patient_survey_is_due_after_the_category_interval_in_local_calendar_days(
+        category, completed, expected):
+    """Was: elapsed 30 x 24 h; T1 now counts survey intervals on the patient's calendar."""
+    assert failing("authorize", case(category, "authorize", patient_surveys=(survey(completed),))) == expected
 
 
 def test_r20_frp_needs_a_survey_before_the_first_prescription():
     assert failing("authorize", frp_case(patient_surveys=())) == {"R20_PATIENT_SURVEY_DUE"}
 
 
-@pytest.mark.parametrize(("dispensed", "expected"), [
-    ((), set()),  # none before the first prescription
-    ((dispense(T0 - days(30)),), set()),
-    ((dispense(T0 - days(31)),), {"R20_PATIENT_SURVEY_DUE"}),
-], ids=["no-dispense-ok", "dispense-30d-ok", "dispense-31d-refused"])
-def test_r20_adult_male_survey_is_monthly_from_the_first_dispense(dispensed, expected):
-    assert failing("authorize", male_case(dispenses=dispensed)) == expected
+@pytest.mark.parametrize(("dispensed", "surveys", "expected"), [
+    ((), (), set()),  # none before the first prescription
+    ((dispense(T0 - days(30)),), (), {"R20_PATIENT_SURVEY_DUE"}),  # was allowed: 30 days from the first dispense
+    ((dispense(T0 - days(2)),), (), {"R20_PATIENT_SURVEY_DUE"}),
+    ((dispense(T0 - days(2)),), (survey(T0 - days(3)),), {"R20_PATIENT_SURVEY_DUE"}),  # before the dispense
+    ((dispense(T0 - days(2)),), (survey(T0 - days(1)),), set()),
+    ((dispense(T0 - days(40)), dispense(T0 - days(20))), (survey(T0 - days(30)),), {"R20_PATIENT_SURVEY_DUE"}),
+], ids=["first-rx-exempt", "second-rx-no-survey", "second-rx-soon-no-survey", "survey-before-dispense",
+        "survey-after-dispense", "third-rx-survey-only-after-the-first"])
+def test_r20_a_male_needs_one_survey_for_each_prescription_after_his_first(dispensed, surveys, expected):
+    assert failing("authorize", male_case(dispenses=dispensed, patient_surveys=surveys)) == expected
+
+
+def test_r20_a_monthly_survey_must_follow_the_previous_dispense_for_frp_too():
+    start = T0 - days(10)
+    records = _in_treatment(T0, days(1))
+    stale = replace(records, dispenses=(dispense(start), dispense(T0 - hours(2), "rx-9")),
+                    patient_surveys=(survey(T0 - hours(3)),))
+    assert "R20_PATIENT_SURVEY_DUE" in failing("authorize", stale)
+
+
+def test_r20_adult_fnrp_is_judged_by_interval_not_per_prescription():
+    records = case("adult_fnrp", "authorize", patient_surveys=(survey(T0 - days(100)),),
+                   dispenses=(dispense(T0 - days(21)),))
+    assert failing("authorize", records) == set()
 
 
 # R6/R8/R22: the 18th birthday changes the category by itself
 
-EVE = datetime(2026, 3, 2, 23, 59, 59, tzinfo=UTC)
-MIDNIGHT = datetime(2026, 3, 3, tzinfo=UTC)
+EVE = datetime(2026, 3, 3, 4, 59, 59, tzinfo=UTC)  # 23:59:59 on 2 March in New York (T1)
+MIDNIGHT = datetime(2026, 3, 3, 5, 0, tzinfo=UTC)  # the 18th birthday begins in New York
 
 
 def _boy(stage: str):

@@ -102,15 +102,17 @@ def test_r5_r12_r30_only_an_active_patient_passes(stage, state, expected):
     assert failing(stage, frp_case(stage, patient=patient(state=state))) == {expected}
 
 
-@pytest.mark.parametrize(("stage", "positive_at"), [
-    ("authorize", T0 - days(5)),
-    ("dispense", WHEN["confirm"]),  # after the authorization, outside the tests' window
+@pytest.mark.parametrize(("stage", "positive_at", "also"), [
+    ("authorize", T0 - days(5), {"R9_EARLY_TEST_MISSING"}),  # the 12-day test predates the positive
+    ("dispense", WHEN["confirm"], {"R9_EARLY_TEST_MISSING", "R9_RECENT_TEST_MISSING"}),
 ])
-def test_r30_any_positive_test_refuses_even_while_the_patient_is_still_active(stage, positive_at):
+def test_r30_r34_any_positive_test_refuses_and_no_earlier_test_qualifies(stage, positive_at, also):
+    """R30 stops at once; R34: a test collected before a positive test never qualifies (was:
+    only R30_POSITIVE_TEST, the earlier negatives still counting)."""
     records = frp_case(stage)
     records = replace(records, tests=(*records.tests, pregnancy_test(positive_at, result="positive")))
     assert records.patient.state == "active"
-    assert failing(stage, records) == {"R30_POSITIVE_TEST"}
+    assert failing(stage, records) == {"R30_POSITIVE_TEST"} | also
 
 
 # R6, R8: the PPAF
@@ -230,7 +232,8 @@ def test_decision_as_dict_has_allowed_failures_and_every_requirement():
     assert data["allowed"] is False
     assert [f["code"] for f in data["failures"]] == ["R29_COUNSELLING_INCOMPLETE"]
     assert len(data["requirements"]) == len(decision.requirements) > 1
-    assert set(data["failures"][0]) == {"rule", "code", "met", "message", "remedy"}
+    assert set(data["failures"][0]) == {"rule", "code", "met", "message", "remedy", "earliest"}
+    assert data["failures"][0]["earliest"] == "once counselling is recorded"
     assert decide("dispense", male_case("dispense")).as_dict()["allowed"] is True
 
 

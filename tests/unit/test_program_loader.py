@@ -120,7 +120,9 @@ def test_a_later_block_overrides_only_the_fields_it_names_from_its_date():
     first, second = program.parameter_sets
     assert program.at(date(2026, 12, 31)) is first
     assert program.at(date(2027, 1, 1)) is second
-    assert program.at(datetime(2027, 1, 1, tzinfo=UTC)) is second
+    # T3: effective at midnight in the program's zone (New York, UTC-5 in January), not UTC's
+    assert program.at(datetime(2027, 1, 1, 4, 59, 59, tzinfo=UTC)) is first
+    assert program.at(datetime(2027, 1, 1, 5, tzinfo=UTC)) is second
     assert (first.max_supply_days, second.max_supply_days) == (28, 21)
     assert second.survey["adult_fnrp"] == SurveyRule(90, True)
     assert first.survey["adult_fnrp"] == SurveyRule(182, True)  # the earlier block is untouched

@@ -106,7 +106,7 @@ def test_an_frp_patient_goes_from_enrollment_to_an_authorization_through_the_for
 def test_an_authorization_without_the_prescriber_survey_shows_r19_and_the_survey_button_issues_it(
         browser: Browser, w: World) -> None:
     signed_in(browser, w, w.doc)
-    page_url = f"/web/prescriber/patients/{w.male}"
+    page_url = f"/web/prescriber/patients/{w.patient(w.doc, 'adult_male')}"  # R36: w.male holds w.rx
     done = browser.submit(f"{page_url}/prescriptions", {"days_supply": "28", "quantity": "28"}, page_url)
     result = browser.get(done.headers["location"]).text
     assert "No authorization number yet" in result and "R19_PRESCRIBER_SURVEY_MISSING" in result

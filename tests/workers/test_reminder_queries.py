@@ -86,17 +86,22 @@ def test_patient_survey_due_from_the_latest_survey_r20(app: App) -> None:
     assert due(app, at(due_on + timedelta(days=8)), "patient_survey") == set()
 
 
-def test_male_survey_cadence_runs_from_the_first_dispense_r20(app: App) -> None:
+def test_male_survey_is_needed_by_the_day_his_next_prescription_can_be_dispensed_r20_r28(app: App) -> None:
+    """R20: one survey for each prescription after the first; it is needed by the day the next
+    one can be dispensed (R28: 7 of 28 days left). Was: 30 days from the first dispense."""
     s = Scenario(app).certified_prescriber().certified_pharmacy().enrolled("adult_male")
     s.dispensed()  # no survey before the first prescription for males
-    due_on = (s.now + timedelta(days=30)).date()
+    due_on = (s.now + timedelta(days=28 - 7)).date()
     assert due(app, at(due_on), "patient_survey") == {("patient_survey_due_today", s.patient_id, due_on)}
+    s.advance(hours=1).survey()  # done: the next one is due after the next dispense, or 30 days on
+    assert due(app, at(due_on), "patient_survey") == set()
 
 
 def test_prescription_waiting_for_the_prescriber_survey_r19(app: App) -> None:
     s = Scenario(app).certified_prescriber().enrolled("adult_male").ready()
     waiting = s.request(survey=False).prescription
-    done = s.request(survey=True).prescription
+    other = Scenario(app, s.now).certified_prescriber().enrolled("adult_male").ready()  # R36: one each
+    done = other.request(survey=True).prescription
     found = due(app, s.now, "prescriber_survey")
     assert found == {("prescriber_survey_needed", waiting.id, s.now.date())}
     assert done.id not in {subject for _, subject, _ in found}

@@ -27,7 +27,8 @@ def test_a_tick_expires_records_reminds_and_sends_each_reminder_once(app: App) -
     rx = s.authorized()
     assert rx.expires_at is not None
     s.now = rx.expires_at - timedelta(days=1)
-    waiting = s.request(survey=False).prescription
+    other = Scenario(app, s.now).certified_prescriber().enrolled("adult_male").ready()  # R36: one open each
+    waiting = other.request(survey=False).prescription
     clock, channel, published = Clock(rx.expires_at + timedelta(minutes=1)), RecordingChannel(), []
     rt = runtime(app, clock, channel)
     result = sweep_body(rt, published.append)

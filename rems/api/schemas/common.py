@@ -44,6 +44,10 @@ class RequirementOut(Out):
     met: bool = Field(description="Whether the requirement holds now")
     message: str = Field(description="What the requirement is")
     remedy: str = Field(description="What would satisfy it")
+    earliest: str | None = Field(
+        default=None, description="When an unmet requirement can be met at the earliest: an ISO 8601 "
+        "instant (UTC), or the event that must happen first (e.g. after a new negative pregnancy test); "
+        "null when met or nothing can be foreseen")
 
     @classmethod
     def of(cls, r: Requirement) -> RequirementOut:

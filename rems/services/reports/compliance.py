@@ -68,8 +68,10 @@ def survey_late(r: PatientRecords, prescriber: Prescriber, uow: UnitOfWork, as_o
     records = gate.Records(patient=r.patient, prescriber=prescriber, prescription=None, ppafs=r.ppafs,
                            tests=r.tests, patient_surveys=[s for s in r.surveys if s.completed_at <= as_of],
                            dispenses=[d for d in r.dispenses if d.dispensed_at <= as_of])
-    params = params_at(uow, r.patient.program_id, as_of)
-    return params is not None and not all(req.met for req in gate.survey_requirements(records, params, as_of))
+    if params_at(uow, r.patient.program_id, as_of) is None:
+        return False
+    today = gate.today_of(records, uow.program(r.patient.program_id), as_of)
+    return not all(req.met for req in gate.survey_requirements(records, today))
 
 
 def prescriber_compliance(uow: UnitOfWork, ctx: Context, period: Period) -> list[PrescriberCompliance]:

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, select
 
 from rems.adapters import orm
+from rems.domain import schedule
 from rems.domain.model import Dispense, Patient, PatientSurvey, Ppaf, PregnancyTest
 from rems.services.uow import UnitOfWork
 from workflows.program import Parameters, ProgramError
@@ -23,7 +24,7 @@ TREATED = ("active", "interrupted")
 def params_at(uow: UnitOfWork, program_id: str, at: datetime) -> Parameters | None:
     """The program's parameters at `at`; None before it was in force (nothing is overdue then)."""
     try:
-        return uow.program(program_id).at(at)
+        return schedule.params_at(uow.program(program_id), at)  # T3: the program's midnight
     except ProgramError:
         return None
 

@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import func, select
 
 from rems.adapters import orm
-from rems.domain.categories import FRP_CATEGORIES, category_of
-from rems.domain.testing import next_test_due
+from rems.domain import schedule
+from rems.domain.categories import FRP_CATEGORIES
 from rems.services.refusals import ENTITY as GATE
 from rems.services.reports.period import Period
 from rems.services.reports.population import PatientRecords, params_at, treated_patients
@@ -56,11 +56,13 @@ def rules_of(failures: list[dict[str, Any]]) -> set[str]:
 def pregnancy_test_overdue(r: PatientRecords, uow: UnitOfWork, as_of: datetime) -> bool:
     """R11: an FRP patient in treatment whose next pregnancy test was due before `as_of`."""
     params = params_at(uow, r.patient.program_id, as_of)
-    if params is None or category_of(r.patient, as_of.date(), params) not in FRP_CATEGORIES:
+    program = uow.program(r.patient.program_id)
+    if params is None or schedule.current_category(r.patient, program, as_of) not in FRP_CATEGORIES:
         return False
-    due = next_test_due([t for t in r.tests if t.collected_at <= as_of], r.ppafs,
-                        [d for d in r.dispenses if d.dispensed_at <= as_of], r.patient.cycles_regular,
-                        as_of, params)
+    # A report as of a past moment reads the records that existed then (the gate itself counts
+    # every record); the due date is the schedule's.
+    due = schedule.test_due([t for t in r.tests if t.collected_at <= as_of], r.ppafs,
+                        [d for d in r.dispenses if d.dispensed_at <= as_of], r.patient.cycles_regular, params)
     return due is not None and due < as_of
 
 
