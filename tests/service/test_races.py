@@ -185,8 +185,6 @@ def test_a_positive_test_racing_a_dispense_stops_the_patient_r30(scenario: Scena
     assert failed == 0, f"{failed} of {RACES // 2} positive tests were not applied"
 
 
-@pytest.mark.xfail(strict=False, reason="needs the gate engineer's change (issue 13): the gate "
-                   "counts every dispense that exists, not only those at or before its own now")
 def test_a_request_that_read_its_clock_before_the_winner_still_sees_its_dispense_r28(
         scenario: Scenario) -> None:
     """R28: a dispense request whose clock was read before it waited for the lock (so the winner's
@@ -202,8 +200,6 @@ def test_a_request_that_read_its_clock_before_the_winner_still_sees_its_dispense
     assert s.count(Dispense, Dispense.patient_id == s.patient_id) == 1
 
 
-@pytest.mark.xfail(strict=False, reason="needs the person engineer's person-level records "
-                   "(issue 13, R34): R28 counting every enrollment's dispenses")
 def test_dispenses_to_two_enrollments_of_one_person_serialise_on_the_person_r28_r34(
         scenario: Scenario) -> None:
     """R34, R28: two enrollments of one person (from before R34 refused duplicates), dispensed at
