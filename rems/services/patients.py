@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Literal
 
-from rems.domain import gate
-from rems.domain.categories import CHILD_CATEGORIES, FRP_CATEGORIES, category_of
+from rems.domain import gate, schedule
+from rems.domain.categories import CHILD_CATEGORIES, FRP_CATEGORIES
 from rems.domain.errors import InvalidInput, NotFound
 from rems.domain.model import Patient, PatientSurvey, Ppaf, PregnancyReport, PregnancyTest, Prescriber
 from rems.domain.testing import acceptable
@@ -34,8 +34,9 @@ def _sign_ppaf(uow: UnitOfWork, ctx: Context, patient: Patient, sig: PpafSignatu
     """R5, R6, R8: the PPAF must be for the category the facts give, signed by a guardian for a child."""
     if sig.signed_by == "guardian" and not sig.guardian_name:
         raise InvalidInput("ppaf.guardian_name", "required when a guardian signs")
-    params = uow.program(patient.program_id).at(ctx.now)
-    current = category_of(patient, ctx.now.date(), params)
+    program = uow.program(patient.program_id)
+    params = schedule.params_at(program, ctx.now)
+    current = schedule.current_category(patient, program, ctx.now)  # T1: the patient's calendar
     uow.get(Prescriber, patient.prescriber_id)
     # R1, R5: certified in the patient's program, not in another one
     certified = uow.certification("prescriber", patient.prescriber_id, patient.program_id)
@@ -134,7 +135,7 @@ def record_pregnancy_test(uow: UnitOfWork, ctx: Context, cmd: RecordPregnancyTes
     test = PregnancyTest(id=new_id("tst"), recorded_at=ctx.now, **cmd.model_dump())
     uow.add(test)
     audit(uow, ctx, "pregnancy_test", test.id, f"record_{cmd.result}", None, cmd.result)
-    params = uow.program(patient.program_id).at(ctx.now)
+    params = schedule.params_at(uow.program(patient.program_id), ctx.now)
     if cmd.result == "positive":
         _stop_for_pregnancy(uow, ctx, patient, "positive_test")
     elif (patient.state in ("on_hold", "interrupted_on_hold") and patient.hold_since is not None
@@ -161,8 +162,7 @@ def report_missed_period(uow: UnitOfWork, ctx: Context, patient_id: str,
                          prescriber_id: str | None = None) -> Patient:
     """R12: a missed period or abnormal bleeding holds the patient until a new negative test."""
     patient = owned_patient(uow, patient_id, prescriber_id)
-    params = uow.program(patient.program_id).at(ctx.now)
-    if category_of(patient, ctx.now.date(), params) not in FRP_CATEGORIES:
+    if schedule.current_category(patient, uow.program(patient.program_id), ctx.now) not in FRP_CATEGORIES:
         raise InvalidInput("patient_id", "a missed period applies to a female of reproductive potential")
     transition(uow, ctx, "patient", patient, "hold")
     patient.hold_since = ctx.now
@@ -214,8 +214,9 @@ def change_time_zone(uow: UnitOfWork, ctx: Context, patient_id: str, time_zone: 
 def record_patient_survey(uow: UnitOfWork, ctx: Context, cmd: RecordPatientSurvey) -> PatientSurvey:
     """R20, R6: a child's survey is completed by a parent or guardian."""
     patient = owned_patient(uow, cmd.patient_id, None)
-    params = uow.program(patient.program_id).at(ctx.now)
-    if category_of(patient, ctx.now.date(), params) in CHILD_CATEGORIES and cmd.respondent != "guardian":
+    # R6 on the patient's calendar (T1): a child until her local 18th birthday
+    if schedule.current_category(patient, uow.program(patient.program_id), ctx.now) in CHILD_CATEGORIES \
+            and cmd.respondent != "guardian":
         raise InvalidInput("respondent", "a parent or guardian completes the survey for a child (R6)")
     survey = PatientSurvey(id=new_id("srv"), patient_id=patient.id, completed_at=ctx.now,
                            respondent=cmd.respondent)

@@ -201,7 +201,7 @@ class Scenario:
         return self.call(prescriptions.request_authorization, parse(
             RequestAuthorization, patient_id=self.patient_id,
             prescriber_id=prescriber_id or self.prescriber_id, days_supply=days_supply,
-            quantity=days_supply, contraception_counselling_attested=attest,
+            quantity=extra.pop("quantity", days_supply), contraception_counselling_attested=attest,
             prescriber_survey_completed=survey, **extra), actor="dr")
 
     def authorized(self, **kwargs: Any) -> Prescription:
