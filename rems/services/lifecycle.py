@@ -43,7 +43,6 @@ CONDITIONS: dict[str, tuple[str, str, str, str]] = {
                                  "record a new negative pregnancy test"),
     "weekly_phase_elapsed": ("R11", "R11_WEEKLY_PHASE_RUNNING", "the weekly testing phase is over",
                              "wait until the weekly phase ends"),
-    "cycles_regular": ("R11", "R11_CYCLES_IRREGULAR", "menstrual cycles are regular", ""),
     "past_expiry": ("R23", "R23_NOT_EXPIRED", "the record is past its expiry", "nothing to do"),
 }
 
