@@ -22,6 +22,9 @@ from rems.domain import requirements
 ROOT = Path(__file__).resolve().parents[1]
 CODE = re.compile(r"^R\d+[a-z]?_[A-Z0-9_]*[A-Z0-9]$")  # a prefix ending in _ is built at run time
 SEEN: set[str] = set()
+# Codes that stand for a safeguard that holds (the patient-state requirement when active, an
+# administrator's recorded correction): produced when built met.
+MET_ONLY = frozenset({"R5_PATIENT_ACTIVE", "R35_FACTS_CORRECTED"})
 _ENV = "REMS_RULE_CODES_DIR"
 
 
@@ -40,7 +43,7 @@ def _install() -> None:
 
     def recording(self: requirements.Requirement, *args: object, **kwargs: object) -> None:
         original(self, *args, **kwargs)  # type: ignore[arg-type]
-        if not self.met:
+        if not self.met or self.code in MET_ONLY:
             SEEN.add(self.code)
 
     requirements.Requirement.__init__ = recording  # type: ignore[method-assign]
