@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
@@ -12,9 +12,14 @@ from workflows.program import CATEGORIES
 
 
 def _aware(value: datetime) -> datetime:
+    """T1: an instant carries its offset and is kept in UTC (an offset that pushes it outside the
+    calendar, e.g. 0001-01-01T00:00+00:01, is refused, not a 500 later)."""
     if value.tzinfo is None:
         raise ValueError("needs a timezone (e.g. 2026-11-24T09:00:00Z)")
-    return value
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("is outside the supported range of dates") from None
 
 
 def _category(value: str) -> str:

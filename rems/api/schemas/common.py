@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
@@ -29,7 +29,10 @@ def _day_at_utc_midnight(value: Any) -> Any:
 def _with_offset(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError("needs a UTC offset (e.g. 2026-03-01T00:00:00-05:00 or ...Z), or give a date")
-    return value
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("is outside the supported range of dates") from None
 
 
 # T1: a period bound is a date (its UTC midnight, as documented) or a time with its offset; a time
