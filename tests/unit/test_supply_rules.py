@@ -174,3 +174,16 @@ def test_case_helper_is_allowed_for_every_category_with_a_dispense_history():
         records = case(category, "dispense", dispenses=(dispense(now - days(21)),),
                        patient_surveys=(survey(now - hours(1)),))
         assert failing("dispense", records, now) == set(), category
+
+
+def test_r28_part_of_a_day_is_not_a_day_used_however_many_dispenses_add_up():
+    """Two 4-day supplies dispensed at 22:00 in New York; at 10:00 the next morning the calendar
+    has turned but no 24 hours have passed: nothing is used, 8 days are on hand (> 7), refused.
+    (Counting half days, 4 - 0.5 + 4 - 0.5 = 7, would wrongly allow it.)"""
+    evening = datetime(2026, 3, 2, 3, 0, tzinfo=UTC)  # 22:00 EST on 1 March
+    earlier = (dispense(evening, "rx-a", 4), dispense(evening + MINUTE, "rx-b", 4))
+    morning = evening + MINUTE + hours(12)  # 10:01 EST on 2 March, 12 h after the second
+    records = _next("confirm", earlier, morning, days_supply=7)
+    assert "R28_TOO_EARLY" in failing("confirm", records, morning)
+    next_day = evening + hours(24) + MINUTE * 2  # a day used of each: 3 + 3 on hand
+    assert "R28_TOO_EARLY" not in failing("confirm", _next("confirm", earlier, next_day, 7), next_day)
