@@ -39,6 +39,9 @@ system-deps: ## Install the Debian packages the suite needs (PostgreSQL, Redis, 
 test: lint system-deps ## Lint, then the whole test suite on 2 workers (installs what it needs)
 	$(BIN)/pytest -n 2 -q
 
+test-fast: install ## The inner loop: unit and service tests on SQLite only, no lint (about 30 s)
+	REMS_TEST_DATABASES=sqlite $(BIN)/pytest -n 2 -q tests/unit tests/service
+
 fuzz: install ## The gate against its independent oracle, long profile (REMS_FUZZ_EXAMPLES, default 2000)
 	REMS_FUZZ_EXAMPLES=$${REMS_FUZZ_EXAMPLES:-2000} $(BIN)/pytest -q -n 0 tests/unit/test_oracle_gate.py --hypothesis-show-statistics
 
@@ -60,4 +63,4 @@ diagrams: install ## Regenerate the state machine diagrams in README.md
 clean: ## Remove the virtualenv and local databases
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis
 
-.PHONY: help install system-deps run worker demo lint test fuzz mutation screenshots bench bench-quick diagrams clean
+.PHONY: help install system-deps run worker demo lint test test-fast fuzz mutation screenshots bench bench-quick diagrams clean
