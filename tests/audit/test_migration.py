@@ -4,11 +4,10 @@ databases, up and down (issue 6)."""
 from __future__ import annotations
 
 import pytest
-from alembic import command
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from rems.adapters.database import alembic_config
+from rems.adapters.database import migrate
 from rems.bootstrap import App
 from tests.audit.conftest import verify
 
@@ -18,10 +17,7 @@ OLD_ROWS = [("2026-03-01 08:00:00.000000", "admin", "prescriber", "prs_1", "enro
 
 
 def _alembic(app: App, verb: str, revision: str) -> None:
-    with app.engine.begin() as connection:
-        config = alembic_config(app.engine.url.render_as_string(hide_password=False))
-        config.attributes["connection"] = connection
-        getattr(command, verb)(config, revision)
+    migrate(app.engine, revision, verb)  # the project's own: one transaction, SQLite FKs checked
 
 
 def _refuses_changes(app: App) -> None:

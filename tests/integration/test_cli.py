@@ -21,13 +21,6 @@ def rems(db: Path, *args: str, cwd: Path = ROOT,
                           capture_output=True, text=True, timeout=120, check=False)
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> Path:
-    path = tmp_path / "cli.db"
-    assert rems(path, "init").returncode == 0
-    return path
-
-
 def test_bad_input_names_the_field_with_exit_2_and_no_traceback(db: Path) -> None:
     done = rems(db, "--json", "prescriber", "enroll", "--name", "Dr A", "--npi", "12ab")
     assert done.returncode == 2

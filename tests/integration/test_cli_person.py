@@ -6,8 +6,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.integration.test_cli import rems
 
 FACTS = ("--no-menarche", "--no-hysterectomy", "--no-oophorectomy", "--postmenopausal-since", "none")
@@ -26,13 +24,6 @@ def _prescriber(db: Path, npi: str) -> str:
     for program in ("pomalidomide", "lenalidomide"):  # R1: certification is per program
         _json(db, "prescriber", "certify", key, "--program", program)
     return key
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Path:
-    path = tmp_path / "cli.db"
-    assert rems(path, "init").returncode == 0
-    return path
 
 
 def test_a_female_is_enrolled_and_renewed_only_with_every_fact_stated_r35(db: Path) -> None:

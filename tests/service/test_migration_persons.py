@@ -6,10 +6,9 @@ from __future__ import annotations
 import logging
 
 import pytest
-from alembic import command
 from sqlalchemy import text
 
-from rems.adapters.database import alembic_config
+from rems.adapters.database import migrate
 from rems.bootstrap import App
 
 PRESCRIBER = {"id": "prs_old", "name": "Dr Old", "npi": "1000000009", "attested": True,
@@ -25,10 +24,7 @@ PATIENTS = [("pat_a", "pomalidomide", "Jane Doe", "female", "1980-05-01"),
 
 
 def _alembic(app: App, verb: str, revision: str) -> None:
-    with app.engine.begin() as connection:
-        config = alembic_config(app.engine.url.render_as_string(hide_password=False))
-        config.attributes["connection"] = connection
-        getattr(command, verb)(config, revision)
+    migrate(app.engine, revision, verb)  # the project's own: one transaction, SQLite FKs checked
 
 
 def _old_database(app: App) -> None:
