@@ -4,18 +4,26 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+LOCK := requirements/dev.lock
+# Reinstall when pyproject.toml or the lock changes.
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCK) | cksum | cut -d' ' -f1)
+# One resolution for every platform (the Docker image included), hashes for every file.
+UV_COMPILE := $(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes -q
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install -q --no-deps -e .
 	rm -f $(VENV)/.installed-*; touch $(STAMP)
 
-install: $(STAMP) ## Create the virtualenv and install the project with its dev tools
+install: $(STAMP) ## Create the virtualenv: the locked dependencies (requirements/dev.lock), then the project
+
+lock: install ## Re-resolve requirements/*.lock from pyproject.toml (UPGRADE=1: newest allowed versions)
+	$(UV_COMPILE) --extra dev $(if $(UPGRADE),--upgrade) -o requirements/dev.lock
+	$(UV_COMPILE) -c requirements/dev.lock -o requirements/main.lock
 
 run: install ## Start the HTTP API on 127.0.0.1:8000 (SQLite var/rems.db), with demo data and tokens
 	$(BIN)/rems init
@@ -57,10 +65,10 @@ bench: install ## Benchmarks (SQLite and PostgreSQL, sweep to 1 M patients): tab
 bench-quick: install ## The benchmark harness in seconds (figures mean nothing; proves it runs)
 	$(BIN)/python -m benchmarks.run --quick
 
-diagrams: install ## Regenerate the state machine diagrams in README.md
-	$(BIN)/rems diagrams --file README.md
+diagrams: install ## Regenerate the state machine diagrams in docs/workflows.md
+	$(BIN)/rems diagrams --file docs/workflows.md
 
 clean: ## Remove the virtualenv and local databases
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis
 
-.PHONY: help install system-deps run worker demo lint test test-fast fuzz mutation screenshots bench bench-quick diagrams clean
+.PHONY: help install lock system-deps run worker demo lint test test-fast fuzz mutation screenshots bench bench-quick diagrams clean
