@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import typer
 
-from rems.cli.output import call, emit, fail
+from rems.cli.output import call, emit, fail, local, utc
 from rems.domain.errors import InvalidInput
-from rems.services import audit_verify
-from rems.services.uow import Context, UnitOfWork
+
+if TYPE_CHECKING:
+    from rems.services import audit_verify
+    from rems.services.uow import Context, UnitOfWork
 
 # Documented in the README: the audit chain does not verify (an entry altered, inserted, removed).
 EXIT_TAMPERED = 7
@@ -25,19 +27,29 @@ audit = typer.Typer(help="The audit trail: show a record's entries, verify the h
 def show(entity: str = typer.Argument(..., help="prescriber, pharmacy, patient, prescription, "
                                                  "confirmation, pregnancy_testing, gate, api, …"),
          entity_id: str = typer.Argument(...)) -> None:
-    """The audit trail of one record, oldest first."""
-    def trail(uow: UnitOfWork, ctx: Context) -> list[dict[str, Any]]:
-        return [{"seq": a.seq, "at": a.at, "actor": a.actor, "trigger": a.trigger,
-                 "from": a.from_state, "to": a.to_state, "reasons": [r["code"] for r in a.reasons],
-                 "request_id": a.request_id}
-                for a in uow.audit_trail(entity, entity_id)]
+    """The audit trail of one record, oldest first (the API's entries: GET /v1/admin/audit/…)."""
+    from rems.api.schemas.outputs import AuditEntryOut
+
+    def trail(uow: UnitOfWork, ctx: Context) -> list[AuditEntryOut]:
+        return [AuditEntryOut.of(a) for a in uow.audit_trail(entity, entity_id)]
     rows = call(trail)
-    emit(rows, "\n".join(f"{r['at']:%Y-%m-%d %H:%M:%S} {r['actor']:<16} {r['trigger']:<18} "
-                         f"{r['from']} -> {r['to']} {' '.join(r['reasons'])}" for r in rows)
+    emit([r.model_dump(mode="json") for r in rows],
+         "\n".join(f"{local(r.at)} {r.actor:<16} {r.trigger:<18} {_change(r.from_state, r.to_state)} "
+                   f"{' '.join(reason.code for reason in r.reasons)}".rstrip() for r in rows)
          or "(no entries)")
 
 
+def _change(before: str | None, after: str | None) -> str:
+    """A state change for a person: a new record has no state before, an event changes none."""
+    if before is None and after is None:
+        return "(no state change)"
+    if before is None:
+        return f"created as {after}"
+    return f"{before} -> {after}" if after != before else f"stays {before}"
+
+
 def _read_head(path: Path) -> audit_verify.Head:
+    from rems.services import audit_verify
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as error:
@@ -61,6 +73,7 @@ def verify(head: Path = typer.Option(None, "--head", help="A head exported by `r
                                                            "also fail if the chain no longer holds it")
            ) -> None:
     """Walk the hash chain; exit 7 naming the first entry altered, inserted or removed."""
+    from rems.services import audit_verify
     anchor = _read_head(head) if head is not None else None
     result = call(audit_verify.verify, anchor)
     if not result.ok:
@@ -73,10 +86,11 @@ def verify(head: Path = typer.Option(None, "--head", help="A head exported by `r
 def export_head(out: Path = typer.Option(None, "--out", help="Write the head to this file as JSON")
                 ) -> None:
     """Verify the chain and print (or write) its head: keep it elsewhere, check with verify --head."""
+    from rems.services import audit_verify
     result = call(audit_verify.head)
     if not result.ok:
         _broken(result)
-    document = {**result.head.as_dict(), "exported_at": datetime.now(UTC).isoformat()}
+    document = {**result.head.as_dict(), "exported_at": utc(datetime.now(UTC))}
     if out is not None:
         out.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     emit(document, f"audit chain head: {result.head.seq} {result.head.hash}"

@@ -1,34 +1,63 @@
-"""A walk-through of one FRP patient through the CLI, from enrollment to a dispense (make run).
+"""A walk-through of one FRP patient through the CLI, from enrollment to a dispense (make demo).
 
-Each step runs the real `rems` command in a subprocess and prints it with its output, so what
-the reader sees is exactly what a user would type and get.
+Each step runs the real `rems` entry point (its parsing, error mapping and exit codes) in this
+process, and prints it with its output, so what the reader sees is exactly what a user would type
+and get; one process, one database engine, instead of a process per step (issue 15 item 11).
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
-import subprocess
-import sys
+from contextlib import redirect_stderr, redirect_stdout
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rems.bootstrap import App
 
 _EXPECTED_REFUSAL, _BAD_INPUT = 3, 2
 
 
+@cache
+def _app(database_url: str) -> App:
+    from rems.bootstrap import bootstrap
+    from rems.settings import Settings
+    return bootstrap(Settings(database_url=database_url))
+
+
+def _invoke(database_url: str, args: list[str]) -> tuple[int, str, str]:
+    """`rems ARGS` on the demo's database: exit code, stdout, stderr."""
+    from rems.cli.main import run
+    from rems.cli.output import state
+    out, err, saved = io.StringIO(), io.StringIO(), state.app
+    state.app = _app(database_url)
+    try:
+        with redirect_stdout(out), redirect_stderr(err):
+            try:
+                run(args)
+                code = 0
+            except SystemExit as done:
+                code = done.code if isinstance(done.code, int) else 1
+    finally:
+        state.app = saved
+    return code, out.getvalue(), err.getvalue()
+
+
 def _run(env: dict[str, str], *args: str, expect: int = 0, quiet: bool = False) -> Any:
     shown = " ".join(a if " " not in a else repr(a) for a in args)
-    command = [sys.executable, "-m", "rems.cli", *args]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)  # noqa: S603
+    code, stdout, stderr = _invoke(env["REMS_DATABASE_URL"], list(args))
     if not quiet:
         print(f"\n$ rems {shown}")
-        print((done.stdout + done.stderr).rstrip())
-        print(f"(exit {done.returncode})")
-    if done.returncode != expect:
-        raise SystemExit(f"demo step failed: rems {shown} exited {done.returncode}, expected {expect}")
-    if "--json" in args and done.stdout.strip():
-        return json.loads(done.stdout)
+        print((stdout + stderr).rstrip())
+        print(f"(exit {code})")
+    if code != expect:
+        raise SystemExit(f"demo step failed: rems {shown} exited {code}, expected {expect}")
+    if "--json" in args and stdout.strip():
+        return json.loads(stdout)
     return None
 
 

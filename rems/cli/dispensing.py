@@ -2,27 +2,29 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
-from rems.cli.output import EXIT_REFUSED, call, emit, show_decision
+from rems.cli.output import EXIT_REFUSED, call, emit, emit_model, local, show_decision
 from rems.cli.output import state as cli
-from rems.services import prescriptions as svc
-from rems.services.commands import PharmacyRequest, RecordDispense, RequestAuthorization, parse
-from rems.services.sweeps import expire_due
+
+if TYPE_CHECKING:
+    from rems.services.prescriptions import Outcome
 
 rx = typer.Typer(help="Prescriptions and authorizations (R19, R22-R24).", no_args_is_help=True)
 
 
-def show_outcome(outcome: svc.Outcome) -> None:
+def show_outcome(outcome: Outcome) -> None:
+    from rems.api.schemas.outputs import PrescriptionOut
     p = outcome.prescription
+    shown = PrescriptionOut.outcome(outcome)
     if outcome.decision.allowed:
-        emit({"id": p.id, "state": p.state, "number": p.number, "category": p.category,
-              "expires_at": p.expires_at},
-             f"prescription {p.id}: AUTHORIZED number {p.number} (category {p.category}, "
-             f"expires {p.expires_at:%Y-%m-%d %H:%M} UTC)")
+        emit_model(shown, f"prescription {p.id}: AUTHORIZED number {p.number} (category {p.category}, "
+                          f"expires {local(p.expires_at)})")
         return
     if cli.json:
-        emit({"id": p.id, "state": p.state, **outcome.decision.as_dict()})
+        emit_model(shown, "")
     else:
         typer.echo(f"prescription {p.id}: {p.state}, not authorized")
         show_decision(outcome.decision, "authorization")
@@ -36,6 +38,8 @@ def request(patient_id: str, prescriber: str = typer.Option(...),
             contraception_attested: bool = typer.Option(False, help="R15 counselling attested (FRP)"),
             prescriber_survey: bool = typer.Option(False, help="R19 prescriber survey completed now")) -> None:
     """Write a prescription and ask for its authorization number (kept pending if refused)."""
+    from rems.services import prescriptions as svc
+    from rems.services.commands import RequestAuthorization, parse
     cmd = parse(RequestAuthorization, patient_id=patient_id, prescriber_id=prescriber,
                 days_supply=days_supply, quantity=quantity, refills=refills,
                 contraception_counselling_attested=contraception_attested,
@@ -46,19 +50,24 @@ def request(patient_id: str, prescriber: str = typer.Option(...),
 @rx.command("authorize")
 def authorize(prescription_id: str, prescriber: str = typer.Option(...)) -> None:
     """Retry the authorization of a pending prescription."""
+    from rems.services import prescriptions as svc
     show_outcome(call(svc.authorize, prescription_id, prescriber))
 
 
 @rx.command("void")
 def void(prescription_id: str) -> None:
     """Void a prescription and any live confirmation (audited)."""
+    from rems.api.schemas.outputs import PrescriptionOut
+    from rems.services import prescriptions as svc
     p = call(svc.void_prescription, prescription_id)
-    emit({"id": p.id, "state": p.state}, f"prescription {p.id}: {p.state}")
+    emit_model(PrescriptionOut.of(p), f"prescription {p.id}: {p.state}")
 
 
 def check(number: str, pharmacy: str = typer.Option(..., help="Pharmacy id"),
           patient: str = typer.Option(None, help="Patient id, if the pharmacy has it")) -> None:
     """The pharmacy's check: every requirement for a confirmation, met or not."""
+    from rems.services import prescriptions as svc
+    from rems.services.commands import PharmacyRequest, parse
     decision = call(svc.check, parse(PharmacyRequest, number=number, pharmacy_id=pharmacy,
                                      patient_id=patient))
     show_decision(decision, f"authorization {number}")
@@ -68,10 +77,12 @@ def check(number: str, pharmacy: str = typer.Option(..., help="Pharmacy id"),
 
 def confirm(number: str, pharmacy: str = typer.Option(...), patient: str = typer.Option(None)) -> None:
     """Obtain a confirmation number (R26), valid for the program's window (R27)."""
+    from rems.api.schemas.outputs import ConfirmationOut
+    from rems.services import prescriptions as svc
+    from rems.services.commands import PharmacyRequest, parse
     c = call(svc.obtain_confirmation, parse(PharmacyRequest, number=number, pharmacy_id=pharmacy,
                                             patient_id=patient))
-    emit({"number": c.number, "expires_at": c.expires_at},
-         f"confirmation {c.number} (expires {c.expires_at:%Y-%m-%d %H:%M} UTC)")
+    emit_model(ConfirmationOut.of(c), f"confirmation {c.number} (expires {local(c.expires_at)})")
 
 
 def dispense(confirmation: str, pharmacy: str = typer.Option(...),
@@ -79,14 +90,18 @@ def dispense(confirmation: str, pharmacy: str = typer.Option(...),
              checklist: bool = typer.Option(False, help="R29 education checklist completed"),
              medication_guide: bool = typer.Option(False, help="R29 Medication Guide given")) -> None:
     """Record the dispense under a confirmation number; every gate is checked again."""
+    from rems.api.schemas.outputs import DispenseOut
+    from rems.services import prescriptions as svc
+    from rems.services.commands import RecordDispense, parse
     d = call(svc.record_dispense, parse(
         RecordDispense, confirmation_number=confirmation, pharmacy_id=pharmacy, counselled=counselled,
         education_checklist_completed=checklist, medication_guide_given=medication_guide))
-    emit({"id": d.id, "dispensed_at": d.dispensed_at, "days_supply": d.days_supply},
-         f"dispense {d.id} recorded: {d.days_supply}-day supply")
+    emit_model(DispenseOut.of(d), f"dispense {d.id} recorded {local(d.dispensed_at)}: "
+                                  f"{d.days_supply}-day supply")
 
 
 def sweep() -> None:
     """Expire authorizations (R23) and confirmations (R27) past their time, audited."""
+    from rems.services.sweeps import expire_due
     counts = call(expire_due)
     emit(counts, ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in counts.items()))

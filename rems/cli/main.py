@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import click
 import typer
 
 from rems.cli import actors, admin_patients, dispensing, notifications, patients, reports, server, tokens
@@ -13,7 +12,8 @@ from rems.cli.audit import audit
 from rems.cli.output import EXIT_BAD_INPUT, emit, handle, state
 
 app = typer.Typer(help="REMS engine: certify, enroll, gate and dispense under the REMS rules.",
-                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  rich_markup_mode=None)  # plain help: rich would double `rems --help`'s start-up
 app.add_typer(actors.prescriber, name="prescriber")
 app.add_typer(actors.pharmacy, name="pharmacy")
 admin_patients.register(patients.patient)
@@ -73,14 +73,15 @@ def demo(database: Path = typer.Option(Path("var/demo.db"), help="SQLite file fo
     walk(database)
 
 
-def run() -> None:
+def run(args: list[str] | None = None) -> None:
+    """The entry point: ARGS (default sys.argv) in, an exit code out (SystemExit), never a traceback."""
     try:
-        app(standalone_mode=False)
-    except (click.exceptions.Exit, typer.Exit) as exc:
+        app(args=args, prog_name="rems", standalone_mode=False)
+    except typer.Exit as exc:
         raise SystemExit(exc.exit_code) from None
-    except (click.exceptions.Abort, typer.Abort):
+    except typer.Abort:
         raise SystemExit(1) from None
-    except (click.ClickException, typer.TyperException) as exc:  # typer >= 0.26 has its own click
+    except typer.TyperException as exc:  # typer >= 0.26 raises its own click's errors (pinned in the lock)
         show = getattr(exc, "show", None)
         if callable(show):
             show()

@@ -3,31 +3,34 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from rems.cli.output import call, emit
-from rems.domain.model import Notification
-from rems.services import notifications as outbox
+from rems.cli.output import call, emit, local
+
+if TYPE_CHECKING:
+    from rems.domain.model import Notification
 
 notifications = typer.Typer(help="The reminder outbox: list, parked, retry; run the worker and beat.",
                             no_args_is_help=True)
 
 
 def _row(n: Notification) -> dict[str, Any]:
-    return {"id": n.id, "recipient": n.recipient, "kind": n.kind, "subject": n.subject,
-            "due_on": n.due_on.isoformat(), "rule": n.rule, "channel": n.channel, "state": n.state,
-            "attempts": n.attempts, "next_attempt_at": n.next_attempt_at, "sent_at": n.sent_at,
-            "last_error": n.last_error}
+    """The API's notification (GET /v1/admin/notifications), field for field."""
+    from rems.api.routers.notifications import NotificationOut
+    return NotificationOut.of(n).model_dump(mode="json")
+
+
+def _line(n: Notification) -> str:
+    when = f"sent {local(n.sent_at)}" if n.sent_at else f"next attempt {local(n.next_attempt_at)}"
+    return (f"{n.id} {n.state:<7} {n.channel:<7} {n.rule:<4} {n.kind:<26} due {n.due_on:%Y-%m-%d} "
+            f"{n.recipient} ({n.attempts} attempts; {when})"
+            + (f" last error: {n.last_error}" if n.last_error else ""))
 
 
 def _show(found: list[Notification]) -> None:
-    rows = [_row(n) for n in found]
-    emit(rows, "\n".join(f"{r['id']} {r['state']:<7} {r['channel']:<7} {r['rule']:<4} {r['kind']:<26} "
-                         f"due {r['due_on']} {r['recipient']} ({r['attempts']} attempts)"
-                         + (f" last error: {r['last_error']}" if r["last_error"] else "")
-                         for r in rows) or "(none)")
+    emit([_row(n) for n in found], "\n".join(_line(n) for n in found) or "(none)")
 
 
 @notifications.command("list")
@@ -35,18 +38,21 @@ def list_(state: str = typer.Option(None, help="pending, sending, sent, failed o
           recipient: str = typer.Option(None, help="e.g. patient:pat_…"),
           limit: int = typer.Option(100, min=1, max=500)) -> None:
     """The outbox, newest first."""
+    from rems.services import notifications as outbox
     _show(call(outbox.listing, state, recipient, limit))
 
 
 @notifications.command("parked")
 def parked(limit: int = typer.Option(100, min=1, max=500)) -> None:
     """Notifications parked after their last failed attempt (never dropped: act on them)."""
+    from rems.services import notifications as outbox
     _show(call(outbox.parked, limit))
 
 
 @notifications.command("retry")
 def retry(notification_id: str = typer.Argument(..., metavar="ID")) -> None:
     """Send a parked notification again, with a fresh set of attempts (audited)."""
+    from rems.services import notifications as outbox
     n = call(outbox.retry, notification_id)
     emit(_row(n), f"notification {n.id}: {n.state}")
 
@@ -56,6 +62,7 @@ def contact(recipient: str = typer.Argument(..., help="patient:ID, prescriber:ID
             email: str = typer.Option(None, help="Email address (SMTP channel)"),
             phone: str = typer.Option(None, help="E.164 phone number (webhook/SMS channel)")) -> None:
     """Set where a recipient's reminders go (neither: the outbox only)."""
+    from rems.services import notifications as outbox
     c = call(outbox.set_contact, recipient, email, phone)
     channels = [name for name, value in (("email", c.email), ("webhook", c.phone)) if value] or ["outbox"]
     emit({"recipient": c.recipient, "channels": channels}, f"{c.recipient}: {', '.join(channels)}")

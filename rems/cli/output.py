@@ -1,4 +1,7 @@
-"""Shared CLI plumbing: the app, the JSON switch, the clock, and one place mapping errors to exits."""
+"""Shared CLI plumbing: the app, the JSON switch, the clock, and one place mapping errors to exits.
+
+Imports here stay light (no database, no web framework): `rems --help` loads this module, and
+each command imports its services when it runs (issue 15 item 11)."""
 
 from __future__ import annotations
 
@@ -8,15 +11,19 @@ import sys
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, TypeVar
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 
-from rems.bootstrap import App, bootstrap
-from rems.domain.errors import Conflict, InvalidInput, NotFound, Refused
-from rems.domain.requirements import Decision
-from rems.services.uow import Context, UnitOfWork
+from rems.domain.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from rems.bootstrap import App
+    from rems.domain.requirements import Decision
+    from rems.services.uow import UnitOfWork
 
 # Exit codes: documented in README; a refusal is not a crash.
 EXIT_BAD_INPUT, EXIT_REFUSED, EXIT_NOT_FOUND, EXIT_CONFLICT, EXIT_SETUP = 2, 3, 4, 5, 6
@@ -31,6 +38,7 @@ class State:
 
     def get_app(self) -> App:
         if self.app is None:
+            from rems.bootstrap import bootstrap
             self.app = bootstrap()
         return self.app
 
@@ -40,6 +48,7 @@ state = State()
 
 def call(service: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run one service call in its own unit of work, stamped with actor and time."""
+    from rems.services.uow import Context
     ctx = Context(actor=state.actor or f"cli:{os.environ.get('USER', 'operator')}",
                   now=datetime.now(UTC), request_id=f"cli-{uuid.uuid4().hex[:16]}")
     uow: UnitOfWork
@@ -61,11 +70,50 @@ def instant(value: str | None, option: str, field: str) -> datetime | None:
     return moment
 
 
+def utc(moment: datetime) -> str:
+    """The API's form of an instant (pydantic's): ISO 8601 in UTC with `Z`."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return utc(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def as_json(data: Any) -> str:
+    """JSON as the API writes it: instants in UTC with `Z`, dates as YYYY-MM-DD."""
+    return json.dumps(data, indent=2, default=_jsonable)
+
+
+def local(moment: datetime | None, missing: str = "-") -> str:
+    """An instant for a person: the operator's local time, with its zone."""
+    if moment is None:
+        return missing
+    return f"{moment.astimezone():%Y-%m-%d %H:%M %Z}".rstrip()
+
+
+def local_text(text: str | None, missing: str = "-") -> str:
+    """An ISO 8601 date stays a date; an ISO instant becomes local time (see `local`)."""
+    if not text:
+        return missing
+    if "T" not in text:
+        return text
+    return local(datetime.fromisoformat(text.replace("Z", "+00:00")))
+
+
 def emit(data: Any, human: str | None = None) -> None:
     if state.json or human is None:
-        typer.echo(json.dumps(data, indent=2, default=str))
+        typer.echo(as_json(data))
     else:
         typer.echo(human)
+
+
+def emit_model(model: BaseModel, human: str) -> None:
+    """A record in the API's response shape (its field names and formats) or a line for a person."""
+    emit(model.model_dump(mode="json"), human)
 
 
 def show_decision(decision: Decision, title: str) -> None:
@@ -84,7 +132,7 @@ def show_decision(decision: Decision, title: str) -> None:
 def fail(code: int, kind: str, message: str, extra: dict[str, Any] | None = None) -> None:
     payload = {"error": kind, "message": message, **(extra or {})}
     if state.json:
-        typer.echo(json.dumps(payload, indent=2, default=str))
+        typer.echo(as_json(payload))
     else:
         typer.echo(f"error: {message}", err=True)
         for failure in (extra or {}).get("failures", []):
@@ -98,6 +146,7 @@ def handle(error: Exception) -> None:
     from pydantic import ValidationError
     from sqlalchemy.exc import OperationalError, ProgrammingError
 
+    from rems.domain.errors import Conflict, NotFound, Refused
     from workflows.program import ProgramError
     if isinstance(error, Refused):
         fail(EXIT_REFUSED, "refused", str(error), {"failures": [f.as_dict() for f in error.failures]})

@@ -7,11 +7,12 @@ from typing import Any
 
 import typer
 
-from rems.cli.output import call, emit, instant
+from rems.cli.output import call, emit, emit_model, instant, local, local_text
 from rems.domain.errors import InvalidInput
-from rems.services import patients as svc
-from rems.services.commands import EnrollPatient, RecordPatientSurvey, RecordPregnancyTest, RenewPpaf, parse
-from rems.services.status import patient_status
+
+# rems.services.patients.STATE_TRIGGERS, spelled here so that `rems --help` loads no service
+# (tests/unit/test_cli_lazy.py keeps the two equal).
+STATE_TRIGGERS = ("interrupt", "resume", "discontinue")
 
 patient = typer.Typer(help="Patient enrollment and therapy state (R5-R8, R12, R30).", no_args_is_help=True)
 test = typer.Typer(help="Pregnancy tests (R9-R11, R30).", no_args_is_help=True)
@@ -64,14 +65,16 @@ def enroll(prescriber: str = typer.Option(..., help="Prescriber id"),
            time_zone: str = typer.Option(None, help="T1: IANA zone (default: the program's)")) -> None:
     """Enroll a patient with a signed PPAF for exactly one risk category (R5); one person, one
     enrollment per program (R34)."""
+    from rems.api.schemas.outputs import PatientOut
+    from rems.services import patients as svc
+    from rems.services.commands import EnrollPatient, parse
     cmd = parse(EnrollPatient, program_id=program, prescriber_id=prescriber, name=name, sex=sex,
                 birth_date=birth_date, cycles_regular=not irregular_cycles,
                 facts=stated_facts(menarche, hysterectomy, oophorectomy, postmenopausal_since),
                 ppaf=_ppaf(category, guardian), identifiers=[_identifier(i) for i in identifier],
                 time_zone=time_zone)
     p = call(svc.enroll_patient, cmd)
-    emit({"id": p.id, "state": p.state, "test_phase": p.test_phase},
-         f"patient {p.id} enrolled ({p.state}; pregnancy testing: {p.test_phase})")
+    emit_model(PatientOut.of(p), f"patient {p.id} enrolled ({p.state}; pregnancy testing: {p.test_phase})")
 
 
 @patient.command("renew-ppaf")
@@ -80,43 +83,51 @@ def renew_ppaf(patient_id: str, category: str = typer.Option(...),
                hysterectomy: bool | None = HYSTERECTOMY, oophorectomy: bool | None = OOPHORECTOMY,
                postmenopausal_since: str | None = POSTMENOPAUSAL) -> None:
     """Sign a new PPAF after a category change (R8): state every current fact of a female (R35)."""
+    from rems.api.schemas.outputs import PatientOut
+    from rems.services import patients as svc
+    from rems.services.commands import RenewPpaf, parse
     cmd = parse(RenewPpaf, patient_id=patient_id, ppaf=_ppaf(category, guardian),
                 facts=stated_facts(menarche, hysterectomy, oophorectomy, postmenopausal_since))
     p = call(svc.renew_ppaf, cmd)
-    emit({"id": p.id, "state": p.state, "test_phase": p.test_phase},
-         f"patient {p.id}: new PPAF ({category}); testing: {p.test_phase}")
+    emit_model(PatientOut.of(p), f"patient {p.id}: new PPAF ({category}); testing: {p.test_phase}")
 
 
-def _patient_command(name: str, help_text: str, fn: Any, *args: Any) -> None:
+def _patient_command(name: str, help_text: str, service: str, *args: Any) -> None:
     def command(patient_id: str) -> None:
-        p = call(fn, patient_id, *args)
-        emit({"id": p.id, "state": p.state, "test_phase": p.test_phase}, f"patient {p.id}: {p.state}")
+        from rems.api.schemas.outputs import PatientOut
+        from rems.services import patients as svc
+        p = call(getattr(svc, service), patient_id, *args)
+        emit_model(PatientOut.of(p), f"patient {p.id}: {p.state}")
     command.__doc__ = help_text
     patient.command(name)(command)
 
 
 _patient_command("missed-period", "Missed period or abnormal bleeding: hold until a negative test (R12).",
-                 svc.report_missed_period)
+                 "report_missed_period")
 _patient_command("report-pregnancy", "Pregnancy reported: stop therapy, void authorizations (R30).",
-                 svc.report_pregnancy, "patient")
+                 "report_pregnancy", "patient")
 _patient_command("report-partner-pregnancy", "A male patient's partner is pregnant (R30).",
-                 svc.report_pregnancy, "partner")
-for _trigger in svc.STATE_TRIGGERS:
-    _patient_command(_trigger, f"{_trigger.capitalize()} therapy (audited).", svc.change_state, _trigger)
+                 "report_pregnancy", "partner")
+for _trigger in STATE_TRIGGERS:
+    _patient_command(_trigger, f"{_trigger.capitalize()} therapy (audited).", "change_state", _trigger)
 
 
 @patient.command("time-zone")
 def time_zone(patient_id: str, zone: str = typer.Option(..., help="T1: IANA zone, e.g. America/Chicago")) -> None:
     """Change the patient's time zone: every calendar rule follows it (T1); audited."""
+    from rems.api.schemas.persons import TimeZoneOut
+    from rems.services import patients as svc
     p = call(svc.change_time_zone, patient_id, zone)
-    emit({"id": p.id, "time_zone": p.time_zone}, f"patient {p.id}: time zone {p.time_zone}")
+    emit_model(TimeZoneOut.of(p), f"patient {p.id}: time zone {p.time_zone}")
 
 
 @patient.command("cycles")
 def cycles(patient_id: str, regular: bool = typer.Option(..., "--regular/--irregular")) -> None:
     """Record whether menstrual cycles are regular (R11 test interval)."""
+    from rems.api.schemas.outputs import PatientOut
+    from rems.services import patients as svc
     p = call(svc.set_cycles, patient_id, regular)
-    emit({"id": p.id, "cycles_regular": p.cycles_regular}, f"patient {p.id}: cycles regular={regular}")
+    emit_model(PatientOut.of(p), f"patient {p.id}: cycles {'regular' if regular else 'irregular'}")
 
 
 @test.command("record")
@@ -126,20 +137,25 @@ def record_test(patient_id: str, result: str = typer.Option(..., help="negative 
                 setting: str = typer.Option("lab", help="lab, office or home"),
                 home_accepted: bool = typer.Option(False, help="Prescriber accepts a home test")) -> None:
     """Record a pregnancy test result."""
+    from rems.api.schemas.outputs import PregnancyTestOut
+    from rems.services import patients as svc
+    from rems.services.commands import RecordPregnancyTest, parse
     cmd = parse(RecordPregnancyTest, patient_id=patient_id, result=result,
                 sensitivity_miu_per_ml=sensitivity, setting=setting, home_test_accepted=home_accepted,
                 collected_at=instant(collected_at, "--collected-at", "collected_at") or datetime.now(UTC))
     t = call(svc.record_pregnancy_test, cmd)
-    emit({"id": t.id, "result": t.result, "collected_at": t.collected_at},
-         f"test {t.id}: {t.result}, collected {t.collected_at:%Y-%m-%d %H:%M} UTC")
+    emit_model(PregnancyTestOut.of(t), f"test {t.id}: {t.result}, collected {local(t.collected_at)}")
 
 
 @survey.command("patient")
 def patient_survey(patient_id: str, respondent: str = typer.Option("patient", help="patient or guardian")) -> None:
     """The patient (or a guardian for a child) completes the patient survey (R20, R6)."""
+    from rems.api.schemas.outputs import SurveyOut
+    from rems.services import patients as svc
+    from rems.services.commands import RecordPatientSurvey, parse
     s = call(svc.record_patient_survey, parse(RecordPatientSurvey, patient_id=patient_id,
                                                respondent=respondent))
-    emit({"id": s.id, "completed_at": s.completed_at}, f"patient survey {s.id} recorded")
+    emit_model(SurveyOut.of(s), f"patient survey {s.id} recorded {local(s.completed_at)}")
 
 
 @survey.command("prescriber")
@@ -152,15 +168,17 @@ def prescriber_survey(prescription_id: str, prescriber: str = typer.Option(...))
 
 def status(patient_id: str) -> None:
     """Every gate of a patient, green or red, and what is due next."""
+    from rems.api.schemas.outputs import PatientStatusOut
+    from rems.services.status import patient_status
     data = call(patient_status, patient_id)
     lines = [f"patient {data['patient_id']} ({data['program']}): {data['state']}, category "
              f"{data['category']} (PPAF: {data['ppaf_category']}), testing: {data['test_phase']}"]
     for g in data["gates"]:
         lines.append(f"  [{'ok  ' if g['met'] else 'FAIL'}] {g['rule']:<4} {g['message']}")
     for d in data["due_next"]:
-        lines.append(f"  due: {d['what']} ({d['rule']}) {d['due']}{' OVERDUE' if d['overdue'] else ''}")
+        lines.append(f"  due: {d['what']} ({d['rule']}) {local_text(d['due'])}{' OVERDUE' if d['overdue'] else ''}")
     for rx in data["prescriptions"]:
         blocked = ", ".join(f["code"] for f in rx.get("failures", []))
         lines.append(f"  rx {rx['id']} {rx['number'] or '-'} {rx['state']}"
                      f"{' blocked by ' + blocked if blocked else ''}")
-    emit(data, "\n".join(lines))
+    emit(PatientStatusOut.of(data).model_dump(mode="json"), "\n".join(lines))

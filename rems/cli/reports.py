@@ -11,9 +11,8 @@ from typing import Any
 
 import typer
 
-from rems.cli.output import call
+from rems.cli.output import as_json, call, local
 from rems.cli.output import state as cli
-from rems.services import reports
 
 report = typer.Typer(help="Compliance reports (text, JSON or CSV) and their plots. Periods are "
                           "[start, end); a date is its UTC midnight, a time needs its offset (T1).",
@@ -57,7 +56,7 @@ def _chosen(fmt: Format) -> Format:
 
 
 def _json(data: Any) -> str:
-    return json.dumps(data, indent=2, default=str) + "\n"
+    return as_json(data) + "\n"
 
 
 @report.command("period")
@@ -65,6 +64,7 @@ def period(start: datetime = _start(), end: datetime = _end(), fmt: Format = _fo
            out: Path = _out()) -> None:
     """Dispenses, refusals by rule id, authorizations expired unused, pregnancy tests overdue
     (R11), pregnancies reported (R30)."""
+    from rems.services import reports
     summary = call(reports.period_summary, reports.Period.of(start, end))
     chosen = _chosen(fmt)
     if chosen is Format.json:
@@ -74,7 +74,7 @@ def period(start: datetime = _start(), end: datetime = _end(), fmt: Format = _fo
     else:
         s = summary
         lines = [f"period {s.start:%Y-%m-%d %H:%M} to {s.end:%Y-%m-%d %H:%M} UTC (overdue as of "
-                 f"{s.as_of:%Y-%m-%d %H:%M})",
+                 f"{local(s.as_of)})",
                  f"dispenses: {s.dispenses} {_pairs(s.dispenses_by_category)}",
                  f"authorizations issued: {s.authorizations_issued}; expired unused (R23): "
                  f"{s.authorizations_expired_unused}",
@@ -91,6 +91,7 @@ def _pairs(counts: dict[str, int]) -> str:
 
 
 def _records(rows: list[Any], kind: type[Any], fmt: Format, out: Path | None) -> None:
+    from rems.services import reports
     chosen = _chosen(fmt)
     if chosen is Format.json:
         _deliver(_json([asdict(r) for r in rows]), out)
@@ -104,6 +105,7 @@ def _records(rows: list[Any], kind: type[Any], fmt: Format, out: Path | None) ->
 def prescribers(start: datetime = _start(), end: datetime = _end(), fmt: Format = _format(),
                 out: Path = _out()) -> None:
     """Per prescriber: authorizations, refused gates, late patient surveys (R20), certification."""
+    from rems.services import reports
     rows = call(reports.prescriber_compliance, reports.Period.of(start, end))
     _records(rows, reports.PrescriberCompliance, fmt, out)
 
@@ -112,6 +114,7 @@ def prescribers(start: datetime = _start(), end: datetime = _end(), fmt: Format 
 def pharmacies(start: datetime = _start(), end: datetime = _end(), fmt: Format = _format(),
                out: Path = _out()) -> None:
     """Per pharmacy: dispenses, refused gates, certification lapses (R25)."""
+    from rems.services import reports
     rows = call(reports.pharmacy_compliance, reports.Period.of(start, end))
     _records(rows, reports.PharmacyCompliance, fmt, out)
 
@@ -119,6 +122,7 @@ def pharmacies(start: datetime = _start(), end: datetime = _end(), fmt: Format =
 @report.command("history")
 def history(patient_id: str, fmt: Format = _format(), out: Path = _out()) -> None:
     """One patient's full history, in order, as the audit trail tells it (ids only)."""
+    from rems.services import reports
     found = call(reports.patient_history, patient_id)
     if _chosen(fmt) is Format.json:
         _deliver(_json(asdict(found)), out)
@@ -132,6 +136,7 @@ def plot(start: datetime = _start(), end: datetime = _end(),
          bucket_days: int = typer.Option(None, min=1, max=366, help="Days per bar (default: by length)"),
          ) -> None:
     """PNG plots: refused gates by rule id over time, dispenses over time."""
+    from rems.services import reports
     series = call(reports.activity_series, reports.Period.of(start, end), bucket_days)
     out.mkdir(parents=True, exist_ok=True)
     written = []

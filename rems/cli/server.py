@@ -4,22 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from sqlalchemy import select
 
 from rems.cli.output import call, emit, state
-from rems.domain.model import Pharmacy, Prescriber
-from rems.services import certification, patients, prescriptions, tokens
-from rems.services.commands import (
-    EnrollPatient,
-    EnrollPharmacy,
-    EnrollPrescriber,
-    RequestAuthorization,
-    parse,
-)
-from rems.services.uow import Context, UnitOfWork
+
+if TYPE_CHECKING:  # the services load when a command runs, not for `rems --help` (issue 15 item 11)
+    from rems.services import certification
+    from rems.services.uow import Context, UnitOfWork
 
 DEMO_NPI, DEMO_NCPDP = "1999999990", "1999990"
 
@@ -37,6 +30,10 @@ def _demo_actor(kind: certification.Kind, cls: type[Any], column: str, value: st
                 enroll: Callable[[], Any], program_id: str) -> str:
     """The demo prescriber or pharmacy: found by its number, else enrolled; certified once in the
     demo's program (R1, R25: certification is per program)."""
+    from sqlalchemy import select
+
+    from rems.services import certification
+
     def find(uow, ctx):  # type: ignore[no-untyped-def]
         found = uow.session.scalars(select(cls).filter_by(**{column: value})).first()
         return found.id if found else None
@@ -50,6 +47,9 @@ def _demo_actor(kind: certification.Kind, cls: type[Any], column: str, value: st
 
 
 def _actors(program_id: str) -> tuple[str, str]:
+    from rems.domain.model import Pharmacy, Prescriber
+    from rems.services import certification
+    from rems.services.commands import EnrollPharmacy, EnrollPrescriber, parse
     doc = _demo_actor("prescriber", Prescriber, "npi", DEMO_NPI, lambda: call(
         certification.enroll_prescriber, parse(EnrollPrescriber, name="Dr Demo Prescriber", npi=DEMO_NPI,
                                                attested=True, education_reviewed=True)), program_id)
@@ -64,6 +64,8 @@ def _actors(program_id: str) -> tuple[str, str]:
 def seed_demo(days: int = typer.Option(7, help="Days the demo tokens stay valid")) -> None:
     """A certified prescriber and pharmacy, a new adult male patient with an authorization ready for
     the pharmacy, and a fresh token per role (printed once). Refused in production."""
+    from rems.services import patients, prescriptions, tokens
+    from rems.services.commands import EnrollPatient, RequestAuthorization, parse
     settings = state.get_app().settings
     if settings.env == "production":
         raise typer.BadParameter("seed-demo is for development databases only")

@@ -55,8 +55,8 @@ def test_the_same_man_twice_is_refused_then_transferred_and_readmitted_r34(db: P
     assert _json(db, *enroll[:-1], "urn:h:mrn", "--prescriber", other, code=2)["field"] == "identifier"
 
     moved = _json(db, "patient", "transfer", man, "--to", other)
-    assert (moved["prescriber_id"], moved["from_prescriber_id"], moved["voided_authorizations"]) == (
-        other, doc, 0)
+    assert (moved["patient"]["prescriber_id"], moved["from_prescriber_id"],  # the API's TransferOut
+            moved["voided_authorizations"]) == (other, doc, 0)
     _json(db, "patient", "report-partner-pregnancy", man)
     _json(db, "patient", "discontinue", man)
     again = _json(db, *enroll, "--prescriber", other, code=3)
