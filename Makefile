@@ -56,7 +56,7 @@ fuzz: install ## The gate against its independent oracle, long profile (REMS_FUZ
 mutation: install ## Mutation testing of rems/domain against tests/unit (mutmut; results: .venv/bin/mutmut results)
 	REMS_TEST_DATABASES=sqlite $(BIN)/mutmut run --max-children 2
 
-screenshots: install ## Refresh docs/screenshots/ (the README's pictures) from the browser tests
+screenshots: install ## Refresh docs/screenshots/ (the pictures of docs/dashboard.md) from the browser tests
 	REMS_SCREENSHOT_DIR=docs/screenshots REMS_TEST_DATABASES=sqlite $(BIN)/pytest -q -n 0 tests/browser
 
 bench: install ## Benchmarks (SQLite and PostgreSQL, sweep to 1 M patients): table in docs/benchmarks/

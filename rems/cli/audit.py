@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from rems.services import audit_verify
     from rems.services.uow import Context, UnitOfWork
 
-# Documented in the README: the audit chain does not verify (an entry altered, inserted, removed).
+# Documented in docs/cli.md: the audit chain does not verify (an entry altered, inserted, removed).
 EXIT_TAMPERED = 7
 
 audit = typer.Typer(help="The audit trail: show a record's entries, verify the hash chain, export "

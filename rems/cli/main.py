@@ -49,7 +49,7 @@ def init() -> None:
 
 
 @app.command()
-def diagrams(file: Path = typer.Option(Path("README.md"), help="Markdown file to update."),
+def diagrams(file: Path = typer.Option(Path("docs/workflows.md"), help="Markdown file to update."),
              check: bool = typer.Option(False, help="Exit 1 if the file is out of date.")) -> None:
     """Write the Mermaid diagrams of every state machine into a Markdown file."""
     from workflows.diagrams import splice

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from rems.domain.requirements import Decision
     from rems.services.uow import UnitOfWork
 
-# Exit codes: documented in README; a refusal is not a crash.
+# Exit codes: documented in docs/cli.md; a refusal is not a crash.
 EXIT_BAD_INPUT, EXIT_REFUSED, EXIT_NOT_FOUND, EXIT_CONFLICT, EXIT_SETUP = 2, 3, 4, 5, 6
 T = TypeVar("T")
 

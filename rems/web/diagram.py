@@ -1,6 +1,6 @@
 """A workflow's state diagram as server-side SVG with the record's state highlighted (no JavaScript).
 
-Drawn from the same data as the README's Mermaid diagrams (workflows.definitions): states on an
+Drawn from the same data as the Mermaid diagrams of docs/workflows.md (workflows.definitions): states on an
 ellipse, one arrow per pair of states a trigger connects; the triggers themselves, with their
 conditions, are listed beside the drawing (a self-transition such as renew_ppaf appears only there).
 """

@@ -24,7 +24,7 @@ from tests.api.world import World
 
 ROOT = Path(__file__).resolve().parents[2]
 # Every run saves its screenshots as artifacts (artifacts/ is not committed); `make screenshots`
-# points this at docs/screenshots to refresh the pictures the README shows.
+# points this at docs/screenshots to refresh the pictures docs/dashboard.md shows.
 SHOTS = Path(os.environ.get("REMS_SCREENSHOT_DIR") or ROOT / "artifacts" / "screenshots")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]

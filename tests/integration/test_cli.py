@@ -89,14 +89,14 @@ def test_refusal_exits_3_listing_every_failing_rule(db: Path) -> None:
     assert counts == [0, 0] and patient_audit == 0
 
 
-def test_readme_state_machine_diagrams_match_the_definitions(tmp_path: Path) -> None:
-    done = rems(tmp_path / "unused.db", "diagrams", "--check", "--file", str(ROOT / "README.md"))
+def test_the_state_machine_diagrams_match_the_definitions(tmp_path: Path) -> None:
+    done = rems(tmp_path / "unused.db", "diagrams", "--check", "--file", str(ROOT / "docs" / "workflows.md"))
     assert done.returncode == 0, done.stderr
 
 
-def test_diagrams_check_fails_when_the_readme_drifts(tmp_path: Path) -> None:
-    stale = tmp_path / "README.md"
-    stale.write_text((ROOT / "README.md").read_text().replace("--> certified", "--> nowhere", 1))
+def test_diagrams_check_fails_when_the_document_drifts(tmp_path: Path) -> None:
+    stale = tmp_path / "workflows.md"
+    stale.write_text((ROOT / "docs" / "workflows.md").read_text().replace("--> certified", "--> nowhere", 1))
     assert rems(tmp_path / "unused.db", "diagrams", "--check", "--file", str(stale)).returncode == 1
 
 

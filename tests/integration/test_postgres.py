@@ -264,7 +264,7 @@ def test_the_migrations_build_the_schema_from_empty_and_take_it_down_again(
         pg_cluster.drop_database(name)
 
 
-# -- backup and restore (README "Backup and restore") ---------------------------------------------
+# -- backup and restore (docs/configuration.md "Backup and restore") ---------------------------------------------
 BACKED_UP = ("prescriptions", "confirmations", "dispenses", "audit_log")
 
 

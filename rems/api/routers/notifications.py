@@ -26,7 +26,7 @@ Offset = Annotated[int, Query(ge=0, le=1_000_000, description="Skip this many")]
 class NotificationOut(Out):
     id: str = Field(description="Notification id")
     recipient: str = Field(description="patient:ID, prescriber:ID or pharmacy:ID (no contact data)")
-    kind: str = Field(description="What the reminder is, e.g. pregnancy_test_overdue (see README)")
+    kind: str = Field(description="What the reminder is, e.g. pregnancy_test_overdue (see docs/reminders.md)")
     subject: str = Field(description="The record the reminder is about")
     due_on: date = Field(description="The due date; (recipient, kind, subject, due_on) is unique")
     rule: str = Field(description="Rule id in REMS_RULES.md")

@@ -24,7 +24,7 @@ from rems.domain.model import (
 from rems.domain.requirements import Decision
 from rems.services.prescriptions import Outcome
 
-STATE = "State in its workflow (see the state machines in README.md)"
+STATE = "State in its workflow (see the state machines in docs/workflows.md)"
 
 
 class ProgramCertificationOut(Out):
