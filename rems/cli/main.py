@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 
 import click
 import typer
 
+from rems import logs
 from rems.cli import actors, admin_patients, dispensing, notifications, patients, reports, server, tokens
 from rems.cli.audit import audit
 from rems.cli.output import EXIT_BAD_INPUT, emit, handle, state
@@ -74,6 +76,7 @@ def demo(database: Path = typer.Option(Path("var/demo.db"), help="SQLite file fo
 
 
 def run() -> None:
+    logs.configure("cli", logging.WARNING, logs.new_id("cli"))  # issue 15 item 3: JSON on stderr
     try:
         app(standalone_mode=False)
     except (click.exceptions.Exit, typer.Exit) as exc:

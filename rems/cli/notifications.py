@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from rems.cli.output import call, emit
+from rems.cli.output import EXIT_SETUP, call, emit, fail, state
 from rems.domain.model import Notification
 from rems.services import notifications as outbox
 
@@ -74,6 +74,18 @@ def beat() -> None:
     from workers.app import app
     Path(app.conf.beat_schedule_filename).parent.mkdir(parents=True, exist_ok=True)
     app.start(["beat", "--loglevel=INFO"])
+
+
+@notifications.command("ready")
+def ready() -> None:
+    """Readiness of a worker or beat (compose healthcheck): database at head and broker reachable;
+    exit 6 naming what is wrong (issue 15 item 4)."""
+    from rems.readiness import broker_problems, database_problems
+    application = state.get_app()
+    problems = database_problems(application.engine) + broker_problems(application.settings.broker_url)
+    if problems:
+        fail(EXIT_SETUP, "not_ready", "; ".join(problems))
+    emit({"status": "ready"}, "ready: database at head, broker reachable")
 
 
 @notifications.command("sweep")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
+import traceback
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,6 +18,7 @@ import typer
 from rems.bootstrap import App, bootstrap
 from rems.domain.errors import Conflict, InvalidInput, NotFound, Refused
 from rems.domain.requirements import Decision
+from rems.logs import request_id, scrub
 from rems.services.uow import Context, UnitOfWork
 
 # Exit codes: documented in README; a refusal is not a crash.
@@ -40,8 +43,8 @@ state = State()
 
 def call(service: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run one service call in its own unit of work, stamped with actor and time."""
-    ctx = Context(actor=state.actor or f"cli:{os.environ.get('USER', 'operator')}",
-                  now=datetime.now(UTC), request_id=f"cli-{uuid.uuid4().hex[:16]}")
+    ctx = Context(actor=state.actor or f"cli:{os.environ.get('USER', 'operator')}",  # one id per run:
+                  now=datetime.now(UTC), request_id=request_id.get() or f"cli-{uuid.uuid4().hex[:16]}")
     uow: UnitOfWork
     with state.get_app().uow() as uow:
         return service(uow, ctx, *args, **kwargs)
@@ -109,6 +112,9 @@ def handle(error: Exception) -> None:
         fail(EXIT_CONFLICT, "conflict", str(error))
     if isinstance(error, ValidationError | ProgramError):
         fail(EXIT_SETUP, "configuration", str(error).splitlines()[0] + " (check REMS_* settings)")
+    # Issue 15 item 3: what failed, for the operator, as a JSON line without any bound value.
+    logging.getLogger("rems.cli").error("%s: %s", type(error).__name__, scrub("".join(
+        traceback.format_exception(error))), extra={"error": type(error).__name__})
     if isinstance(error, OperationalError | ProgrammingError):
         fail(EXIT_SETUP, "database", "the database is not reachable or not initialised: run `rems init`")
     print(f"internal error ({type(error).__name__}); nothing was saved", file=sys.stderr)
