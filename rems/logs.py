@@ -77,6 +77,7 @@ def configure(process: str, level: int = logging.INFO, rid: str | None = None) -
     # The API writes its own access line (rems.api.metrics) with the route and the request id;
     # uvicorn's would repeat it with the raw query string.
     logging.getLogger("uvicorn.access").disabled = True
+    logging.captureWarnings(True)  # a library's warning is a JSON line too
     request_id.set(rid)
 
 

@@ -43,7 +43,7 @@ def broker_problems(url: str, timeout: float = 3.0) -> list[str]:
     from kombu.connection import Connection
     try:
         with Connection(url, connect_timeout=timeout) as connection:  # type: ignore[no-untyped-call]
-            connection.ensure_connection(max_retries=1, timeout=timeout)
+            connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=timeout)
     except Exception as error:
         return [f"broker: unreachable ({type(error).__name__})"]
     return []
