@@ -33,8 +33,15 @@ _PATTERNS = tuple(re.compile(p) for p in (
 ))
 
 
+# Cheap to look for: most lines (the access line) hold none of them and skip the patterns.
+_MARKERS = ("[parameters: ", "DETAIL: ", "HINT: ", "CONTEXT: ", "WHERE: ", "Failing row", "Key (",
+            "input_value=", "parameters=", "params=")
+
+
 def scrub(text: str) -> str:
     """The text with every place a bound value may sit replaced by `[scrubbed]`."""
+    if not any(marker in text for marker in _MARKERS):
+        return text
     for pattern in _PATTERNS:
         text = pattern.sub(lambda m: m.group(1) + _SCRUBBED, text)
     return text

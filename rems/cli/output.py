@@ -6,7 +6,6 @@ import json
 import logging
 import os
 import sys
-import traceback
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -112,9 +111,10 @@ def handle(error: Exception) -> None:
         fail(EXIT_CONFLICT, "conflict", str(error))
     if isinstance(error, ValidationError | ProgramError):
         fail(EXIT_SETUP, "configuration", str(error).splitlines()[0] + " (check REMS_* settings)")
-    # Issue 15 item 3: what failed, for the operator, as a JSON line without any bound value.
-    logging.getLogger("rems.cli").error("%s: %s", type(error).__name__, scrub("".join(
-        traceback.format_exception(error))), extra={"error": type(error).__name__})
+    # Issue 15 item 3: what failed, for the operator, as a JSON line without any bound value (and
+    # no stack trace: the CLI never prints one).
+    logging.getLogger("rems.cli").error("%s: %s", type(error).__name__, scrub(str(error)),
+                                        extra={"error": type(error).__name__})
     if isinstance(error, OperationalError | ProgrammingError):
         fail(EXIT_SETUP, "database", "the database is not reachable or not initialised: run `rems init`")
     print(f"internal error ({type(error).__name__}); nothing was saved", file=sys.stderr)
