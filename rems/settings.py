@@ -55,6 +55,19 @@ class Settings(BaseSettings):
     webhook_url: str | None = None  # SMS/messaging gateway; webhook channel off when unset
     webhook_secret: SecretStr | None = None  # signs each body (X-REMS-Signature: HMAC-SHA256)
     webhook_timeout_seconds: float = 10.0
+    # Issue 15 items 3, 4, 8 (ops lane; docs/operations.md): logs, /metrics, anonymous refusals.
+    access_log: bool = True  # one JSON line per API request (route, status, time, request id)
+    metrics_token: SecretStr | None = None  # /metrics wants `Authorization: Bearer <it>` when set
+    anonymous_refusals_per_minute: int = 60  # per client; past it a 429 with Retry-After
+    anonymous_refusals_flush_seconds: float = 10.0  # counts are written at most this often
+
+    @model_validator(mode="after")
+    def _ops_limits(self) -> Settings:  # ops lane
+        if self.anonymous_refusals_per_minute < 1:
+            raise ValueError("REMS_ANONYMOUS_REFUSALS_PER_MINUTE must be >= 1")
+        if self.anonymous_refusals_flush_seconds < 0:
+            raise ValueError("REMS_ANONYMOUS_REFUSALS_FLUSH_SECONDS must not be negative")
+        return self
 
     @model_validator(mode="after")
     def _safe_outside_development(self) -> Settings:

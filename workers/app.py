@@ -12,6 +12,7 @@ from typing import Any
 
 from celery import Celery
 
+from rems import logs
 from rems.settings import Settings
 
 
@@ -65,6 +66,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
 
 
 app = Celery("rems")
+logs.install_celery()  # issue 15 item 3: our JSON lines, each task's with its id
 
 
 @app.on_configure.connect  # type: ignore[untyped-decorator]

@@ -47,12 +47,14 @@ SQLITE_BUSY_TIMEOUT_SECONDS = 30
 
 
 def make_engine(url: str) -> Engine:
+    # Issue 15 item 3: no bound value (a patient's name, a birth date) in an error's message or a log.
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}, **POOL)
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
+                               hide_parameters=True, **POOL)
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True, **POOL)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True, **POOL)
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -285,3 +285,10 @@ Index("ix_patients_postmenopausal_since", patients.c.postmenopausal_since)
 Index("ix_prescribers_certified_at", prescribers.c.certified_at)
 Index("ix_pharmacies_certified_at", pharmacies.c.certified_at)
 _PLAIN.update({model.Notification: notifications, model.Contact: notification_contacts})
+
+# Issue 15 item 8: a refused request without an identity is counted here, per minute and route,
+# instead of one chained audit entry each (rems/api/anonymous.py).
+anonymous_refusals = Table(
+    "anonymous_refusals", metadata, Column("minute", UTCDateTime, primary_key=True),
+    Column("route", String(200), primary_key=True), Column("code", String(40), primary_key=True),
+    Column("count", Integer, nullable=False))

@@ -12,8 +12,8 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from rems import web
-from rems.api import errors
+from rems import logs, web
+from rems.api import errors, metrics
 from rems.api.routers import (
     admin,
     admin_patients,
@@ -94,6 +94,7 @@ def create_app(app: App, clock: Callable[[], datetime] | None = None) -> FastAPI
         """Liveness for the deployment's healthcheck: no token, no database, outside the API."""
         return {"status": "ok"}
 
+    metrics.install(api)  # issue 15: /metrics, /readyz, latency and the access line (inside RequestId)
     api.openapi = _problem_media_types(api)  # type: ignore[method-assign]
     api.add_middleware(RequestId)
     return api
@@ -101,4 +102,5 @@ def create_app(app: App, clock: Callable[[], datetime] | None = None) -> FastAPI
 
 def from_environment() -> FastAPI:
     """For `uvicorn --factory rems.api.app:from_environment`: settings from REMS_* variables."""
+    logs.configure("api")  # issue 15 item 3: JSON lines on stderr, in every server process
     return create_app(bootstrap())

@@ -1,4 +1,5 @@
-"""Bearer tokens to a principal (one actor, one role); every refusal is audited (entity "api")."""
+"""Bearer tokens to a principal (one actor, one role); every refusal of an actor is audited (entity
+"api"), every anonymous one counted (rems/api/anonymous.py)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from rems.api.anonymous import RATE_LIMITED, counter_for
 from rems.api.errors import ApiError
 from rems.bootstrap import App
 from rems.domain.requirements import need
+from rems.metrics import REFUSALS
 from rems.services.lifecycle import audit
 from rems.services.tokens import authenticate
 from rems.services.uow import Context
@@ -48,15 +51,30 @@ def request_id(request: Request) -> str | None:
 
 def refuse(request: Request, actor: str, subject: str, status: int, code: str, detail: str,
            remedy: str) -> ApiError:
-    """Record the refusal in its own transaction (it must outlive the request) and return it."""
-    reason = need(False, "AUTH", code, f"{request.method} {request.url.path}: {detail}", remedy)
-    with application(request).uow() as uow:
-        audit(uow, Context(actor, clock(request), request_id(request)), "api", subject,
-              "access_refused", None, None, [reason])
-        uow.commit()
+    """Record the refusal and return it: an actor's in its own audited transaction (it must outlive
+    the request); an anonymous one counted, and past the rate a 429 raised (issue 15 item 8)."""
+    if actor == "anonymous":
+        _count_anonymous(request, code)
+    else:
+        reason = need(False, "AUTH", code, f"{request.method} {request.url.path}: {detail}", remedy)
+        with application(request).uow() as uow:
+            audit(uow, Context(actor, clock(request), request_id(request)), "api", subject,
+                  "access_refused", None, None, [reason])
+            uow.commit()
+    REFUSALS.labels("AUTH", code).inc()
     kind = {401: "unauthenticated", 403: "forbidden"}.get(status, "not-found")
     headers = {"WWW-Authenticate": 'Bearer realm="rems"'} if status == 401 else None
     return ApiError(status, kind, detail, headers=headers)
+
+
+def _count_anonymous(request: Request, code: str) -> None:
+    route = getattr(request.scope.get("route"), "path", None) or "unmatched"
+    client = request.client.host if request.client else "unknown"
+    wait = counter_for(application(request)).refused(clock(request), client, route, code)
+    if wait is not None:
+        REFUSALS.labels("AUTH", RATE_LIMITED).inc()
+        raise ApiError(429, "rate-limited", f"too many refused requests from {client}; retry in {wait} s",
+                       headers={"Retry-After": str(wait)})
 
 
 def authenticated(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None,

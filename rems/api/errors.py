@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,6 +15,7 @@ from starlette.exceptions import HTTPException
 
 from rems.api.schemas.common import FieldError, Problem, RequirementOut
 from rems.domain.errors import Conflict, DomainError, InvalidInput, NotFound, Refused
+from rems.logs import scrub
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("rems.api")
@@ -21,7 +23,8 @@ log = logging.getLogger("rems.api")
 _WHAT = {
     400: "Bad request", 401: "Authentication required", 403: "Forbidden for this role",
     404: "Not found", 405: "Method not allowed", 409: "Refused or in conflict",
-    422: "Invalid input (the field is named)", 503: "Database busy or unavailable; retry",
+    422: "Invalid input (the field is named)", 429: "Too many refused requests; retry after the wait",
+    503: "Database busy or unavailable; retry",
 }
 
 
@@ -93,13 +96,15 @@ def _http(request: Request, error: Exception) -> JSONResponse:
 
 
 def _database(request: Request, error: Exception) -> JSONResponse:
-    log.warning("database unavailable: %s", error)
+    # Issue 15 item 3: the type and the scrubbed text only, whatever formatter prints it.
+    log.warning("database unavailable: %s", scrub(str(error)), extra={"error": type(error).__name__})
     return problem(request, 503, "unavailable", "the database is busy, unavailable or not initialised "
                    "(`rems init`); retry", {"Retry-After": "1"})
 
 
 def _unexpected(request: Request, error: Exception) -> JSONResponse:
-    log.exception("internal error", exc_info=error)
+    log.error("internal error: %s", scrub("".join(traceback.format_exception(error))),
+              extra={"error": type(error).__name__})
     return problem(request, 500, "internal", "internal error; nothing was saved")
 
 

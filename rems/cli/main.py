@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 
 import typer
 
+from rems import logs
 from rems.cli import actors, admin_patients, dispensing, notifications, patients, reports, server, tokens
 from rems.cli.audit import audit
 from rems.cli.output import EXIT_BAD_INPUT, emit, handle, state
@@ -75,6 +77,7 @@ def demo(database: Path = typer.Option(Path("var/demo.db"), help="SQLite file fo
 
 def run(args: list[str] | None = None) -> None:
     """The entry point: ARGS (default sys.argv) in, an exit code out (SystemExit), never a traceback."""
+    logs.configure("cli", logging.WARNING, logs.new_id("cli"))  # issue 15 item 3: JSON on stderr
     try:
         app(args=args, prog_name="rems", standalone_mode=False)
     except typer.Exit as exc:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from rems.cli.output import call, emit, local
+from rems.cli.output import EXIT_SETUP, call, emit, fail, local, state
 
 if TYPE_CHECKING:
     from rems.domain.model import Notification
@@ -81,6 +81,18 @@ def beat() -> None:
     from workers.app import app
     Path(app.conf.beat_schedule_filename).parent.mkdir(parents=True, exist_ok=True)
     app.start(["beat", "--loglevel=INFO"])
+
+
+@notifications.command("ready")
+def ready() -> None:
+    """Readiness of a worker or beat (compose healthcheck): database at head and broker reachable;
+    exit 6 naming what is wrong (issue 15 item 4)."""
+    from rems.readiness import broker_problems, database_problems
+    application = state.get_app()
+    problems = database_problems(application.engine) + broker_problems(application.settings.broker_url)
+    if problems:
+        fail(EXIT_SETUP, "not_ready", "; ".join(problems))
+    emit({"status": "ready"}, "ready: database at head, broker reachable")
 
 
 @notifications.command("sweep")

@@ -6,6 +6,7 @@ each command imports its services when it runs (issue 15 item 11)."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 import uuid
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import typer
 
 from rems.domain.errors import InvalidInput
+from rems.logs import request_id, scrub
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -49,8 +51,8 @@ state = State()
 def call(service: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run one service call in its own unit of work, stamped with actor and time."""
     from rems.services.uow import Context
-    ctx = Context(actor=state.actor or f"cli:{os.environ.get('USER', 'operator')}",
-                  now=datetime.now(UTC), request_id=f"cli-{uuid.uuid4().hex[:16]}")
+    ctx = Context(actor=state.actor or f"cli:{os.environ.get('USER', 'operator')}",  # one id per run:
+                  now=datetime.now(UTC), request_id=request_id.get() or f"cli-{uuid.uuid4().hex[:16]}")
     uow: UnitOfWork
     with state.get_app().uow() as uow:
         return service(uow, ctx, *args, **kwargs)
@@ -158,6 +160,10 @@ def handle(error: Exception) -> None:
         fail(EXIT_CONFLICT, "conflict", str(error))
     if isinstance(error, ValidationError | ProgramError):
         fail(EXIT_SETUP, "configuration", str(error).splitlines()[0] + " (check REMS_* settings)")
+    # Issue 15 item 3: what failed, for the operator, as a JSON line without any bound value (and
+    # no stack trace: the CLI never prints one).
+    logging.getLogger("rems.cli").error("%s: %s", type(error).__name__, scrub(str(error)),
+                                        extra={"error": type(error).__name__})
     if isinstance(error, OperationalError | ProgrammingError):
         fail(EXIT_SETUP, "database", "the database is not reachable or not initialised: run `rems init`")
     print(f"internal error ({type(error).__name__}); nothing was saved", file=sys.stderr)

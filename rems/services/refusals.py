@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rems.domain.requirements import Requirement
+from rems.metrics import count_refusal
 from rems.services.lifecycle import audit
 from rems.services.uow import Context, UnitOfWork
 
@@ -34,9 +35,11 @@ def record_refusal(uow: UnitOfWork, ctx: Context, stage: str, prescription_id: s
         audit(side, ctx, ENTITY, prescription_id, trigger_of(stage), None, None, failures,
               refs={"pharmacy": pharmacy_id} if pharmacy_id else None)
         side.commit()
+    count_refusal(failures)  # issue 15 item 4: rems_refusals_total{rule, code}
 
 
 def note_refusal(uow: UnitOfWork, ctx: Context, stage: str, prescription_id: str,
                  failures: Sequence[Requirement]) -> None:
     """A refusal inside a transaction that commits anyway (an authorization kept pending)."""
     audit(uow, ctx, ENTITY, prescription_id, trigger_of(stage), None, None, failures)
+    count_refusal(failures)

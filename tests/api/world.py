@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 
+from rems.api import anonymous
 from rems.bootstrap import App
 from rems.services import certification, patients, prescriptions, tokens
 from rems.services.commands import (
@@ -120,9 +121,14 @@ class World:
             return uow.session.scalar(select(func.count()).select_from(cls).where(*where)) or 0
 
     def refusals(self, actor_id: str) -> list[str]:
-        """The codes of the audited access refusals of one actor, oldest first."""
+        """The codes of the audited access refusals of one actor, oldest first; for "anonymous",
+        the codes counted per minute and route (issue 15 item 8: none of them is audited)."""
         with self.app.uow() as uow:
-            return [r["code"] for a in uow.audit_trail("api", actor_id) for r in a.reasons]
+            audited = [r["code"] for a in uow.audit_trail("api", actor_id) for r in a.reasons]
+        if actor_id != "anonymous":
+            return audited
+        assert audited == [], "an anonymous refusal was written to the audit chain"
+        return [code for (_, _, code), n in sorted(anonymous.stored(self.app).items()) for _ in range(n)]
 
     def state_of(self, cls: type[Any], key: str) -> str:
         with self.app.uow() as uow:

@@ -20,7 +20,7 @@ def run(conn):  # type: ignore[no-untyped-def]
 if connection is not None:
     run(connection)
 else:
-    engine = create_engine(url)
+    engine = create_engine(url, hide_parameters=True)
     with engine.connect() as conn:
         run(conn)
     engine.dispose()
