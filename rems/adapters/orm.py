@@ -285,3 +285,10 @@ Index("ix_patients_postmenopausal_since", patients.c.postmenopausal_since)
 Index("ix_prescribers_certified_at", prescribers.c.certified_at)
 Index("ix_pharmacies_certified_at", pharmacies.c.certified_at)
 _PLAIN.update({model.Notification: notifications, model.Contact: notification_contacts})
+
+# Issue 16 (standards lane): the `jti` of every CDS Hooks JWT accepted, kept until it expires, so a
+# replayed token is refused on every replica (the primary key is the replay check).
+cds_jwt_ids = Table(
+    "cds_jwt_ids", metadata, Column("issuer", String(300), primary_key=True),
+    Column("jti", String(200), primary_key=True), Column("expires_at", UTCDateTime, nullable=False),
+    Index("ix_cds_jwt_ids_expires", "expires_at"))

@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException
 
 from rems.api.schemas.common import FieldError, Problem, RequirementOut
 from rems.domain.errors import Conflict, DomainError, InvalidInput, NotFound, Refused
+from rems.interop import fhir_outcome
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("rems.api")
@@ -42,6 +43,8 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 def problem(request: Request, status: int, kind: str, detail: str,
             headers: Mapping[str, str] | None = None, **extra: Any) -> JSONResponse:
+    if fhir_outcome.is_fhir(request.url.path):  # issue 16: FHIR paths answer in FHIR (standards lane)
+        return fhir_outcome.response(status, detail, extra.get("field"), headers)
     body = Problem(type=f"urn:rems:problem:{kind}", title=_WHAT.get(status, "Error"), status=status,
                    detail=detail, instance=request.url.path,
                    request_id=getattr(request.state, "request_id", None), **extra)
