@@ -75,6 +75,7 @@ class Settings(BaseSettings):
     cds_jwt_leeway_seconds: int = 30  # clock skew tolerated on exp and iat
     cds_jwks_cache_seconds: int = 300  # an issuer's JWK Set is re-fetched after this (or on a new kid)
     cds_jwks_timeout_seconds: float = 5.0
+    cds_jwks_refetch_cooldown_seconds: float = 30.0  # an unknown kid re-fetches at most this often
     # Browser origins allowed to call /cds-services and /fhir (exact "scheme://host[:port]").
     cors_origins: list[str] = []
     cors_max_age_seconds: int = 600

@@ -43,7 +43,8 @@ def looks_like_jwt(credential: str) -> bool:
 
 class JwksCache:
     """One PyJWKClient per allow-listed issuer: its JWK Set is cached for `cds_jwks_cache_seconds`
-    and re-fetched at once (cool-down permitting) when a token names an unknown `kid`."""
+    and re-fetched when a token names an unknown `kid`, at most once per cool-down (so a stream of
+    made-up kids cannot make us hammer the EHR)."""
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
@@ -56,7 +57,7 @@ class JwksCache:
                 s = self._settings
                 self._clients[issuer] = jwt.PyJWKClient(
                     s.cds_issuers[issuer], cache_jwk_set=True, lifespan=s.cds_jwks_cache_seconds,
-                    timeout=s.cds_jwks_timeout_seconds)
+                    timeout=s.cds_jwks_timeout_seconds, cooldown_duration=s.cds_jwks_refetch_cooldown_seconds)
             return self._clients[issuer]
 
 

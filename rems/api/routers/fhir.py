@@ -12,7 +12,7 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -44,7 +44,8 @@ def metadata(request: Request) -> JSONResponse:
 
 
 @router.get("/OperationDefinition/{code}", summary="One of our OperationDefinitions")
-def operation_definition(code: str, request: Request) -> JSONResponse:
+def operation_definition(code: Annotated[str, Path(pattern=r"^[A-Za-z0-9\-.]{1,64}$")],
+                         request: Request) -> JSONResponse:
     found = fhir_capability.operation_definition(code, application(request).settings.public_base_url)
     if found is None:
         return fhir_outcome.response(404, f"no OperationDefinition {code!r}; see /fhir/r4/metadata")
@@ -58,7 +59,7 @@ def _not_yet(operation: str) -> JSONResponse:
 
 @router.api_route("/Questionnaire/{questionnaire_id}/$questionnaire-package", methods=["GET", "POST"],
                   summary="Not served yet (501)")
-def questionnaire_package(questionnaire_id: str) -> JSONResponse:
+def questionnaire_package(questionnaire_id: Annotated[str, Path(pattern=r"^[A-Za-z0-9\-.]{1,64}$")]) -> JSONResponse:
     return _not_yet("Questionnaire/$questionnaire-package")
 
 
@@ -80,7 +81,9 @@ async def rems_etasu(request: Request, call: Caller) -> JSONResponse:
     `case_number` alone. Output: a GuidanceResponse with status success, data-required or failure,
     one nested GuidanceResponse per requirement (rule id, code, remedy) and the case number."""
     if isinstance(call, Denied):
-        return _fhir(fhir.outcome(_LOGIN.get(call.status, "security"), call.detail), call.status)
+        headers = {"WWW-Authenticate": 'Bearer realm="rems"'} if call.status == 401 else None
+        return JSONResponse(fhir.outcome(_LOGIN.get(call.status, "security"), call.detail), call.status,
+                            headers, media_type=fhir.FHIR_JSON)
     body = await body_of(request)
     if body is None:
         return _fhir(fhir.outcome("too-costly", "the body is larger than the limit"), 413)
