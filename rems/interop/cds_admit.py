@@ -59,7 +59,7 @@ def _deny(request: Request, code: str, detail: str, status: int = 401, actor: st
     return Denied(status, refuse(request, actor, subject, status, code, detail, remedy).detail)
 
 
-def _accept(request: Request, claims: Claims, prescriber_id: str | None, now: datetime) -> Denied | None:
+def accept(request: Request, claims: Claims, prescriber_id: str | None, now: datetime) -> Denied | None:
     """Store the jti (a replay is refused) and audit the acceptance and mapping, in one commit."""
     actor = f"prescriber:{prescriber_id}" if prescriber_id else "cds_client"
     refusal: tuple[str, str, int] | None = None
@@ -101,7 +101,7 @@ def admit(request: Request, credentials: HTTPAuthorizationCredentials | None, bo
         prescriber_id, why = cds_jwt.practitioner(settings, claims, _context_user(body))
         if prescriber_id is None:
             return _deny(request, "AUTH_PRACTITIONER_UNMAPPED", why, 403, "cds_client", "cds_client")
-    refused = _accept(request, claims, prescriber_id, now)
+    refused = accept(request, claims, prescriber_id, now)
     if refused is not None:
         return refused
     role, actor_id = ("prescriber", prescriber_id) if prescriber_id else ("cds_client", "discovery")
