@@ -227,3 +227,8 @@ def test_production_needs_https_for_the_service_and_the_jwks() -> None:
     with pytest.raises(ValidationError, match="https in production"):
         Settings(**strong, public_base_url="https://rems.example.org",
                  cds_issuers={ISSUER: "http://ehr.example.org/jwks.json"})
+
+
+def test_no_token_is_a_401_challenge_without_an_error_code(ehr_client: TestClient, p: Population) -> None:
+    response = ehr_client.post(SERVICE, json=hook(p.ready))
+    assert response.status_code == 401 and response.headers["www-authenticate"] == 'Bearer realm="rems"'

@@ -25,8 +25,10 @@ Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 ServiceId = Annotated[str, Path(min_length=1, max_length=64, description="A service id from discovery")]
 
 
-def _denied(denied: Denied) -> JSONResponse:
-    headers = {"WWW-Authenticate": 'Bearer realm="rems", error="invalid_token"'} if denied.status == 401 else None
+def _denied(denied: Denied, credentials: HTTPAuthorizationCredentials | None) -> JSONResponse:
+    # RFC 6750: error="invalid_token" only when a token was sent
+    challenge = 'Bearer realm="rems"' + (', error="invalid_token"' if credentials else "")
+    headers = {"WWW-Authenticate": challenge} if denied.status == 401 else None
     return JSONResponse({"detail": denied.detail}, status_code=denied.status, headers=headers)
 
 
@@ -34,7 +36,7 @@ def _denied(denied: Denied) -> JSONResponse:
 async def discovery(request: Request, credentials: Credentials) -> JSONResponse:
     call = await run_in_threadpool(cds_admit.admit, request, credentials, None, False)
     if isinstance(call, Denied):
-        return _denied(call)
+        return _denied(call, credentials)
     return JSONResponse({"services": [{"id": key, **service} for key, service in cds.SERVICES.items()]})
 
 
@@ -53,7 +55,7 @@ def _respond(request: Request, credentials: HTTPAuthorizationCredentials | None,
              body: bytes) -> JSONResponse:
     call = cds_admit.admit(request, credentials, body)
     if isinstance(call, Denied):
-        return _denied(call)
+        return _denied(call, credentials)
     if service_id not in cds.SERVICES:
         return JSONResponse({"detail": f"no CDS service {service_id!r}"}, status_code=404)
     hook_name = cds.SERVICES[service_id]["hook"]
