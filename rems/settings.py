@@ -6,6 +6,7 @@ import secrets
 from functools import cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -15,6 +16,11 @@ from workflows.program import PROGRAM_DIR
 DEFAULT_DATABASE_URL = "sqlite:///var/rems.db"
 # Placeholders people copy from examples; a session secret equal to one of these is no secret.
 WEAK_SESSION_SECRETS = frozenset({"", "changeme", "change-me", "secret", "development", "dev", "test"})
+
+
+def _absolute(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
 @cache
@@ -69,6 +75,25 @@ class Settings(BaseSettings):
             raise ValueError("REMS_ANONYMOUS_REFUSALS_FLUSH_SECONDS must not be negative")
         return self
 
+    # -- standards lane (issue 16 items 1, 2): CDS Hooks 2.0 JWTs, CORS, absolute links ----------
+    # Our own public address: the `aud` an EHR's JWT must carry (with /cds-services), the base of
+    # Card.link URLs and of our FHIR canonical URLs. Absolute http(s); https in production.
+    public_base_url: str = "http://127.0.0.1:8000"
+    # Allow-listed EHRs: issuer (`iss`) -> the URL of its JWK Set. No entry, no JWT accepted.
+    cds_issuers: dict[str, str] = {}
+    # Per issuer, the EHR's user (context.userId / fhirUser, e.g. "Practitioner/123") -> our
+    # prescriber id. Only these users act as a prescriber; anyone else is refused (403, audited).
+    cds_practitioners: dict[str, dict[str, str]] = {}
+    cds_jwt_algorithms: list[str] = ["ES384", "RS384"]  # CDS Hooks 2.0: clients sign with these
+    cds_jwt_max_lifetime_seconds: int = 300  # exp - iat at most this (bounds the jti store too)
+    cds_jwt_leeway_seconds: int = 30  # clock skew tolerated on exp and iat
+    cds_jwks_cache_seconds: int = 300  # an issuer's JWK Set is re-fetched after this (or on a new kid)
+    cds_jwks_timeout_seconds: float = 5.0
+    cds_jwks_refetch_cooldown_seconds: float = 30.0  # an unknown kid re-fetches at most this often
+    # Browser origins allowed to call /cds-services and /fhir (exact "scheme://host[:port]").
+    cors_origins: list[str] = []
+    cors_max_age_seconds: int = 600
+
     @model_validator(mode="after")
     def _safe_outside_development(self) -> Settings:
         if self.env == "production" and self.database_url.startswith("sqlite"):
@@ -96,4 +121,28 @@ class Settings(BaseSettings):
             raise ValueError("REMS_NOTIFY_LEASE_SECONDS must exceed the SMTP and webhook time-outs")
         if self.notify_max_attempts < 1 or self.reminder_lead_days < 0 or self.reminder_lookback_days < 0:
             raise ValueError("REMS_NOTIFY_MAX_ATTEMPTS must be >= 1; reminder days must not be negative")
+        return self
+
+    @model_validator(mode="after")
+    def _standards_safe(self) -> Settings:
+        # Standards lane: a JWT is only as good as its algorithm and the keys' address.
+        if not _absolute(self.public_base_url) or self.public_base_url.endswith("/"):
+            raise ValueError("REMS_PUBLIC_BASE_URL must be an absolute http(s) URL without a trailing /")
+        weak = [a for a in self.cds_jwt_algorithms if a.lower() == "none" or a.upper().startswith("HS")]
+        if weak or not self.cds_jwt_algorithms:
+            raise ValueError("REMS_CDS_JWT_ALGORITHMS must name asymmetric algorithms (ES384, RS384), "
+                             f"not {weak or 'nothing'}")
+        for issuer, jwks in self.cds_issuers.items():
+            if not _absolute(jwks):
+                raise ValueError(f"REMS_CDS_ISSUERS: the JWKS URL of {issuer!r} must be absolute http(s)")
+        unknown = sorted(set(self.cds_practitioners) - set(self.cds_issuers))
+        if unknown:
+            raise ValueError(f"REMS_CDS_PRACTITIONERS names issuers not in REMS_CDS_ISSUERS: {unknown}")
+        if any(o == "*" or not _absolute(o) or o.endswith("/") for o in self.cors_origins):
+            raise ValueError("REMS_CORS_ORIGINS must list exact origins (scheme://host[:port]), never *")
+        if self.env == "production" and (not self.public_base_url.startswith("https://") or any(
+                not u.startswith("https://") for u in self.cds_issuers.values())):
+            raise ValueError("REMS_PUBLIC_BASE_URL and every JWKS URL must be https in production")
+        if self.cds_jwt_max_lifetime_seconds < 1 or self.cds_jwt_leeway_seconds < 0:
+            raise ValueError("REMS_CDS_JWT_MAX_LIFETIME_SECONDS must be >= 1; the leeway must not be negative")
         return self

@@ -292,3 +292,10 @@ anonymous_refusals = Table(
     "anonymous_refusals", metadata, Column("minute", UTCDateTime, primary_key=True),
     Column("route", String(200), primary_key=True), Column("code", String(40), primary_key=True),
     Column("count", Integer, nullable=False))
+
+# Issue 16 (standards lane): the `jti` of every CDS Hooks JWT accepted, kept until it expires, so a
+# replayed token is refused on every replica (the primary key is the replay check).
+cds_jwt_ids = Table(
+    "cds_jwt_ids", metadata, Column("issuer", String(300), primary_key=True),
+    Column("jti", String(200), primary_key=True), Column("expires_at", UTCDateTime, nullable=False),
+    Index("ix_cds_jwt_ids_expires", "expires_at"))

@@ -28,6 +28,7 @@ from rems.api.routers import (
     reports,
 )
 from rems.bootstrap import App, bootstrap
+from rems.interop.cors import Cors
 
 DESCRIPTION = """The REMS engine over HTTP. Every call needs `Authorization: Bearer <token>`, a token
 from `rems token create --role prescriber|pharmacy|patient|admin --actor ID`, and reaches only its
@@ -96,6 +97,8 @@ def create_app(app: App, clock: Callable[[], datetime] | None = None) -> FastAPI
 
     metrics.install(api)  # issue 15: /metrics, /readyz, latency and the access line (inside RequestId)
     api.openapi = _problem_media_types(api)  # type: ignore[method-assign]
+    api.add_middleware(Cors, origins=app.settings.cors_origins,  # issue 16: CDS and FHIR routes only
+                       max_age_seconds=app.settings.cors_max_age_seconds)
     api.add_middleware(RequestId)
     return api
 

@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException
 
 from rems.api.schemas.common import FieldError, Problem, RequirementOut
 from rems.domain.errors import Conflict, DomainError, InvalidInput, NotFound, Refused
+from rems.interop import fhir_outcome
 from rems.logs import scrub
 
 PROBLEM_JSON = "application/problem+json"
@@ -39,12 +40,16 @@ class ApiError(Exception):
 
 
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """Declare error responses of a route; `openapi` moves them to application/problem+json."""
-    return {s: {"model": Problem, "description": _WHAT[s]} for s in statuses}
+    """Declare error responses of a route; `openapi` moves them to application/problem+json. A route
+    that can refuse a caller (401) can also rate-limit one refused too often (429, issue 15 item 8)."""
+    declared = (*statuses, 429) if 401 in statuses and 429 not in statuses else statuses
+    return {s: {"model": Problem, "description": _WHAT[s]} for s in declared}
 
 
 def problem(request: Request, status: int, kind: str, detail: str,
             headers: Mapping[str, str] | None = None, **extra: Any) -> JSONResponse:
+    if fhir_outcome.is_fhir(request.url.path):  # issue 16: FHIR paths answer in FHIR (standards lane)
+        return fhir_outcome.response(status, detail, extra.get("field"), headers)
     body = Problem(type=f"urn:rems:problem:{kind}", title=_WHAT.get(status, "Error"), status=status,
                    detail=detail, instance=request.url.path,
                    request_id=getattr(request.state, "request_id", None), **extra)

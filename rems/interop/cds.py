@@ -1,7 +1,9 @@
-"""CDS Hooks 1.x services for the prescriber (order-sign, order-select, patient-view): REMS cards.
+"""CDS Hooks 2.0 services for the prescriber (order-sign, order-select, patient-view): REMS cards.
 
 Cards list exactly the unmet requirements (nothing when all are met), plus a pharmacy card when
-the prefetch names a pharmacy; malformed hook input gets one "Bad Request" warning card.
+the prefetch names a pharmacy; malformed hook input gets one "Bad Request" warning card. A card that
+sends the prescriber somewhere carries an absolute `Card.link` (US Medication REMS IG STU2) to our
+dashboard, built on the configured public base URL.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
+from urllib.parse import quote, urlsplit
 
 from fhir.resources.R4B.medicationrequest import MedicationRequest
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from rems.domain.requirements import Requirement
 from rems.interop import codes
@@ -45,6 +48,20 @@ class Source(BaseModel):
     topic: dict[str, str] | None = None
 
 
+class Link(BaseModel):
+    label: str = Field(min_length=1)
+    url: str
+    type: Literal["absolute"] = "absolute"  # "smart" launches come with SMART App Launch (item 4)
+
+    @field_validator("url")
+    @classmethod
+    def _absolute(cls, url: str) -> str:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("a Card.link url is absolute (scheme and host)")
+        return url
+
+
 class Card(BaseModel):
     """The CDS Hooks card shape; every card we send is built through this model."""
 
@@ -53,6 +70,16 @@ class Card(BaseModel):
     indicator: Literal["info", "warning", "critical"]
     detail: str | None = None
     source: Source
+    links: list[Link] | None = None
+
+
+def dashboard_link(base_url: str, label: str, path: str) -> Link:
+    """A link to a page of our dashboard (the prescriber logs in there with our own credentials)."""
+    return Link(label=label, url=f"{base_url}/web/prescriber{path}")
+
+
+def patient_link(base_url: str, patient_id: str) -> Link:
+    return dashboard_link(base_url, "Open the patient's REMS record", f"/patients/{quote(patient_id, safe='')}")
 
 
 class BadHook(ValueError):
@@ -188,12 +215,13 @@ def program_of(orders: Sequence[Order], programs: Iterable[Program]) -> Program:
     return found[0]
 
 
-def _card(summary: str, indicator: str, detail: str, label: str, topic: str | None = None) -> dict[str, Any]:
+def _card(summary: str, indicator: str, detail: str, label: str, topic: str | None = None,
+          link: Link | None = None) -> dict[str, Any]:
     source: dict[str, Any] = {"label": label}
     if topic:
         source["topic"] = {"system": codes.RULES, "code": topic, "display": codes.requirement_name(topic)}
     card = Card(uuid=str(uuid.uuid4()), summary=summary[:140], indicator=indicator,  # type: ignore[arg-type]
-                detail=detail, source=Source(**source))
+                detail=detail, source=Source(**source), links=[link] if link else None)
     return card.model_dump(exclude_none=True)
 
 
@@ -202,18 +230,21 @@ def bad_request(reason: str) -> dict[str, Any]:
                  "REMS engine")
 
 
-def requirement_cards(unmet: Sequence[Requirement], program: Program) -> list[dict[str, Any]]:
+def requirement_cards(unmet: Sequence[Requirement], program: Program, base_url: str,
+                      patient_id: str) -> list[dict[str, Any]]:
     """One card per unmet requirement; a positive test or reported pregnancy (R30) is critical."""
     return [_card(f"{program.drug.capitalize()} REMS ({r.rule}): needed — {r.message}",
                   "critical" if r.rule == "R30" else "warning",
-                  f"**{r.rule}** `{r.code}`: {r.message}.\n\nTo satisfy it: {r.remedy}.", program.name, r.rule)
+                  f"**{r.rule}** `{r.code}`: {r.message}.\n\nTo satisfy it: {r.remedy}.", program.name, r.rule,
+                  patient_link(base_url, patient_id))
             for r in unmet]
 
 
-def failure_card(reason: str, program: Program) -> dict[str, Any]:
+def failure_card(reason: str, program: Program, base_url: str) -> dict[str, Any]:
     return _card(f"Patient must be enrolled in the {program.name} before {program.drug} is prescribed",
                  "warning", f"**R5** `R5_PATIENT_NOT_ENROLLED`: {reason}. Enroll the patient with a signed "
-                 "PPAF, and record our REMS patient id on the patient's chart.", program.name, "R5")
+                 "PPAF, and record our REMS patient id on the patient's chart.", program.name, "R5",
+                 dashboard_link(base_url, "Enroll the patient (PPAF)", "/patients/new"))
 
 
 def pharmacy_card(ncpdp_id: str, requirement: Requirement | None, program: Program) -> dict[str, Any]:
@@ -226,7 +257,8 @@ def pharmacy_card(ncpdp_id: str, requirement: Requirement | None, program: Progr
                  "Send the prescription to a certified pharmacy.", program.name, "R25")
 
 
-def unknown_patient_card(rems_id: str) -> dict[str, Any]:
+def unknown_patient_card(rems_id: str, base_url: str) -> dict[str, Any]:
     return _card("REMS patient id not found for this prescriber", "warning",
                  f"No patient of yours has REMS patient id `{rems_id}`: check the id on the chart, "
-                 "or enroll the patient (R5).", "REMS engine", "R5")
+                 "or enroll the patient (R5).", "REMS engine", "R5",
+                 dashboard_link(base_url, "Your REMS patients", ""))

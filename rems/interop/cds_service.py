@@ -27,13 +27,13 @@ def _pharmacy(uow: UnitOfWork, ctx: Context, hook: Hook, program: Any) -> list[d
     return [cds.pharmacy_card(hook.pharmacy_ncpdp_id, requirement, program)]
 
 
-def cards(uow: UnitOfWork, ctx: Context, caller: etasu.Caller, hook: Hook) -> Answer:
-    """Raises cds.BadHook for an order of an unsupported code."""
+def cards(uow: UnitOfWork, ctx: Context, caller: etasu.Caller, hook: Hook, base_url: str) -> Answer:
+    """Raises cds.BadHook for an order of an unsupported code; links are absolute, on `base_url`."""
     if hook.hook in cds.ORDER_HOOKS:
         program = cds.program_of(hook.orders, uow.programs.values())
         answer = Answer(_pharmacy(uow, ctx, hook, program))
         if hook.patient_id is None:
-            answer.cards.insert(0, cds.failure_card("the patient carries no REMS patient id", program))
+            answer.cards.insert(0, cds.failure_card("the patient carries no REMS patient id", program, base_url))
             return answer
         days = [o.days_supply for o in hook.orders if o.days_supply is not None]
         refills = [o.refills for o in hook.orders if o.refills is not None]
@@ -41,19 +41,19 @@ def cards(uow: UnitOfWork, ctx: Context, caller: etasu.Caller, hook: Hook) -> An
                                      max(days) if days else None, max(refills) if refills else None)
         if result.outcome == "failure":
             answer.refused = result.reason if result.refused else None
-            answer.cards.insert(0, cds.failure_card(result.reason, program))
+            answer.cards.insert(0, cds.failure_card(result.reason, program, base_url))
         else:
-            answer.cards[:0] = cds.requirement_cards(result.unmet, program)
+            answer.cards[:0] = cds.requirement_cards(result.unmet, program, base_url, hook.patient_id)
         return answer
     if hook.patient_id is None:
         return Answer()  # patient-view of a patient in no REMS program: say nothing
     patient, refused = etasu.visible_patient(uow, caller, hook.patient_id)
     if patient is None:
-        return Answer([cds.unknown_patient_card(hook.patient_id)],
+        return Answer([cds.unknown_patient_card(hook.patient_id, base_url)],
                       f"patient {hook.patient_id!r} is not yours" if refused else None)
     program = uow.program(patient.program_id)
     result = etasu.for_new_order(uow, ctx, caller, patient.id, program, None, None)
-    return Answer(cds.requirement_cards(result.unmet, program) + _pharmacy(uow, ctx, hook, program))
+    return Answer(cds.requirement_cards(result.unmet, program, base_url, patient.id) + _pharmacy(uow, ctx, hook, program))
 
 
 

@@ -17,11 +17,11 @@ from fhir.resources.R4B.parameters import Parameters
 from pydantic import ValidationError
 
 from rems.domain.errors import NotFound
-from rems.interop import codes, etasu
+from rems.interop import codes, etasu, fhir_outcome
 from rems.interop.etasu import Caller, Etasu
 from rems.services.uow import Context, UnitOfWork
 
-FHIR_JSON = "application/fhir+json"
+FHIR_JSON = fhir_outcome.FHIR_JSON
 CASE_NAMES = ("caseNumber", "case_number")
 
 
@@ -194,7 +194,4 @@ def checked(resource: dict[str, Any]) -> dict[str, Any]:
 
 
 def outcome(code: str, diagnostics: str, where: str | None = None) -> dict[str, Any]:
-    issue: dict[str, Any] = {"severity": "error", "code": code, "diagnostics": diagnostics}
-    if where:
-        issue["expression"] = [where]
-    return checked({"resourceType": "OperationOutcome", "issue": [issue]})
+    return fhir_outcome.outcome(code, diagnostics, where)

@@ -137,6 +137,46 @@ def _required(m: Message, tx: etree._Element) -> None:
 
 
 # -- responses ---------------------------------------------------------------------------------
+# NCPDP SCRIPT: a response answering a request that carries a MessageID names it in
+# RelatesToMessageID, Error responses included, so the sender can correlate them (issue 16 item 5).
+_SAFE_ID = re.compile(r"[!-%'-;=?-~]{1,200}")  # printable, no XML markup characters
+_ID_IN_TEXT = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?MessageID(?:\s[^<>]*)?>\s*([!-%'-;=?-~]{1,200})\s*</")
+
+
+@dataclass(frozen=True)
+class Correlation:
+    """What an answer needs of a request it could not fully read: its MessageID and sender."""
+
+    message_id: str
+    sender: str | None = None
+    sender_qualifier: str | None = None
+
+
+def _safe(value: str | None) -> str | None:
+    return value if value is not None and _SAFE_ID.fullmatch(value) else None
+
+
+def correlation(body: bytes | None) -> Correlation | None:
+    """The request's Header/MessageID (and From) when it has one, even if the rest is unreadable
+    or the body was cut at the size limit; never resolves an entity or reads a DTD."""
+    if not body:
+        return None
+    if not _DECLARATION.search(body):
+        try:
+            root = etree.fromstring(body, _parser())
+        except (etree.XMLSyntaxError, ValueError):
+            root = None
+        if root is not None:
+            _localize(root)
+            sender = root.find("Header/From")
+            found = _safe(_text(root, "Header/MessageID"))
+            return Correlation(found, _safe(_text(root, "Header/From")),
+                               _safe(sender.get("Qualifier")) if sender is not None else None) if found else None
+    match = _ID_IN_TEXT.search(body[:65536])  # cut or not well-formed: the first MessageID element
+    return Correlation(match.group(1).decode("ascii")) if match else None
+
+
+Answering = Message | Correlation
 def _el(parent: etree._Element, tag: str, text: str | None = None, **attrs: str) -> etree._Element:
     child = etree.SubElement(parent, f"{{{NS}}}{tag}", attrs)
     if text is not None:
@@ -144,17 +184,19 @@ def _el(parent: etree._Element, tag: str, text: str | None = None, **attrs: str)
     return child
 
 
-def _envelope(request: Message | None, now: datetime) -> tuple[etree._Element, etree._Element]:
+def _envelope(request: Answering | None, now: datetime) -> tuple[etree._Element, etree._Element]:
     root = etree.Element(f"{{{NS}}}Message", nsmap={None: NS}, DatatypesVersion=VERSION,
                          TransportVersion=VERSION, TransactionDomain="SCRIPT",
                          TransactionVersion=VERSION, StructuresVersion=VERSION, ECLVersion=VERSION)
     header = _el(root, "Header")
-    if request is not None and request.sender:
-        _el(header, "To", request.sender, Qualifier=request.sender_qualifier or "ZZZ")
+    to = _safe(request.sender) if request is not None else None
+    if request is not None and to:
+        _el(header, "To", to, Qualifier=_safe(request.sender_qualifier) or "ZZZ")
     _el(header, "From", "REMS-ENGINE", Qualifier="ZZZ")
     _el(header, "MessageID", uuid.uuid4().hex)
-    if request is not None:
-        _el(header, "RelatesToMessageID", request.message_id)
+    relates = _safe(request.message_id) if request is not None else None
+    if relates:
+        _el(header, "RelatesToMessageID", relates)
     _el(header, "SentTime", now.strftime("%Y-%m-%dT%H:%M:%SZ"))
     return root, _el(root, "Body")
 
@@ -229,7 +271,7 @@ def status(request: Message, now: datetime, note: str) -> bytes:
     return serialize(root)
 
 
-def error(request: Message | None, now: datetime, description: str, code: str = "900",
+def error(request: Answering | None, now: datetime, description: str, code: str = "900",
           description_code: str | None = None) -> bytes:
     """An NCPDP Error: 900 = transaction rejected, 601 = receiver unable to process (retry)."""
     root, body = _envelope(request, now)

@@ -1,7 +1,9 @@
-"""CDS Hooks 1.x: discovery and the prescriber's REMS services (order-sign, order-select, patient-view).
+"""CDS Hooks 2.0: discovery and the prescriber's REMS services (order-sign, order-select, patient-view).
 
-Prescriber tokens only; a patient is found by our REMS patient id in prefetch.patient.identifier and
-must be the prescriber's own. Malformed hook input is answered with a "Bad Request" warning card.
+An EHR calls with its signed JWT (rems/interop/cds_admit.py: allow-listed issuer, its user mapped to
+one of our prescribers); our own clients may still send a prescriber bearer token. A patient is found
+by our REMS patient id in prefetch.patient.identifier and must be the prescriber's own. Malformed
+hook input is answered with a "Bad Request" warning card.
 """
 
 from __future__ import annotations
@@ -10,26 +12,31 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials
 from starlette.concurrency import run_in_threadpool
 
-from rems.interop import cds, cds_service
-from rems.interop.web import Call, Denied, body_of, caller
+from rems.api.auth import bearer
+from rems.interop import cds, cds_admit, cds_service
+from rems.interop.web import Denied, body_of
 
 # Outside the OpenAPI document: CDS Hooks discovery (GET /cds-services) describes these services.
 router = APIRouter(prefix="/cds-services", tags=["cds-hooks"], include_in_schema=False)
-Prescriber = Annotated[Call | Denied, Depends(caller("prescriber"))]
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 ServiceId = Annotated[str, Path(min_length=1, max_length=64, description="A service id from discovery")]
 
 
-def _denied(denied: Denied) -> JSONResponse:
-    headers = {"WWW-Authenticate": 'Bearer realm="rems"'} if denied.status == 401 else None
+def _denied(denied: Denied, credentials: HTTPAuthorizationCredentials | None) -> JSONResponse:
+    # RFC 6750: error="invalid_token" only when a token was sent
+    challenge = 'Bearer realm="rems"' + (', error="invalid_token"' if credentials else "")
+    headers = {"WWW-Authenticate": challenge} if denied.status == 401 else None
     return JSONResponse({"detail": denied.detail}, status_code=denied.status, headers=headers)
 
 
 @router.get("", summary="CDS Hooks discovery: the REMS services and their prefetch templates")
-def discovery(call: Prescriber) -> JSONResponse:
+async def discovery(request: Request, credentials: Credentials) -> JSONResponse:
+    call = await run_in_threadpool(cds_admit.admit, request, credentials, None, False)
     if isinstance(call, Denied):
-        return _denied(call)
+        return _denied(call, credentials)
     return JSONResponse({"services": [{"id": key, **service} for key, service in cds.SERVICES.items()]})
 
 
@@ -37,22 +44,25 @@ def discovery(call: Prescriber) -> JSONResponse:
              responses={200: {"description": "{cards: [...]}; a Bad Request card for malformed input"},
                         401: {"description": "no or bad token"}, 403: {"description": "not a prescriber"},
                         404: {"description": "no such service"}, 413: {"description": "body too large"}})
-async def service(service_id: ServiceId, request: Request, call: Prescriber) -> JSONResponse:
-    if isinstance(call, Denied):
-        return _denied(call)
-    if service_id not in cds.SERVICES:
-        return JSONResponse({"detail": f"no CDS service {service_id!r}"}, status_code=404)
-    body = await body_of(request)
+async def service(service_id: ServiceId, request: Request, credentials: Credentials) -> JSONResponse:
+    body = await body_of(request)  # first: the EHR's user is named in its context.userId
     if body is None:
         return JSONResponse({"detail": "the body is larger than the limit"}, status_code=413)
-    return await run_in_threadpool(_respond, call, cds.SERVICES[service_id]["hook"], body)
+    return await run_in_threadpool(_respond, request, credentials, service_id, body)
 
 
-def _respond(call: Call, hook_name: str, body: bytes) -> JSONResponse:
+def _respond(request: Request, credentials: HTTPAuthorizationCredentials | None, service_id: str,
+             body: bytes) -> JSONResponse:
+    call = cds_admit.admit(request, credentials, body)
+    if isinstance(call, Denied):
+        return _denied(call, credentials)
+    if service_id not in cds.SERVICES:
+        return JSONResponse({"detail": f"no CDS service {service_id!r}"}, status_code=404)
+    hook_name = cds.SERVICES[service_id]["hook"]
     try:
         hook = cds.parse_hook(hook_name, body)
         with call.app.uow() as uow:
-            answer = cds_service.cards(uow, call.ctx, call.caller, hook)
+            answer = cds_service.cards(uow, call.ctx, call.caller, hook, call.app.settings.public_base_url)
     except cds.BadHook as bad:
         return JSONResponse({"cards": [cds.bad_request(str(bad))]})
     if answer.refused:

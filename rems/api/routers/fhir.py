@@ -1,18 +1,23 @@
-"""FHIR R4 `GuidanceResponse/$rems-etasu` (US Medication REMS IG): the ETASU status of a case or patient.
+"""FHIR R4 (US Medication REMS IG STU2): discovery, and `GuidanceResponse/$rems-etasu`.
 
-Prescribers (their own patients) and pharmacies (a case by its number, or a patient with an open
-authorization). Bad input is an OperationOutcome (400/422), never a 500.
+`metadata` (the CapabilityStatement) and our OperationDefinitions are public, as FHIR discovery
+is. `$rems-etasu` is for prescribers (their own patients) and pharmacies (a case by its number, or
+a patient with an open authorization). `$submit` and `$questionnaire-package` answer 501 until the
+forms are served (issue 16 item 3). Every error on a /fhir/ path is an OperationOutcome
+(rems/interop/fhir_outcome.py), never a 500 with a stack trace.
 """
 
 from __future__ import annotations
 
+from importlib.metadata import PackageNotFoundError, version
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from rems.interop import fhir
+from rems.api.auth import application, clock
+from rems.interop import fhir, fhir_capability, fhir_outcome
 from rems.interop.web import Call, Denied, body_of, caller
 
 # Outside the OpenAPI document: the FHIR R4 and IG specifications describe this wire format.
@@ -23,6 +28,44 @@ _LOGIN = {401: "login", 403: "forbidden"}
 
 def _fhir(body: dict[str, Any], status: int = 200) -> JSONResponse:
     return JSONResponse(body, status_code=status, media_type=fhir.FHIR_JSON)
+
+
+def _software() -> str:
+    try:
+        return version("rems-engine")
+    except PackageNotFoundError:  # running from a tree that was never installed
+        return "unknown"
+
+
+@router.get("/metadata", summary="The CapabilityStatement: what this FHIR endpoint supports")
+def metadata(request: Request) -> JSONResponse:
+    return _fhir(fhir_capability.capability_statement(
+        application(request).settings.public_base_url, _software(), clock(request)))
+
+
+@router.get("/OperationDefinition/{code}", summary="One of our OperationDefinitions")
+def operation_definition(code: Annotated[str, Path(pattern=r"^[A-Za-z0-9\-.]{1,64}$")],
+                         request: Request) -> JSONResponse:
+    found = fhir_capability.operation_definition(code, application(request).settings.public_base_url)
+    if found is None:
+        return fhir_outcome.response(404, f"no OperationDefinition {code!r}; see /fhir/r4/metadata")
+    return _fhir(found)
+
+
+def _not_yet(operation: str) -> JSONResponse:
+    return fhir_outcome.response(501, f"{operation} is defined (OperationDefinition) but not served yet: "
+                                 "the forms as Questionnaires come with issue 16 item 3")
+
+
+@router.api_route("/Questionnaire/{questionnaire_id}/$questionnaire-package", methods=["GET", "POST"],
+                  summary="Not served yet (501)")
+def questionnaire_package(questionnaire_id: Annotated[str, Path(pattern=r"^[A-Za-z0-9\-.]{1,64}$")]) -> JSONResponse:
+    return _not_yet("Questionnaire/$questionnaire-package")
+
+
+@router.post("/QuestionnaireResponse/$submit", summary="Not served yet (501)")
+def submit() -> JSONResponse:
+    return _not_yet("QuestionnaireResponse/$submit")
 
 
 @router.post("/GuidanceResponse/$rems-etasu", summary="ETASU status (US Medication REMS IG $rems-etasu)",
@@ -38,7 +81,9 @@ async def rems_etasu(request: Request, call: Caller) -> JSONResponse:
     `case_number` alone. Output: a GuidanceResponse with status success, data-required or failure,
     one nested GuidanceResponse per requirement (rule id, code, remedy) and the case number."""
     if isinstance(call, Denied):
-        return _fhir(fhir.outcome(_LOGIN.get(call.status, "security"), call.detail), call.status)
+        headers = {"WWW-Authenticate": 'Bearer realm="rems"'} if call.status == 401 else None
+        return JSONResponse(fhir.outcome(_LOGIN.get(call.status, "security"), call.detail), call.status,
+                            headers, media_type=fhir.FHIR_JSON)
     body = await body_of(request)
     if body is None:
         return _fhir(fhir.outcome("too-costly", "the body is larger than the limit"), 413)

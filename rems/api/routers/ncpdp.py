@@ -16,7 +16,7 @@ from rems.api.auth import refuse
 from rems.domain.errors import Conflict, DomainError, NotFound, Refused
 from rems.interop import ncpdp, ncpdp_xml
 from rems.interop.ncpdp_xml import Message
-from rems.interop.web import Call, Denied, body_of, caller
+from rems.interop.web import MAX_BODY, Call, Denied, caller
 
 # Outside the OpenAPI document: XML messages, described by rems/interop/ncpdp_subset.xsd.
 router = APIRouter(prefix="/ncpdp/script", tags=["ncpdp"], include_in_schema=False)
@@ -37,12 +37,24 @@ def _xml(content: bytes, status: int = 200) -> Response:
                         404: {"description": "Error: unknown case"},
                         409: {"description": "Error: the fill was refused by a gate (every rule named)"}})
 async def script(request: Request, call: System) -> Response:
+    body, whole = await _read(request)  # even a refused or oversized message gets its RelatesToMessageID
     if isinstance(call, Denied):
-        return _xml(ncpdp_xml.error(None, request.app.state.clock(), call.detail), call.status)
-    body = await body_of(request)
-    if body is None:
-        return _xml(ncpdp_xml.error(None, call.ctx.now, "the message is larger than the limit"), 413)
+        return _xml(ncpdp_xml.error(ncpdp_xml.correlation(body), request.app.state.clock(), call.detail),
+                    call.status)
+    if not whole:
+        return _xml(ncpdp_xml.error(ncpdp_xml.correlation(body), call.ctx.now,
+                                    "the message is larger than the limit"), 413)
     return await run_in_threadpool(_respond, call, body)
+
+
+async def _read(request: Request) -> tuple[bytes, bool]:
+    """At most MAX_BODY bytes of the body, and whether that is all of it."""
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY:
+            return body[:MAX_BODY], False
+    return body, True
 
 
 def _respond(call: Call, body: bytes) -> Response:
@@ -50,7 +62,7 @@ def _respond(call: Call, body: bytes) -> Response:
     try:
         message = ncpdp_xml.parse(body)
     except ncpdp_xml.Malformed as bad:
-        return _xml(ncpdp_xml.error(None, now, str(bad)), 400)
+        return _xml(ncpdp_xml.error(ncpdp_xml.correlation(body), now, str(bad)), 400)
     try:
         return _transaction(call, message)
     except ncpdp.SenderMismatch as mismatch:

@@ -1,0 +1,103 @@
+"""What our FHIR endpoint says about itself (issue 16 item 2): the CapabilityStatement at
+/fhir/r4/metadata and our own OperationDefinitions (the US Medication REMS IG publishes none).
+
+Only what is served is declared in the CapabilityStatement: `$rems-etasu`, and reading our
+OperationDefinitions. `$submit` and `$questionnaire-package` are defined (status draft) so that an
+integrator can see the contract, answer 501 today, and stay out of the CapabilityStatement until
+the forms (issue 16 item 3) serve them. Every resource is validated by the R4B models first.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fhir.resources.R4B.capabilitystatement import CapabilityStatement
+from fhir.resources.R4B.operationdefinition import OperationDefinition
+
+FHIR_VERSION = "4.0.1"
+IG = "http://hl7.org/fhir/us/medication-rems/ImplementationGuide/hl7.fhir.us.medication-rems|2.0.0"
+SERVED = ("rems-etasu",)  # in the CapabilityStatement; the others are defined but answer 501
+RELEASED = "2026-12-01"  # the date of these definitions (not the clock: they change with the code)
+
+
+def _param(name: str, use: str, low: int, high: str, kind: str | None, doc: str) -> dict[str, Any]:
+    p: dict[str, Any] = {"name": name, "use": use, "min": low, "max": high, "documentation": doc}
+    if kind:
+        p["type"] = kind
+    return p
+
+
+_DEFINITIONS: dict[str, dict[str, Any]] = {
+    "rems-etasu": {
+        "name": "RemsEtasu", "title": "ETASU status of a REMS case or patient", "status": "active",
+        "code": "rems-etasu", "resource": ["GuidanceResponse"], "system": False, "type": True,
+        "instance": False, "affectsState": False,
+        "description": "The status of every Elements To Assure Safe Use requirement (rule id, code, "
+                       "remedy) of a patient for a medication, or of a case by its number.",
+        "parameter": [
+            _param("patient", "in", 0, "1", "Patient", "The patient, identified by our REMS patient id "
+                   "(Identifier system urn:rems-engine:patient-id); an Identifier also works"),
+            _param("medication", "in", 0, "1", "Resource", "A Medication or MedicationRequest coded by "
+                   "RxNorm or NDC (required with patient)"),
+            _param("caseNumber", "in", 0, "1", "string", "Our case (authorization) number, instead of "
+                   "patient and medication; `case_number` is accepted too"),
+            _param("rems-etasu", "out", 1, "1", "GuidanceResponse", "status success, data-required or "
+                   "failure; one nested GuidanceResponse per requirement in its output Parameters"),
+        ]},
+    "questionnaire-package": {
+        "name": "QuestionnairePackage", "title": "A REMS form with what it needs", "status": "draft",
+        "code": "questionnaire-package", "resource": ["Questionnaire"], "system": False, "type": False,
+        "instance": True, "affectsState": False,
+        "description": "The Questionnaire of a REMS form (PPAF, surveys, counselling checklist) with its "
+                       "ValueSets and Libraries, as a Bundle. Not served yet: answers 501.",
+        "parameter": [_param("return", "out", 1, "1", "Bundle", "The Questionnaire, ValueSets, Libraries")]},
+    "submit": {
+        "name": "Submit", "title": "Submit a completed REMS form", "status": "draft",
+        "code": "submit", "resource": ["QuestionnaireResponse"], "system": False, "type": True,
+        "instance": False, "affectsState": True,
+        "description": "Submit the answers to a REMS form; they become the same enrollment, survey or "
+                       "attestation commands as the dashboard's. Not served yet: answers 501.",
+        "parameter": [
+            _param("questionnaireResponse", "in", 1, "1", "QuestionnaireResponse", "The completed form"),
+            _param("return", "out", 1, "1", "OperationOutcome", "What was recorded, or why not")]},
+}
+
+
+def operation_definition(code: str, base_url: str) -> dict[str, Any] | None:
+    found = _DEFINITIONS.get(code)
+    if found is None:
+        return None
+    resource = {"resourceType": "OperationDefinition", "id": code, "url": _canonical(base_url, code),
+                "version": "1", "kind": "operation", "date": RELEASED, "publisher": "REMS engine", **found}
+    OperationDefinition.model_validate(resource)
+    return resource
+
+
+def _canonical(base_url: str, code: str) -> str:
+    return f"{base_url}/fhir/r4/OperationDefinition/{code}"
+
+
+def capability_statement(base_url: str, software_version: str, now: datetime) -> dict[str, Any]:
+    """`now` dates the statement (it describes this running instance)."""
+    resource: dict[str, Any] = {
+        "resourceType": "CapabilityStatement", "status": "active", "date": now.isoformat(),
+        "kind": "instance", "publisher": "REMS engine", "fhirVersion": FHIR_VERSION,
+        "format": ["json"], "implementationGuide": [IG],
+        "software": {"name": "rems-engine", "version": software_version},
+        "implementation": {"description": "REMS Administrator System (PS-Pomalidomide, Lenalidomide and "
+                                          "Thalidomide REMS)", "url": f"{base_url}/fhir/r4"},
+        "rest": [{
+            "mode": "server",
+            "documentation": "Bearer tokens issued by the REMS administrator (`rems token create`, "
+                             "prescriber or pharmacy role); SMART App Launch is not offered yet.",
+            "security": {"cors": True, "description": "Authorization: Bearer <token>. CORS for the "
+                         "configured origins only."},
+            "resource": [
+                {"type": "GuidanceResponse", "operation": [
+                    {"name": code, "definition": _canonical(base_url, code)} for code in SERVED]},
+                {"type": "OperationDefinition", "interaction": [{"code": "read"}]},
+            ]}],
+    }
+    CapabilityStatement.model_validate(resource)
+    return resource
