@@ -7,7 +7,7 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from workflows.program import PROGRAM_DIR
@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     webhook_url: str | None = None  # SMS/messaging gateway; webhook channel off when unset
     webhook_secret: SecretStr | None = None  # signs each body (X-REMS-Signature: HMAC-SHA256)
     webhook_timeout_seconds: float = 10.0
+    # hotread lane (issue 14 item 2): a bearer token found usable is trusted again for this long
+    # without a database read, so a revocation takes effect within this bound in every process
+    # (docs/hot-path.md); 0 reads the token on every request.
+    token_cache_seconds: float = Field(default=5.0, ge=0, le=60)
 
     @model_validator(mode="after")
     def _safe_outside_development(self) -> Settings:
