@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Path, Query
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from rems.api.calls import Calls, reader, writer
 from rems.api.errors import problems
@@ -32,10 +32,10 @@ def me(calls: Reader) -> PharmacyOut:
 
 @router.get("/authorizations/{number}/check", response_model=DecisionOut,
             summary="The ETASU check: every requirement for a confirmation, met or not")
-def check(number: Number, calls: Reader, patient_id: PatientId = None) -> DecisionOut:
+async def check(number: Number, calls: Reader, patient_id: PatientId = None) -> Response:
     """The decision obtaining a confirmation would get now, with every failing rule (read-only)."""
     cmd = parse(PharmacyRequest, number=number, pharmacy_id=calls.actor_id, patient_id=patient_id)
-    return calls.read(DecisionOut.of, prescriptions.check, cmd)
+    return await calls.read_json(DecisionOut.of, prescriptions.check, cmd)  # issue 14: one hand-off
 
 
 @router.post("/authorizations/{number}/confirmations", status_code=201, response_model=ConfirmationOut,
