@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     # without a database read, so a revocation takes effect within this bound in every process
     # (docs/hot-path.md); 0 reads the token on every request.
     token_cache_seconds: float = Field(default=5.0, ge=0, le=60)
+    # Worker threads the async read routes (the pharmacy check) hand their database work to.
+    read_threads: int = Field(default=8, ge=1, le=64)
 
     @model_validator(mode="after")
     def _safe_outside_development(self) -> Settings:

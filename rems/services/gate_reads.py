@@ -46,10 +46,19 @@ def _labelled(table: Any, prefix: str) -> list[Any]:
     return [c.label(f"{prefix}_{c.name}") for c in table.c]
 
 
+def detached(cls: type[T], values: dict[str, Any]) -> T:
+    """A read-only domain object: its column attributes set plainly, no ORM state at all (the
+    mapped constructor's instrumentation cost more than the SQL; a profile showed it). Reading it
+    is ordinary; adding it to a session or setting an attribute fails loudly, never silently."""
+    entity: T = cls.__new__(cls)
+    entity.__dict__.update(values)
+    return entity
+
+
 def build(cls: type[T], table: Any, prefix: str, row: Row[Any]) -> T:
     """A domain object from the prefixed columns of one row (outside any session)."""
     values = row._mapping
-    return cls(**{c.name: values[f"{prefix}_{c.name}"] for c in table.c})
+    return detached(cls, {c.name: values[f"{prefix}_{c.name}"] for c in table.c})
 
 
 def built_or_none(cls: type[T], table: Any, prefix: str, row: Row[Any]) -> T | None:
@@ -164,5 +173,5 @@ def history(connection: Connection, patient: model.Patient) -> dict[str, list[An
     for row in connection.execute(history_statement(of_person), params):
         cls, _table, slots = KINDS[row.kind]
         values = {column: row._mapping[slot] for slot, column in slots.items()}
-        found[row.kind].append(cls(id=row.id, patient_id=row.patient_id, **values))
+        found[row.kind].append(detached(cls, {"id": row.id, "patient_id": row.patient_id, **values}))
     return found

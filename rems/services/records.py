@@ -30,14 +30,6 @@ from rems.services import gate_reads as reads
 from rems.services.uow import UnitOfWork
 
 
-def _connection(uow: UnitOfWork) -> Connection:
-    """The unit of work's own connection and transaction, with its pending changes flushed (Core
-    statements do not autoflush as ORM queries do)."""
-    if uow.write:
-        uow.flush()
-    return uow.session.connection()
-
-
 def _utc(moment: datetime | None) -> datetime | None:
     if moment is not None and moment.tzinfo is None:  # SQLite's aggregate skips the column type
         return moment.replace(tzinfo=UTC)
@@ -67,7 +59,7 @@ def load_records(uow: UnitOfWork, patient: Patient, prescription: Prescription |
                  pharmacy: Pharmacy | None = None, confirmation: Confirmation | None = None,
                  counselling: Counselling | None = None) -> Records:
     prescriber_id = prescription.prescriber_id if prescription else patient.prescriber_id
-    connection = _connection(uow)
+    connection = uow.connection()
     head = connection.execute(reads.context_statement(), {
         "prescriber_id": prescriber_id, "program_id": patient.program_id, "person_id": patient.person_id,
         "prescription_id": prescription.id if prescription else None,
@@ -81,7 +73,7 @@ def load_check(uow: UnitOfWork, number: str, pharmacy_id: str,
                patient_id: str | None = None) -> tuple[Prescription, Pharmacy, Records]:
     """The check's authorization (by number), its patient, the pharmacy and the gate's records, in
     two statements; `patient_id`, if given, must be the authorization's (else NotFound)."""
-    connection = _connection(uow)
+    connection = uow.connection()
     head = connection.execute(reads.check_statement(), {"number": number, "pharmacy_id": pharmacy_id}).first()
     if head is None or head.ph_id is None:
         uow.get(Pharmacy, pharmacy_id)  # an unknown pharmacy is named as such, as before
