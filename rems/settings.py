@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from workflows.program import PROGRAM_DIR
@@ -93,6 +93,13 @@ class Settings(BaseSettings):
     # Browser origins allowed to call /cds-services and /fhir (exact "scheme://host[:port]").
     cors_origins: list[str] = []
     cors_max_age_seconds: int = 600
+
+    # hotread lane (issue 14 item 2): a bearer token found usable is trusted again for this long
+    # without a database read, so a revocation takes effect within this bound in every process
+    # (docs/hot-path.md); 0 reads the token on every request.
+    token_cache_seconds: float = Field(default=5.0, ge=0, le=60)
+    # Worker threads the async read routes (the pharmacy check) hand their database work to.
+    read_threads: int = Field(default=8, ge=1, le=64)
 
     @model_validator(mode="after")
     def _safe_outside_development(self) -> Settings:

@@ -1,19 +1,23 @@
 """Bearer tokens to a principal (one actor, one role); every refusal of an actor is audited (entity
-"api"), every anonymous one counted (rems/api/anonymous.py)."""
+"api"), every anonymous one counted (rems/api/anonymous.py). A usable token's principal is cached for
+seconds (rems/api/principals.py, docs/hot-path.md)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from rems.api.anonymous import RATE_LIMITED, counter_for
 from rems.api.errors import ApiError
+from rems.api.principals import PrincipalCache
 from rems.bootstrap import App
+from rems.domain.access import token_hash
 from rems.domain.requirements import need
 from rems.metrics import REFUSALS
 from rems.services.lifecycle import audit
@@ -77,14 +81,33 @@ def _count_anonymous(request: Request, code: str) -> None:
                        headers={"Retry-After": str(wait)})
 
 
+def principals(request: Request) -> PrincipalCache[Principal]:
+    """This application's principal cache, made at its first request (issue 14 item 2)."""
+    state = request.app.state
+    found: PrincipalCache[Principal] | None = getattr(state, "principals", None)
+    if found is None:
+        found = state.principals = PrincipalCache(application(request).settings.token_cache_seconds)
+    return found
+
+
+def _cached(request: Request, credentials: HTTPAuthorizationCredentials | None) -> Principal | None:
+    if credentials is None:
+        return None
+    return principals(request).get(token_hash(credentials.credentials), clock(request))
+
+
 def authenticated(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None,
                                                            Depends(bearer)]) -> Principal:
     if credentials is None:
         raise refuse(request, "anonymous", "anonymous", 401, "AUTH_TOKEN_MISSING",
                      "an Authorization: Bearer token is required", "send a token from `rems token create`")
+    if (known := _cached(request, credentials)) is not None:
+        return known
     with application(request).uow(write=False) as uow:
         token, why = authenticate(uow, clock(request), credentials.credentials)
         principal = Principal(token.role, token.actor_id, token.id) if token else None
+        if principal is not None and token is not None and not why:
+            principals(request).put(token.token_hash, principal, token.expires_at)
     if principal is None or why:
         actor, subject = (principal.actor, principal.actor_id) if principal else ("anonymous", "anonymous")
         raise refuse(request, actor, subject, 401, f"AUTH_TOKEN_{why.upper()}", f"token {why}",
@@ -92,13 +115,23 @@ def authenticated(request: Request, credentials: Annotated[HTTPAuthorizationCred
     return principal
 
 
-def role(name: str) -> Callable[..., Principal]:
+async def current_principal(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None,
+                                                                     Depends(bearer)]) -> Principal:
+    """`authenticated` as an async dependency: a cached principal costs no hand-off to a worker
+    thread; a database read (or a refusal, audited) takes one."""
+    if (known := _cached(request, credentials)) is not None:
+        return known
+    return await run_in_threadpool(authenticated, request, credentials)
+
+
+def role(name: str) -> Callable[..., Awaitable[Principal]]:
     """A dependency admitting only tokens of one role: another role gets 403."""
-    def dependency(request: Request, principal: Annotated[Principal, Depends(authenticated)]) -> Principal:
+    async def dependency(request: Request,
+                         principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
         if principal.role != name:
-            raise refuse(request, principal.actor, principal.actor_id, 403, "AUTH_ROLE_FORBIDDEN",
-                         f"this route is for the {name} role; the token is for {principal.role}",
-                         f"use a {name} token")
+            raise await run_in_threadpool(
+                refuse, request, principal.actor, principal.actor_id, 403, "AUTH_ROLE_FORBIDDEN",
+                f"this route is for the {name} role; the token is for {principal.role}", f"use a {name} token")
         return principal
     dependency.__name__ = f"{name}_principal"
     return dependency

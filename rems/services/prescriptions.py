@@ -21,7 +21,7 @@ from rems.domain.prescribing import open_requirement
 from rems.domain.requirements import Decision
 from rems.services.commands import PharmacyRequest, RecordDispense, RequestAuthorization
 from rems.services.lifecycle import audit, new_id, new_number, transition
-from rems.services.records import load_records
+from rems.services.records import load_check, load_records
 from rems.services.refusals import note_refusal, record_refusal
 from rems.services.uow import Context, UnitOfWork
 
@@ -129,8 +129,7 @@ def _pharmacy_view(uow: UnitOfWork, cmd: PharmacyRequest,
 
 def check(uow: UnitOfWork, ctx: Context, cmd: PharmacyRequest) -> Decision:
     """The pharmacy's ETASU check: what obtaining a confirmation would decide now (read-only)."""
-    rx, patient, pharmacy = _pharmacy_view(uow, cmd, lock=False)
-    records = load_records(uow, patient, rx, pharmacy=pharmacy)
+    rx, pharmacy, records = load_check(uow, cmd.number, cmd.pharmacy_id, cmd.patient_id)  # issue 14
     decision = gate.evaluate("confirm", records, uow.program(rx.program_id), ctx.now)
     if not decision.allowed:  # issue 6: a refused check is audited too
         record_refusal(uow, ctx, "check", rx.id, decision.failures, pharmacy.id, rollback=False)

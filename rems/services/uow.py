@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 from types import TracebackType
 from typing import Any, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import flag_modified
@@ -48,17 +48,40 @@ class UnitOfWork:
         self._sessions = sessions
         self.programs = programs
         self.write = write
-        self.session: Session
+        self._session: Session | None = None
+        self._connection: Connection | None = None
 
     def __enter__(self) -> UnitOfWork:
-        engine = self._sessions.kw["bind"]
-        self.session = self._sessions(bind=engine if self.write else reading(engine))
+        self._session, self._connection = None, None
+        if self.write:
+            self._session = self._sessions()
         return self
+
+    @property
+    def session(self) -> Session:
+        """The ORM session; a read-only unit of work opens it only when asked (issue 14 item 2: a
+        read in Core statements alone never pays for one), on the connection it already reads on."""
+        if self._session is None:
+            self._session = self._sessions(bind=self._connection or reading(self._sessions.kw["bind"]))
+        return self._session
+
+    def connection(self) -> Connection:
+        """This unit of work's connection and transaction, for Core statements; pending ORM changes
+        are flushed first (Core statements do not autoflush)."""
+        if self._session is not None:
+            self.flush()
+            return self._session.connection()
+        if self._connection is None:
+            self._connection = reading(self._sessions.kw["bind"]).connect()
+        return self._connection
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  tb: TracebackType | None) -> None:
-        self.session.rollback()
-        self.session.close()
+        if self._session is not None:
+            self._session.rollback()
+            self._session.close()
+        if self._connection is not None:
+            self._connection.close()  # rolls the read transaction back
         # A deadlock, lock or serialization failure (PostgreSQL), a busy database (SQLite), or a
         # row locked after another transaction changed the copy this one had read.
         if lost_a_race(error) or isinstance(error, StaleDataError):

@@ -16,6 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from rems.api.principals import PrincipalCache
 from rems.services import tokens
 from tests.api.conftest import Clock
 from tests.api.world import ADMIN, World
@@ -76,13 +77,56 @@ def test_an_expired_token_is_refused(client: TestClient, w: World, clock: Clock)
     assert w.refusals(w.pharm) == ["AUTH_TOKEN_EXPIRED"]
 
 
-def test_a_revoked_token_is_refused(client: TestClient, w: World) -> None:
+class Ticks:
+    """The principal cache's monotonic clock, moved by the test."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def ticks(client: TestClient, w: World) -> Ticks:
+    """The app's principal cache (issue 14 item 2) on a clock the test moves."""
+    ticker = Ticks()
+    client.app.state.principals = PrincipalCache(  # type: ignore[attr-defined]
+        w.app.settings.token_cache_seconds, ticker)
+    return ticker
+
+
+def test_a_revoked_token_is_refused_once_the_cache_bound_has_passed(client: TestClient, w: World,
+                                                                    ticks: Ticks) -> None:
+    bound = w.app.settings.token_cache_seconds
+    assert bound > 0
     token_id = w.token("prescriber", w.doc)
     assert client.get("/v1/prescriber/me", headers=w.auth(w.doc)).status_code == 200
     w.call(tokens.revoke_token, token_id)
+    ticks.now += bound * 0.9  # the documented bound: still trusted from the cache
+    assert client.get("/v1/prescriber/me", headers=w.auth(w.doc)).status_code == 200
+    ticks.now += bound * 0.2
     response = client.get("/v1/prescriber/me", headers=w.auth(w.doc))
     assert response.status_code == 401
     assert response.json()["detail"] == "token revoked"
+    assert w.refusals(w.doc)[-1:] == ["AUTH_TOKEN_REVOKED"]
+
+
+def test_a_cached_token_is_refused_the_moment_it_expires(client: TestClient, w: World, ticks: Ticks,
+                                                         clock: Clock) -> None:
+    assert client.get("/v1/pharmacy/me", headers=w.auth(w.pharm)).status_code == 200
+    clock.advance(days=31)  # the cast's 30-day token is over; its cache entry is still fresh
+    response = client.get("/v1/pharmacy/me", headers=w.auth(w.pharm))
+    assert response.status_code == 401
+    assert response.json()["detail"] == "token expired"
+
+
+def test_without_the_cache_a_revoked_token_is_refused_at_once(client: TestClient, w: World) -> None:
+    client.app.state.principals = PrincipalCache(0.0)  # type: ignore[attr-defined]
+    token_id = w.token("prescriber", w.doc)
+    assert client.get("/v1/prescriber/me", headers=w.auth(w.doc)).status_code == 200
+    w.call(tokens.revoke_token, token_id)
+    assert client.get("/v1/prescriber/me", headers=w.auth(w.doc)).status_code == 401
 
 
 def test_the_database_keeps_a_hash_never_the_token(w: World) -> None:
@@ -105,13 +149,14 @@ def _rems(db: Path, *args: str) -> dict[str, Any]:
 
 
 def test_tokens_are_created_and_revoked_from_the_cli(client: TestClient, w: World, db_path: Path,
-                                                     clock: Clock) -> None:
+                                                     clock: Clock, ticks: Ticks) -> None:
     clock.now = datetime.now(UTC)  # the CLI stamps tokens with the real time
     created = _rems(db_path, "token", "create", "--role", "pharmacy", "--actor", w.pharm,
                     "--expires-in-days", "2")
     auth = {"Authorization": f"Bearer {created['token']}"}
     assert client.get("/v1/pharmacy/me", headers=auth).json()["id"] == w.pharm
-    _rems(db_path, "token", "revoke", created["id"])
+    _rems(db_path, "token", "revoke", created["id"])  # another process: only the bound tells us
+    ticks.now += w.app.settings.token_cache_seconds
     assert client.get("/v1/pharmacy/me", headers=auth).status_code == 401
 
 

@@ -19,7 +19,8 @@ def test_production_refuses_a_missing_placeholder_or_short_session_secret(secret
 
 def test_production_takes_a_strong_secret_and_never_shows_it() -> None:
     secret = "k" * 16 + "Q" * 16 + "z"
-    settings = Settings(env="production", database_url=PG, session_secret=secret)
+    settings = Settings(env="production", database_url=PG, session_secret=secret,
+                        public_base_url="https://rems.example.org")
     assert settings.session_secret is not None and settings.session_secret.get_secret_value() == secret
     assert secret not in repr(settings)
 

@@ -1,0 +1,177 @@
+"""The gate's reads as two SQLAlchemy Core statements (issue 14 item 2), rows -> domain objects.
+
+One statement for the "head" (the prescriber, both certifications in the patient's program (R1,
+R25), whether the prescriber survey is done (R19), the latest readmission decision (R34), and for
+the check the authorization, its patient and the pharmacy), one UNION ALL for the history (R34:
+tests and pregnancy reports of every enrollment of the person, dispenses (R28) and patient surveys
+(R20) of every enrollment in this program, the PPAFs of this enrollment). The statements are built
+once per process with bound parameters, so SQLAlchemy compiles each once; objects built from rows
+never enter a session's identity map (nothing here is written back).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any, TypeVar
+
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    Connection,
+    Integer,
+    Row,
+    Select,
+    String,
+    and_,
+    bindparam,
+    cast,
+    exists,
+    func,
+    literal,
+    null,
+    select,
+    union_all,
+)
+from sqlalchemy.sql.elements import KeyedColumnElement
+
+from rems.adapters import orm
+from rems.adapters.orm import UTCDateTime
+from rems.domain import model
+
+T = TypeVar("T")
+_P, _H = orm.certifications.alias("pc"), orm.certifications.alias("hc")  # prescriber's, pharmacy's
+
+
+def _labelled(table: Any, prefix: str) -> list[Any]:
+    return [c.label(f"{prefix}_{c.name}") for c in table.c]
+
+
+def detached(cls: type[T], values: dict[str, Any]) -> T:
+    """A read-only domain object: its column attributes set plainly, no ORM state at all (the
+    mapped constructor's instrumentation cost more than the SQL; a profile showed it). Reading it
+    is ordinary; adding it to a session or setting an attribute fails loudly, never silently."""
+    entity: T = cls.__new__(cls)
+    entity.__dict__.update(values)
+    return entity
+
+
+def build(cls: type[T], table: Any, prefix: str, row: Row[Any]) -> T:
+    """A domain object from the prefixed columns of one row (outside any session)."""
+    values = row._mapping
+    return detached(cls, {c.name: values[f"{prefix}_{c.name}"] for c in table.c})
+
+
+def built_or_none(cls: type[T], table: Any, prefix: str, row: Row[Any]) -> T | None:
+    """As `build`, None when an outer join found nothing (its primary key is NULL)."""
+    return build(cls, table, prefix, row) if row._mapping[f"{prefix}_id"] is not None else None
+
+
+def _context(prescriber_id: Any, program_id: Any, person_id: Any, prescription_id: Any) -> list[Any]:
+    """The columns every gate read shares, correlated to the given expressions."""
+    rd, ps = orm.readmission_decisions.c, orm.prescriber_surveys.c
+    return [*_labelled(orm.prescribers, "pr"), *_labelled(_P, "pc"), *_labelled(_H, "hc"),
+            exists().where(ps.prescription_id == prescription_id).label("survey_done"),
+            select(func.max(rd.decided_at)).where(rd.person_id == person_id, rd.program_id == program_id)
+            .scalar_subquery().label("readmitted_at")]
+
+
+def _certified(alias: Any, kind: str, holder: Any, program_id: Any) -> ColumnElement[bool]:
+    return and_(alias.c.holder_kind == kind, alias.c.holder_id == holder, alias.c.program_id == program_id)
+
+
+@cache
+def context_statement() -> Select[Any]:
+    """load_records: the patient (and prescription, pharmacy) are already at hand."""
+    pr = orm.prescribers
+    program: Any = bindparam("program_id")
+    return (select(*_context(pr.c.id, program, bindparam("person_id"), bindparam("prescription_id")))
+            .select_from(pr)
+            .outerjoin(_P, _certified(_P, "prescriber", pr.c.id, program))
+            .outerjoin(_H, _certified(_H, "pharmacy", bindparam("pharmacy_id"), program))
+            .where(pr.c.id == bindparam("prescriber_id")))
+
+
+@cache
+def check_statement() -> Select[Any]:
+    """The check: the authorization by number, its patient, the pharmacy and the context at once."""
+    rx, pt, pr, ph = orm.prescriptions, orm.patients, orm.prescribers, orm.pharmacies
+    pharmacy: Any = bindparam("pharmacy_id")
+    return (select(*_labelled(rx, "rx"), *_labelled(pt, "pt"), *_labelled(ph, "ph"),
+                   *_context(rx.c.prescriber_id, pt.c.program_id, pt.c.person_id, rx.c.id))
+            .select_from(rx)
+            .join(pt, pt.c.id == rx.c.patient_id)
+            .join(pr, pr.c.id == rx.c.prescriber_id)
+            .outerjoin(ph, ph.c.id == pharmacy)
+            .outerjoin(_P, _certified(_P, "prescriber", rx.c.prescriber_id, pt.c.program_id))
+            .outerjoin(_H, _certified(_H, "pharmacy", pharmacy, pt.c.program_id))
+            .where(rx.c.number == bindparam("number")))
+
+
+# -- the history: five kinds of record in one UNION ALL, each in the same slots ------------------
+_SLOTS: dict[str, Any] = {"t1": UTCDateTime, "t2": UTCDateTime, "s1": String, "s2": String, "s3": String,
+                          "s4": String, "n1": Integer, "b1": Boolean, "b2": Boolean, "b3": Boolean}
+# kind: (class, table, {slot: column}); t1 is the column each kind is ordered by, as before.
+KINDS: dict[str, tuple[type[Any], Any, dict[str, str]]] = {
+    "1ppaf": (model.Ppaf, orm.ppafs, {"t1": "signed_at", "s1": "prescriber_id", "s2": "category",
+                                      "s3": "signed_by", "s4": "guardian_name"}),
+    "2test": (model.PregnancyTest, orm.pregnancy_tests, {
+        "t1": "collected_at", "t2": "recorded_at", "s1": "result", "s2": "setting",
+        "n1": "sensitivity_miu_per_ml", "b1": "home_test_accepted"}),
+    "3survey": (model.PatientSurvey, orm.patient_surveys, {"t1": "completed_at", "s1": "respondent"}),
+    "4dispense": (model.Dispense, orm.dispenses, {
+        "t1": "dispensed_at", "s1": "prescription_id", "s2": "confirmation_id", "s3": "pharmacy_id",
+        "n1": "days_supply", "b1": "counselled", "b2": "education_checklist_completed",
+        "b3": "medication_guide_given"}),
+    "5report": (model.PregnancyReport, orm.pregnancy_reports, {"t1": "reported_at", "s1": "source",
+                                                               "s2": "status"}),
+}
+
+
+def _branch(kind: str, where: ColumnElement[bool]) -> Select[Any]:
+    _cls, table, slots = KINDS[kind]
+    columns: list[KeyedColumnElement[Any]] = [literal(kind, String).label("kind"), table.c.id.label("id"),
+                                              table.c.patient_id.label("patient_id")]
+    for slot, kind_of in _SLOTS.items():
+        column = table.c[slots[slot]] if slot in slots else cast(null(), kind_of)
+        columns.append(column.label(slot))
+    return select(*columns).where(where)
+
+
+def _enrollments(program: bool) -> Any:
+    """R34: the ids of the person's enrollments, in every program or in this one."""
+    p = orm.patients.c
+    where = [p.person_id == bindparam("person_id")]
+    where += [p.program_id == bindparam("program_id")] if program else []
+    return select(p.id).where(*where).scalar_subquery()
+
+
+@cache
+def history_statement(of_person: bool) -> Any:
+    """`of_person`: the person's history (R34); otherwise one enrollment's (hand-built records)."""
+    patient: Any = bindparam("patient_id")
+
+    def whose(table: Any, program: bool) -> ColumnElement[bool]:
+        column: ColumnElement[Any] = table.c.patient_id
+        return column.in_(_enrollments(program)) if of_person else column == patient
+    branches = [_branch("1ppaf", orm.ppafs.c.patient_id == patient),
+                _branch("2test", whose(orm.pregnancy_tests, False)),
+                _branch("3survey", whose(orm.patient_surveys, True)),
+                _branch("4dispense", whose(orm.dispenses, True))]
+    if of_person:
+        branches.append(_branch("5report", whose(orm.pregnancy_reports, False)))
+    union = union_all(*branches).subquery()
+    return select(union).order_by(union.c.kind, union.c.t1)
+
+
+def history(connection: Connection, patient: model.Patient) -> dict[str, list[Any]]:
+    """Every kind of record in KINDS, each list in its time order."""
+    of_person = patient.person_id is not None
+    params = {"patient_id": patient.id, "person_id": patient.person_id, "program_id": patient.program_id}
+    if not of_person:
+        params = {"patient_id": patient.id}
+    found: dict[str, list[Any]] = {kind: [] for kind in KINDS}
+    for row in connection.execute(history_statement(of_person), params):
+        cls, _table, slots = KINDS[row.kind]
+        values = {column: row._mapping[slot] for slot, column in slots.items()}
+        found[row.kind].append(detached(cls, {"id": row.id, "patient_id": row.patient_id, **values}))
+    return found
