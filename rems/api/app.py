@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rems import web
 from rems.api import errors
+from rems.api.admission import Admission
 from rems.api.routers import (
     admin,
     admin_patients,
@@ -95,6 +96,8 @@ def create_app(app: App, clock: Callable[[], datetime] | None = None) -> FastAPI
         return {"status": "ok"}
 
     api.openapi = _problem_media_types(api)  # type: ignore[method-assign]
+    api.add_middleware(Admission, limit=app.settings.max_concurrent_requests,
+                       retry_after_seconds=app.settings.retry_after_seconds)
     api.add_middleware(RequestId)
     return api
 
