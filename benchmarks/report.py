@@ -22,6 +22,7 @@ class Row:
     met: bool | None = None
     note: str = ""
     raw: dict[str, Any] = field(default_factory=dict)
+    ratio_old: float | None = None  # against the project's own "bare" endpoint (second reference)
 
 
 def _num(value: float | None, digits: int = 1) -> str:
@@ -34,16 +35,20 @@ def markdown(machine: dict[str, Any], settings: dict[str, Any], rows: list[Row])
     head = (f"Machine: {machine['cores']} cores, {machine['cpu']}, {machine['ram_gib']} GiB RAM, "
             f"Python {machine['python']}, {machine['os']}; {machine['date']}; load average "
             f"{machine['load_before']:.2f} before the run.  \n"
-            f"Run: {', '.join(f'{k}={v}' for k, v in settings.items())}.\n\n")
-    lines = ["| # | measure | database | rate | p50 ms | p99 ms | ratio | goal | met |",
-             "|---|---|---|---|---|---|---|---|---|"]
+            f"Run: {', '.join(f'{k}={v}' for k, v in settings.items())}.  \n"
+            "ratio: the rate against the truly bare endpoint of its kind measured in the same rounds "
+            "(median of the per-round ratios; item 4: goodput against the process's capacity); "
+            "× project bare: against the project's own bare endpoint (the second reference).\n\n")
+    lines = ["| # | measure | database | rate | p50 ms | p99 ms | ratio | × project bare | goal "
+             "| met |", "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         met = "—" if r.met is None else ("yes" if r.met else "**no**")
         rate = f"{_num(r.rate)} {r.unit}".strip() if r.rate is not None else (r.unit or "—")
         ratio = f"{r.ratio:.2f}" if r.ratio is not None else "—"
+        old = f"{r.ratio_old:.2f}" if r.ratio_old is not None else "—"
         note = f" ({r.note})" if r.note else ""
         lines.append(f"| {r.item} | {r.measure}{note} | {r.database} | {rate} | {_num(r.p50_ms, 2)} | "
-                     f"{_num(r.p99_ms, 2)} | {ratio} | {r.goal or '—'} | {met} |")
+                     f"{_num(r.p99_ms, 2)} | {ratio} | {old} | {r.goal or '—'} | {met} |")
     return head + "\n".join(lines) + "\n"
 
 
