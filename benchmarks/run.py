@@ -45,14 +45,17 @@ def _parser() -> argparse.ArgumentParser:
                                             "(default 10000; quick 30)")
     p.add_argument("--sweep-database", default=None, help="database of the sweep (default postgresql; "
                                                           "quick: sqlite)")
+    p.add_argument("--writes", type=int, help="of those, authorizations kept for the confirmations and "
+                                               "dispenses, half each, a slice per round (default size/3)")
     p.add_argument("--rounds", type=int, help="rounds of the side-by-side loads (default 3; quick 2)")
     p.add_argument("--overload-seconds", type=float,
                    help="duration of each open-loop phase at 1x, 2x, 4x capacity (default 10; quick 1)")
     p.add_argument("--admission-limit", type=int, default=Settings().max_concurrent_requests,
                    help="REMS_MAX_CONCURRENT_REQUESTS of the server offered 1x-4x its capacity "
                         "(default: the setting's default)")
-    p.add_argument("--skip", default="", help="comma-separated items to skip: stack, overload, "
-                                              "processes, sweep, delivery")
+    p.add_argument("--skip", default="", help="comma-separated items to skip: stack, overload, unlimited "
+                                              "(the 2x run without admission control; skipped when "
+                                              "quick), processes, sweep, delivery")
     p.add_argument("--merge", type=Path, nargs="*", default=[],
                    help="latest.json files of earlier runs: their rows of what this run did not measure "
                         "are kept (e.g. `--skip stack,sweep --merge a.json b.json` joins two runs)")
@@ -96,11 +99,11 @@ def main(argv: list[str] | None = None) -> int:
     if client == "python":
         print("note: wrk not used; the Python load generator competes with the server for the CPU, "
               "so HTTP figures are a lower bound (Debian: apt-get install -y wrk)", file=sys.stderr)
-    skip = set(filter(None, args.skip.split(",")))
+    skip = set(filter(None, args.skip.split(","))) | ({"unlimited"} if quick else set())
     rounds = args.rounds or (2 if quick else 3)
     # Single-use targets: half are confirmed in the rounds, half dispensed; a round that uses its
     # slice up is counted to its last answer (a lower bound only if the slice was too small).
-    options = stack.Options(size=size, writes=max(40, size // 4) if quick else min(size * 6 // 10, 6000),
+    options = stack.Options(size=size, writes=args.writes or (max(40, size // 4) if quick else size // 3),
                             seconds=seconds, write_seconds=seconds if quick else 5.0,
                             connections=args.connections, client=client,
                             in_process_calls=200 if quick else 2000, rounds=rounds,

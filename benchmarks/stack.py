@@ -102,6 +102,11 @@ def measure(kind: str, options: Options, workdir: Path) -> tuple[list[Row], dict
                          min(2, options.seconds), options.connections, False)  # warm-up
                 rows += overload.measure(kind, server.base, server.pid, seeded, tokens, check.rate,
                                          options.overload_seconds, limit)
+        if "unlimited" not in options.skip and check.rate:  # the same at 2x, admission off: before
+            with serving(url, workdir / f"server-{kind}-unlimited.log",
+                         env={"REMS_MAX_CONCURRENT_REQUESTS": "0"}) as server:
+                rows += overload.measure(kind, server.base, server.pid, seeded, tokens, check.rate,
+                                         options.overload_seconds, 0, (1, 2), ", admission off")
         if "processes" not in options.skip:
             with serving(url, workdir / f"server-{kind}-2.log", workers=2, env=roomy) as server:
                 measures = side_by_side.read_measures(seeded, tokens, check_only=True)
