@@ -1,6 +1,6 @@
 """Item 4: one server process offered 1×, 2× and 4× its capacity by an open-loop generator.
 
-Capacity is the check's closed-loop rate measured in the rounds just before, on the same server.
+Capacity is the check's closed-loop rate (32 connections) on the same server process just before.
 Each phase reports goodput (2xx answers per second), the p99 of the admitted requests (from their
 due time), the 503s sent by admission control, the server's memory before, at its peak and after,
 and, after the last phase, how long until a request is answered normally again.
@@ -35,7 +35,8 @@ def measure(kind: str, base: str, pid: int, seeded: seed.Seeded, tokens: dict[st
     for multiple, phase in zip(multiples, phases, strict=True):
         summary = phase.summary()
         ratio = phase.goodput / capacity if capacity else None
-        notes = [f"{phase.offered_rps:,.0f} req/s offered for {phase.seconds:g} s; " + (
+        notes = [f"capacity {capacity:,.0f} req/s (closed loop just before); {phase.offered_rps:,.0f} req/s "
+                 f"offered for {phase.seconds:g} s; " + (
                  f"admission limit {limit} in flight" if limit else "no admission limit"), f"{phase.refused} × 503", f"memory {phase.memory['before_mib']:.0f} → "
                  f"peak {phase.memory['peak_mib']:.0f} → {phase.memory['after_mib']:.0f} MiB"]
         notes += [f"{phase.timeouts} timed out"] if phase.timeouts else []

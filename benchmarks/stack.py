@@ -94,18 +94,22 @@ def measure(kind: str, options: Options, workdir: Path) -> tuple[list[Row], dict
         rows.append(Row("5", "API worker resident size after the rounds", kind, memory["VmRSS"] / 1024,
                         "MiB", note=f"peak {memory['VmHWM'] / 1024:.0f} MiB", raw=memory))
         check = next(r for r in http if r.measure == "check over HTTP")
-        limit = options.admission_limit
+        limit, capacity = options.admission_limit, check.rate or 0.0
         if "overload" not in options.skip and check.rate:
             with serving(url, workdir / f"server-{kind}-overload.log",
                          env={"REMS_MAX_CONCURRENT_REQUESTS": str(limit)}) as server:
-                load.run(options.client, server.base, side_by_side.read_measures(seeded, tokens)[-1].items,
-                         min(2, options.seconds), options.connections, False)  # warm-up
-                rows += overload.measure(kind, server.base, server.pid, seeded, tokens, check.rate,
+                checks = side_by_side.read_measures(seeded, tokens)[-1].items
+                load.run(options.client, server.base, checks, min(2, options.seconds), options.connections,
+                         False)  # warm-up
+                # Capacity: this process's closed-loop rate just before (the machine's load drifts).
+                capacity = load.run(options.client, server.base, checks, options.seconds,
+                                    options.connections, False).rps or check.rate
+                rows += overload.measure(kind, server.base, server.pid, seeded, tokens, capacity,
                                          options.overload_seconds, limit)
         if "unlimited" not in options.skip and check.rate:  # the same at 2x, admission off: before
             with serving(url, workdir / f"server-{kind}-unlimited.log",
                          env={"REMS_MAX_CONCURRENT_REQUESTS": "0"}) as server:
-                rows += overload.measure(kind, server.base, server.pid, seeded, tokens, check.rate,
+                rows += overload.measure(kind, server.base, server.pid, seeded, tokens, capacity,
                                          options.overload_seconds, 0, (1, 2), ", admission off")
         if "processes" not in options.skip:
             with serving(url, workdir / f"server-{kind}-2.log", workers=2, env=roomy) as server:
