@@ -12,6 +12,7 @@ takes its CPU from the server it measures.
 from __future__ import annotations
 
 import asyncio
+import resource
 import time
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import asdict, dataclass, field
@@ -192,6 +193,9 @@ async def _recovery(pool: _Connections, raw: bytes, normal_ms: float, limit_s: f
 def run(base: str, items: Sequence[Item], rates: Sequence[float], seconds: float,
         sample: Callable[[], float], cap: int = 1024) -> list[Phase]:
     """One phase per rate, back to back; then how long the server takes to answer normally again."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < cap + 256:  # a socket per connection: the default 1024 descriptors would cap it
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, cap + 256), hard))
     parts = urlsplit(base)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     raws = [_raw(f"{host}:{port}", i) for i in items]
