@@ -136,6 +136,16 @@ def test_a_browser_signs_in_through_the_tls_proxy_with_production_cookies(deploy
         assert home.headers["strict-transport-security"].startswith("max-age=")
 
 
+def test_the_api_sees_the_scheme_and_host_the_browser_used(deployment: dict[str, str]) -> None:
+    """X-Forwarded-Proto from the trusted proxy: absolute URLs the API makes are https (here the
+    router's redirect of a trailing slash, built from the request's URL)."""
+    with httpx.Client(base_url=deployment["https"], verify=_trust(Path(deployment["ca"])),
+                      timeout=30) as client:
+        moved = client.get("/web/login/")
+    assert moved.status_code in (307, 308), moved.text
+    assert moved.headers["location"] == f"{deployment['https']}/web/login"
+
+
 def test_the_same_sign_in_over_plain_http_fails_as_compose_did_before(deployment: dict[str, str]) -> None:
     """Why the proxy is there: a Secure cookie is not sent back over HTTP, the form expires."""
     with httpx.Client(base_url=deployment["http"], timeout=30) as client:
