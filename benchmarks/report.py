@@ -88,3 +88,41 @@ def plot_sweep(path: Path, points: list[dict[str, Any]]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path)
     plt.close(figure)
+
+
+def plot_overload(path: Path, rows: list[Row]) -> None:
+    """Item 4: goodput (of capacity) and p99 of the admitted requests against the load offered."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    series: dict[str, list[tuple[float, float, float]]] = {}
+    for r in rows:
+        if r.item != "4" or not r.measure.startswith("open loop") or r.ratio is None:
+            continue
+        multiple = r.raw["offered_rps"] / r.raw["capacity_rps"]
+        off = ", admission off" in r.measure
+        series.setdefault(f"{r.database}{', admission off' if off else ''}", []).append(
+            (multiple, r.ratio, r.p99_ms or 0.0))
+    if not series:
+        return
+    figure, (good, late) = plt.subplots(1, 2, figsize=(9, 3.8), dpi=110)
+    for label, points in sorted(series.items()):
+        xs = [p[0] for p in points]
+        style = "--" if "off" in label else "-"
+        good.plot(xs, [p[1] for p in points], style, marker="o", label=label)
+        late.plot(xs, [p[2] for p in points], style, marker="o", label=label)
+    good.axhline(0.9, color="grey", linestyle=":", linewidth=1, label="goal at 2×: 0.9")
+    good.set_ylabel("goodput / capacity")
+    late.set_ylabel("p99 of admitted requests, ms (log)")
+    late.set_yscale("log")
+    for axis in (good, late):
+        axis.set_xlabel("load offered (× capacity)")
+        axis.set_xticks([1, 2, 4])
+        axis.grid(True, alpha=0.3)
+    good.legend(fontsize=7)
+    figure.suptitle("One process offered more than it serves (open loop)", fontsize=10)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path)
+    plt.close(figure)

@@ -32,6 +32,7 @@ EXPECTED = [
 def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], str]:
     out = tmp_path_factory.mktemp("bench")
     assert run.main(["--quick", "--databases", "sqlite", "--out", str(out)]) == 0
+    assert (out / "overload.png").stat().st_size > 0  # item 4's plot, beside the sweep's
     return json.loads((out / "latest.json").read_text()), (out / "latest.md").read_text()
 
 
