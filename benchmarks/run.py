@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     # Single-use targets: half are confirmed in the rounds, half dispensed; a round that uses its
     # slice up is counted to its last answer (a lower bound only if the slice was too small).
     options = stack.Options(size=size, writes=args.writes or (max(40, size // 4) if quick else size // 3),
-                            seconds=seconds, write_seconds=seconds if quick else 5.0,
+                            seconds=seconds, write_seconds=3.0 if quick else 5.0,  # quick: a slow write must still finish
                             connections=args.connections, client=client,
                             in_process_calls=200 if quick else 2000, rounds=rounds,
                             overload_seconds=args.overload_seconds or (1.0 if quick else 10.0),
