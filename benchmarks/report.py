@@ -22,6 +22,7 @@ class Row:
     met: bool | None = None
     note: str = ""
     raw: dict[str, Any] = field(default_factory=dict)
+    ratio_old: float | None = None  # against the project's own "bare" endpoint (second reference)
 
 
 def _num(value: float | None, digits: int = 1) -> str:
@@ -34,16 +35,20 @@ def markdown(machine: dict[str, Any], settings: dict[str, Any], rows: list[Row])
     head = (f"Machine: {machine['cores']} cores, {machine['cpu']}, {machine['ram_gib']} GiB RAM, "
             f"Python {machine['python']}, {machine['os']}; {machine['date']}; load average "
             f"{machine['load_before']:.2f} before the run.  \n"
-            f"Run: {', '.join(f'{k}={v}' for k, v in settings.items())}.\n\n")
-    lines = ["| # | measure | database | rate | p50 ms | p99 ms | ratio | goal | met |",
-             "|---|---|---|---|---|---|---|---|---|"]
+            f"Run: {', '.join(f'{k}={v}' for k, v in settings.items())}.  \n"
+            "ratio: the rate against the truly bare endpoint of its kind measured in the same rounds "
+            "(median of the per-round ratios; item 4: goodput against the process's capacity); "
+            "× project bare: against the project's own bare endpoint (the second reference).\n\n")
+    lines = ["| # | measure | database | rate | p50 ms | p99 ms | ratio | × project bare | goal "
+             "| met |", "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         met = "—" if r.met is None else ("yes" if r.met else "**no**")
         rate = f"{_num(r.rate)} {r.unit}".strip() if r.rate is not None else (r.unit or "—")
         ratio = f"{r.ratio:.2f}" if r.ratio is not None else "—"
+        old = f"{r.ratio_old:.2f}" if r.ratio_old is not None else "—"
         note = f" ({r.note})" if r.note else ""
         lines.append(f"| {r.item} | {r.measure}{note} | {r.database} | {rate} | {_num(r.p50_ms, 2)} | "
-                     f"{_num(r.p99_ms, 2)} | {ratio} | {r.goal or '—'} | {met} |")
+                     f"{_num(r.p99_ms, 2)} | {ratio} | {old} | {r.goal or '—'} | {met} |")
     return head + "\n".join(lines) + "\n"
 
 
@@ -79,6 +84,44 @@ def plot_sweep(path: Path, points: list[dict[str, Any]]) -> None:
     axis.set_title(f"Reminder sweep vs population ({', '.join(str(d) for d in sorted(due))} reminders due)")
     axis.grid(True, which="both", alpha=0.3)
     axis.legend(fontsize=8)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path)
+    plt.close(figure)
+
+
+def plot_overload(path: Path, rows: list[Row]) -> None:
+    """Item 4: goodput (of capacity) and p99 of the admitted requests against the load offered."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    series: dict[str, list[tuple[float, float, float]]] = {}
+    for r in rows:
+        if r.item != "4" or not r.measure.startswith("open loop") or r.ratio is None:
+            continue
+        multiple = r.raw["offered_rps"] / r.raw["capacity_rps"]
+        off = ", admission off" in r.measure
+        series.setdefault(f"{r.database}{', admission off' if off else ''}", []).append(
+            (multiple, r.ratio, r.p99_ms or 0.0))
+    if not series:
+        return
+    figure, (good, late) = plt.subplots(1, 2, figsize=(9, 3.8), dpi=110)
+    for label, points in sorted(series.items()):
+        xs = [p[0] for p in points]
+        style = "--" if "off" in label else "-"
+        good.plot(xs, [p[1] for p in points], style, marker="o", label=label)
+        late.plot(xs, [p[2] for p in points], style, marker="o", label=label)
+    good.axhline(0.9, color="grey", linestyle=":", linewidth=1, label="goal at 2×: 0.9")
+    good.set_ylabel("goodput / capacity")
+    late.set_ylabel("p99 of admitted requests, ms (log)")
+    late.set_yscale("log")
+    for axis in (good, late):
+        axis.set_xlabel("load offered (× capacity)")
+        axis.set_xticks([1, 2, 4])
+        axis.grid(True, alpha=0.3)
+    good.legend(fontsize=7)
+    figure.suptitle("One process offered more than it serves (open loop)", fontsize=10)
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path)

@@ -1,11 +1,13 @@
-"""The benchmark harness (issue 8): `python -m benchmarks.run [--quick] [--size N] ...`.
+"""The benchmark harness (issues 8, 14): `python -m benchmarks.run [--quick] [--size N] ...`.
 
-Seeds a realistic population on each database, measures the gate in-process (item 1), the check
-and a bare read over HTTP under concurrent load (item 2), the write path against a bare write
-(item 3), the reminder sweep at growing populations and the delivery rate through Celery on a
-real Redis (item 4), and the resident size of the API and Celery workers (item 5). Prints the
+Seeds a realistic population on each database; measures, on one server process, the truly bare
+read and durable write (no project code) side by side with the project's bare endpoints, the
+check, the confirmation and the dispense, A B A B over rounds with the load average of each
+(issue 14 items 1-3); the process offered 1x, 2x, 4x its capacity by an open-loop generator
+(item 4); the reads on two processes (item 5); the gate in-process; the reminder sweep at growing
+populations and the delivery rate through Celery on a real Redis; the resident sizes. Prints the
 table and writes it with the raw figures to docs/benchmarks/latest.md and latest.json, and the
-sweep plot to docs/benchmarks/sweep.png.
+sweep and overload plots to docs/benchmarks/sweep.png and overload.png.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 
 from benchmarks import load, machine, report, stack, sweep
 from benchmarks.report import Row
+from rems.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,7 +45,17 @@ def _parser() -> argparse.ArgumentParser:
                                             "(default 10000; quick 30)")
     p.add_argument("--sweep-database", default=None, help="database of the sweep (default postgresql; "
                                                           "quick: sqlite)")
-    p.add_argument("--skip", default="", help="comma-separated items to skip: stack, sweep, delivery")
+    p.add_argument("--writes", type=int, help="of those, authorizations kept for the confirmations and "
+                                               "dispenses, half each, a slice per round (default size/3)")
+    p.add_argument("--rounds", type=int, help="rounds of the side-by-side loads (default 3; quick 2)")
+    p.add_argument("--overload-seconds", type=float,
+                   help="duration of each open-loop phase at 1x, 2x, 4x capacity (default 10; quick 1)")
+    p.add_argument("--admission-limit", type=int, default=Settings().max_concurrent_requests,
+                   help="REMS_MAX_CONCURRENT_REQUESTS of the server offered 1x-4x its capacity "
+                        "(default: the setting's default)")
+    p.add_argument("--skip", default="", help="comma-separated items to skip: stack, overload, unlimited "
+                                              "(the 2x run without admission control; skipped when "
+                                              "quick), processes, sweep, delivery")
     p.add_argument("--merge", type=Path, nargs="*", default=[],
                    help="latest.json files of earlier runs: their rows of what this run did not measure "
                         "are kept (e.g. `--skip stack,sweep --merge a.json b.json` joins two runs)")
@@ -86,18 +99,25 @@ def main(argv: list[str] | None = None) -> int:
     if client == "python":
         print("note: wrk not used; the Python load generator competes with the server for the CPU, "
               "so HTTP figures are a lower bound (Debian: apt-get install -y wrk)", file=sys.stderr)
-    options = stack.Options(size=size, writes=max(20, size // 5) if quick else min(size // 3, 4000),
-                            seconds=seconds, write_seconds=seconds if quick else 6.0,
+    skip = set(filter(None, args.skip.split(","))) | ({"unlimited"} if quick else set())
+    rounds = args.rounds or (2 if quick else 3)
+    # Single-use targets: half are confirmed in the rounds, half dispensed; a round that uses its
+    # slice up is counted to its last answer (a lower bound only if the slice was too small).
+    options = stack.Options(size=size, writes=args.writes or (max(40, size // 4) if quick else size // 3),
+                            seconds=seconds, write_seconds=3.0 if quick else 5.0,  # quick: a slow write must still finish
                             connections=args.connections, client=client,
-                            in_process_calls=200 if quick else 2000)
+                            in_process_calls=200 if quick else 2000, rounds=rounds,
+                            overload_seconds=args.overload_seconds or (1.0 if quick else 10.0),
+                            admission_limit=args.admission_limit, skip=frozenset(skip))
     sweep_sizes = [int(s) for s in (args.sweep_sizes or ("100,300" if quick else "10000,100000,1000000"))
                    .split(",")]
     due = args.due if args.due is not None else (30 if quick else 10_000)
     sweep_db = args.sweep_database or ("sqlite" if quick else "postgresql")
-    skip = set(filter(None, args.skip.split(",")))
     settings: dict[str, Any] = {"size": size, "databases": "+".join(databases), "client": client,
                                 "connections": args.connections, "seconds": seconds,
-                                "api": "1 uvicorn worker process", "sweep_sizes": sweep_sizes,
+                                "api": "1 uvicorn worker process (then 2 for item 5)",
+                                "rounds": rounds, "admission_limit": args.admission_limit,
+                                "sweep_sizes": sweep_sizes,
                                 "due": due, "sweep_database": sweep_db}
     about = machine.describe()
     rows: list[Row] = []
@@ -128,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     for earlier in args.merge:
         rows, extra = _merged(earlier, rows, extra, settings)
     rows.sort(key=lambda r: r.item)  # stable: the issue's order, each item's rows as measured
+    report.plot_overload(args.out / "overload.png", rows)
     about["load_after"] = os.getloadavg()[0]
     settings["wall_seconds"] = round(time.perf_counter() - started)
     table = report.write(args.out, about, settings, rows, extra)

@@ -1,5 +1,7 @@
-"""The benchmark server: the production API plus the bare endpoints, as a uvicorn factory, run as
-one uvicorn worker process (a subprocess of the harness)."""
+"""The benchmark server: the production API (with the project's own "bare" endpoints and the
+truly bare handler mounted inside it) behind a path dispatcher that sends `/stack/...` to the
+truly bare app (benchmarks/truly_bare.py), all in each server process; run by uvicorn as one or
+more worker processes (a subprocess of the harness)."""
 
 from __future__ import annotations
 
@@ -14,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from fastapi import FastAPI
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from benchmarks import bare
+from benchmarks import bare, truly_bare
 from rems.api.app import create_app
 from rems.bootstrap import bootstrap
 from rems.settings import Settings
@@ -24,11 +26,27 @@ from rems.settings import Settings
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def create() -> FastAPI:
+class Dispatch:
+    """`/stack/...` to the truly bare app, everything else (lifespan too) to the project's."""
+
+    def __init__(self, stack: ASGIApp, project: ASGIApp) -> None:
+        self.stack, self.project = stack, project
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/stack/"):
+            await self.stack(scope, receive, send)
+        else:
+            await self.project(scope, receive, send)
+
+
+def create() -> Dispatch:
     """`uvicorn --factory benchmarks.server:create`; the database comes from REMS_DATABASE_URL."""
-    api = create_app(bootstrap(Settings()))
+    settings = Settings()
+    api = create_app(bootstrap(settings))
     api.include_router(bare.router)
-    return api
+    api.include_router(truly_bare.router(truly_bare.engine_for(settings.database_url)),
+                       prefix="/bench/inapp")
+    return Dispatch(truly_bare.create(settings.database_url), api)
 
 
 def free_port() -> int:
@@ -48,6 +66,24 @@ def rss_kib(pid: int) -> dict[str, int]:
     return fields
 
 
+def serving_pids(pid: int) -> list[int]:
+    """The processes that answer requests: the children of a multi-worker uvicorn, else itself."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        children = []
+    # uvicorn's supervisor also starts a multiprocessing resource tracker: not a server.
+    workers = [int(c) for c in children if "resource_tracker" not in _cmdline(int(c))]
+    return workers or [pid]
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
 @dataclass
 class Server:
     base: str
@@ -59,12 +95,14 @@ class Server:
 
 
 @contextmanager
-def serving(url: str, log: Path) -> Iterator[Server]:
+def serving(url: str, log: Path, workers: int = 1, env: dict[str, str] | None = None) -> Iterator[Server]:
+    """`workers` uvicorn processes (the parent's pid is the server's; children are its workers)."""
     port = free_port()
     env = {**os.environ, "REMS_DATABASE_URL": url, "REMS_ENV": "development",
-           "PYTHONPATH": str(ROOT)}
+           "PYTHONPATH": str(ROOT), **(env or {})}
     command = [sys.executable, "-m", "uvicorn", "--factory", "benchmarks.server:create", "--host",
-               "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"]
+               "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log",
+               "--workers", str(workers)]
     with log.open("ab") as out:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out,  # noqa: S603 (our command)
                                    stderr=subprocess.STDOUT)

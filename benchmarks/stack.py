@@ -1,29 +1,23 @@
-"""Items 1, 2, 3 and 5 on one database: seed, check in-process, then the check, the bare read, the
-bare write and the write path (confirmation, then dispense) over HTTP against one uvicorn worker."""
+"""Items 1 to 5 of issue 14 on one database: seed, the check in-process, then over HTTP on one
+server process the project's reads and writes side by side with the truly bare ones (rounds), the
+process offered 1×, 2×, 4× its capacity (open loop), and the reads again on two processes."""
 
 from __future__ import annotations
 
-import itertools
-import json
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
-from benchmarks import bare, databases, inprocess, load, seed
+from benchmarks import bare, databases, inprocess, interleave, load, overload, seed, side_by_side, truly_bare
 from benchmarks.report import Row
 from benchmarks.server import rss_kib, serving
-from rems.adapters import orm
 from rems.bootstrap import App, bootstrap
 from rems.services.tokens import IssueToken, issue_token
 from rems.services.uow import Context
 from rems.settings import Settings
 
-GOAL_RATIO = 0.7
-GOAL_P99_MS = 20.0
 TOKENS = 8  # pharmacies with a token: the load comes from several counters
 
 
@@ -36,6 +30,10 @@ class Options:
     connections: int
     client: str
     in_process_calls: int
+    rounds: int = 3
+    overload_seconds: float = 10.0
+    admission_limit: int = 32
+    skip: frozenset[str] = frozenset()
 
 
 def _tokens(app: App, pharmacies: list[str]) -> dict[str, str]:
@@ -53,6 +51,7 @@ def _seed(kind: str, url: str, options: Options) -> tuple[App, seed.Seeded, dict
     app = bootstrap(Settings(env="development", database_url=url))
     app.migrate()
     bare.create_table(app.engine)
+    truly_bare.create_table(app.engine)
     started = time.perf_counter()
     params = app.programs["pomalidomide"].at(datetime.now(UTC))
     seeded = seed.seed(app.engine, params, seed.Plan(patients=options.size, writes=options.writes,
@@ -80,88 +79,66 @@ def measure(kind: str, options: Options, workdir: Path) -> tuple[list[Row], dict
         n = options.in_process_calls
         pure = inprocess.pure_gate(app, seeded.checks, pharmacy, n * 5)
         service = inprocess.check_service(app, seeded.checks, pharmacy, n)
-        rows.append(Row("1", "gate, pure function (records in memory)", kind, pure["per_second"], "checks/s",
+        rows.append(Row("2", "gate, pure function (records in memory)", kind, pure["per_second"], "checks/s",
                         pure["median_ms"], pure["p99_ms"], raw=pure, note="1 thread"))
-        rows.append(Row("1", "check use case in-process (reads + gate)", kind, service["per_second"],
+        rows.append(Row("2", "check use case in-process (reads + gate)", kind, service["per_second"],
                         "checks/s", service["median_ms"], service["p99_ms"], raw=service, note="1 thread"))
         app.engine.dispose()
-        with serving(url, workdir / f"server-{kind}.log") as server:
-            rows += _http(kind, server.base, seeded, tokens, options, app)
+        loads: dict[str, list[float]] = {}
+        # Closed loops of `connections` clients must never meet the limit: twice as many at once.
+        roomy = {"REMS_MAX_CONCURRENT_REQUESTS": str(2 * options.connections)}
+        with serving(url, workdir / f"server-{kind}.log", env=roomy) as server:
+            http, loads = _http(kind, server.base, seeded, tokens, options, app)
+            rows += http
             memory = rss_kib(server.pid)
-        rows.append(Row("5", "API worker resident size after the run", kind, memory["VmRSS"] / 1024, "MiB",
-                        note=f"peak {memory['VmHWM'] / 1024:.0f} MiB", raw=memory))
+        rows.append(Row("5", "API worker resident size after the rounds", kind, memory["VmRSS"] / 1024,
+                        "MiB", note=f"peak {memory['VmHWM'] / 1024:.0f} MiB", raw=memory))
+        check = next(r for r in http if r.measure == "check over HTTP")
+        limit, capacity = options.admission_limit, check.rate or 0.0
+        if "overload" not in options.skip and check.rate:
+            with serving(url, workdir / f"server-{kind}-overload.log",
+                         env={"REMS_MAX_CONCURRENT_REQUESTS": str(limit)}) as server:
+                checks = side_by_side.read_measures(seeded, tokens)[-1].items
+                load.run(options.client, server.base, checks, min(2, options.seconds), options.connections,
+                         False)  # warm-up
+                # Capacity: this process's closed-loop rate just before (the machine's load drifts).
+                capacity = load.run(options.client, server.base, checks, options.seconds,
+                                    options.connections, False).rps or check.rate
+                rows += overload.measure(kind, server.base, server.pid, seeded, tokens, capacity,
+                                         options.overload_seconds, limit)
+        if "unlimited" not in options.skip and check.rate:  # the same at 2x, admission off: before
+            with serving(url, workdir / f"server-{kind}-unlimited.log",
+                         env={"REMS_MAX_CONCURRENT_REQUESTS": "0"}) as server:
+                rows += overload.measure(kind, server.base, server.pid, seeded, tokens, capacity,
+                                         options.overload_seconds, 0, (1, 2), ", admission off")
+        if "processes" not in options.skip:
+            with serving(url, workdir / f"server-{kind}-2.log", workers=2, env=roomy) as server:
+                measures = side_by_side.read_measures(seeded, tokens, check_only=True)
+                load.run(options.client, server.base, measures[1].items, min(2, options.seconds),
+                         options.connections, False)  # warm-up: both processes
+                found = interleave.run(options.client, server.base, measures, options.rounds,
+                                       options.seconds, options.connections)
+                loads["2 processes"] = found.load_average
+                two = side_by_side.read_rows(kind, found, processes=2)
+                if two[1].rate and check.rate:
+                    two[1].note += (f"; {two[1].rate / check.rate:.2f} × the check on 1 process; load "
+                                    f"average at each round: {', '.join(f'{x:.2f}' for x in found.load_average)}")
+                rows += two
         app.engine.dispose()
-    return rows, {"seeding": seeding, "check_targets": len(seeded.checks), "write_targets": len(seeded.writes)}
-
-
-def _issued(app: App, numbers: list[str]) -> list[Any]:
-    """(confirmation number, pharmacy) of the live confirmations on these authorizations."""
-    rx, cf = orm.prescriptions.c, orm.confirmations.c
-    with app.engine.connect() as connection:
-        return list(connection.execute(select(cf.number, cf.pharmacy_id).join_from(
-            orm.confirmations, orm.prescriptions, rx.id == cf.prescription_id)
-            .where(cf.state == "issued", rx.number.in_(numbers))).all())
+    return rows, {"seeding": seeding, "check_targets": len(seeded.checks),
+                  "write_targets": len(seeded.writes), "load_average_per_round": loads}
 
 
 def _http(kind: str, base: str, seeded: seed.Seeded, tokens: dict[str, str], options: Options,
-          app: App) -> list[Row]:
-    secrets = itertools.cycle(tokens.values())
-    checks = [load.Item("GET", f"/v1/pharmacy/authorizations/{n}/check", next(secrets)) for n in seeded.checks]
-    reads = [load.Item("GET", f"/bench/read/{n}", next(secrets)) for n in seeded.checks]
-    bare_writes = [load.Item("POST", f"/bench/write/{n}", next(secrets)) for n in seeded.checks]
-    c, s = options.connections, options.seconds
-
-    def go(items: list[load.Item], seconds: float, once: bool = False) -> load.Result:
-        return load.run(options.client, base, items, seconds, c, once)
-
-    go(checks, min(2, s))  # warm-up: imports, pools, caches
-    go(reads, min(2, s))
-    check, read = go(checks, s), go(reads, s)
-    write = go(bare_writes, options.write_seconds)
-    owners = itertools.cycle(tokens.items())
-    holder: dict[str, str] = {}
-    confirms = []
-    for number in seeded.writes:
-        pharmacy, secret = next(owners)
-        holder[number] = pharmacy
-        confirms.append(load.Item("POST", f"/v1/pharmacy/authorizations/{number}/confirmations", secret))
-    confirm = go(confirms, options.write_seconds, once=True)
-    issued = _issued(app, seeded.writes)
-    # Unmeasured: confirm enough more that the dispenses cannot run out before their time is up (a
-    # dispense is not faster than the bare write).
-    wanted = min(len(confirms), round(write.rps * options.write_seconds * 1.5) + c)
-    if len(issued) < wanted:
-        done = {i.path for i in confirms[:confirm.requests]}
-        rest = [i for i in confirms if i.path not in done][:wanted - len(issued)]
-        load.run("python", base, rest, 600, c, once=True)
-        issued = _issued(app, seeded.writes)
-    dispenses = []
-    for number, pharmacy in issued:
-        body = json.dumps({"confirmation_number": number, "counselled": True,
-                           "education_checklist_completed": True, "medication_guide_given": True})
-        dispenses.append(load.Item("POST", "/v1/pharmacy/dispenses", tokens[pharmacy], body))
-    dispense = go(dispenses, options.write_seconds, once=True) if dispenses else None
-
-    def row(item: str, measure: str, result: load.Result | None, base_result: load.Result | None = None,
-            goal: str = "", p99_goal: bool = False) -> Row:
-        if result is None:
-            return Row(item, measure, kind, note="nothing to send")
-        ratio = result.rps / base_result.rps if base_result and base_result.rps else None
-        met = None
-        if ratio is not None:
-            met = ratio >= GOAL_RATIO and (not p99_goal or result.p99_ms < GOAL_P99_MS)
-        notes = [f"{result.requests} requests, {result.client}"]
-        notes += [f"{result.errors} errors"] if result.errors else []
-        notes += ["ran out of targets: a lower bound"] if result.exhausted else []
-        return Row(item, measure, kind, result.rps, "req/s", result.p50_ms, result.p99_ms, ratio, goal, met,
-                   "; ".join(notes), raw=result.as_dict())
-
-    p99 = kind == "sqlite"
-    return [
-        row("2", "check over HTTP", check, read,
-            f"≥ {GOAL_RATIO} × bare read" + (f", p99 < {GOAL_P99_MS:.0f} ms" if p99 else ""), p99),
-        row("2", "bare read (token + 1 indexed SELECT)", read),
-        row("3", "confirmation over HTTP (gate + audit)", confirm, write, f"≥ {GOAL_RATIO} × bare write"),
-        row("3", "dispense over HTTP (gate + audit)", dispense, write, f"≥ {GOAL_RATIO} × bare write"),
-        row("3", "bare write (token + lock + insert + commit)", write),
-    ]
+          app: App) -> tuple[list[Row], dict[str, list[float]]]:
+    c, s, r = options.connections, options.seconds, options.rounds
+    reads = side_by_side.read_measures(seeded, tokens)
+    for m in reads:  # warm-up: imports, pools, caches
+        load.run(options.client, base, m.items, min(2, s), c, False)
+    read = interleave.run(options.client, base, reads, r, s, c)
+    writes = side_by_side.write_measures(base, app, seeded, tokens, r, c)
+    write = interleave.run(options.client, base, writes, r, options.write_seconds, c)
+    rows = side_by_side.read_rows(kind, read) + side_by_side.write_rows(kind, write)
+    for row, found in ((rows[0], read), (rows[4], write)):
+        row.note += f"; load average at each round: {', '.join(f'{x:.2f}' for x in found.load_average)}"
+    return rows, {"reads": read.load_average, "writes": write.load_average}

@@ -101,6 +101,29 @@ class Settings(BaseSettings):
     # Worker threads the async read routes (the pharmacy check) hand their database work to.
     read_threads: int = Field(default=8, ge=1, le=64)
 
+    # Scale lane (issue 14 items 4, 5; issue 15 item 7). Admission control per server process:
+    # requests in flight at once, beyond which the next gets 503 + Retry-After (0: no limit).
+    max_concurrent_requests: int = 32
+    retry_after_seconds: int = 1
+    # The database password apart from REMS_DATABASE_URL (which then names no password): any
+    # character allowed, escaped into the URL here, so `@ : /` in it cannot break the URL.
+    database_password: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _password_into_url(self) -> Settings:
+        if self.database_password is not None:
+            from sqlalchemy.engine import make_url
+            url = make_url(self.database_url)
+            if url.password is not None:
+                raise ValueError("REMS_DATABASE_URL names a password and REMS_DATABASE_PASSWORD is "
+                                 "set: give the password in one of them")
+            self.database_url = url.set(password=self.database_password.get_secret_value()) \
+                .render_as_string(hide_password=False)
+        if self.max_concurrent_requests < 0 or self.retry_after_seconds < 1:
+            raise ValueError("REMS_MAX_CONCURRENT_REQUESTS must be >= 0 (0: no limit) and "
+                             "REMS_RETRY_AFTER_SECONDS >= 1")
+        return self
+
     @model_validator(mode="after")
     def _safe_outside_development(self) -> Settings:
         if self.env == "production" and self.database_url.startswith("sqlite"):

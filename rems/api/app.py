@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rems import logs, web
 from rems.api import errors, metrics
+from rems.api.admission import Admission
 from rems.api.routers import (
     admin,
     admin_patients,
@@ -99,6 +100,9 @@ def create_app(app: App, clock: Callable[[], datetime] | None = None) -> FastAPI
     api.openapi = _problem_media_types(api)  # type: ignore[method-assign]
     api.add_middleware(Cors, origins=app.settings.cors_origins,  # issue 16: CDS and FHIR routes only
                        max_age_seconds=app.settings.cors_max_age_seconds)
+    # Issue 14 item 4: excess requests refused at once, before anything but the request id.
+    api.add_middleware(Admission, limit=app.settings.max_concurrent_requests,
+                       retry_after_seconds=app.settings.retry_after_seconds)
     api.add_middleware(RequestId)
     return api
 

@@ -18,12 +18,20 @@ DEMO_NPI, DEMO_NCPDP = "1999999990", "1999990"
 
 
 def serve(host: str = typer.Option("127.0.0.1", help="Interface to listen on"),
-          port: int = typer.Option(8000, help="TCP port")) -> None:
+          port: int = typer.Option(8000, help="TCP port"),
+          workers: int = typer.Option(1, min=1, max=64, help="Server processes (uvicorn workers); "
+                                      "each admits REMS_MAX_CONCURRENT_REQUESTS requests at once"),
+          forwarded_allow_ips: str = typer.Option(
+              "127.0.0.1", help="Proxies trusted for X-Forwarded-Proto/-For (comma-separated IPs or "
+                                "networks, or '*' when only the proxy can reach this port)")) -> None:
     """Run the HTTP API (uvicorn) on the configured database (REMS_DATABASE_URL)."""
     import uvicorn
     typer.echo(f"REMS API on http://{host}:{port}/v1 (OpenAPI: http://{host}:{port}/docs); "
-               f"dashboard: http://{host}:{port}/web/login")
-    uvicorn.run("rems.api.app:from_environment", factory=True, host=host, port=port)
+               f"dashboard: http://{host}:{port}/web/login; {workers} process(es)")
+    # Behind a TLS-terminating proxy the scheme the browser used comes in X-Forwarded-Proto:
+    # trusted only from `forwarded_allow_ips`, it makes request.url https (docs/deployment.md).
+    uvicorn.run("rems.api.app:from_environment", factory=True, host=host, port=port,
+                workers=workers, proxy_headers=True, forwarded_allow_ips=forwarded_allow_ips)
 
 
 def _demo_actor(kind: certification.Kind, cls: type[Any], column: str, value: str,

@@ -1,5 +1,6 @@
 """docker-compose.yml is validated structurally and by Compose itself (`docker-compose config`,
-Debian's docker-compose, which `make test` installs; no Docker engine runs here)."""
+Debian's docker-compose, which `make test` installs; no Docker engine runs here). The proxy's
+Caddyfile is validated by Caddy; tests/integration/test_proxy.py runs it for real."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 import pytest
 import typer
 import yaml
+from sqlalchemy.engine import make_url
 
 from rems.cli.main import app
 from rems.settings import Settings
@@ -27,14 +29,65 @@ def services() -> dict[str, dict[str, Any]]:
     return found
 
 
-def test_compose_itself_accepts_the_file() -> None:
+PASSWORD = "p@ss:w/rd#1"  # what broke the URL compose used to build
+
+
+def _config(**extra: str) -> dict[str, Any]:
     binary = shutil.which("docker-compose")
     assert binary, "docker-compose is missing: make test installs it (tests/setup/system_deps.sh)"
-    env = {**os.environ, "REMS_DB_PASSWORD": "ci",
-           "REMS_SESSION_SECRET": "ci-session-secret-at-least-32-chars"}
-    done = subprocess.run([binary, "-f", str(ROOT / "docker-compose.yml"), "config", "-q"], env=env,
+    env = {**os.environ, "REMS_DB_PASSWORD": PASSWORD,
+           "REMS_SESSION_SECRET": "ci-session-secret-at-least-32-chars", **extra}
+    done = subprocess.run([binary, "-f", str(ROOT / "docker-compose.yml"), "config"], env=env,
                           capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
+    resolved: dict[str, Any] = yaml.safe_load(done.stdout)
+    return resolved
+
+
+def test_compose_itself_accepts_the_file() -> None:
+    _config()
+
+
+def test_the_database_password_reaches_the_settings_apart_from_the_url_and_is_escaped() -> None:
+    """Issue 15 item 7: `@ : /` in REMS_DB_PASSWORD once broke the URL; now the settings escape it."""
+    for name, service in _config()["services"].items():
+        environment = service.get("environment", {})
+        if "REMS_DATABASE_URL" not in environment:
+            continue
+        assert PASSWORD not in environment["REMS_DATABASE_URL"], name
+        assert environment["REMS_DATABASE_PASSWORD"] == PASSWORD, name
+        settings = Settings(database_url=environment["REMS_DATABASE_URL"],
+                            database_password=environment["REMS_DATABASE_PASSWORD"])
+        url = make_url(settings.database_url)
+        assert (url.password, url.host, url.port, url.database) == (PASSWORD, "postgres", 5432, "rems"), name
+
+
+def test_only_the_proxy_is_published_and_it_speaks_tls_to_several_api_replicas() -> None:
+    services = _config(REMS_API_REPLICAS="3", REMS_API_WORKERS="4")["services"]
+    published = {name for name, s in services.items() if s.get("ports")}
+    assert published == {"proxy"}, "the API must be reachable only through the TLS proxy"
+    proxy, api = services["proxy"], services["api"]
+    assert {(p["published"], p["target"]) for p in proxy["ports"]} == {(80, 80), (443, 443)}  # 80: ACME
+    assert f"{ROOT / 'deploy' / 'Caddyfile'}:/etc/caddy/Caddyfile:ro" in proxy["volumes"]
+    assert api["deploy"]["replicas"] == 3 and "container_name" not in api
+    command = api["command"]
+    assert command[command.index("--workers") + 1] == "4"
+    assert command[command.index("--forwarded-allow-ips") + 1] == "*"  # only the proxy reaches it
+    assert proxy["depends_on"]["api"] == {"condition": "service_healthy"}
+
+
+def test_caddy_accepts_the_caddyfile(tmp_path: Path) -> None:
+    caddy = shutil.which("caddy")
+    assert caddy, "caddy is missing: make test installs it (tests/setup/system_deps.sh)"
+    env = {**os.environ, "HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path),
+           "XDG_CONFIG_HOME": str(tmp_path), "REMS_SITE_ADDRESS": "rems.example.org",
+           "REMS_TLS": "/certs/cert.pem /certs/key.pem"}
+    for tls in ("internal", "ops@example.org", "/certs/cert.pem /certs/key.pem"):
+        done = subprocess.run([caddy, "adapt", "--config", str(ROOT / "deploy" / "Caddyfile"), "--adapter",
+                               "caddyfile"], env={**env, "REMS_TLS": tls}, capture_output=True, text=True,
+                              timeout=60, check=False, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        assert '"dynamic_upstreams"' in done.stdout and "rems.example.org" in done.stdout
 
 
 def _one_shot(service: dict[str, Any]) -> bool:
@@ -62,7 +115,8 @@ def test_every_service_has_a_healthcheck_or_runs_once(services: dict[str, dict[s
     for name, service in services.items():
         assert "healthcheck" in service or _one_shot(service), name
     assert _one_shot(services["migrate"]) and services["migrate"]["command"] == ["init"]
-    assert "/healthz" in " ".join(services["api"]["healthcheck"]["test"])
+    # Issue 15 item 4: the API is healthy when ready (database reachable, schema at head).
+    assert "/readyz" in " ".join(services["api"]["healthcheck"]["test"])
 
 
 def test_depends_on_conditions_are_valid_and_can_be_met(services: dict[str, dict[str, Any]]) -> None:

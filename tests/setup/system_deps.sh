@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What the whole suite needs from the system, beyond Python: a PostgreSQL server (tests/pg.py
 # starts throwaway clusters with initdb/pg_ctl), redis-server (worker tests), Debian's Chromium
-# (browser tests, through Playwright) and docker-compose (validates docker-compose.yml; no engine).
+# (browser tests, through Playwright), docker-compose (validates docker-compose.yml; no engine),
+# Caddy (the compose proxy, run by tests/integration/test_proxy.py) and wrk (benchmarks).
 # As root, missing Debian packages are installed; otherwise the exact command is printed and the
 # run stops, so `make test` never runs half a suite.
 set -euo pipefail
@@ -13,6 +14,8 @@ fi
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+command -v caddy >/dev/null 2>&1 || missing+=(caddy)  # the TLS proxy of docker-compose.yml, run by tests
+command -v wrk >/dev/null 2>&1 || missing+=(wrk)  # the benchmarks' load generator (tests/benchmarks)
 
 if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" != 0 ]; then
