@@ -50,6 +50,7 @@ class Sealer:
             self._wake.set()
             thread.join(timeout=30)
             self._thread = None
+            atexit.unregister(self.close)
         self._seal_quietly()
 
     def _start(self) -> None:
