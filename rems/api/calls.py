@@ -75,6 +75,8 @@ class Calls:
                 safety = retry.applies(service, uow, self.ctx, *args)
                 body = retry.until_applied(uow, attempt) if safety else attempt()
         except DomainError as error:
+            if claim is not None:
+                claim.release(self.app)  # committed part way, then refused: the fixed retry runs
             # A concurrent retry with the same key may have won: answer as it did.
             if key and seen and (first := idempotency.replay(self.app, actor, key, seen)):
                 return first

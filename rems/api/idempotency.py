@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import event, insert, null, select, update
+from sqlalchemy import delete, event, insert, null, select, update
 from sqlalchemy.orm import Session, SessionTransaction
 
 from rems.adapters.database import reading
@@ -93,6 +93,16 @@ class Claim:
 
     def _after_rollback(self, session: Session, previous: SessionTransaction) -> None:
         self._staged = None
+
+    def release(self, app: App) -> None:
+        """Give up a claimed key that has no response: the request failed after a commit."""
+        if not self.claimed or self.answered:
+            return
+        t = idempotency_keys.c
+        with app.engine.begin() as connection:
+            connection.execute(delete(idempotency_keys).where(
+                t.actor == self.actor, t.key == self.key, t.status.is_(None)))
+        self.claimed = False
 
     def answer(self, app: App, status: int, body: dict[str, Any]) -> None:
         """Store the response of a claimed key that has none yet."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import os
 import threading
 from typing import Literal
 
@@ -28,7 +29,9 @@ class Sealer:
         self.engine, self.mode, self.interval = engine, mode, interval
         self._wake, self._stop = threading.Event(), threading.Event()
         self._thread: threading.Thread | None = None
+        self._pid = 0  # the process that started the thread: a forked child starts its own
         self._lock = threading.Lock()
+        self._failing = False  # one log line per outage, not one per round
 
     def committed(self) -> None:
         """A transaction that wrote audit entries has committed."""
@@ -54,10 +57,11 @@ class Sealer:
         self._seal_quietly()
 
     def _start(self) -> None:
-        if self._thread is not None:
+        if self._thread is not None and self._pid == os.getpid():
             return
         with self._lock:
-            if self._thread is None:
+            if self._thread is None or self._pid != os.getpid():
+                self._pid = os.getpid()
                 self._stop.clear()
                 self._thread = threading.Thread(target=self._run, name="rems-audit-sealer", daemon=True)
                 self._thread.start()
@@ -65,7 +69,8 @@ class Sealer:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self._wake.wait(self.interval)
+            # While the database is unreachable nothing can be written either: look less often.
+            self._wake.wait(min(self.interval * 20, 10.0) if self._failing else self.interval)
             self._wake.clear()
             self._seal_quietly()
 
@@ -75,4 +80,10 @@ class Sealer:
         try:
             audit_chain.seal_all(self.engine)
         except Exception:
-            log.exception("audit entries left pending; the next seal retries them")
+            if not self._failing:
+                log.exception("audit entries left pending; the next seal retries them")
+            self._failing = True
+        else:
+            if self._failing:
+                log.warning("audit sealing works again")
+            self._failing = False

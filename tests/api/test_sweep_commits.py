@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import event
+from sqlalchemy import event, insert, null, select
 
+from rems.adapters.orm import idempotency_keys
 from rems.bootstrap import App
 from rems.domain.model import Prescription
 from tests.api.conftest import Clock
@@ -52,3 +53,40 @@ def test_the_sweep_through_the_api_stores_what_it_reports_when_a_record_is_skipp
     stored = w.count(Prescription, Prescription.state == "expired")  # type: ignore[arg-type]
     assert reported == stored == 4
     assert [w.state_of(Prescription, rx) for rx in ours] == ["expired", "authorized", "expired"]
+
+
+def test_a_sweep_retried_with_its_key_replays_the_first_counts_and_changes_nothing(
+        client: TestClient, w: World, clock: Clock) -> None:
+    clock.advance(days=31)
+    w.token("admin", ADMIN)
+    headers = {**w.auth(ADMIN), "Idempotency-Key": "sweep-1"}
+    first = client.post("/v1/admin/sweep", headers=headers)
+    assert first.status_code == 200 and first.json()["authorizations_expired"] == 2
+    clock.advance(minutes=1)
+    w.authorization(w.patient(w.doc, "adult_male"), w.doc)  # new work a real second sweep would do
+    clock.advance(days=31)
+    w.token("admin", ADMIN)
+    retry = client.post("/v1/admin/sweep", headers={**headers, **w.auth(ADMIN)})
+    assert retry.status_code == 200 and retry.json() == first.json()
+    assert retry.headers["idempotent-replayed"] == "true"
+    assert w.count(Prescription, Prescription.state == "expired") == 2  # type: ignore[arg-type]
+    with w.app.engine.connect() as connection:
+        stored = connection.execute(select(idempotency_keys.c.status, idempotency_keys.c.response)).one()
+    assert (stored.status, stored.response) == (200, first.json())
+
+
+def test_a_key_whose_effect_committed_before_its_response_was_stored_is_409_in_progress(
+        client: TestClient, w: World, clock: Clock) -> None:
+    """A process that died between the effect's commit (which claimed the key) and storing the
+    response: the retry must not run the effect again."""
+    t = idempotency_keys.c
+    clock.advance(days=31)  # something to expire: a sweep without an effect claims no key
+    w.token("admin", ADMIN)
+    assert client.post("/v1/admin/sweep", headers={**w.auth(ADMIN), "Idempotency-Key": "sweep-1"}).status_code == 200
+    with w.app.engine.begin() as connection:  # the same request under another key, claimed only
+        first = connection.execute(select(t.actor, t.request, t.body_hash, t.created_at)).one()
+        connection.execute(insert(idempotency_keys).values(
+            **first._asdict(), key="sweep-2", status=None, response=null()))
+    response = client.post("/v1/admin/sweep", headers={**w.auth(ADMIN), "Idempotency-Key": "sweep-2"})
+    assert response.status_code == 409 and response.headers["retry-after"] == "1"
+    assert response.json()["field"] == "Idempotency-Key"
