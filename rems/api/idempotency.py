@@ -10,13 +10,14 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import delete, event, insert, null, select, update
+from sqlalchemy import delete, insert, null, select, update
 from sqlalchemy.orm import Session, SessionTransaction
 
 from rems.adapters.database import reading
 from rems.adapters.orm import idempotency_keys
 from rems.api.errors import ApiError
 from rems.bootstrap import App
+from rems.services import commit_hooks
 
 HEADER = "Idempotency-Key"
 PATTERN = r"^[\x21-\x7e]{1,200}$"  # visible ASCII, e.g. a UUID
@@ -74,9 +75,8 @@ class Claim:
     _staged: bool | None = None
 
     def watch(self, session: Session) -> None:
-        event.listen(session, "before_commit", self._before_commit)
-        event.listen(session, "after_commit", self._after_commit)
-        event.listen(session, "after_soft_rollback", self._after_rollback)
+        commit_hooks.add(session, before_commit=self._before_commit, after_commit=self._after_commit,
+                         after_soft_rollback=self._after_rollback)
 
     def _before_commit(self, session: Session) -> None:
         if self.claimed:

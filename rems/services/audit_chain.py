@@ -20,13 +20,14 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, event, insert, select, update
+from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, SessionTransaction
 
 from rems.adapters.database import reading
 from rems.adapters.orm import audit_chain_head, audit_log, audit_pending
 from rems.domain.model import AuditEntry
+from rems.services import commit_hooks
 
 GENESIS = "0" * 64
 HEAD_ID = 1
@@ -64,12 +65,11 @@ def content_of(entry: AuditEntry) -> dict[str, Any]:
 
 def stage(session: Session, entry: AuditEntry) -> None:
     """Queue an entry to be written when this session commits (dropped on rollback)."""
-    pending: list[AuditEntry] = session.info.setdefault(_PENDING, [])
-    if not event.contains(session, "before_commit", _write_pending):
-        # Registered on the session itself, so it runs after any listener of its sessionmaker.
-        event.listen(session, "before_commit", _write_pending)
-        event.listen(session, "after_commit", _committed)
-        event.listen(session, "after_soft_rollback", _forget_pending)
+    pending: list[AuditEntry] | None = session.info.get(_PENDING)
+    if pending is None:
+        pending = session.info[_PENDING] = []
+        commit_hooks.add(session, before_commit=_write_pending, after_commit=_committed,
+                         after_soft_rollback=_forget_pending)
     pending.append(entry)
 
 
@@ -80,7 +80,8 @@ def pending_entries(session: Session) -> list[AuditEntry]:
 
 def discard_pending(session: Session) -> None:
     """Drop the staged entries (a rollback does; this also holds before anything was executed)."""
-    session.info[_PENDING] = []
+    if session.info.get(_PENDING):
+        session.info[_PENDING].clear()
 
 
 def _write_pending(session: Session) -> None:
@@ -92,7 +93,7 @@ def _write_pending(session: Session) -> None:
             is None and session.execute(select(audit_log.c.id).limit(1)).first() is not None:
         raise RuntimeError("the audit chain head is missing: run `rems audit verify`")
     session.execute(insert(audit_pending), [{name: getattr(e, name) for name in _STAGED} for e in pending])
-    session.info[_PENDING] = []
+    pending.clear()
     session.info[_WROTE] = True
 
 
@@ -105,7 +106,7 @@ def _committed(session: Session) -> None:
 
 def _forget_pending(session: Session, previous: SessionTransaction) -> None:
     if not previous.nested:
-        session.info[_PENDING] = []
+        discard_pending(session)
         session.info.pop(_WROTE, None)
 
 
