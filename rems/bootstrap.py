@@ -10,6 +10,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from rems.adapters.database import make_engine, migrate, session_factory
 from rems.adapters.orm import start_mappers
+from rems.services import commit_hooks
+from rems.services.audit_chain import SEALER
+from rems.services.audit_sealer import Sealer
 from rems.services.uow import UnitOfWork
 from rems.settings import Settings
 from workflows.program import Program, load_programs
@@ -21,6 +24,7 @@ class App:
     engine: Engine
     sessions: sessionmaker[Session]
     programs: dict[str, Program]
+    sealer: Sealer
 
     def uow(self, write: bool = True) -> UnitOfWork:
         """A writing unit of work unless `write=False` (reads only; never waits for a writer)."""
@@ -37,4 +41,8 @@ def bootstrap(settings: Settings | None = None) -> App:
     if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     engine = make_engine(url)
-    return App(settings, engine, session_factory(engine), load_programs(settings.program_dir))
+    sessions = session_factory(engine)
+    sealer = Sealer(engine, settings.audit_seal or "inline", settings.audit_seal_interval_seconds)
+    sessions.configure(info={SEALER: sealer})  # issue 14 item 3: commits wake the sealer
+    commit_hooks.install(sessions)
+    return App(settings, engine, sessions, load_programs(settings.program_dir), sealer)

@@ -124,6 +124,12 @@ class Settings(BaseSettings):
                              "REMS_RETRY_AFTER_SECONDS >= 1")
         return self
 
+    # hotwrite lane (issue 14 item 3, docs/audit.md): who chains committed audit entries.
+    # "background": a sealer thread per process (the default outside tests); "inline": right after
+    # each commit (the default in tests, so a test sees its entries chained when its call returns).
+    audit_seal: Literal["inline", "background"] | None = None
+    audit_seal_interval_seconds: float = 0.5  # an idle sealer looks for left-over entries this often
+
     @model_validator(mode="after")
     def _safe_outside_development(self) -> Settings:
         if self.env == "production" and self.database_url.startswith("sqlite"):
@@ -139,6 +145,14 @@ class Settings(BaseSettings):
                              "print(secrets.token_urlsafe(32))'`)")
         if not given:
             self.session_secret = SecretStr(_process_session_secret())
+        return self
+
+    @model_validator(mode="after")
+    def _audit_sealed(self) -> Settings:
+        if self.audit_seal is None:
+            self.audit_seal = "inline" if self.env == "test" else "background"
+        if not 0 < self.audit_seal_interval_seconds <= 60:
+            raise ValueError("REMS_AUDIT_SEAL_INTERVAL_SECONDS must be > 0 and <= 60")
         return self
 
     @model_validator(mode="after")

@@ -13,6 +13,8 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from rems.adapters.sqlite_writers import WriterQueue, connection_class
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 # PostgreSQL's word that a concurrent transaction got there first: serialization_failure,
@@ -49,10 +51,12 @@ SQLITE_BUSY_TIMEOUT_SECONDS = 30
 def make_engine(url: str) -> Engine:
     # Issue 15 item 3: no bound value (a patient's name, a birth date) in an error's message or a log.
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
+        queue = WriterQueue(SQLITE_BUSY_TIMEOUT_SECONDS)  # issue 14 item 3: writers in line
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS,
+                                                  "factory": connection_class(queue)},
                                hide_parameters=True, **POOL)
         event.listen(engine, "connect", _sqlite_connect)
-        event.listen(engine, "begin", _sqlite_begin)
+        event.listen(engine, "begin", lambda connection: _sqlite_begin(connection, queue))
         return engine
     return create_engine(url, pool_pre_ping=True, hide_parameters=True, **POOL)
 
@@ -69,13 +73,22 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _sqlite_begin(connection: Connection) -> None:
+def _sqlite_begin(connection: Connection, queue: WriterQueue | None = None) -> None:
     # Issue 13 item 8: SQLite ignores FOR UPDATE, so a writing transaction takes the database's
     # write lock when it begins, before its first read; writers then run one after another as
     # PostgreSQL's row locks make them (R28, R33), and a second writer waits up to the busy
     # timeout instead of failing. Readers (WAL) never wait for a writer.
     read_only = connection.get_execution_options().get(READ_ONLY, False)
-    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+    if read_only or queue is None:
+        connection.exec_driver_sql("BEGIN")
+        return
+    dbapi_connection = connection.connection.dbapi_connection
+    queue.enter(dbapi_connection)  # issue 14 item 3: this process's writers in line, not polling
+    try:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    except BaseException:
+        queue.leave(dbapi_connection)
+        raise
 
 
 def reading(engine: Engine) -> Engine:

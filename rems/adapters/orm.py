@@ -213,7 +213,16 @@ audit_log = Table(
     Column("hash", String(64)), Index("uq_audit_log_seq", "seq", unique=True),
     Index("ix_audit_log_at", "at"))
 
-# Issue 6: the newest entry of the chain, one row; appending locks it for the commit's last moment.
+# Issue 14 item 3: entries committed by writers and not yet chained by the sealer (audit_chain.py).
+audit_pending = Table(
+    "audit_pending", metadata, Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False), Column("actor", String(80), nullable=False),
+    Column("entity", String(40), nullable=False), Column("entity_id", String(32), nullable=False),
+    Column("trigger", String(40), nullable=False), Column("from_state", String(20)),
+    Column("to_state", String(20)), Column("reasons", JSON, nullable=False),
+    Column("request_id", String(64)), Column("refs", JSON))
+
+# Issue 6: the newest entry of the chain, one row; only the sealer locks it, briefly.
 audit_chain_head = Table(
     "audit_chain_head", metadata, Column("id", Integer, primary_key=True, autoincrement=False),
     Column("seq", Integer, nullable=False), Column("hash", String(64), nullable=False))
@@ -230,7 +239,8 @@ idempotency_keys = Table(
     "idempotency_keys", metadata, Column("id", Integer, primary_key=True, autoincrement=True),
     Column("actor", String(80), nullable=False), Column("key", String(200), nullable=False),
     Column("request", String(300), nullable=False), Column("body_hash", String(64), nullable=False),
-    Column("status", Integer, nullable=False), Column("response", JSON, nullable=False),
+    # Issue 15 item 9: NULL until the response is stored, after the effect's commit (idempotency.py).
+    Column("status", Integer), Column("response", JSON),
     Column("created_at", UTCDateTime, nullable=False),
     UniqueConstraint("actor", "key", name="uq_idempotency_keys_actor_key"))
 

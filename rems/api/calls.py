@@ -23,17 +23,6 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-class DeferredUnitOfWork(UnitOfWork):
-    """Services call commit() once they are done; here that only flushes (conflicts still surface),
-    so the API can add the idempotent response and commit both in one transaction."""
-
-    def commit(self) -> None:
-        self.flush()
-
-    def commit_all(self) -> None:
-        super().commit()
-
-
 @dataclass
 class Calls:
     request: Request
@@ -77,27 +66,37 @@ class Calls:
         actor, key, seen = self.principal.actor, self.key, self.seen
         if key and seen and (first := idempotency.replay(self.app, actor, key, seen)):
             return first
-        uow = DeferredUnitOfWork(self.app.sessions, self.app.programs)
+        # Issue 15 item 9: services own their commits here as under the CLI and the workers; the
+        # key is claimed by a before-commit hook in the transaction of the first effect.
+        uow = UnitOfWork(self.app.sessions, self.app.programs)
+        claim = idempotency.Claim(actor, key, seen, self.ctx.now) if key and seen else None
 
         def attempt() -> dict[str, Any]:
             body: dict[str, Any] = render(service(uow, self.ctx, *args)).model_dump(mode="json")
-            if key and seen:
-                idempotency.remember(uow, actor, key, seen, status, body, self.ctx.now)
-            uow.commit_all()
+            if uow.session.in_transaction():  # what a service left uncommitted is kept, as before
+                if claim is not None:
+                    claim.response = (status, body)
+                uow.commit()
             return body
 
         try:
             with uow:
+                if claim is not None:
+                    claim.watch(uow.session)
                 # Issue 13 item 9: a safety action is retried here as a whole, its commit included.
                 safety = retry.applies(service, uow, self.ctx, *args)
                 body = retry.until_applied(uow, attempt) if safety else attempt()
         except DomainError as error:
+            if claim is not None:
+                claim.release(self.app)  # committed part way, then refused: the fixed retry runs
             # A concurrent retry with the same key may have won: answer as it did.
             if key and seen and (first := idempotency.replay(self.app, actor, key, seen)):
                 return first
             if isinstance(error, NotFound):
                 raise self._hidden(error) from None
             raise
+        if claim is not None:
+            claim.answer(self.app, status, body)
         return JSONResponse(body, status_code=status)
 
     def _hidden(self, error: NotFound) -> NotFound:

@@ -3,11 +3,13 @@ before it and its own hash over a canonical serialization of its content.
 
     hash(n) = SHA-256(hash(n-1) || canonical(n))      hash(0) = GENESIS
 
-Entries are staged by `lifecycle.audit()` and chained in the commit's last moment: the rest of the
-transaction is flushed first, then the one-row `audit_chain_head` is locked (a row lock on
-PostgreSQL, the write lock on SQLite), the entries get their sequence numbers and hashes, and the
-head moves. Two transactions can therefore never fork the chain, and the head lock is held only
-while the audit rows themselves are written.
+Issue 14 item 3: a writing transaction never takes the chain's lock. Entries staged by
+`lifecycle.audit()` are inserted, unchained, into `audit_pending` as part of the writer's own
+transaction (both land or neither does). A sealer (rems/services/audit_sealer.py) then chains the
+committed pending entries in short transactions of its own: it locks the one-row
+`audit_chain_head`, moves a batch into `audit_log` with sequence numbers and hashes, and moves the
+head. `audit_log` itself stays append-only and fully chained; docs/audit.md gives the design and
+the bound on how long a committed entry stays unchained.
 """
 
 from __future__ import annotations
@@ -18,18 +20,25 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import event, insert, select, update
+from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, SessionTransaction
 
-from rems.adapters.orm import audit_chain_head, audit_log
+from rems.adapters.database import reading
+from rems.adapters.orm import audit_chain_head, audit_log, audit_pending
 from rems.domain.model import AuditEntry
+from rems.services import commit_hooks
 
 GENESIS = "0" * 64
 HEAD_ID = 1
 # The content an entry's hash covers, in this order; changing it invalidates every stored chain.
 FIELDS = ("seq", "at", "actor", "entity", "entity_id", "trigger", "from_state", "to_state", "reasons",
           "request_id", "refs")
+_STAGED = FIELDS[1:]  # what a writer stores; the sealer adds the sequence
+BATCH = 500  # entries chained per sealing transaction
+SEALER = "rems.audit.sealer"  # session.info (from the sessionmaker): who to tell after a commit
 _PENDING = "rems.audit.pending"
+_WROTE = "rems.audit.wrote"
 
 
 def _moment(value: Any) -> Any:
@@ -55,12 +64,12 @@ def content_of(entry: AuditEntry) -> dict[str, Any]:
 
 
 def stage(session: Session, entry: AuditEntry) -> None:
-    """Queue an entry to be chained and written when this session commits (dropped on rollback)."""
-    pending: list[AuditEntry] = session.info.setdefault(_PENDING, [])
-    if not event.contains(session, "before_commit", _chain_pending):
-        # Registered on the session itself, so it runs after any listener of its sessionmaker.
-        event.listen(session, "before_commit", _chain_pending)
-        event.listen(session, "after_soft_rollback", _forget_pending)
+    """Queue an entry to be written when this session commits (dropped on rollback)."""
+    pending: list[AuditEntry] | None = session.info.get(_PENDING)
+    if pending is None:
+        pending = session.info[_PENDING] = []
+        commit_hooks.add(session, before_commit=_write_pending, after_commit=_committed,
+                         after_soft_rollback=_forget_pending)
     pending.append(entry)
 
 
@@ -71,41 +80,90 @@ def pending_entries(session: Session) -> list[AuditEntry]:
 
 def discard_pending(session: Session) -> None:
     """Drop the staged entries (a rollback does; this also holds before anything was executed)."""
-    session.info[_PENDING] = []
+    if session.info.get(_PENDING):
+        session.info[_PENDING].clear()
 
 
-def lock_head(session: Session) -> tuple[int, str]:
-    """Take the chain's write lock for the rest of the transaction; the head (seq, hash)."""
-    t = audit_chain_head.c
-    # An UPDATE, not SELECT ... FOR UPDATE: it locks the row on PostgreSQL and takes SQLite's
-    # write lock too, so the head read next cannot be stale on either database.
-    locked = session.execute(update(audit_chain_head).where(t.id == HEAD_ID).values(seq=t.seq))
-    if getattr(locked, "rowcount", 1) == 0:
-        chained = session.execute(select(audit_log.c.id).where(audit_log.c.seq.is_not(None)).limit(1))
-        if chained.first() is not None:  # fail closed: someone removed the head of a chain
-            raise RuntimeError("the audit chain head is missing: run `rems audit verify`")
-        session.execute(insert(audit_chain_head).values(id=HEAD_ID, seq=0, hash=GENESIS))
-    seq, last = session.execute(select(t.seq, t.hash).where(t.id == HEAD_ID)).one()
-    return int(seq), str(last)
-
-
-def _chain_pending(session: Session) -> None:
+def _write_pending(session: Session) -> None:
     pending: list[AuditEntry] = session.info.get(_PENDING) or []
     if not pending:
         return
-    session.flush()  # the transaction's own rows first: the head lock comes last and stays short
-    seq, prev = lock_head(session)
-    for entry in pending:
-        seq += 1
-        entry.seq, entry.prev_hash = seq, prev
-        entry.hash = prev = entry_hash(prev, content_of(entry))
-        session.add(entry)
-    session.flush()
-    t = audit_chain_head.c
-    session.execute(update(audit_chain_head).where(t.id == HEAD_ID).values(seq=seq, hash=prev))
-    session.info[_PENDING] = []
+    # Fail closed: with the head of a chain removed, nothing is written that could not be chained.
+    if session.execute(select(audit_chain_head.c.id).where(audit_chain_head.c.id == HEAD_ID)).first() \
+            is None and session.execute(select(audit_log.c.id).limit(1)).first() is not None:
+        raise RuntimeError("the audit chain head is missing: run `rems audit verify`")
+    session.execute(insert(audit_pending), [{name: getattr(e, name) for name in _STAGED} for e in pending])
+    pending.clear()
+    session.info[_WROTE] = True
+
+
+def _committed(session: Session) -> None:
+    if session.info.pop(_WROTE, False):
+        sealer = session.info.get(SEALER)
+        if sealer is not None:
+            sealer.committed()
 
 
 def _forget_pending(session: Session, previous: SessionTransaction) -> None:
     if not previous.nested:
-        session.info[_PENDING] = []
+        discard_pending(session)
+        session.info.pop(_WROTE, None)
+
+
+def _lock_head(connection: Connection) -> tuple[int, str]:
+    """Take the chain's lock for the rest of the sealing transaction; the head (seq, hash)."""
+    t = audit_chain_head.c
+    # An UPDATE, not SELECT ... FOR UPDATE: it locks the row on PostgreSQL and holds SQLite's
+    # write lock too, so the head read next cannot be stale on either database.
+    locked = connection.execute(update(audit_chain_head).where(t.id == HEAD_ID).values(seq=t.seq))
+    if locked.rowcount == 0:
+        if connection.execute(select(audit_log.c.id).limit(1)).first() is not None:
+            raise RuntimeError("the audit chain head is missing: run `rems audit verify`")
+        connection.execute(insert(audit_chain_head).values(id=HEAD_ID, seq=0, hash=GENESIS))
+    seq, last = connection.execute(select(t.seq, t.hash).where(t.id == HEAD_ID)).one()
+    return int(seq), str(last)
+
+
+def seal(engine: Engine, limit: int = BATCH) -> int:
+    """Chain up to `limit` committed pending entries, oldest first, in one transaction; how many."""
+    with reading(engine).connect() as connection:  # idle: a read, no lock, on either database
+        if connection.execute(select(audit_pending.c.id).limit(1)).first() is None:
+            return 0
+    for attempt in (1, 2):
+        try:
+            return _seal_batch(engine, limit)
+        except IntegrityError:  # two first sealers created the head at once: the other one won
+            if attempt == 2:
+                raise
+    return 0
+
+
+def _seal_batch(engine: Engine, limit: int) -> int:
+    p = audit_pending.c
+    with engine.begin() as connection:
+        seq, prev = _lock_head(connection)
+        rows = connection.execute(select(audit_pending).order_by(p.id).limit(limit)).mappings().all()
+        if not rows:
+            return 0
+        chained = []
+        for row in rows:
+            seq += 1
+            content = {**{name: row[name] for name in _STAGED}, "seq": seq}
+            digest = entry_hash(prev, content)
+            chained.append({**content, "prev_hash": prev, "hash": digest})
+            prev = digest
+        connection.execute(insert(audit_log), chained)
+        connection.execute(delete(audit_pending).where(p.id.in_([row["id"] for row in rows])))
+        connection.execute(update(audit_chain_head).where(audit_chain_head.c.id == HEAD_ID)
+                           .values(seq=seq, hash=prev))
+        return len(rows)
+
+
+def seal_all(engine: Engine) -> int:
+    """Chain every entry committed before this call (and any committed meanwhile); how many."""
+    total = 0
+    while (sealed := seal(engine)) > 0:
+        total += sealed
+        if sealed < BATCH:
+            break
+    return total

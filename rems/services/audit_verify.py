@@ -7,14 +7,16 @@ chain was rewritten from that point on, even if every link of the rewritten chai
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextlib import suppress
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from sqlalchemy import RowMapping, select
+from sqlalchemy.exc import IntegrityError
 
 from rems.adapters import orm
 from rems.domain.errors import InvalidInput
-from rems.services.audit_chain import GENESIS, HEAD_ID, entry_hash
+from rems.services.audit_chain import GENESIS, HEAD_ID, SEALER, entry_hash
 from rems.services.uow import Context, UnitOfWork
 
 
@@ -110,8 +112,17 @@ def _links(rows: Iterable[RowMapping], anchor: Head | None) -> tuple[int, Head, 
     return count, last, last_id, None
 
 
+def _seal_first(uow: UnitOfWork) -> None:
+    """Issue 14 item 3: chain what writers committed so far, so the walk covers all of it."""
+    sealer = uow.session.info.get(SEALER)
+    if sealer is not None:
+        with suppress(RuntimeError, IntegrityError):  # a removed head, a forged sequence: the
+            sealer.drain()  # walk below reports where
+
+
 def verify(uow: UnitOfWork, ctx: Context, anchor: Head | None = None) -> Verification:
     """Check every link, the stored head, and the exported `anchor` if given; the first problem."""
+    _seal_first(uow)
     before = _stored_head(uow)
     count, last, last_id, finding = _walk(uow, anchor)
     after = _stored_head(uow)  # entries committed during the walk moved it; none can be missing

@@ -1,0 +1,138 @@
+"""Issue 14 item 3, in process: confirmations and dispenses through the services, by concurrent
+threads, against a truly bare durable write (SQLAlchemy Core, one INSERT and its commit, no project
+code) on the same database, interleaved A B A B over rounds. No HTTP, so the figures isolate the
+write path (locks, gate reads, audit, commit) from the server and the load generator.
+
+    .venv/bin/python -m benchmarks.writes --databases sqlite,postgresql
+
+Figures on a shared machine are indicative only; compare runs taken side by side.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import queue
+import statistics
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event, insert
+
+from benchmarks import bare, databases, seed
+from rems.bootstrap import bootstrap
+from rems.services import prescriptions
+from rems.services.commands import PharmacyRequest, RecordDispense, parse
+from rems.services.uow import Context
+from rems.settings import Settings
+
+
+def _run(threads: int, work: list[Any], one: Callable[[Any], None], seconds: float) -> dict[str, float]:
+    """`one(item)` from `threads` threads until the work or the time runs out: rate and latencies."""
+    todo: queue.SimpleQueue[Any] = queue.SimpleQueue()
+    for item in work:
+        todo.put(item)
+    latencies: list[float] = []
+    errors = [0]
+    deadline = time.perf_counter() + seconds
+
+    def worker() -> None:
+        while time.perf_counter() < deadline:
+            try:
+                item = todo.get_nowait()
+            except queue.Empty:
+                return
+            started = time.perf_counter()
+            try:
+                one(item)
+            except Exception:
+                errors[0] += 1
+                continue
+            latencies.append(time.perf_counter() - started)
+
+    began = time.perf_counter()
+    pool = [threading.Thread(target=worker) for _ in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    spent = time.perf_counter() - began
+    latencies.sort()
+    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] if latencies else 0.0
+    return {"per_s": len(latencies) / spent if spent else 0.0, "n": len(latencies), "errors": errors[0],
+            "p50_ms": 1000 * statistics.median(latencies) if latencies else 0.0, "p99_ms": 1000 * p99}
+
+
+def measure(kind: str, workdir: Path, patients: int, rounds: int, threads: int, seconds: float) -> None:
+    with databases.database(kind, workdir) as url:
+        app = bootstrap(Settings(env="development", database_url=url))
+        app.migrate()
+        bare.create_table(app.engine)
+        params = app.programs["pomalidomide"].at(datetime.now(UTC))
+        seeded = seed.seed(app.engine, params, seed.Plan(patients=patients, writes=patients // 3))
+        plain = create_engine(url, pool_size=threads, max_overflow=threads)  # no project code at all
+        if kind == "sqlite":
+            event.listen(plain, "connect", lambda c, _r: c.execute("PRAGMA synchronous = FULL"))
+        pharmacies = seeded.pharmacies
+        numbers = list(enumerate(seeded.writes))
+        share = len(numbers) // rounds
+
+        def bare_write(n: int) -> None:
+            with plain.begin() as connection:
+                connection.execute(insert(bare.bench_writes).values(
+                    prescription_id=f"rx_{n}", actor="bench", at=datetime.now(UTC)))
+
+        confirmed: list[tuple[str, str]] = []
+
+        def confirm(item: tuple[int, str]) -> None:
+            pharmacy = pharmacies[item[0] % len(pharmacies)]
+            with app.uow() as uow:
+                made = prescriptions.obtain_confirmation(uow, Context(f"pharmacy:{pharmacy}", datetime.now(UTC)),
+                                                         parse(PharmacyRequest, number=item[1],
+                                                               pharmacy_id=pharmacy))
+            confirmed.append((made.number, pharmacy))
+
+        def dispense(item: tuple[str, str]) -> None:
+            with app.uow() as uow:
+                prescriptions.record_dispense(uow, Context(f"pharmacy:{item[1]}", datetime.now(UTC)), parse(
+                    RecordDispense, confirmation_number=item[0], pharmacy_id=item[1], counselled=True,
+                    education_checklist_completed=True, medication_guide_given=True))
+
+        _run(threads, list(range(200)), bare_write, 2)  # warm-up: pools, imports
+        for r in range(rounds):
+            results = {"bare": _run(threads, list(range(10**6)), bare_write, seconds)}
+            confirmed.clear()
+            results["confirm"] = _run(threads, numbers[r * share:(r + 1) * share], confirm, seconds)
+            results["dispense"] = _run(threads, list(confirmed), dispense, seconds)
+            load = os.getloadavg()[0]
+            for name, got in results.items():
+                ratio = got["per_s"] / results["bare"]["per_s"] if results["bare"]["per_s"] else 0.0
+                print(f"{kind} round {r + 1} {name:8s} {got['per_s']:8.1f}/s  p50 {got['p50_ms']:7.1f} ms  "
+                      f"p99 {got['p99_ms']:8.1f} ms  n {got['n']:5.0f}  errors {got['errors']:3.0f}  "
+                      f"ratio {ratio:4.2f}  load {load:4.1f}", flush=True)
+        if hasattr(app, "sealer"):  # absent before issue 14 item 3: the script runs on both
+            app.sealer.close()
+        app.engine.dispose()
+        plain.dispose()
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.writes", description=__doc__.split("\n\n")[0])
+    p.add_argument("--databases", default="sqlite,postgresql")
+    p.add_argument("--patients", type=int, default=3000)
+    p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--threads", type=int, default=16)
+    p.add_argument("--seconds", type=float, default=5.0, help="at most, per measure and round")
+    args = p.parse_args()
+    with tempfile.TemporaryDirectory(prefix="rems-writes-") as tmp:
+        for kind in args.databases.split(","):
+            measure(kind, Path(tmp), args.patients, args.rounds, args.threads, args.seconds)
+
+
+if __name__ == "__main__":
+    main()
