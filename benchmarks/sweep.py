@@ -307,3 +307,56 @@ def measure(kind: str, sizes: list[int], due: int, workdir: Path,
                             unit="not measured: redis-server is not installed"))
         app.engine.dispose()
     return rows, points, details
+
+
+def explain(size: int, due: int, workdir: Path) -> None:
+    """Issue 14 item 6: grow a PostgreSQL population to `size`, then time each finder and print
+    the plan (EXPLAIN ANALYZE, BUFFERS) of every statement it ran, slowest first."""
+    from sqlalchemy import event
+
+    from rems.services.reminders import finders
+    with databases.database("postgresql", workdir) as url:
+        app = bootstrap(Settings(env="development", database_url=url))
+        app.migrate()
+        now = datetime.now(UTC).replace(microsecond=0)
+        population = seed.Population(app.engine, app.programs["pomalidomide"].at(now), seed.Plan(patients=size), now)
+        population.actors()
+        _, grow_s = _timed(lambda: Grower(app.engine, population).grow_to(size - due, due))
+        databases.analyze(url)
+        print(f"{size:,} patients grown in {grow_s:.1f} s", file=sys.stderr)
+        settings = Settings(env="development")
+        window = Window(datetime.now(UTC), settings.reminder_lead_days, settings.reminder_lookback_days)
+        statements: list[tuple[str, str, Any, float]] = []
+        current = [""]
+
+        def before(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
+            conn.info["started"] = time.perf_counter()
+
+        def after(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
+            statements.append((current[0], statement, parameters, time.perf_counter() - conn.info["started"]))
+        event.listen(app.engine, "before_cursor_execute", before)
+        event.listen(app.engine, "after_cursor_execute", after)
+        for find in finders():
+            current[0] = find.__name__
+            with app.uow() as uow:
+                found, seconds = _timed(lambda find=find, uow=uow: len(find(uow, window)))  # type: ignore[misc]
+            print(f"  {find.__name__}: {found} due in {seconds:.3f} s", file=sys.stderr)
+        event.remove(app.engine, "before_cursor_execute", before)
+        event.remove(app.engine, "after_cursor_execute", after)
+        for name, statement, parameters, seconds in sorted(statements, key=lambda s: -s[3])[:12]:
+            if not statement.lstrip().upper().startswith("SELECT"):
+                continue
+            with app.engine.connect() as connection:
+                plan = connection.exec_driver_sql(f"EXPLAIN (ANALYZE, BUFFERS) {statement}", parameters).all()
+            print(f"\n== {name}: {seconds * 1000:.0f} ms\n{statement[:600]}\n" + "\n".join(r[0] for r in plan))
+        app.engine.dispose()
+
+
+if __name__ == "__main__":
+    import argparse
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.sweep", description=explain.__doc__)
+    parser.add_argument("--size", type=int, default=100_000)
+    parser.add_argument("--due", type=int, default=10_000)
+    arguments = parser.parse_args()
+    import tempfile
+    explain(arguments.size, arguments.due, Path(tempfile.mkdtemp(prefix="rems-sweep-explain-")))

@@ -154,23 +154,46 @@ def patient_surveys(uow: UnitOfWork, w: Window) -> list[Reminder]:
     by_survey = select(s.patient_id).join(orm.patients, pt.id == s.patient_id).where(
         _anchored(s.completed_at, w, around), live,
         ~exists().where(later.c.patient_id == s.patient_id, later.c.completed_at > s.completed_at))
-    # After a dispense a new survey is needed by the day the next dispense may happen (R28), at
-    # most a supply and a day after the latest dispense.
-    longest = max(p.max_supply_days for p in all_params) + 1
+    # Once a dispense follows the last survey, the next survey is due when the next dispense may
+    # be made (R28's window opens): select on that date, one range per days_supply on the
+    # (days_supply, dispensed_at) index (as refill_windows), for latest dispenses with no survey
+    # after them. The window opens at least `supply - refill_window_days` days after the latest
+    # dispense and at most its supply and a day after it; a day either side covers every zone.
+    ranges = [and_(d.days_supply == supply, d.dispensed_at >= w.start - timedelta(days=supply + 2),
+                   d.dispensed_at < w.end + timedelta(days=1 - off)) for supply, off in _supply_offsets(all_params)]
     by_dispense = select(d.patient_id).join(orm.patients, pt.id == d.patient_id).where(
-        d.dispensed_at >= w.start - timedelta(days=longest), d.dispensed_at < w.end, live,
-        ~exists().where(after.c.patient_id == d.patient_id, after.c.dispensed_at > d.dispensed_at))
+        or_(false(), *ranges), live,
+        ~exists().where(after.c.patient_id == d.patient_id, after.c.dispensed_at > d.dispensed_at),
+        ~exists().where(later.c.patient_id == d.patient_id, later.c.completed_at > d.dispensed_at))
     out = []
     for b in _load(uow, _candidates(uow, by_survey) + _candidates(uow, by_dispense), "surveys", "dispenses"):
         params, category = _params(uow, b.patient, w), _category(uow, b.patient, w)
         tz = _tz(uow, b.patient)
-        due = schedule.survey_due(params.survey[category], category, b.surveys, b.dispenses, tz,
+        due = schedule.survey_due(params.survey[category], category, b.surveys,
+                                  still_counting(b.dispenses, params.refill_window_days), tz,
                                   params.refill_window_days)
         day = None if due is None or due == schedule.OVERDUE else local_date(due, tz)
         if day is not None and w.holds(day):
             out.append(Reminder(f"patient:{b.patient.id}", f"patient_survey_{w.stage(day)}",
                                 b.patient.id, day, "R20"))
     return out
+
+
+def _supply_offsets(all_params: list[Parameters]) -> list[tuple[int, int]]:
+    """(days_supply, days from a dispense of that supply until R28's window can open at the earliest)."""
+    return sorted({(supply, supply - p.refill_window_days) for p in all_params
+                   for supply in range(1, p.max_supply_days + 1)})
+
+
+def still_counting(dispenses: list[Any], window_days: int) -> list[Any]:
+    """The dispenses that can move R28's opening (ordered by dispensed_at): when the latest alone
+    holds more than the window, the opening comes after it, and an earlier dispense used up (its
+    supply and a day past) by the latest one adds nothing on hand from then on; leaving those
+    out keeps `schedule.refill_opens` from stepping through a patient's whole history."""
+    if not dispenses or dispenses[-1].days_supply <= window_days:
+        return dispenses
+    latest = dispenses[-1].dispensed_at
+    return [d for d in dispenses if d.dispensed_at + timedelta(days=d.days_supply + 1) > latest]
 
 
 def refill_windows(uow: UnitOfWork, w: Window) -> list[Reminder]:
@@ -180,8 +203,7 @@ def refill_windows(uow: UnitOfWork, w: Window) -> list[Reminder]:
     d, pt, later = orm.dispenses.c, orm.patients.c, aliased(orm.dispenses)
     # One range per days_supply on the (days_supply, dispensed_at) index: opens = dispensed_at +
     # days_supply - refill_window_days must fall between the window's start and now.
-    offsets = sorted({(supply, supply - p.refill_window_days) for p in all_params
-                      for supply in range(1, p.max_supply_days + 1)})
+    offsets = _supply_offsets(all_params)
     # Earlier dispenses still on hand only delay the opening, by at most the latest's own supply
     # and a day (it was dispensed with at most the window on hand).
     ranges = [and_(d.days_supply == supply, d.dispensed_at >= w.start - timedelta(days=supply + 1),
@@ -193,7 +215,8 @@ def refill_windows(uow: UnitOfWork, w: Window) -> list[Reminder]:
     for b in _load(uow, _candidates(uow, query), "dispenses"):
         last = b.dispenses[-1]
         tz = _tz(uow, b.patient)
-        opens = schedule.refill_opens(b.dispenses, _params(uow, b.patient, w).refill_window_days, tz)
+        window_days = _params(uow, b.patient, w).refill_window_days
+        opens = schedule.refill_opens(still_counting(b.dispenses, window_days), window_days, tz)
         if opens is not None and w.start <= opens <= w.now:
             out.append(Reminder(f"patient:{b.patient.id}", "refill_window_open", last.id,
                                 local_date(opens, tz), "R28"))
