@@ -165,16 +165,19 @@ def _purge(broker: str | None) -> None:
 
 def _publisher(broker: str | None) -> Callable[[list[str]], None]:
     """Publish a relay batch exactly as the `rems.relay` task does (workers.tasks.publisher: one
-    producer, pipelined), on this run's Redis."""
+    producer, pipelined, one `rems.send_notifications` task per REMS_NOTIFY_BATCH_SIZE ids), on
+    this run's Redis."""
     if broker is None:
         return lambda _: None
     os.environ["REMS_BROKER_URL"] = broker  # workers.app reads its settings when first used
     from workers.tasks import publisher
 
+    size = Settings().notify_batch_size
+
     def publish(notification_ids: list[str]) -> None:
-        with publisher() as send:
-            for notification_id in notification_ids:
-                send(notification_id)
+        with publisher() as send:  # one task per batch, as relay_body publishes
+            for start in range(0, len(notification_ids), size):
+                send(notification_ids[start:start + size])
     return publish
 
 
