@@ -76,6 +76,13 @@ def _load(uow: UnitOfWork, patient_ids: Iterable[str], *wanted: str) -> list[Bun
     return [bundles[i] for i in ids if i in bundles]
 
 
+def _live(bundles: list[Bundle], states: tuple[str, ...]) -> list[Bundle]:
+    """The candidates in `states`, judged on the rows loaded anyway: a join with patients in the
+    candidate query makes PostgreSQL hash the whole patients table, which grows with the
+    population, while the candidates grow only with what is due."""
+    return [b for b in bundles if b.patient.state in states]
+
+
 def _all_params(uow: UnitOfWork, w: Window) -> list[Parameters]:
     return [schedule.params_at(program, w.now) for program in uow.programs.values()]
 
@@ -146,13 +153,12 @@ def patient_surveys(uow: UnitOfWork, w: Window) -> list[Reminder]:
     prescription, needed by the day the next one can be dispensed)."""
     all_params = _all_params(uow, w)
     intervals = {r.interval_days for p in all_params for r in p.survey.values()}
-    s, d, pt = orm.patient_surveys.c, orm.dispenses.c, orm.patients.c
+    s, d = orm.patient_surveys.c, orm.dispenses.c
     later, after = aliased(orm.patient_surveys), aliased(orm.dispenses)
-    live = pt.state.in_(LIVE_PATIENT_STATES)
     # A survey counts to the end of a local date (T1): a day either side covers every zone.
     around = {days + shift for days in intervals for shift in (-1, 0, 1)}
-    by_survey = select(s.patient_id).join(orm.patients, pt.id == s.patient_id).where(
-        _anchored(s.completed_at, w, around), live,
+    by_survey = select(s.patient_id).where(
+        _anchored(s.completed_at, w, around),
         ~exists().where(later.c.patient_id == s.patient_id, later.c.completed_at > s.completed_at))
     # Once a dispense follows the last survey, the next survey is due when the next dispense may
     # be made (R28's window opens): select on that date, one range per days_supply on the
@@ -161,12 +167,13 @@ def patient_surveys(uow: UnitOfWork, w: Window) -> list[Reminder]:
     # dispense and at most its supply and a day after it; a day either side covers every zone.
     ranges = [and_(d.days_supply == supply, d.dispensed_at >= w.start - timedelta(days=supply + 2),
                    d.dispensed_at < w.end + timedelta(days=1 - off)) for supply, off in _supply_offsets(all_params)]
-    by_dispense = select(d.patient_id).join(orm.patients, pt.id == d.patient_id).where(
-        or_(false(), *ranges), live,
+    by_dispense = select(d.patient_id).where(
+        or_(false(), *ranges),
         ~exists().where(after.c.patient_id == d.patient_id, after.c.dispensed_at > d.dispensed_at),
         ~exists().where(later.c.patient_id == d.patient_id, later.c.completed_at > d.dispensed_at))
     out = []
-    for b in _load(uow, _candidates(uow, by_survey) + _candidates(uow, by_dispense), "surveys", "dispenses"):
+    for b in _live(_load(uow, _candidates(uow, by_survey) + _candidates(uow, by_dispense), "surveys", "dispenses"),
+                   LIVE_PATIENT_STATES):
         params, category = _params(uow, b.patient, w), _category(uow, b.patient, w)
         tz = _tz(uow, b.patient)
         due = schedule.survey_due(params.survey[category], category, b.surveys,
@@ -200,7 +207,7 @@ def refill_windows(uow: UnitOfWork, w: Window) -> list[Reminder]:
     """R28: the window for the next dispense opened (at most N days of supply left), remind once
     it has opened, within the lookback."""
     all_params = _all_params(uow, w)
-    d, pt, later = orm.dispenses.c, orm.patients.c, aliased(orm.dispenses)
+    d, later = orm.dispenses.c, aliased(orm.dispenses)
     # One range per days_supply on the (days_supply, dispensed_at) index: opens = dispensed_at +
     # days_supply - refill_window_days must fall between the window's start and now.
     offsets = _supply_offsets(all_params)
@@ -208,11 +215,11 @@ def refill_windows(uow: UnitOfWork, w: Window) -> list[Reminder]:
     # and a day (it was dispensed with at most the window on hand).
     ranges = [and_(d.days_supply == supply, d.dispensed_at >= w.start - timedelta(days=supply + 1),
                    d.dispensed_at <= w.now - timedelta(days=off)) for supply, off in offsets]
-    query = select(d.patient_id).join(orm.patients, pt.id == d.patient_id).where(
-        or_(false(), *ranges), pt.state == "active",
+    query = select(d.patient_id).where(
+        or_(false(), *ranges),
         ~exists().where(later.c.patient_id == d.patient_id, later.c.dispensed_at > d.dispensed_at))
     out = []
-    for b in _load(uow, _candidates(uow, query), "dispenses"):
+    for b in _live(_load(uow, _candidates(uow, query), "dispenses"), ("active",)):
         last = b.dispenses[-1]
         tz = _tz(uow, b.patient)
         window_days = _params(uow, b.patient, w).refill_window_days
