@@ -73,7 +73,12 @@ def claim_batch(uow: UnitOfWork, ctx: Context, notification_ids: Sequence[str], 
     t = orm.notifications.c
     token, claimable = secrets.token_hex(16), _claimable(ctx.now)
     rows: dict[str, Any] = {}
-    for ids in _chunks(notification_ids):
+    for chunk in _chunks(notification_ids):
+        # Lock the rows first, in id order, skipping those another transaction holds (another
+        # worker claiming an overlapping batch takes them): claims never wait on each other and
+        # never deadlock on PostgreSQL; SQLite has one writer at a time and ignores the clause.
+        ids = list(uow.session.scalars(select(t.id).where(t.id.in_(chunk)).order_by(t.id)
+                                       .with_for_update(skip_locked=True)))
         parked = uow.session.execute(
             update(orm.notifications).where(t.id.in_(ids), claimable, t.attempts >= policy.max_attempts)
             .values(state="parked", claim_token=None, lease_until=None,

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 import pytest
+from sqlalchemy import select, text
 
+from rems.adapters import orm
 from rems.adapters.notify.port import Message, RecordingChannel
 from rems.bootstrap import App
 from rems.domain.errors import Conflict
@@ -191,3 +193,22 @@ def test_a_batch_records_failures_and_successes_each_in_its_own_state(app: App) 
                                       [*ids, ids[0], "ntf_unknown"], POLICY)
     assert outcomes == {ids[0]: "failed", ids[1]: "sent", ids[2]: "sent", "ntf_unknown": "skipped"}
     assert row(app, ids[0]).next_attempt_at == T0 + POLICY.backoff
+
+
+def test_a_claim_skips_rows_another_transaction_holds_instead_of_waiting(pg_app: App) -> None:
+    """PostgreSQL: two workers with overlapping batches (a redelivered task and a re-published
+    one) never wait on, or deadlock with, each other: the rows one is claiming are skipped by the
+    other, which claims the rest (issue 14 item 7)."""
+    ids = sorted(remind(pg_app, subject=f"pat_{i}") for i in range(4))
+    with pg_app.uow() as holder:
+        held = holder.session.execute(select(orm.notifications.c.id).where(orm.notifications.c.id.in_(ids[:2]))
+                                      .with_for_update()).scalars().all()
+        assert sorted(held) == ids[:2]
+        with pg_app.uow() as uow:
+            uow.session.execute(text("SET LOCAL lock_timeout = '2s'"))  # a wait would fail the test
+            claimed = notifications.claim_batch(uow, Context("worker", T0), ids, POLICY)
+        assert [c.notification.id for c in claimed] == ids[2:]
+        holder.session.rollback()
+    with pg_app.uow() as uow:
+        assert [c.notification.id for c in notifications.claim_batch(uow, Context("worker", T0), ids, POLICY)] \
+            == ids[:2]
