@@ -41,7 +41,7 @@ class Bundle:
     dispenses: list[Any] = field(default_factory=list)  # dispenses rows, read as Dispense
 
 
-def _among(uow: UnitOfWork, column: Any, ids: list[str]) -> list[Any]:
+def among(uow: UnitOfWork, column: Any, ids: list[str]) -> list[Any]:
     """column IN ids, as few conditions as the database takes: one array parameter on PostgreSQL
     (= ANY), chunks of 500 placeholders on SQLite (its bound-parameter limit)."""
     if uow.session.get_bind().dialect.name == "postgresql":
@@ -62,14 +62,14 @@ def _load(uow: UnitOfWork, patient_ids: Iterable[str], *wanted: str) -> list[Bun
     ordered as the gate wants."""
     ids = sorted(set(patient_ids))
     bundles: dict[str, Bundle] = {}
-    for among in _among(uow, orm.patients.c.id, ids):
-        for p in uow.session.execute(select(orm.patients).where(among)).all():
+    for condition in among(uow, orm.patients.c.id, ids):
+        for p in uow.session.execute(select(orm.patients).where(condition)).all():
             bundles[p.id] = Bundle(p)
     for attr, table, order in _RELATED:
         if attr not in wanted:
             continue
-        for among in _among(uow, table.c.patient_id, ids):
-            for row in uow.session.execute(select(table).where(among).order_by(order, table.c.id)).all():
+        for condition in among(uow, table.c.patient_id, ids):
+            for row in uow.session.execute(select(table).where(condition).order_by(order, table.c.id)).all():
                 bundle = bundles.get(row.patient_id)
                 if bundle is not None:
                     getattr(bundle, attr).append(row)

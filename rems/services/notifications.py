@@ -74,10 +74,13 @@ def _insert_ignoring_duplicates(uow: UnitOfWork, rows: list[dict[str, Any]]) -> 
 
 
 def contacts(uow: UnitOfWork, recipients: Iterable[str]) -> dict[str, Contact]:
-    wanted, found = sorted(set(recipients)), {}
-    for start in range(0, len(wanted), 500):
-        query = select(Contact).where(orm.notification_contacts.c.recipient.in_(wanted[start:start + 500]))
-        found.update({c.recipient: c for c in uow.session.scalars(query)})
+    """The recipients' contacts: one `= ANY(array)` query on PostgreSQL (a sweep's 18,000
+    recipients were 36 round trips), chunks of 500 placeholders on SQLite."""
+    from rems.services.due_patients import among
+    c, found = orm.notification_contacts.c, {}
+    for condition in among(uow, c.recipient, sorted(set(recipients))):
+        for row in uow.session.execute(select(orm.notification_contacts).where(condition)):
+            found[row.recipient] = Contact(row.recipient, row.updated_at, row.email, row.phone)
     return found
 
 
