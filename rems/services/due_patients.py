@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import String, and_, any_, bindparam, false, func, or_, select
+from sqlalchemy import String, and_, any_, bindparam, exists, false, or_, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import aliased
 
@@ -105,21 +105,6 @@ def _anchored(column: Any, w: Window, intervals: Iterable[int]) -> Any:
                           for days in sorted(set(intervals))))
 
 
-def _none_after(table: Any, patient_id: Any, at: Any, anchor: Any, *where: Any) -> Any:
-    """No row of `table` for the candidate's patient (matching `where`) is later than `anchor`:
-    NOT EXISTS, written as the latest such row per candidate (a correlated max, one probe of the
-    (patient_id, time) index each). A NOT EXISTS let PostgreSQL answer with a hash anti-join over
-    the whole table, which grows with the population; this grows with the candidates."""
-    latest = select(func.max(at)).where(table.c.patient_id == patient_id, *where).scalar_subquery()
-    return or_(latest.is_(None), latest <= anchor)
-
-
-def _none_before(table: Any, patient_id: Any, at: Any, anchor: Any) -> Any:
-    """No row of `table` for the candidate's patient is earlier than `anchor` (as _none_after)."""
-    earliest = select(func.min(at)).where(table.c.patient_id == patient_id).scalar_subquery()
-    return or_(earliest.is_(None), earliest >= anchor)
-
-
 def _candidates(uow: UnitOfWork, query: Any) -> list[str]:
     return list(dict.fromkeys(uow.session.scalars(query)))
 
@@ -134,7 +119,7 @@ def _test_cadences(w: Window, programs: list[tuple[str, Parameters]]) -> Any:
         weekly_since = w.start - timedelta(days=p.weekly_test_interval_days + 7 * p.weekly_test_weeks)
         cadences.append(and_(pt.program_id == program_id, or_(
             and_(_anchored(t.collected_at, w, [p.weekly_test_interval_days]),
-                 _none_before(d, t.patient_id, d.c.dispensed_at, weekly_since)),
+                 ~exists().where(d.c.patient_id == t.patient_id, d.c.dispensed_at < weekly_since)),
             and_(_anchored(t.collected_at, w, [p.regular_cycle_test_interval_days]), pt.cycles_regular),
             and_(_anchored(t.collected_at, w, [p.irregular_cycle_test_interval_days]), ~pt.cycles_regular))))
     return or_(false(), *cadences)
@@ -148,8 +133,8 @@ def pregnancy_tests(uow: UnitOfWork, w: Window) -> list[Reminder]:
     query = select(t.patient_id).join(orm.patients, pt.id == t.patient_id).where(
         _test_cadences(w, programs), t.result == "negative",
         pt.state.in_(LIVE_PATIENT_STATES), pt.test_phase.in_(TREATED_PHASES),
-        _none_after(later, t.patient_id, later.c.collected_at, t.collected_at,
-                    later.c.result == "negative", later.c.sensitivity_miu_per_ml <= threshold))
+        ~exists().where(later.c.patient_id == t.patient_id, later.c.collected_at > t.collected_at,
+                        later.c.result == "negative", later.c.sensitivity_miu_per_ml <= threshold))
     out = []
     for b in _load(uow, _candidates(uow, query), "tests", "ppafs", "dispenses"):
         params = _params(uow, b.patient, w)
@@ -174,7 +159,7 @@ def patient_surveys(uow: UnitOfWork, w: Window) -> list[Reminder]:
     around = {days + shift for days in intervals for shift in (-1, 0, 1)}
     by_survey = select(s.patient_id).where(
         _anchored(s.completed_at, w, around),
-        _none_after(later, s.patient_id, later.c.completed_at, s.completed_at))
+        ~exists().where(later.c.patient_id == s.patient_id, later.c.completed_at > s.completed_at))
     # Once a dispense follows the last survey, the next survey is due when the next dispense may
     # be made (R28's window opens): select on that date, one range per days_supply on the
     # (days_supply, dispensed_at) index (as refill_windows), for latest dispenses with no survey
@@ -184,8 +169,8 @@ def patient_surveys(uow: UnitOfWork, w: Window) -> list[Reminder]:
                    d.dispensed_at < w.end + timedelta(days=1 - off)) for supply, off in _supply_offsets(all_params)]
     by_dispense = select(d.patient_id).where(
         or_(false(), *ranges),
-        _none_after(after, d.patient_id, after.c.dispensed_at, d.dispensed_at),
-        _none_after(later, d.patient_id, later.c.completed_at, d.dispensed_at))
+        ~exists().where(after.c.patient_id == d.patient_id, after.c.dispensed_at > d.dispensed_at),
+        ~exists().where(later.c.patient_id == d.patient_id, later.c.completed_at > d.dispensed_at))
     out = []
     for b in _live(_load(uow, _candidates(uow, by_survey) + _candidates(uow, by_dispense), "surveys", "dispenses"),
                    LIVE_PATIENT_STATES):
@@ -232,7 +217,7 @@ def refill_windows(uow: UnitOfWork, w: Window) -> list[Reminder]:
                    d.dispensed_at <= w.now - timedelta(days=off)) for supply, off in offsets]
     query = select(d.patient_id).where(
         or_(false(), *ranges),
-        _none_after(later, d.patient_id, later.c.dispensed_at, d.dispensed_at))
+        ~exists().where(later.c.patient_id == d.patient_id, later.c.dispensed_at > d.dispensed_at))
     out = []
     for b in _live(_load(uow, _candidates(uow, query), "dispenses"), ("active",)):
         last = b.dispenses[-1]
