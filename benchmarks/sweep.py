@@ -353,6 +353,7 @@ def explain(size: int, due: int, workdir: Path) -> None:
         for find in finders():
             current[0] = find.__name__
             with app.uow() as uow:
+                uow.session.execute(text("SET LOCAL jit = off"))  # as find_due does
                 found, seconds = _timed(lambda find=find, uow=uow: len(find(uow, window)))  # type: ignore[misc]
             print(f"  {find.__name__}: {found} due in {seconds:.3f} s", file=sys.stderr)
         event.remove(app.engine, "before_cursor_execute", before)
@@ -361,6 +362,7 @@ def explain(size: int, due: int, workdir: Path) -> None:
             if not statement.lstrip().upper().startswith("SELECT"):
                 continue
             with app.engine.connect() as connection:
+                connection.exec_driver_sql("SET jit = off")
                 plan = connection.exec_driver_sql(f"EXPLAIN (ANALYZE, BUFFERS) {statement}", parameters).all()
             print(f"\n== {name}: {seconds * 1000:.0f} ms\n{statement[:600]}\n" + "\n".join(r[0] for r in plan))
         app.engine.dispose()
