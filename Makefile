@@ -32,7 +32,8 @@ run: install ## Start the HTTP API on 127.0.0.1:8000 (SQLite var/rems.db), with 
 
 worker: install ## Run a Celery worker and beat (reminders, expiry) on the embedded SQLite broker, or REMS_BROKER_URL
 	$(BIN)/rems init
-	trap 'kill 0' EXIT; $(BIN)/rems notifications beat & $(BIN)/rems notifications worker
+	trap 'kill 0' EXIT; (until $(BIN)/rems notifications beat; do echo "beat exited; restarting in 5 s" >&2; sleep 5; done) & \
+	$(BIN)/rems notifications worker
 
 demo: install ## Walk an FRP patient through the CLI on an embedded SQLite database
 	$(BIN)/rems demo

@@ -165,16 +165,19 @@ def _purge(broker: str | None) -> None:
 
 def _publisher(broker: str | None) -> Callable[[list[str]], None]:
     """Publish a relay batch exactly as the `rems.relay` task does (workers.tasks.publisher: one
-    producer, pipelined), on this run's Redis."""
+    producer, pipelined, one `rems.send_notifications` task per REMS_NOTIFY_BATCH_SIZE ids), on
+    this run's Redis."""
     if broker is None:
         return lambda _: None
     os.environ["REMS_BROKER_URL"] = broker  # workers.app reads its settings when first used
     from workers.tasks import publisher
 
+    size = Settings().notify_batch_size
+
     def publish(notification_ids: list[str]) -> None:
-        with publisher() as send:
-            for notification_id in notification_ids:
-                send(notification_id)
+        with publisher() as send:  # one task per batch, as relay_body publishes
+            for start in range(0, len(notification_ids), size):
+                send(notification_ids[start:start + size])
     return publish
 
 
@@ -184,6 +187,15 @@ def _timed(step: Callable[[], Any]) -> tuple[Any, float]:
     return out, time.perf_counter() - started
 
 
+def _cpu_timed(step: Callable[[], Any]) -> tuple[Any, float, float]:
+    """(result, wall seconds, this process's CPU seconds): on a shared machine the wall time
+    includes waiting for a core; the CPU time is what the sweep itself spent (PostgreSQL's own
+    work is in the wall time only)."""
+    cpu = time.process_time()
+    out, wall = _timed(step)
+    return out, wall, time.process_time() - cpu
+
+
 def sweep_once(app: App, settings: Settings, publish: Callable[[list[str]], None]) -> dict[str, Any]:
     """The production sweep at the wall clock, then the relay until nothing is left; timed."""
     lead, back = settings.reminder_lead_days, settings.reminder_lookback_days
@@ -191,7 +203,7 @@ def sweep_once(app: App, settings: Settings, publish: Callable[[list[str]], None
     with app.engine.begin() as connection:
         connection.execute(orm.notifications.delete())
     with app.uow() as uow:
-        found, find_s = _timed(lambda: len(find_due(uow, Window(ctx.now, lead, back))))
+        found, find_s, find_cpu_s = _cpu_timed(lambda: len(find_due(uow, Window(ctx.now, lead, back))))
     with app.uow() as uow:
         expired, expire_s = _timed(lambda: expire_due(uow, ctx))
     with app.uow() as uow:
@@ -210,6 +222,7 @@ def sweep_once(app: App, settings: Settings, publish: Callable[[list[str]], None
     enqueued, enqueue_s = _timed(relay)
     return {"found": found, "recorded": counts["recorded"], "enqueued": enqueued,
             "expired": sum(v for k, v in expired.items() if k != "skipped_busy"), "find_s": find_s,
+            "find_cpu_s": find_cpu_s, "load_average": os.getloadavg()[0],
             "expire_s": expire_s, "sweep_s": sweep_s, "enqueue_s": enqueue_s,
             "total_s": expire_s + sweep_s + enqueue_s, "kinds": {k: v for k, v in counts.items()
                                                               if k not in ("found", "recorded")}}
@@ -279,7 +292,8 @@ def measure(kind: str, sizes: list[int], due: int, workdir: Path,
             point = {"size": size, "patients": patients, "grow_s": grow_s, **sweep_once(app, settings, publish)}
             points.append(point)
             print(f"    {patients:,} patients (grown in {grow_s:.1f} s): {point['found']} due, sweep "
-                  f"{point['total_s']:.2f} s (find {point['find_s']:.2f}, expire {point['expire_s']:.2f}, "
+                  f"{point['total_s']:.2f} s (find {point['find_s']:.2f}, of it {point['find_cpu_s']:.2f} s CPU here; "
+                  f"load {point['load_average']:.1f}; expire {point['expire_s']:.2f}, "
                   f"find + record {point['sweep_s']:.2f}, enqueue {point['enqueue_s']:.2f})", file=sys.stderr)
             met = point["total_s"] < GOAL_SWEEP_S if size == max(sizes) else None
             rows.append(Row("4", f"reminder sweep, {patients:,} patients: expire + find + record + enqueue",
@@ -307,3 +321,58 @@ def measure(kind: str, sizes: list[int], due: int, workdir: Path,
                             unit="not measured: redis-server is not installed"))
         app.engine.dispose()
     return rows, points, details
+
+
+def explain(size: int, due: int, workdir: Path) -> None:
+    """Issue 14 item 6: grow a PostgreSQL population to `size`, then time each finder and print
+    the plan (EXPLAIN ANALYZE, BUFFERS) of every statement it ran, slowest first."""
+    from sqlalchemy import event
+
+    from rems.services.reminders import finders
+    with databases.database("postgresql", workdir) as url:
+        app = bootstrap(Settings(env="development", database_url=url))
+        app.migrate()
+        now = datetime.now(UTC).replace(microsecond=0)
+        population = seed.Population(app.engine, app.programs["pomalidomide"].at(now), seed.Plan(patients=size), now)
+        population.actors()
+        _, grow_s = _timed(lambda: Grower(app.engine, population).grow_to(size - due, due))
+        databases.analyze(url)
+        print(f"{size:,} patients grown in {grow_s:.1f} s", file=sys.stderr)
+        settings = Settings(env="development")
+        window = Window(datetime.now(UTC), settings.reminder_lead_days, settings.reminder_lookback_days)
+        statements: list[tuple[str, str, Any, float]] = []
+        current = [""]
+
+        def before(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
+            conn.info["started"] = time.perf_counter()
+
+        def after(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
+            statements.append((current[0], statement, parameters, time.perf_counter() - conn.info["started"]))
+        event.listen(app.engine, "before_cursor_execute", before)
+        event.listen(app.engine, "after_cursor_execute", after)
+        for find in finders():
+            current[0] = find.__name__
+            with app.uow() as uow:
+                uow.session.execute(text("SET LOCAL jit = off"))  # as find_due does
+                found, seconds = _timed(lambda find=find, uow=uow: len(find(uow, window)))  # type: ignore[misc]
+            print(f"  {find.__name__}: {found} due in {seconds:.3f} s", file=sys.stderr)
+        event.remove(app.engine, "before_cursor_execute", before)
+        event.remove(app.engine, "after_cursor_execute", after)
+        for name, statement, parameters, seconds in sorted(statements, key=lambda s: -s[3])[:12]:
+            if not statement.lstrip().upper().startswith("SELECT"):
+                continue
+            with app.engine.connect() as connection:
+                connection.exec_driver_sql("SET jit = off")
+                plan = connection.exec_driver_sql(f"EXPLAIN (ANALYZE, BUFFERS) {statement}", parameters).all()
+            print(f"\n== {name}: {seconds * 1000:.0f} ms\n{statement[:600]}\n" + "\n".join(r[0] for r in plan))
+        app.engine.dispose()
+
+
+if __name__ == "__main__":
+    import argparse
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.sweep", description=explain.__doc__)
+    parser.add_argument("--size", type=int, default=100_000)
+    parser.add_argument("--due", type=int, default=10_000)
+    arguments = parser.parse_args()
+    import tempfile
+    explain(arguments.size, arguments.due, Path(tempfile.mkdtemp(prefix="rems-sweep-explain-")))

@@ -130,6 +130,10 @@ class Settings(BaseSettings):
     audit_seal: Literal["inline", "background"] | None = None
     audit_seal_interval_seconds: float = 0.5  # an idle sealer looks for left-over entries this often
 
+    # Sweep lane (issue 14 items 6, 7): the relay publishes one `rems.send_notifications` task per
+    # this many reminders, and a worker claims them, and records their outcomes, in one commit each.
+    notify_batch_size: int = 100
+
     @model_validator(mode="after")
     def _safe_outside_development(self) -> Settings:
         if self.env == "production" and self.database_url.startswith("sqlite"):
@@ -163,6 +167,8 @@ class Settings(BaseSettings):
             raise ValueError("REMS_BROKER_VISIBILITY_TIMEOUT_SECONDS must exceed REMS_TASK_TIME_LIMIT_SECONDS")
         if self.notify_lease_seconds <= max(self.smtp_timeout_seconds, self.webhook_timeout_seconds):
             raise ValueError("REMS_NOTIFY_LEASE_SECONDS must exceed the SMTP and webhook time-outs")
+        if not 1 <= self.notify_batch_size <= 1000:
+            raise ValueError("REMS_NOTIFY_BATCH_SIZE must be between 1 and 1000")
         if self.notify_max_attempts < 1 or self.reminder_lead_days < 0 or self.reminder_lookback_days < 0:
             raise ValueError("REMS_NOTIFY_MAX_ATTEMPTS must be >= 1; reminder days must not be negative")
         return self

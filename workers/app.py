@@ -3,7 +3,11 @@
 `celery -A workers.app worker` / `celery -A workers.app beat` (or `rems notifications worker|beat`).
 Reliability: a task is acknowledged only after it ran (acks_late), requeued when its worker process
 dies (reject_on_worker_lost), one message prefetched at a time, and the broker's visibility timeout
-longer than any task may run, so a slow task is never handed to a second worker."""
+longer than any task may run, so a slow task is never handed to a second worker.
+
+Invalid settings stop the worker and beat before they start, with a message naming each
+variable (issue 15 item 5): never a fallback to Celery's defaults (amqp://guest@localhost,
+acks_late off)."""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from celery import Celery
+from pydantic import ValidationError
 
 from rems import logs
 from rems.settings import Settings
@@ -53,7 +58,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
             "unacked_restore_throttle": 1}
         # One beat at a time across replicas: redbeat holds a lock in Redis.
         # A standby beat looks for the lock every relay interval; the holder extends it each tick.
-        config.update(beat_scheduler="redbeat.RedBeatScheduler", redbeat_redis_url=url,
+        config.update(beat_scheduler="workers.beat:RedisScheduler", redbeat_redis_url=url,
                       beat_max_loop_interval=settings.relay_interval_seconds,
                       redbeat_key_prefix="rems:redbeat",
                       redbeat_lock_timeout=max(5 * settings.relay_interval_seconds, 60))
@@ -62,16 +67,48 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         broker_file = url.removeprefix("sqla+sqlite:///") if url.startswith("sqla+sqlite:///") else ""
         folder = Path(broker_file).parent if broker_file else Path("var")
         config["beat_schedule_filename"] = str(folder / "celerybeat-schedule")
+        config["beat_scheduler"] = "workers.beat:EmbeddedScheduler"
     return config
 
 
-app = Celery("rems")
+class InvalidSettings(SystemExit):
+    """Stops `celery worker|beat` (exit status 1) with what is wrong, by variable."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("rems: invalid settings, not starting:\n" + "\n".join(f"  {p}" for p in problems))
+        self.problems = problems
+
+
+def problems(error: ValidationError) -> list[str]:
+    """Each error as `REMS_<FIELD>: reason`; the value is never repeated (it may be a secret)."""
+    out = []
+    for item in error.errors(include_input=False, include_url=False):
+        field = ".".join(str(part) for part in item["loc"])
+        reason = str(item["msg"]).removeprefix("Value error, ")
+        out.append(f"REMS_{field.upper()}: {reason}" if field else reason)
+    return out
+
+
+def checked_config() -> dict[str, Any]:
+    """celery_config of the environment's settings, or InvalidSettings."""
+    try:
+        return celery_config(Settings())
+    except ValidationError as error:
+        raise InvalidSettings(problems(error)) from None
+    except ValueError as error:
+        raise InvalidSettings([str(error)]) from None
+
+
+class RemsCelery(Celery):  # type: ignore[misc]
+    def on_configure(self) -> None:
+        """Celery calls this method itself when the configuration is first read; a handler of the
+        on_configure *signal* would have its exception logged and swallowed, and Celery would
+        carry on with its defaults."""
+        self.conf.update(checked_config())
+
+
+app = RemsCelery("rems")
 logs.install_celery()  # issue 15 item 3: our JSON lines, each task's with its id
-
-
-@app.on_configure.connect  # type: ignore[untyped-decorator]
-def _configure(sender: Celery, **_: Any) -> None:
-    sender.conf.update(celery_config(Settings()))
 
 
 app.autodiscover_tasks(["workers"], related_name="tasks", force=False)

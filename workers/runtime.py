@@ -29,7 +29,8 @@ class Runtime:
         s = self.settings
         return Policy(max_attempts=s.notify_max_attempts, backoff=timedelta(seconds=s.notify_backoff_seconds),
                       backoff_max=timedelta(seconds=s.notify_backoff_max_seconds),
-                      lease=timedelta(seconds=s.notify_lease_seconds))
+                      lease=timedelta(seconds=s.notify_lease_seconds),
+                      send_budget=timedelta(seconds=max(s.smtp_timeout_seconds, s.webhook_timeout_seconds)))
 
     @property
     def available(self) -> frozenset[str]:

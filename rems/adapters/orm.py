@@ -294,6 +294,10 @@ Index("ix_prescriptions_state_requested", prescriptions.c.state, prescriptions.c
 Index("ix_patients_postmenopausal_since", patients.c.postmenopausal_since)
 Index("ix_prescribers_certified_at", prescribers.c.certified_at)
 Index("ix_pharmacies_certified_at", pharmacies.c.certified_at)
+# Issue 14 item 6 (migration 0007): the expiry sweep and the expired-record reminders select a
+# state within a range of expiries.
+Index("ix_prescriptions_state_expires", prescriptions.c.state, prescriptions.c.expires_at)
+Index("ix_confirmations_state_expires", confirmations.c.state, confirmations.c.expires_at)
 _PLAIN.update({model.Notification: notifications, model.Contact: notification_contacts})
 
 # Issue 15 item 8: a refused request without an identity is counted here, per minute and route,

@@ -94,29 +94,36 @@ def on_hand(dispenses: Sequence[Supplied], now: datetime, tz: str) -> int:
     return sum(max(0, d.days_supply - days_used(d.dispensed_at, now, tz)) for d in dispenses)
 
 
-def _day_used_at(dispensed_at: datetime, k: int, tz: str) -> datetime:
-    """The instant from which `days_used` reaches k."""
-    return max(dispensed_at + k * DAY, day_start(local_date(dispensed_at, tz) + k * DAY, tz))
+def _day_used_at(dispensed_at: datetime, k: int, tz: str, start: date | None = None) -> datetime:
+    """The instant from which `days_used` reaches k (`start`: the dispense's local date, if known)."""
+    start = local_date(dispensed_at, tz) if start is None else start
+    return max(dispensed_at + k * DAY, day_start(start + k * DAY, tz))
 
 
 def refill_opens(dispenses: Sequence[Supplied], window_days: int, tz: str) -> datetime | None:
     """R28: the earliest instant the supply on hand falls to `window_days` (None: no dispense).
-    On hand only falls with time, so the answer is the first step at which it is low enough."""
+    On hand only falls with time, and only at the steps where a dispense uses up one more day, so
+    the answer is the first such step at which it is low enough: for each dispense, the first of
+    its own steps that is (a search over its days), and the earliest of those."""
     if not dispenses:
         return None
     latest = max(d.dispensed_at for d in dispenses)
     if sum(d.days_supply for d in dispenses) <= window_days:
         return latest
-    steps = sorted({_day_used_at(d.dispensed_at, k, tz) for d in dispenses
-                    for k in range(1, d.days_supply + 1)})
-    lo, hi = 0, len(steps) - 1  # the last step uses up every supply: on hand 0 there
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if on_hand(dispenses, steps[mid], tz) <= window_days:
-            hi = mid
-        else:
-            lo = mid + 1
-    return steps[lo]
+    firsts = []
+    for d in dispenses:
+        start = local_date(d.dispensed_at, tz)
+        lo, hi = 1, d.days_supply
+        if hi < lo or on_hand(dispenses, _day_used_at(d.dispensed_at, hi, tz, start), tz) > window_days:
+            continue  # even its last step leaves too much on hand: another dispense's step comes first
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if on_hand(dispenses, _day_used_at(d.dispensed_at, mid, tz, start), tz) <= window_days:
+                hi = mid
+            else:
+                lo = mid + 1
+        firsts.append(_day_used_at(d.dispensed_at, lo, tz, start))
+    return min(firsts)
 
 
 # R20: the patient survey

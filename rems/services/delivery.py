@@ -1,15 +1,17 @@
-"""Deliver one notification (issue 4): claim it, send it through its channel, record the outcome.
+"""Deliver notifications (issue 4, issue 14 item 7): claim a batch, send each through its
+channel, record the outcomes.
 
-Three short transactions around the send, never one open across it. A worker killed between the
-send and the outcome leaves the row `sending` under a lease; once the lease ends the relay hands
-it out again and it is sent again with the same idempotency key (Message-ID / Idempotency-Key),
-so a receiver that honours the key delivers it once. That window (the send took, the outcome was
-not written) is the only way a reminder can reach a channel twice; it is bounded by the lease."""
+Two short transactions around the sends, never one open across them. A worker killed between a
+send and the batch's outcomes leaves its rows `sending` under a lease; once the lease ends the
+relay hands them out again and they are sent again with the same idempotency key (Message-ID /
+Idempotency-Key), so a receiver that honours the key delivers each once. That window (the send
+took, the outcome was not written) is the only way a reminder can reach a channel twice; it is
+bounded by the lease and covers at most the rows of one batch sent before the kill."""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from rems.adapters.notify.port import Channel, DeliveryError, Message
 from rems.domain.model import Notification
@@ -49,22 +51,45 @@ def message(claimed: Claim) -> Message:
                    email=contact.email if contact else None, phone=contact.phone if contact else None)
 
 
-def deliver(open_uow: Callable[[], UnitOfWork], channels: Mapping[str, Channel],
-            context: Callable[[], Context], notification_id: str, policy: Policy) -> str:
-    """One attempt; returns what happened: sent, failed, parked, skipped (not claimable: sent,
-    parked, backing off or claimed by a live worker) or lost (the lease ran out mid-send)."""
-    with open_uow() as uow:
-        claimed = notifications.claim(uow, context(), notification_id, policy)
-    if claimed is None:
-        return "skipped"
-    error: str | None = None
+def _attempt(channels: Mapping[str, Channel], claimed: Claim) -> str | None:
+    """Send one claimed row; None when the channel took it, else the error."""
     channel = channels.get(claimed.notification.channel)
     try:
         if channel is None:
             raise DeliveryError(f"channel {claimed.notification.channel} is not configured")
         channel.send(message(claimed))
     except DeliveryError as failure:
-        error = str(failure)
+        return str(failure)
+    return None
+
+
+def deliver_batch(open_uow: Callable[[], UnitOfWork], channels: Mapping[str, Channel],
+                  context: Callable[[], Context], notification_ids: Sequence[str],
+                  policy: Policy) -> dict[str, str]:
+    """One attempt for each row of the batch: claimed in one transaction, sent one after another,
+    outcomes in one transaction. A claimed row whose lease has less than `policy.send_budget` left
+    when its turn comes is not sent but handed back (pending), so no lease ends during a send.
+    Returns each id's outcome: sent, failed, parked, pending (handed back), skipped (not
+    claimable: sent, parked, backing off or claimed by a live worker) or lost (the lease ran out
+    mid-send)."""
     with open_uow() as uow:
-        outcome = notifications.finish(uow, context(), claimed, error, policy)
-    return outcome or "lost"
+        claims = notifications.claim_batch(uow, context(), notification_ids, policy)
+    outcomes: list[tuple[Claim, str | None]] = []
+    released: list[Claim] = []
+    for claimed in claims:
+        if released or context().now + policy.send_budget >= claimed.lease_until:
+            released.append(claimed)
+        else:
+            outcomes.append((claimed, _attempt(channels, claimed)))
+    states: dict[str, str | None] = {}
+    if claims:
+        with open_uow() as uow:
+            states = notifications.finish_batch(uow, context(), outcomes, policy, released)
+    return {notification_id: "skipped" if notification_id not in states else states[notification_id] or "lost"
+            for notification_id in dict.fromkeys(notification_ids)}
+
+
+def deliver(open_uow: Callable[[], UnitOfWork], channels: Mapping[str, Channel],
+            context: Callable[[], Context], notification_id: str, policy: Policy) -> str:
+    """One attempt for one row (a batch of one); returns its outcome as deliver_batch does."""
+    return deliver_batch(open_uow, channels, context, [notification_id], policy)[notification_id]

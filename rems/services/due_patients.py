@@ -41,7 +41,7 @@ class Bundle:
     dispenses: list[Any] = field(default_factory=list)  # dispenses rows, read as Dispense
 
 
-def _among(uow: UnitOfWork, column: Any, ids: list[str]) -> list[Any]:
+def among(uow: UnitOfWork, column: Any, ids: list[str]) -> list[Any]:
     """column IN ids, as few conditions as the database takes: one array parameter on PostgreSQL
     (= ANY), chunks of 500 placeholders on SQLite (its bound-parameter limit)."""
     if uow.session.get_bind().dialect.name == "postgresql":
@@ -62,18 +62,25 @@ def _load(uow: UnitOfWork, patient_ids: Iterable[str], *wanted: str) -> list[Bun
     ordered as the gate wants."""
     ids = sorted(set(patient_ids))
     bundles: dict[str, Bundle] = {}
-    for among in _among(uow, orm.patients.c.id, ids):
-        for p in uow.session.execute(select(orm.patients).where(among)).all():
+    for condition in among(uow, orm.patients.c.id, ids):
+        for p in uow.session.execute(select(orm.patients).where(condition)).all():
             bundles[p.id] = Bundle(p)
     for attr, table, order in _RELATED:
         if attr not in wanted:
             continue
-        for among in _among(uow, table.c.patient_id, ids):
-            for row in uow.session.execute(select(table).where(among).order_by(order, table.c.id)).all():
+        for condition in among(uow, table.c.patient_id, ids):
+            for row in uow.session.execute(select(table).where(condition).order_by(order, table.c.id)).all():
                 bundle = bundles.get(row.patient_id)
                 if bundle is not None:
                     getattr(bundle, attr).append(row)
     return [bundles[i] for i in ids if i in bundles]
+
+
+def _live(bundles: list[Bundle], states: tuple[str, ...]) -> list[Bundle]:
+    """The candidates in `states`, judged on the rows loaded anyway: a join with patients in the
+    candidate query makes PostgreSQL hash the whole patients table, which grows with the
+    population, while the candidates grow only with what is due."""
+    return [b for b in bundles if b.patient.state in states]
 
 
 def _all_params(uow: UnitOfWork, w: Window) -> list[Parameters]:
@@ -146,25 +153,31 @@ def patient_surveys(uow: UnitOfWork, w: Window) -> list[Reminder]:
     prescription, needed by the day the next one can be dispensed)."""
     all_params = _all_params(uow, w)
     intervals = {r.interval_days for p in all_params for r in p.survey.values()}
-    s, d, pt = orm.patient_surveys.c, orm.dispenses.c, orm.patients.c
+    s, d = orm.patient_surveys.c, orm.dispenses.c
     later, after = aliased(orm.patient_surveys), aliased(orm.dispenses)
-    live = pt.state.in_(LIVE_PATIENT_STATES)
     # A survey counts to the end of a local date (T1): a day either side covers every zone.
     around = {days + shift for days in intervals for shift in (-1, 0, 1)}
-    by_survey = select(s.patient_id).join(orm.patients, pt.id == s.patient_id).where(
-        _anchored(s.completed_at, w, around), live,
+    by_survey = select(s.patient_id).where(
+        _anchored(s.completed_at, w, around),
         ~exists().where(later.c.patient_id == s.patient_id, later.c.completed_at > s.completed_at))
-    # After a dispense a new survey is needed by the day the next dispense may happen (R28), at
-    # most a supply and a day after the latest dispense.
-    longest = max(p.max_supply_days for p in all_params) + 1
-    by_dispense = select(d.patient_id).join(orm.patients, pt.id == d.patient_id).where(
-        d.dispensed_at >= w.start - timedelta(days=longest), d.dispensed_at < w.end, live,
-        ~exists().where(after.c.patient_id == d.patient_id, after.c.dispensed_at > d.dispensed_at))
+    # Once a dispense follows the last survey, the next survey is due when the next dispense may
+    # be made (R28's window opens): select on that date, one range per days_supply on the
+    # (days_supply, dispensed_at) index (as refill_windows), for latest dispenses with no survey
+    # after them. The window opens at least `supply - refill_window_days` days after the latest
+    # dispense and at most its supply and a day after it; a day either side covers every zone.
+    ranges = [and_(d.days_supply == supply, d.dispensed_at >= w.start - timedelta(days=supply + 2),
+                   d.dispensed_at < w.end + timedelta(days=1 - off)) for supply, off in _supply_offsets(all_params)]
+    by_dispense = select(d.patient_id).where(
+        or_(false(), *ranges),
+        ~exists().where(after.c.patient_id == d.patient_id, after.c.dispensed_at > d.dispensed_at),
+        ~exists().where(later.c.patient_id == d.patient_id, later.c.completed_at > d.dispensed_at))
     out = []
-    for b in _load(uow, _candidates(uow, by_survey) + _candidates(uow, by_dispense), "surveys", "dispenses"):
+    for b in _live(_load(uow, _candidates(uow, by_survey) + _candidates(uow, by_dispense), "surveys", "dispenses"),
+                   LIVE_PATIENT_STATES):
         params, category = _params(uow, b.patient, w), _category(uow, b.patient, w)
         tz = _tz(uow, b.patient)
-        due = schedule.survey_due(params.survey[category], category, b.surveys, b.dispenses, tz,
+        due = schedule.survey_due(params.survey[category], category, b.surveys,
+                                  still_counting(b.dispenses, params.refill_window_days), tz,
                                   params.refill_window_days)
         day = None if due is None or due == schedule.OVERDUE else local_date(due, tz)
         if day is not None and w.holds(day):
@@ -173,27 +186,44 @@ def patient_surveys(uow: UnitOfWork, w: Window) -> list[Reminder]:
     return out
 
 
+def _supply_offsets(all_params: list[Parameters]) -> list[tuple[int, int]]:
+    """(days_supply, days from a dispense of that supply until R28's window can open at the earliest)."""
+    return sorted({(supply, supply - p.refill_window_days) for p in all_params
+                   for supply in range(1, p.max_supply_days + 1)})
+
+
+def still_counting(dispenses: list[Any], window_days: int) -> list[Any]:
+    """The dispenses that can move R28's opening (ordered by dispensed_at): when the latest alone
+    holds more than the window, the opening comes after it, and an earlier dispense used up (its
+    supply and a day past) by the latest one adds nothing on hand from then on; leaving those
+    out keeps `schedule.refill_opens` from stepping through a patient's whole history."""
+    if not dispenses or dispenses[-1].days_supply <= window_days:
+        return dispenses
+    latest = dispenses[-1].dispensed_at
+    return [d for d in dispenses if d.dispensed_at + timedelta(days=d.days_supply + 1) > latest]
+
+
 def refill_windows(uow: UnitOfWork, w: Window) -> list[Reminder]:
     """R28: the window for the next dispense opened (at most N days of supply left), remind once
     it has opened, within the lookback."""
     all_params = _all_params(uow, w)
-    d, pt, later = orm.dispenses.c, orm.patients.c, aliased(orm.dispenses)
+    d, later = orm.dispenses.c, aliased(orm.dispenses)
     # One range per days_supply on the (days_supply, dispensed_at) index: opens = dispensed_at +
     # days_supply - refill_window_days must fall between the window's start and now.
-    offsets = sorted({(supply, supply - p.refill_window_days) for p in all_params
-                      for supply in range(1, p.max_supply_days + 1)})
+    offsets = _supply_offsets(all_params)
     # Earlier dispenses still on hand only delay the opening, by at most the latest's own supply
     # and a day (it was dispensed with at most the window on hand).
     ranges = [and_(d.days_supply == supply, d.dispensed_at >= w.start - timedelta(days=supply + 1),
                    d.dispensed_at <= w.now - timedelta(days=off)) for supply, off in offsets]
-    query = select(d.patient_id).join(orm.patients, pt.id == d.patient_id).where(
-        or_(false(), *ranges), pt.state == "active",
+    query = select(d.patient_id).where(
+        or_(false(), *ranges),
         ~exists().where(later.c.patient_id == d.patient_id, later.c.dispensed_at > d.dispensed_at))
     out = []
-    for b in _load(uow, _candidates(uow, query), "dispenses"):
+    for b in _live(_load(uow, _candidates(uow, query), "dispenses"), ("active",)):
         last = b.dispenses[-1]
         tz = _tz(uow, b.patient)
-        opens = schedule.refill_opens(b.dispenses, _params(uow, b.patient, w).refill_window_days, tz)
+        window_days = _params(uow, b.patient, w).refill_window_days
+        opens = schedule.refill_opens(still_counting(b.dispenses, window_days), window_days, tz)
         if opens is not None and w.start <= opens <= w.now:
             out.append(Reminder(f"patient:{b.patient.id}", "refill_window_open", last.id,
                                 local_date(opens, tz), "R28"))

@@ -50,22 +50,31 @@ def wait_for(check: Callable[[], Any], timeout: float = 30.0, every: float = 0.1
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
-@pytest.fixture(scope="session")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def start_redis(port: int, workdir: Path) -> subprocess.Popen[bytes]:
+    """A redis-server without persistence (a restart forgets every key), answering pings."""
     binary = shutil.which("redis-server")
     if binary is None:
         raise pytest.UsageError("redis-server is not on PATH (apt-get install redis-server)")
-    port, workdir = free_port(), tmp_path_factory.mktemp("redis")
     process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
                                 "--appendonly", "no", "--dir", str(workdir)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     import redis
     client = redis.Redis(host="127.0.0.1", port=port)
     try:
-        wait_for(lambda: _pings(client), what="redis-server")
-        yield f"redis://127.0.0.1:{port}/0"
+        wait_for(lambda: _pings(client) or process.poll() is not None, what="redis-server")
     finally:
         client.close()
+    assert process.poll() is None, "redis-server exited at start"
+    return process
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = free_port()
+    process = start_redis(port, tmp_path_factory.mktemp("redis"))
+    try:
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
         process.terminate()
         process.wait(10)
 

@@ -14,14 +14,15 @@ def test_tasks_are_acknowledged_late_requeued_on_a_lost_worker_and_prefetched_on
     assert config["task_acks_late"] and config["task_reject_on_worker_lost"]
     assert config["worker_prefetch_multiplier"] == 1
     assert config["broker_transport_options"]["visibility_timeout"] > config["task_time_limit"]
-    assert config["beat_scheduler"] == "redbeat.RedBeatScheduler"
+    assert config["beat_scheduler"] == "workers.beat:RedisScheduler"  # redbeat's, surviving Redis restarts
     assert config["redbeat_lock_timeout"] > config["beat_max_loop_interval"]
     assert {entry["task"] for entry in config["beat_schedule"].values()} == {"rems.sweep", "rems.relay"}
 
 
 def test_the_embedded_broker_needs_no_server_and_is_refused_in_production() -> None:
     config = celery_config(Settings(env="test", broker_url="sqla+sqlite:////tmp/rems-broker-test.db"))
-    assert config["broker_url"].startswith("sqla+sqlite") and "beat_scheduler" not in config
+    assert config["broker_url"].startswith("sqla+sqlite")
+    assert config["beat_scheduler"] == "workers.beat:EmbeddedScheduler"  # a schedule file, first sweep at start
     # beat keeps its schedule beside the broker file, wherever the command runs from
     assert config["beat_schedule_filename"] == "/tmp/celerybeat-schedule"
     with pytest.raises(ValueError, match="REMS_BROKER_URL must name Redis"):

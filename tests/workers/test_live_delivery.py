@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -68,7 +69,7 @@ def test_a_worker_killed_mid_send_is_restarted_and_the_reminder_is_delivered_onc
     live.send("rems.sweep")
     wait_for(live.gateway.holding.is_set, what="the gateway to receive the send")
     live.worker.kill()  # SIGKILL while the gateway has the message and has not answered
-    killed = re.findall(r"rems\.send_notification\[([0-9a-f-]+)\] received", live.worker.output())[-1]
+    killed = re.findall(r"rems\.send_notifications\[([0-9a-f-]+)\] received", live.worker.output())[-1]
     live.gateway.release.set()
     stuck = reminder(live, doc, rx, state=None)
     assert (stuck.state, stuck.attempts) == ("sending", 1)  # claimed; the outcome never written
@@ -85,7 +86,7 @@ def test_a_worker_killed_mid_send_is_restarted_and_the_reminder_is_delivered_onc
     assert [k for k in live.gateway.delivered if k == key] == [key]  # ...so delivered once
     # The killed worker's unacknowledged message comes back from Redis (acks_late, visibility
     # timeout) to the new worker, which runs it; the claim makes it send nothing a third time.
-    wait_for(lambda: re.search(rf"rems\.send_notification\[{killed}\] succeeded in [0-9.]+s: '(sent|skipped)'",
+    wait_for(lambda: re.search(rf"rems\.send_notifications\[{killed}\] succeeded in [0-9.]+s: \{{'(sent|skipped)': \d+",
                                live.worker.output()), timeout=30, what="the killed task to be delivered again")
     assert live.gateway.keyed(done.id) == [key, key]
 
@@ -144,3 +145,54 @@ def test_a_failing_channel_is_retried_with_backoff_then_parked_visible_in_cli_an
     key = delivery.idempotency_key(row)
     wait_for(lambda: live.send("rems.relay") or sum(key in m for m in live.mailbox.refused) == 4,
              every=0.5, what="the retried reminder to be sent again")  # (and refused again)
+
+
+def test_workers_sigkilled_mid_batch_send_no_reminder_twice_under_its_claim(live: Live) -> None:
+    """Issue 14 item 7: 300 reminders in batches of 100 (one claim commit, one outcome commit per
+    batch), the worker SIGKILLed twice while batches are in flight and restarted each time. Every
+    reminder ends sent; a reminder reaches the gateway at most once per attempt (a second time
+    only after its claim's lease ran out, with the same idempotency key), so the gateway, which
+    honours the key, delivers each once; one whose batch outcome was committed is never sent again."""
+    doc, _ = waiting_prescription(live, phone="+15557650000")
+    now = datetime.now(UTC)
+    reminders = [notifications.Reminder(f"prescriber:{doc}", "authorization_expiring", f"rx_batch_{i:03d}",
+                                        now.date(), "R23") for i in range(300)]
+    with live.app.uow() as uow:
+        assert notifications.record(uow, Context("worker:sweep", now), reminders, frozenset({"webhook"})) == 300
+        uow.commit()
+        ids = [n.id for n in uow.session.scalars(select(Notification).where(
+            Notification.recipient == f"prescriber:{doc}", Notification.kind == "authorization_expiring"))]  # type: ignore[arg-type]
+
+    relayed = [0.0]
+
+    def reached() -> int:
+        if time.monotonic() - relayed[0] > 1:  # rows handed back (lease too short to send) go again
+            live.send("rems.relay")
+            relayed[0] = time.monotonic()
+        return sum(1 for n in ids if live.gateway.keyed(n))
+    for at_least in (40, 170):  # two kills, each while a batch is being sent
+        wait_for(lambda at_least=at_least: reached() >= at_least, timeout=60, every=0.02,  # type: ignore[misc]
+                 what=f"{at_least} reminders at the gateway")
+        live.worker.kill()
+        live.worker.start()
+
+    def all_sent() -> bool:
+        live.send("rems.relay")  # re-publishes the rows of a killed batch once their lease ended
+        with live.app.uow() as uow:
+            states = set(uow.session.scalars(select(Notification.state).where(  # type: ignore[call-overload]
+                Notification.id.in_(ids))))  # type: ignore[attr-defined]
+        return states == {"sent"}
+    wait_for(all_sent, timeout=120, every=1.0, what="every reminder to be sent")
+    with live.app.uow() as uow:
+        rows = {n.id: n for n in uow.session.scalars(select(Notification).where(Notification.id.in_(ids)))}  # type: ignore[attr-defined]
+        audited = [a.trigger for n in ids for a in uow.audit_trail("notification", n)]
+        uow.session.expunge_all()
+    resent = 0
+    for notification_id, row in rows.items():
+        keys = live.gateway.keyed(notification_id)
+        assert set(keys) == {delivery.idempotency_key(row)}, keys  # never a new key
+        assert 1 <= len(keys) <= row.attempts <= 3, (len(keys), row.attempts)
+        resent += len(keys) > 1
+    assert resent <= 2 * 100  # only rows of the two batches in flight at a kill
+    assert len({k for n in ids for k in live.gateway.keyed(n)} & set(live.gateway.delivered)) == 300
+    assert audited == ["sent"] * 300  # one audit entry per reminder, whatever the retries

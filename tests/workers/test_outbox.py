@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 import pytest
+from sqlalchemy import select, text
 
-from rems.adapters.notify.port import RecordingChannel
+from rems.adapters import orm
+from rems.adapters.notify.port import Message, RecordingChannel
 from rems.bootstrap import App
 from rems.domain.errors import Conflict
 from rems.domain.model import Notification
@@ -154,3 +156,59 @@ def test_the_channel_follows_the_recipients_contact(app: App) -> None:
     assert got == {(by_mail, "patient_survey_due_soon"): "email", (by_phone, "patient_survey_due_soon"): "webhook",
                    ("pat_nobody", "patient_survey_due_soon"): "outbox",
                    (by_mail, "patient_survey_due_today"): "outbox"}  # SMTP not configured: outbox
+
+
+class SlowChannel(RecordingChannel):
+    """Each send takes `seconds` of the worker's clock."""
+
+    def __init__(self, clock: list[datetime], seconds: int) -> None:
+        super().__init__()
+        self.clock, self.seconds = clock, seconds
+
+    def send(self, message: Message) -> None:
+        super().send(message)
+        self.clock[0] += timedelta(seconds=self.seconds)
+
+
+def test_a_batch_sends_only_while_its_lease_outlasts_a_send_and_hands_the_rest_back(app: App) -> None:
+    """Issue 14 item 7: a claimed row is sent only while its lease has a send's time-out left, so no
+    lease ends during a send; the rest go back to pending, their attempt not counted."""
+    ids = [remind(app, subject=f"pat_{i}") for i in range(3)]
+    clock = [T0]
+    policy = Policy(max_attempts=3, lease=timedelta(seconds=10), send_budget=timedelta(seconds=4))
+    outcomes = delivery.deliver_batch(app.uow, {"outbox": SlowChannel(clock, 3)},
+                                      lambda: Context("worker:notify", clock[0]), ids, policy)
+    assert list(outcomes.values()) == ["sent", "sent", "pending"]  # the third would start at +6 s
+    handed_back = row(app, ids[2])
+    assert (handed_back.state, handed_back.attempts, handed_back.claim_token) == ("pending", 0, None)
+    with app.uow() as uow:
+        assert notifications.to_enqueue(uow, Context("relay", clock[0]), policy) == [ids[2]]
+        assert [[a.trigger for a in uow.audit_trail("notification", n)] for n in ids] == [["sent"], ["sent"], []]
+
+
+def test_a_batch_records_failures_and_successes_each_in_its_own_state(app: App) -> None:
+    ids = [remind(app, subject=f"pat_{i}") for i in range(3)]
+    channel = RecordingChannel(failures=1)
+    outcomes = delivery.deliver_batch(app.uow, {"outbox": channel}, lambda: Context("worker:notify", T0),
+                                      [*ids, ids[0], "ntf_unknown"], POLICY)
+    assert outcomes == {ids[0]: "failed", ids[1]: "sent", ids[2]: "sent", "ntf_unknown": "skipped"}
+    assert row(app, ids[0]).next_attempt_at == T0 + POLICY.backoff
+
+
+def test_a_claim_skips_rows_another_transaction_holds_instead_of_waiting(pg_app: App) -> None:
+    """PostgreSQL: two workers with overlapping batches (a redelivered task and a re-published
+    one) never wait on, or deadlock with, each other: the rows one is claiming are skipped by the
+    other, which claims the rest (issue 14 item 7)."""
+    ids = sorted(remind(pg_app, subject=f"pat_{i}") for i in range(4))
+    with pg_app.uow() as holder:
+        held = holder.session.execute(select(orm.notifications.c.id).where(orm.notifications.c.id.in_(ids[:2]))
+                                      .with_for_update()).scalars().all()
+        assert sorted(held) == ids[:2]
+        with pg_app.uow() as uow:
+            uow.session.execute(text("SET LOCAL lock_timeout = '2s'"))  # a wait would fail the test
+            claimed = notifications.claim_batch(uow, Context("worker", T0), ids, POLICY)
+        assert [c.notification.id for c in claimed] == ids[2:]
+        holder.session.rollback()
+    with pg_app.uow() as uow:
+        assert [c.notification.id for c in notifications.claim_batch(uow, Context("worker", T0), ids, POLICY)] \
+            == ids[:2]

@@ -222,3 +222,24 @@ def test_after_the_weekly_phase_the_test_is_due_every_4_weeks_or_every_2_if_irre
     assert due(app, at(every_4_weeks - timedelta(days=1)), "pregnancy_test") == {
         ("pregnancy_test_due_soon", regular, every_4_weeks)}
     assert due(app, at(tested + timedelta(days=7)), "pregnancy_test") == set()  # not weekly any more
+
+
+def test_a_discontinued_patient_gets_no_survey_or_refill_reminder_and_an_interrupted_one_only_the_survey(
+        app: App) -> None:
+    """R20 runs for a live enrollment (interrupted too), R28 only for an active one; the candidates
+    are selected on dates alone and judged on the patient's state when loaded (issue 14 item 6)."""
+    paused = Scenario(app).certified_prescriber().certified_pharmacy().enrolled("adult_male")
+    paused.dispensed()
+    stopped = Scenario(app, paused.now).certified_prescriber().certified_pharmacy().enrolled("adult_male")
+    stopped.dispensed()
+    opens = at((paused.now + timedelta(days=28 - 7)).date(), 12)
+
+    def kinds() -> set[tuple[str, str]]:
+        with app.uow() as uow:
+            return {(r.recipient.removeprefix("patient:"), r.kind) for r in find_due(uow, Window(opens, LEAD, LOOKBACK))
+                    if r.recipient in (f"patient:{paused.patient_id}", f"patient:{stopped.patient_id}")}
+    both = {"patient_survey_due_today", "refill_window_open"}
+    assert kinds() == {(p, k) for p in (paused.patient_id, stopped.patient_id) for k in both}
+    paused.call(patients.change_state, paused.patient_id, "interrupt")
+    stopped.call(patients.change_state, stopped.patient_id, "discontinue")
+    assert kinds() == {(paused.patient_id, "patient_survey_due_today")}
