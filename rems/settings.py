@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     webhook_url: str | None = None  # SMS/messaging gateway; webhook channel off when unset
     webhook_secret: SecretStr | None = None  # signs each body (X-REMS-Signature: HMAC-SHA256)
     webhook_timeout_seconds: float = 10.0
+    # Issue 15 item 6 (hygiene lane): a request body over this many bytes is refused with 413
+    # (docs/input.md); the largest real body, an enrollment, is a few kilobytes.
+    max_body_bytes: int = 512 * 1024
 
     @model_validator(mode="after")
     def _safe_outside_development(self) -> Settings:

@@ -9,6 +9,7 @@ import click
 import typer
 
 from rems.cli import actors, admin_patients, dispensing, notifications, patients, reports, server, tokens
+from rems.cli.arguments import check_arguments
 from rems.cli.audit import audit
 from rems.cli.output import EXIT_BAD_INPUT, emit, handle, state
 
@@ -74,6 +75,7 @@ def demo(database: Path = typer.Option(Path("var/demo.db"), help="SQLite file fo
 
 
 def run() -> None:
+    check_arguments(sys.argv[1:])  # issue 15 item 6: exit 2 naming the option
     try:
         app(standalone_mode=False)
     except (click.exceptions.Exit, typer.Exit) as exc:

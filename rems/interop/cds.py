@@ -6,7 +6,6 @@ the prefetch names a pharmacy; malformed hook input gets one "Bad Request" warni
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import uuid
@@ -18,7 +17,7 @@ from fhir.resources.R4B.medicationrequest import MedicationRequest
 from pydantic import BaseModel, Field, ValidationError
 
 from rems.domain.requirements import Requirement
-from rems.interop import codes
+from rems.interop import codes, json_input
 from workflows.program import Program
 
 ORDER_HOOKS = ("order-sign", "order-select")
@@ -144,9 +143,9 @@ def _identifier(resource: Any, system: str) -> str | None:
 
 def parse_hook(service_hook: str, body: bytes) -> Hook:
     try:
-        raw = _obj(json.loads(body), "the request")
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
-        raise BadHook(f"the request is not JSON: {error}") from None
+        raw = _obj(json_input.loads(body), "the request")
+    except json_input.BadJson as bad:  # issue 15 item 6: huge numbers, control characters, depth
+        raise BadHook(f"the request is not acceptable JSON: {bad}") from None
     if raw.get("hook") != service_hook:
         raise BadHook(f"hook is {raw.get('hook')!r}; this service handles {service_hook!r}")
     if not isinstance(raw.get("hookInstance"), str) or not raw["hookInstance"]:

@@ -50,7 +50,7 @@ def _respond(call: Call, body: bytes) -> Response:
     try:
         message = ncpdp_xml.parse(body)
     except ncpdp_xml.Malformed as bad:
-        return _xml(ncpdp_xml.error(None, now, str(bad)), 400)
+        return _xml(ncpdp_xml.error(None, now, str(bad)), bad.status)
     try:
         return _transaction(call, message)
     except ncpdp.SenderMismatch as mismatch:
