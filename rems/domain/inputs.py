@@ -13,8 +13,9 @@ import re
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 # FHIR's string type (and so CDS Hooks' FHIR resources) allows TAB, CR and LF in free text.
 _CONTROL_BUT_WHITESPACE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
-NPI_FORM = re.compile(r"^\d{10}$")
-NCPDP_ID_FORM = re.compile(r"^\d{7}$")
+# ASCII digits, whole value: \d also matches other scripts' digits, and $ a trailing newline.
+NPI_FORM = re.compile(r"[0-9]{10}")
+NCPDP_ID_FORM = re.compile(r"[0-9]{7}")
 _NPI_PREFIX = "80840"  # ISO 7812 issuer prefix of the NPI: the Luhn check runs over it too
 
 
@@ -45,14 +46,14 @@ def _luhn_sum(digits: str) -> int:
 
 def npi_check_digit(first_nine: str) -> str:
     """The tenth digit of an NPI whose first nine are `first_nine` (Luhn over 80840 + them)."""
-    if not re.fullmatch(r"\d{9}", first_nine):
+    if not re.fullmatch(r"[0-9]{9}", first_nine):
         raise ValueError("an NPI's check digit needs exactly nine digits")
     return str((10 - _luhn_sum(_NPI_PREFIX + first_nine + "0") % 10) % 10)
 
 
 def npi(value: str) -> str:
     """A valid NPI (10 digits, the last its Luhn check digit), or ValueError saying why not."""
-    if not NPI_FORM.match(value):
+    if not NPI_FORM.fullmatch(value):
         raise ValueError("must be a 10-digit NPI")
     if _luhn_sum(_NPI_PREFIX + value) % 10 != 0:
         raise ValueError(f"is not a valid NPI: its check digit should be {npi_check_digit(value[:9])}")
@@ -61,6 +62,6 @@ def npi(value: str) -> str:
 
 def ncpdp_id(value: str) -> str:
     """A 7-digit NCPDP provider id, or ValueError."""
-    if not NCPDP_ID_FORM.match(value):
+    if not NCPDP_ID_FORM.fullmatch(value):
         raise ValueError("must be a 7-digit NCPDP provider id")
     return value

@@ -20,7 +20,7 @@ Text = Annotated[str, Plain]
 class EnrollPrescriberIn(In):
     name: Name
     npi: Annotated[str, AfterValidator(inputs.npi)] = Field(
-        pattern=r"^\d{10}$", description="R1: 10-digit National Provider Identifier, the last digit its "
+        pattern=r"^[0-9]{10}$", description="R1: 10-digit National Provider Identifier, the last digit its "
                                          "check digit (Luhn over 80840 and the first nine)")
     attested: bool = Field(description="R2: the prescriber signed the enrollment attestation")
     education_reviewed: bool = Field(description="R1: the REMS education was reviewed")
@@ -28,7 +28,7 @@ class EnrollPrescriberIn(In):
 
 class EnrollPharmacyIn(In):
     name: Name
-    ncpdp_id: str = Field(pattern=r"^\d{7}$", description="R25: 7-digit NCPDP provider id of the pharmacy")
+    ncpdp_id: str = Field(pattern=r"^[0-9]{7}$", description="R25: 7-digit NCPDP provider id of the pharmacy")
     representative_enrolled: bool = Field(description="R25: an authorized representative enrolls it")
     staff_trained: bool = Field(description="R25: dispensing staff are trained on the REMS")
     records_and_audits_accepted: bool = Field(description="R25: records are kept, audits accepted")
