@@ -21,6 +21,8 @@ from tests.api.conftest import Clock
 from tests.api.test_openapi import _fuzz, _real_ids, _role
 from tests.api.world import ADMIN, World
 
+# What a generator rarely draws but PostgreSQL refuses (NUL) or a log would carry (CR/LF, ESC).
+HOSTILE = ["\x00", "a\x00b", "\r\nX-Injected: 1", "\x1b[2J", "\t", "x" * 3000]
 EXAMPLES = int(os.environ.get("REMS_FUZZ_API_EXAMPLES", "1"))
 
 
@@ -51,4 +53,18 @@ def test_no_input_from_any_role_is_a_server_error_on_either_store(app: App, cloc
             strategies = [operation.as_strategy(generation_mode=mode) for mode in modes]
             if fixed and role == own:
                 strategies.append(operation.as_strategy(path_parameters=fixed))
+            if role == own:
+                strategies += _hostile_addresses(operation, fixed)
             _fuzz(st.one_of(strategies), headers, EXAMPLES * len(strategies))()
+
+
+def _hostile_addresses(operation: Any, fixed: dict[str, str]) -> list[st.SearchStrategy[schemathesis.Case]]:
+    """A hostile value in each path parameter (the others real) and in each query parameter."""
+    found: list[st.SearchStrategy[schemathesis.Case]] = []
+    for name in [p.name for p in operation.path_parameters]:
+        found.append(st.sampled_from(HOSTILE).flatmap(
+            lambda v, name=name: operation.as_strategy(path_parameters={**fixed, name: v})))
+    for name in [p.name for p in operation.query]:
+        found.append(st.sampled_from(HOSTILE).flatmap(
+            lambda v, name=name: operation.as_strategy(query={name: v})))
+    return found
