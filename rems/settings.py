@@ -7,7 +7,7 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from workflows.program import PROGRAM_DIR
@@ -57,7 +57,7 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = 10.0
     # Issue 15 item 6 (hygiene lane): a request body over this many bytes is refused with 413
     # (docs/input.md); the largest real body, an enrollment, is a few kilobytes.
-    max_body_bytes: int = 512 * 1024
+    max_body_bytes: int = Field(default=512 * 1024, ge=1024)
 
     @model_validator(mode="after")
     def _safe_outside_development(self) -> Settings:

@@ -245,3 +245,16 @@ def test_a_wrong_method_is_a_405_on_every_api_path(client: TestClient, w: World)
             assert response.status_code == 405, (method, path, response.text[:200])
             checked += 1
     assert checked > 100
+
+
+def test_interop_and_dashboard_addresses_with_control_characters_are_never_a_500(
+        client: TestClient, w: World) -> None:
+    """Their paths reach no database (FHIR, NCPDP) or refuse the id (CDS Hooks: no such service)."""
+    for bad in ("%00", "%0D%0A", "%1B"):
+        for method, path, auth in (("POST", f"/cds-services/rems-order-sign{bad}", w.doc),
+                                   ("POST", f"{fhir_helpers.URL}?x={bad}", w.pharm),
+                                   ("POST", f"/ncpdp/script?x={bad}", w.pharm),
+                                   ("GET", f"/web/static/{bad}.css", w.doc),
+                                   ("GET", f"/web/prescriber/patients/{bad}", w.doc)):
+            response = client.request(method, path, headers=w.auth(auth), content=b"{}")
+            assert 400 <= response.status_code < 500, (path, response.status_code, response.text[:200])
