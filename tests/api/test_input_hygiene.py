@@ -258,3 +258,19 @@ def test_interop_and_dashboard_addresses_with_control_characters_are_never_a_500
                                    ("GET", f"/web/prescriber/patients/{bad}", w.doc)):
             response = client.request(method, path, headers=w.auth(auth), content=b"{}")
             assert 400 <= response.status_code < 500, (path, response.status_code, response.text[:200])
+
+
+def test_cds_hook_shapes_the_fuzz_found_are_bad_request_cards_not_500s(client: TestClient, w: World) -> None:
+    """Found by test_fuzz_corpus.py: an identifier that is a number, a pharmacy Bundle whose entry
+    is not a list, a supply of 1e308 weeks."""
+    odd_identifier = hook(w.male)
+    odd_identifier["prefetch"]["patient"]["identifier"] = 1
+    odd_bundle = hook(w.male)
+    odd_bundle["prefetch"]["pharmacy"] = {"resourceType": "Bundle", "entry": 7}
+    weeks = hook(w.male)
+    supply = weeks["context"]["draftOrders"]["entry"][0]["resource"]["dispenseRequest"]["expectedSupplyDuration"]
+    supply |= {"value": 1e308, "unit": "weeks", "code": "wk"}
+    for body in (odd_identifier, odd_bundle, weeks):
+        response = client.post("/cds-services/rems-order-sign", headers=w.auth(w.doc), json=body)
+        assert response.status_code == 200, response.text[:300]
+        assert "cards" in response.json()
