@@ -51,8 +51,10 @@ test: lint system-deps ## Lint, then the whole test suite on 2 workers (installs
 test-fast: install ## The inner loop: unit and service tests on SQLite only, no lint (about 30 s)
 	REMS_TEST_DATABASES=sqlite $(BIN)/pytest -n 2 -q tests/unit tests/service
 
-fuzz: install ## The gate against its independent oracle, long profile (REMS_FUZZ_EXAMPLES, default 2000)
+fuzz: install ## Long fuzz: the gate against its oracle, then hostile input on every interface and both stores (docs/input.md)
 	REMS_FUZZ_EXAMPLES=$${REMS_FUZZ_EXAMPLES:-2000} $(BIN)/pytest -q -n 0 tests/unit/test_oracle_gate.py --hypothesis-show-statistics
+	REMS_FUZZ_API_EXAMPLES=$${REMS_FUZZ_API_EXAMPLES:-25} REMS_FUZZ_CORPUS_EXAMPLES=$${REMS_FUZZ_CORPUS_EXAMPLES:-500} \
+	  $(BIN)/pytest -q -n 0 tests/api/test_fuzz.py tests/api/test_fuzz_corpus.py
 
 mutation: install ## Mutation testing of rems/domain against tests/unit (mutmut; results: .venv/bin/mutmut results)
 	REMS_TEST_DATABASES=sqlite $(BIN)/mutmut run --max-children 2

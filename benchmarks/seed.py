@@ -23,6 +23,7 @@ from benchmarks.bulk import ORDER, check_schema, insert
 from rems.adapters import orm
 from rems.domain.categories import FRP_CATEGORIES, category_of
 from rems.domain.identity import name_key
+from rems.domain.inputs import npi_check_digit
 from rems.domain.model import Patient
 from rems.services import audit_chain
 from workflows.program import PROGRAM_DIR, Parameters, load_program
@@ -169,7 +170,7 @@ class Population:
                 row: dict[str, Any] = {"id": key, "name": f"{kind[:-1].title()} {i}", "enrolled_at": enrolled,
                                        "state": "enrolled", "certified_at": None, "version": 1}
                 if kind == "prescribers":
-                    row |= {"npi": f"9{i:09d}", "attested": True, "education_reviewed": True}
+                    row |= {"npi": f"9{i:08d}" + npi_check_digit(f"9{i:08d}"), "attested": True, "education_reviewed": True}
                     if state == "certified":
                         self.prescribers.append(key)
                 else:

@@ -134,6 +134,10 @@ class Settings(BaseSettings):
     # this many reminders, and a worker claims them, and records their outcomes, in one commit each.
     notify_batch_size: int = 100
 
+    # Issue 15 item 6 (hygiene lane): a request body over this many bytes is refused with 413
+    # (docs/input.md); the largest real body, an enrollment, is a few kilobytes.
+    max_body_bytes: int = Field(default=512 * 1024, ge=1024)
+
     @model_validator(mode="after")
     def _safe_outside_development(self) -> Settings:
         if self.env == "production" and self.database_url.startswith("sqlite"):

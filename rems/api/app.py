@@ -8,13 +8,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rems import logs, web
 from rems.api import errors, metrics
 from rems.api.admission import Admission
+from rems.api.input_guard import BodyLimit, plain_address
 from rems.api.routers import (
     admin,
     admin_patients,
@@ -35,6 +36,7 @@ DESCRIPTION = """The REMS engine over HTTP. Every call needs `Authorization: Bea
 from `rems token create --role prescriber|pharmacy|patient|admin --actor ID`, and reaches only its
 role's routes (403 otherwise) and its actor's records (404 otherwise). Every POST accepts an
 `Idempotency-Key`. Errors are RFC 9457 problem details; a refusal (409) lists every failing rule."""
+INTEROP_PATHS = ("/fhir/", "/cds-services", "/ncpdp/")  # each limits its own body (rems/interop/web.py)
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 
@@ -86,8 +88,9 @@ def create_app(app: App, clock: Callable[[], datetime] | None = None) -> FastAPI
     api.state.rems = app
     api.state.clock = clock or (lambda: datetime.now(UTC))
     errors.install(api)
-    for module in (pharmacy, prescriber, patient_care, patient, admin_patients, admin, notifications, reports, fhir, cds_hooks,
-                   ncpdp):
+    for module in (pharmacy, prescriber, patient_care, patient, admin_patients, admin, notifications, reports):
+        api.include_router(module.router, dependencies=[Depends(plain_address)])
+    for module in (fhir, cds_hooks, ncpdp):  # their paths reach no database; bodies: rems/interop
         api.include_router(module.router)
     web.install(api)
 
@@ -100,6 +103,7 @@ def create_app(app: App, clock: Callable[[], datetime] | None = None) -> FastAPI
     api.openapi = _problem_media_types(api)  # type: ignore[method-assign]
     api.add_middleware(Cors, origins=app.settings.cors_origins,  # issue 16: CDS and FHIR routes only
                        max_age_seconds=app.settings.cors_max_age_seconds)
+    api.add_middleware(BodyLimit, limit=app.settings.max_body_bytes, exempt=INTEROP_PATHS)  # issue 15 item 6
     # Issue 14 item 4: excess requests refused at once, before anything but the request id.
     api.add_middleware(Admission, limit=app.settings.max_concurrent_requests,
                        retry_after_seconds=app.settings.retry_after_seconds)

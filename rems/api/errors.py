@@ -23,7 +23,7 @@ log = logging.getLogger("rems.api")
 
 _WHAT = {
     400: "Bad request", 401: "Authentication required", 403: "Forbidden for this role",
-    404: "Not found", 405: "Method not allowed", 409: "Refused or in conflict",
+    404: "Not found", 405: "Method not allowed", 409: "Refused or in conflict", 413: "Body too large",
     422: "Invalid input (the field is named)", 429: "Too many refused requests; retry after the wait",
     503: "Database busy or unavailable; retry",
 }
@@ -97,6 +97,8 @@ def _http(request: Request, error: Exception) -> JSONResponse:
     if error.status_code == 400:  # an undecodable body is invalid input like any other
         return problem(request, 422, "invalid-input", f"body: {error.detail}", field="body",
                        errors=[FieldError(field="body", message=str(error.detail))])
+    if error.status_code == 413:
+        return problem(request, 413, "too-large", str(error.detail), field="body")
     return problem(request, error.status_code, "http", str(error.detail), error.headers)
 
 

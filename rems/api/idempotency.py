@@ -35,7 +35,7 @@ async def fingerprint(request: Request) -> Fingerprint:
     raw = await request.body()
     try:
         canonical = json.dumps(json.loads(raw), sort_keys=True, separators=(",", ":")).encode()
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, a 4,300-digit number, nested too deep
         canonical = raw
     return Fingerprint(f"{request.method} {request.url.path}"[:300], hashlib.sha256(canonical).hexdigest())
 

@@ -75,7 +75,7 @@ def walk(database: Path) -> None:
     iso = lambda delta: (now - delta).isoformat(timespec="seconds")  # noqa: E731
     print("== rems demo: an adult female of reproductive potential on pomalidomide ==")
     _run(env, "init")
-    doc = _run(env, "--json", "prescriber", "enroll", "--name", "Dr Ada Byron", "--npi", "1000000001",
+    doc = _run(env, "--json", "prescriber", "enroll", "--name", "Dr Ada Byron", "--npi", "1000000004",
                "--attested", "--education-reviewed", quiet=True)["id"]
     pharm = _run(env, "--json", "pharmacy", "enroll", "--name", "Specialty Pharmacy One",
                  "--ncpdp-id", "1000001", "--representative-enrolled", "--staff-trained",

@@ -10,6 +10,7 @@ import typer
 
 from rems import logs
 from rems.cli import actors, admin_patients, dispensing, notifications, patients, reports, server, tokens
+from rems.cli.arguments import check_arguments
 from rems.cli.audit import audit
 from rems.cli.output import EXIT_BAD_INPUT, emit, handle, state
 
@@ -78,6 +79,7 @@ def demo(database: Path = typer.Option(Path("var/demo.db"), help="SQLite file fo
 def run(args: list[str] | None = None) -> None:
     """The entry point: ARGS (default sys.argv) in, an exit code out (SystemExit), never a traceback."""
     logs.configure("cli", logging.WARNING, logs.new_id("cli"))  # issue 15 item 3: JSON on stderr
+    check_arguments(sys.argv[1:] if args is None else args)  # issue 15 item 6: exit 2 naming the option
     try:
         app(args=args, prog_name="rems", standalone_mode=False)
     except typer.Exit as exc:

@@ -14,7 +14,7 @@ if TYPE_CHECKING:  # the services load when a command runs, not for `rems --help
     from rems.services import certification
     from rems.services.uow import Context, UnitOfWork
 
-DEMO_NPI, DEMO_NCPDP = "1999999990", "1999990"
+DEMO_NPI, DEMO_NCPDP = "1999999992", "1999990"  # R1: a valid NPI check digit
 
 
 def serve(host: str = typer.Option("127.0.0.1", help="Interface to listen on"),

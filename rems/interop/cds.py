@@ -8,7 +8,6 @@ dashboard, built on the configured public base URL.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import uuid
@@ -21,7 +20,7 @@ from fhir.resources.R4B.medicationrequest import MedicationRequest
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from rems.domain.requirements import Requirement
-from rems.interop import codes
+from rems.interop import codes, json_input
 from workflows.program import Program
 
 ORDER_HOOKS = ("order-sign", "order-select")
@@ -114,7 +113,10 @@ def _days(mr: MedicationRequest) -> int | None:
     per = {"d": 1, "day": 1, "days": 1, "wk": 7, "week": 7, "weeks": 7}.get(str(supply.code or supply.unit))
     if per is None:
         raise BadHook("dispenseRequest.expectedSupplyDuration: use days (d) or weeks (wk)")
-    return math.ceil(float(supply.value) * per)
+    days = float(supply.value) * per
+    if not math.isfinite(days):  # 1e308 weeks overflows: refused, not a 500
+        raise BadHook("dispenseRequest.expectedSupplyDuration.value is out of range")
+    return math.ceil(days)
 
 
 def _order(entry: Any, index: int, patient_ref: str) -> Order:
@@ -163,7 +165,8 @@ def _draft_orders(hook: str, context: dict[str, Any], patient_ref: str) -> tuple
 
 
 def _identifier(resource: Any, system: str) -> str | None:
-    for identifier in resource.get("identifier") or [] if isinstance(resource, dict) else []:
+    found = resource.get("identifier") if isinstance(resource, dict) else None
+    for identifier in found if isinstance(found, list) else []:  # any other shape names nobody
         if isinstance(identifier, dict) and identifier.get("system") == system and identifier.get("value"):
             return str(identifier["value"])
     return None
@@ -171,9 +174,9 @@ def _identifier(resource: Any, system: str) -> str | None:
 
 def parse_hook(service_hook: str, body: bytes) -> Hook:
     try:
-        raw = _obj(json.loads(body), "the request")
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
-        raise BadHook(f"the request is not JSON: {error}") from None
+        raw = _obj(json_input.loads(body), "the request")
+    except json_input.BadJson as bad:  # issue 15 item 6: huge numbers, control characters, depth
+        raise BadHook(f"the request is not acceptable JSON: {bad}") from None
     if raw.get("hook") != service_hook:
         raise BadHook(f"hook is {raw.get('hook')!r}; this service handles {service_hook!r}")
     if not isinstance(raw.get("hookInstance"), str) or not raw["hookInstance"]:
@@ -195,7 +198,9 @@ def parse_hook(service_hook: str, body: bytes) -> Hook:
         if service_hook in ORDER_HOOKS else ()
     pharmacy = prefetch.get("pharmacy")
     if isinstance(pharmacy, dict) and pharmacy.get("resourceType") == "Bundle":
-        pharmacy = next((e.get("resource") for e in pharmacy.get("entry") or [] if isinstance(e, dict)), None)
+        entries = pharmacy.get("entry")
+        pharmacy = next((e.get("resource") for e in entries if isinstance(e, dict)), None) \
+            if isinstance(entries, list) else None
     return Hook(service_hook, _identifier(patient, codes.REMS_PATIENT), orders,
                 _identifier(pharmacy, codes.NCPDP_PROVIDER))
 

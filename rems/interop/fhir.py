@@ -7,7 +7,6 @@ wire between R4 (4.0.1) and R4B for every element used here.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -17,7 +16,7 @@ from fhir.resources.R4B.parameters import Parameters
 from pydantic import ValidationError
 
 from rems.domain.errors import NotFound
-from rems.interop import codes, etasu, fhir_outcome
+from rems.interop import codes, etasu, fhir_outcome, json_input
 from rems.interop.etasu import Caller, Etasu
 from rems.services.uow import Context, UnitOfWork
 
@@ -84,9 +83,10 @@ def _medication_codings(resource: Any, where: str) -> tuple[tuple[str, str], ...
 def parse_etasu(body: bytes) -> EtasuQuery:
     """A Parameters resource: `patient` + `medication`, or a case number (`caseNumber`/`case_number`)."""
     try:
-        raw = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
-        raise BadParameters(400, "structure", "body", f"not JSON: {error}") from None
+        raw = json_input.loads(body)
+    except json_input.BadJson as bad:  # issue 15 item 6: huge numbers, control characters, depth
+        status = 400 if bad.where == "body" else 422
+        raise BadParameters(status, "structure" if status == 400 else "invalid", bad.where, bad.reason) from None
     if not isinstance(raw, dict) or raw.get("resourceType") != "Parameters":
         raise BadParameters(400, "structure", "resourceType", "the body must be a Parameters resource")
     params = _validated(raw)

@@ -14,6 +14,8 @@ from datetime import datetime
 
 from lxml import etree
 
+from rems.domain.inputs import control_character, ncpdp_id, npi
+
 NS = "http://www.ncpdp.org/schema/SCRIPT"
 VERSION = "2017071"
 TRANSACTIONS = ("REMSInitiationRequest", "REMSRequest", "RxFill")
@@ -23,6 +25,15 @@ _DECLARATION = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 
 class Malformed(ValueError):
     """A message we cannot read: answered with an NCPDP Error (code 900), never a 500."""
+
+    status = 400
+
+
+class Invalid(Malformed):
+    """A readable message with a value we refuse (a control character, an NPI failing its check
+    digit): the element is named; answered with an NCPDP Error and 422 (docs/input.md)."""
+
+    status = 422
 
 
 @dataclass(frozen=True)
@@ -59,15 +70,30 @@ def _parser() -> etree.XMLParser:
 
 
 def _localize(root: etree._Element) -> None:
+    """Elements of the SCRIPT namespace by their local names; any other namespace is never read."""
     for element in root.iter():
-        if isinstance(element.tag, str):
+        if isinstance(element.tag, str) and etree.QName(element).namespace == NS:
             element.tag = etree.QName(element).localname
 
 
 def _text(root: etree._Element, path: str) -> str | None:
     found = root.find(path)
     value = (found.text or "").strip() if found is not None else ""
+    # XML 1.0 refuses NUL and most C0 characters itself; TAB, CR, LF, DEL and C1 remain.
+    if (bad := control_character(value)) is not None:
+        raise Invalid(f"{path} must not contain control characters (found {bad})")
     return value or None
+
+
+def _identifiers(m: Message) -> None:
+    """R1, R25: a prescriber's NPI passes its check digit; a pharmacy's NCPDP id has 7 digits."""
+    for path, value, check in (("Prescriber/NonVeterinarian/Identification/NPI", m.npi, npi),
+                               ("Pharmacy/Identification/NCPDPID", m.ncpdp_id, ncpdp_id)):
+        if value is not None:
+            try:
+                check(value)
+            except ValueError as error:
+                raise Invalid(f"{m.kind}/{path} {value!r} {error}") from None
 
 
 def _yes(root: etree._Element, path: str) -> bool:
@@ -85,9 +111,13 @@ def parse(body: bytes) -> Message:
         raise Malformed(f"not well-formed XML: {error}") from None
     if root.getroottree().docinfo.doctype or any(True for _ in root.iter(etree.Entity)):
         raise Malformed("DOCTYPE and entity references are not accepted")
+    name = etree.QName(root)
+    if name.localname != "Message":
+        raise Malformed(f"the root element is {name.localname}, not Message")
+    if name.namespace != NS:  # issue 15 item 6: a Message of another (or no) namespace is no SCRIPT
+        raise Malformed(f"the Message is in namespace {name.namespace or '(none)'}; SCRIPT messages "
+                        f"are in {NS}")
     _localize(root)
-    if root.tag != "Message":
-        raise Malformed(f"the root element is {root.tag}, not Message")
     message_id = _text(root, "Header/MessageID")
     if message_id is None:
         raise Malformed("Header/MessageID is required")
@@ -120,6 +150,7 @@ def parse(body: bytes) -> Message:
         drug=drug, case_number=_text(tx, "REMSCaseID"),
         dispensed=tx.find("FillStatus/Dispensed") is not None, counselling=counselling)
     _required(message, tx)
+    _identifiers(message)
     return message
 
 

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
+from rems.domain import inputs
 from rems.domain.errors import InvalidInput
 from workflows.program import CATEGORIES
 
@@ -30,8 +31,14 @@ def _category(value: str) -> str:
 
 Moment = Annotated[datetime, AfterValidator(_aware)]
 Category = Annotated[str, AfterValidator(_category)]
-Text = Annotated[str, Field(min_length=1, max_length=200)]
-Key = Annotated[str, Field(min_length=1, max_length=40)]
+# Every text a use case takes is plain: no control character (NUL, CR/LF, TAB, ESC...) reaches a
+# record, whichever interface sent it (docs/input.md).
+Plain = AfterValidator(inputs.plain)
+Text = Annotated[str, Field(min_length=1, max_length=200), Plain]
+Key = Annotated[str, Field(min_length=1, max_length=40), Plain]
+Reason = Annotated[str, Field(min_length=1, max_length=500), Plain]
+Npi = Annotated[str, AfterValidator(inputs.npi)]  # R1: 10 digits, the last the Luhn check digit
+NcpdpId = Annotated[str, AfterValidator(inputs.ncpdp_id)]  # R25: the 7-digit NCPDP provider id
 
 
 class Command(BaseModel):
@@ -52,14 +59,14 @@ def parse(kind: type[C], **data: Any) -> C:
 
 class EnrollPrescriber(Command):  # R1, R2
     name: Text
-    npi: Annotated[str, Field(pattern=r"^\d{10}$", description="10-digit NPI")]
+    npi: Npi
     attested: bool
     education_reviewed: bool
 
 
 class EnrollPharmacy(Command):  # R25
     name: Text
-    ncpdp_id: Annotated[str, Field(pattern=r"^\d{7}$", description="7-digit NCPDP id")]
+    ncpdp_id: NcpdpId
     representative_enrolled: bool
     staff_trained: bool
     records_and_audits_accepted: bool
@@ -94,7 +101,7 @@ class EnrollPatient(Command):  # R5-R8
     cycles_regular: bool = True
     ppaf: PpafSignature
     identifiers: Annotated[list[Identifier], Field(max_length=20)] = []
-    time_zone: Annotated[str, Field(min_length=1, max_length=64)] | None = None  # T1: IANA name
+    time_zone: Annotated[str, Field(min_length=1, max_length=64), Plain] | None = None  # T1: IANA name
 
 
 class RenewPpaf(Command):  # R8, R35: a female's renewal states every fact
@@ -106,13 +113,13 @@ class RenewPpaf(Command):  # R8, R35: a female's renewal states every fact
 class CorrectFacts(Command):  # R35: the administrator's correction, with a reason
     patient_id: Key
     facts: ReproductiveFacts
-    reason: Annotated[str, Field(min_length=1, max_length=500)]
+    reason: Reason
 
 
 class DecideReadmission(Command):  # R34: the administrator's decision to enrol a person again
     patient_id: Key  # an enrollment of the person (e.g. the one stopped for pregnancy)
     program_id: Key | None = None  # the program of the new enrollment; default that enrollment's
-    reason: Annotated[str, Field(min_length=1, max_length=500)]
+    reason: Reason
 
 
 class TransferPatient(Command):  # R34: the same record, another prescriber

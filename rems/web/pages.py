@@ -5,7 +5,6 @@ redirect (303) on success or render the same page with the error beside its fiel
 """
 # No `from __future__ import annotations`: FastAPI resolves the dependencies' annotations at run time.
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,6 +20,7 @@ from starlette.responses import RedirectResponse, Response
 from rems.api.auth import Principal, application, clock, refuse, request_id
 from rems.bootstrap import App
 from rems.domain.errors import Conflict, DomainError, InvalidInput, NotFound, Refused
+from rems.domain.inputs import control_character
 from rems.services.uow import Context
 from rems.web.session import Cookies, WebSession, principal_of
 from rems.web.zones import shown, to_utc
@@ -37,7 +37,6 @@ HEADERS = {
                                "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
 }
 MAX_FIELD = 2000
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class LoginRequired(Exception):
@@ -98,7 +97,7 @@ class Form:
     def check(self) -> None:
         """What no field may hold, whatever the command: control characters, or a novel."""
         for name, value in self.values.items():
-            if _CONTROL.search(value):
+            if control_character(value, free_text=True):  # the commands refuse TAB, CR, LF too
                 raise InvalidInput(name, "contains control characters")
             if len(value) > MAX_FIELD:
                 raise InvalidInput(name, f"is too long ({MAX_FIELD} characters at most)")
@@ -215,7 +214,7 @@ def plain_address(request: Request) -> None:
     """Ids and filters in the path or query reach the database: no control characters (PostgreSQL
     refuses NUL outright) and no novels, refused before any service runs."""
     for name, value in [*request.path_params.items(), *request.query_params.items()]:
-        if isinstance(value, str) and (_CONTROL.search(value) or len(value) > MAX_FIELD):
+        if isinstance(value, str) and (control_character(name + value) or len(value) > MAX_FIELD):
             raise ShowError(422, "Invalid address", f"{name}: contains control characters or is too long")
 
 

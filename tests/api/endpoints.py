@@ -183,7 +183,7 @@ ENDPOINTS = [
              (lambda w: Call(w.male, "POST", "/v1/patient/survey", {"respondent": "dog"}), "respondent")),
     Endpoint("POST /v1/admin/prescribers",
              lambda w: Call(ADMIN, "POST", f"{A}/prescribers", {
-                 "name": "Dr New", "npi": "1234567890", "attested": True, "education_reviewed": True}),
+                 "name": "Dr New", "npi": "1234567893", "attested": True, "education_reviewed": True}),
              201, (lambda w: Call(ADMIN, "POST", f"{A}/prescribers", {
                  "name": "Dr New", "npi": "12ab", "attested": True, "education_reviewed": True}), "npi")),
     Endpoint("POST /v1/admin/pharmacies",
@@ -192,12 +192,18 @@ ENDPOINTS = [
                  "records_and_audits_accepted": True}), 201,
              (lambda w: Call(ADMIN, "POST", f"{A}/pharmacies", {"name": "Ph", "ncpdp_id": "76"}),
               "ncpdp_id")),
-    Endpoint("POST /v1/admin/{kind}/{record_id}/{trigger}",
+    Endpoint("POST /v1/admin/prescribers/{record_id}/{trigger}",
              lambda w: Call(ADMIN, "POST", f"{A}/prescribers/{w.prescriber(certify=False)}/certify",
                             {"program_id": "pomalidomide"}), 200,
              # R1, R25: several programs are loaded, so the certification must name one
              (lambda w: Call(ADMIN, "POST", f"{A}/prescribers/{w.prescriber(certify=False)}/certify"),
               "program_id"),
+             lambda w: Call(ADMIN, "POST", f"{A}/prescribers/{w.pharm}/suspend", {"program_id": "pomalidomide"})),
+    Endpoint("POST /v1/admin/pharmacies/{record_id}/{trigger}",
+             lambda w: Call(ADMIN, "POST", f"{A}/pharmacies/{w.other_pharm}/suspend",
+                            {"program_id": "pomalidomide"}), 200,
+             (lambda w: Call(ADMIN, "POST", f"{A}/pharmacies/{w.pharm}/promote", {"program_id": "pomalidomide"}),
+              "trigger"),
              lambda w: Call(ADMIN, "POST", f"{A}/pharmacies/{w.doc}/suspend", {"program_id": "pomalidomide"})),
     Endpoint("GET /v1/admin/prescribers/{record_id}", lambda w: Call(ADMIN, "GET", f"{A}/prescribers/{w.doc}"),
              200),

@@ -62,8 +62,8 @@ def test_a_suspension_that_loses_its_commit_is_applied_and_answered_once_r3(
 def test_a_change_that_is_not_a_safety_action_still_answers_409(
         client: TestClient, w: World, rems_app: App) -> None:
     """Enrolling is not retried by the engine: the caller is told to retry, and nothing is written."""
-    body = {"name": "Dr Raced", "npi": "1999999999", "attested": True, "education_reviewed": True}
+    body = {"name": "Dr Raced", "npi": "1999999992", "attested": True, "education_reviewed": True}
     with _first_commit_loses(rems_app):
         response = client.post("/v1/admin/prescribers", headers=w.auth(ADMIN), json=body)
     assert response.status_code == 409
-    assert w.count(Prescriber, Prescriber.npi == "1999999999") == 0
+    assert w.count(Prescriber, Prescriber.npi == "1999999992") == 0

@@ -30,7 +30,7 @@ from rems.services.commands import (
     parse,
 )
 from rems.services.uow import Context
-from tests.service.builders import NO_FACTS
+from tests.service.builders import NO_FACTS, npi_of
 
 T = TypeVar("T")
 _serial = itertools.count(1)
@@ -70,7 +70,7 @@ class World:
     def prescriber(self, certify: bool = True, program: str = PROGRAM) -> str:
         n = next(_serial)
         key = self.call(certification.enroll_prescriber, parse(
-            EnrollPrescriber, name=f"Dr {n}", npi=f"{1_500_000_000 + n}", attested=True,
+            EnrollPrescriber, name=f"Dr {n}", npi=npi_of(n, 150_000_000), attested=True,
             education_reviewed=True)).id
         if certify:
             self.call(certification.change_certification, "prescriber", key, "certify", program)

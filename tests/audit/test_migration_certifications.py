@@ -14,9 +14,9 @@ from rems.domain.model import Certification
 from tests.audit.test_migration import _alembic
 
 CERTIFIED_AT = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
-OLD_PRESCRIBERS = [("prs_old1", "1000000011", "certified", CERTIFIED_AT),
-                   ("prs_old2", "1000000012", "suspended", CERTIFIED_AT),
-                   ("prs_old3", "1000000013", "enrolled", None)]
+OLD_PRESCRIBERS = [("prs_old1", "1000000012", "certified", CERTIFIED_AT),
+                   ("prs_old2", "1000000020", "suspended", CERTIFIED_AT),
+                   ("prs_old3", "1000000038", "enrolled", None)]
 OLD_PHARMACIES = [("phm_old1", "1000011", "lapsed", CERTIFIED_AT)]
 
 

@@ -75,7 +75,7 @@ def test_uninitialised_database_says_to_run_init(tmp_path: Path) -> None:
 
 
 def test_refusal_exits_3_listing_every_failing_rule(db: Path) -> None:
-    doc = json.loads(rems(db, "--json", "prescriber", "enroll", "--name", "Dr A", "--npi", "1234567890",
+    doc = json.loads(rems(db, "--json", "prescriber", "enroll", "--name", "Dr A", "--npi", "1234567893",
                           "--attested", "--education-reviewed").stdout)["id"]
     done = rems(db, "--json", "patient", "enroll", "--prescriber", doc, "--name", "P", "--sex", "male",
                 "--birth-date", "1970-01-01", "--category", "adult_frp")
@@ -113,7 +113,7 @@ def test_the_demo_walks_an_frp_patient_to_a_dispense(tmp_path: Path) -> None:
 
 
 def _enrolled_prescriber(db: Path, env: dict[str, str] | None = None) -> str:
-    done = rems(db, "--json", "prescriber", "enroll", "--name", "Dr C", "--npi", "1234567891", "--attested",
+    done = rems(db, "--json", "prescriber", "enroll", "--name", "Dr C", "--npi", "1234567802", "--attested",
                 "--education-reviewed", env=env)
     return str(json.loads(done.stdout)["id"])
 

@@ -12,7 +12,7 @@ from rems.cli.main import run
 
 
 @pytest.mark.parametrize(("args", "named"), [
-    (["prescriber", "enroll", "--npi", "1234567890"], "--name"),  # a missing option
+    (["prescriber", "enroll", "--npi", "1234567893"], "--name"),  # a missing option
     (["prescriber", "enroll", "--bogus"], "--bogus"),  # an unknown option
     (["rx", "request", "pat_1", "--prescriber", "prs_1", "--days-supply", "abc", "--quantity", "1"],
      "--days-supply"),  # a bad type

@@ -192,7 +192,7 @@ def test_initiation_naming_another_prescriber_is_closed_r5(client: TestClient, p
     """R5: a patient is prescribed for by the prescriber who enrolled her; an NPI that is not that
     prescriber's closes the initiation, and the note names the rule."""
     _, root = send(client, p.auth(p.w.pharm),
-                   message("REMSInitiationRequest", p.ready, ncpdp_id=p.ncpdp_of(p.w.pharm), npi="1999999999"))
+                   message("REMSInitiationRequest", p.ready, ncpdp_id=p.ncpdp_of(p.w.pharm), npi="1999999992"))
     assert texts(root, "Body/REMSInitiationResponse/Response/Closed/ReasonCode") == ["PTE"]
     assert "R5_NOT_THE_PATIENTS_PRESCRIBER" in (text(root, "Body/REMSInitiationResponse/Response/Closed/Note")
                                                 or "")

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from rems.bootstrap import App
 from rems.domain.errors import Refused
+from rems.domain.inputs import npi_check_digit
 from rems.domain.model import AuditEntry, Certification, Confirmation, Dispense, PregnancyTest, Prescription
 from rems.domain.requirements import Decision
 from rems.services import certification, patients, prescriptions
@@ -47,6 +48,12 @@ PROFILES: dict[str, tuple[str, int, dict[str, Any]]] = {
     "adult_male": ("male", 40, {}),
     "child_male": ("male", 12, {}),
 }
+
+
+def npi_of(n: int, base: int = 100_000_000) -> str:
+    """The n-th test NPI: nine digits from `base`, then their check digit (R1; docs/input.md)."""
+    first = f"{base + n}"
+    return first + npi_check_digit(first)
 
 
 # R35: a female's facts are stated in full; these are "none of them" (the profiles add to them).
@@ -112,7 +119,7 @@ class Scenario:
         """Enrolled, and certified in `programs` (default: the scenario's program) (R1)."""
         n = next(_serial)
         doc = self.call(certification.enroll_prescriber, parse(
-            EnrollPrescriber, name=f"Dr {n}", npi=f"{1_000_000_000 + n}", attested=True,
+            EnrollPrescriber, name=f"Dr {n}", npi=npi_of(n), attested=True,
             education_reviewed=True), actor="admin")
         for program in (programs or (self.program,)) if certify else ():
             self.certify("prescriber", doc.id, program=program)

@@ -11,7 +11,7 @@ from sqlalchemy import text
 from rems.adapters.database import migrate
 from rems.bootstrap import App
 
-PRESCRIBER = {"id": "prs_old", "name": "Dr Old", "npi": "1000000009", "attested": True,
+PRESCRIBER = {"id": "prs_old", "name": "Dr Old", "npi": "1000000004", "attested": True,
               "education_reviewed": True, "enrolled_at": "2026-01-01 08:00:00", "state": "certified",
               "certified_at": "2026-01-01 09:00:00", "version": 2}
 # Two records of one woman (two spellings of her name, two programs), a namesake born another

@@ -66,7 +66,7 @@ def hours(n: float) -> timedelta:
 
 def prescriber(**changes: Any) -> Prescriber:
     """Enrolled only: certification is per program (`certification`), never on the prescriber."""
-    return replace(Prescriber(id="dr-1", name="Dr Ada", npi="1234567890", attested=True,
+    return replace(Prescriber(id="dr-1", name="Dr Ada", npi="1234567893", attested=True,
                               education_reviewed=True, enrolled_at=T0 - days(400)), **changes)
 
 

@@ -10,9 +10,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-# Pages other lanes of the 2026-12-01 session write; the lead empties this list at the merge.
-PENDING = {
-           "docs/input.md"}
 LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
 FENCE = re.compile(r"^(```|~~~).*?^\1", re.MULTILINE | re.DOTALL)
 CODE = re.compile(r"`[^`\n]*`")
@@ -50,16 +47,10 @@ def test_every_relative_link_names_a_file_and_heading_that_exist(document: Path)
         if not found.is_relative_to(ROOT):
             broken.append(f"{target}: outside the repository")
         elif not found.exists():
-            if name not in PENDING:
-                broken.append(f"{target}: no such file")
+            broken.append(f"{target}: no such file")
         elif anchor and anchor not in anchors(found):
             broken.append(f"{target}: no heading #{anchor} in {name}")
     assert not broken, f"{document.relative_to(ROOT)}: {broken}"
-
-
-def test_the_pending_pages_are_still_pending() -> None:
-    """Once a page of PENDING exists, its links are checked like any other: take it off the list."""
-    assert sorted(name for name in PENDING if (ROOT / name).exists()) == []
 
 
 def test_the_link_check_finds_what_it_should(tmp_path: Path) -> None:

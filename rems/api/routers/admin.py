@@ -18,12 +18,10 @@ from rems.services.sweeps import expire_due
 router = APIRouter(prefix="/v1/admin", tags=["admin"], responses=problems(401, 403, 422))
 Reader = Annotated[Calls, Depends(reader("admin"))]
 Writer = Annotated[Calls, Depends(writer("admin"))]
-Kind = Literal["prescribers", "pharmacies"]
 Trigger = Literal["certify", "suspend", "reinstate", "revoke", "lapse", "recertify"]
 Entity = Literal["prescriber", "pharmacy", "patient", "pregnancy_testing", "prescription", "confirmation",
                  "pregnancy_test", "patient_survey", "pregnancy_report", "api", "api_token", "gate",
                  "notification", "person"]
-_KIND: dict[str, certification.Kind] = {"prescribers": "prescriber", "pharmacies": "pharmacy"}
 
 
 @router.post("/prescribers", status_code=201, response_model=PrescriberOut, responses=problems(409),
@@ -54,23 +52,39 @@ def show_pharmacy(record_id: Annotated[str, Path(min_length=1, max_length=40, de
     return calls.read(PharmacyOut.found, queries.pharmacy, record_id)
 
 
-@router.post("/{kind}/{record_id}/{trigger}", response_model=CertificationOut,
-             responses=problems(404, 409),
-             summary="Certify, suspend, reinstate, revoke, lapse or recertify in one program (R1-R3, R25), "
-                     "audited")
-def change_certification(
-        kind: Annotated[Kind, Path(description="prescribers or pharmacies")],
-        record_id: Annotated[str, Path(min_length=1, max_length=40, description="Record id")],
-        trigger: Annotated[Trigger, Path(description="The certification change")],
-        calls: Writer, body: CertificationChangeIn | None = None) -> JSONResponse:
-    """Certification is per program: the body names it (`program_id`), which may be left out only
-    where a single program is loaded. Suspending or revoking a prescriber voids their open
-    authorizations in that program (R3); a pharmacy no longer certified there loses its live
-    confirmations in that program (R25)."""
+RecordId = Annotated[str, Path(min_length=1, max_length=40, description="Record id")]
+TriggerIn = Annotated[Trigger, Path(description="The certification change")]
+_CHANGE_SUMMARY = ("Certify, suspend, reinstate, revoke, lapse or recertify {} in one program ({}), audited")
+
+
+def _change(calls: Calls, kind: certification.Kind, record_id: str, trigger: str,
+            body: CertificationChangeIn | None) -> JSONResponse:
     program_id = certification.program_of(calls.app.programs, body.program_id if body else None,
                                            calls.app.settings.default_program)
-    return calls.change(CertificationOut.of, certification.change_certification, _KIND[kind], record_id,
+    return calls.change(CertificationOut.of, certification.change_certification, kind, record_id,
                         trigger, program_id)
+
+
+# One route per kind, not /{kind}/...: a POST on a GET path such as /audit/{entity}/{id} is then
+# a 405, not a 422 about an unknown kind (issue 15 item 6).
+@router.post("/prescribers/{record_id}/{trigger}", response_model=CertificationOut,
+             responses=problems(404, 409), summary=_CHANGE_SUMMARY.format("a prescriber", "R1-R3"))
+def change_prescriber_certification(record_id: RecordId, trigger: TriggerIn, calls: Writer,
+                                    body: CertificationChangeIn | None = None) -> JSONResponse:
+    """Certification is per program: the body names it (`program_id`), which may be left out only
+    where a single program is loaded. Suspending or revoking a prescriber voids their open
+    authorizations in that program (R3)."""
+    return _change(calls, "prescriber", record_id, trigger, body)
+
+
+@router.post("/pharmacies/{record_id}/{trigger}", response_model=CertificationOut,
+             responses=problems(404, 409), summary=_CHANGE_SUMMARY.format("a pharmacy", "R25"))
+def change_pharmacy_certification(record_id: RecordId, trigger: TriggerIn, calls: Writer,
+                                  body: CertificationChangeIn | None = None) -> JSONResponse:
+    """Certification is per program: the body names it (`program_id`), which may be left out only
+    where a single program is loaded. A pharmacy no longer certified there loses its live
+    confirmations in that program (R25)."""
+    return _change(calls, "pharmacy", record_id, trigger, body)
 
 
 @router.get("/audit/{entity}/{entity_id}", response_model=list[AuditEntryOut], responses=problems(404),

@@ -62,7 +62,7 @@ def _respond(call: Call, body: bytes) -> Response:
     try:
         message = ncpdp_xml.parse(body)
     except ncpdp_xml.Malformed as bad:
-        return _xml(ncpdp_xml.error(ncpdp_xml.correlation(body), now, str(bad)), 400)
+        return _xml(ncpdp_xml.error(ncpdp_xml.correlation(body), now, str(bad)), bad.status)
     try:
         return _transaction(call, message)
     except ncpdp.SenderMismatch as mismatch:

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
+from rems.domain import inputs
 from rems.domain.requirements import Decision, Requirement
 
 
@@ -16,7 +17,10 @@ class Out(BaseModel):
 
 
 class In(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    """A request body: strict types (JSON `true` is no quantity, "yes" no attestation, "5" no
+    count); dates and times, which JSON can only carry as strings, say `strict=False` themselves."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
 
 
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -38,7 +42,9 @@ def _with_offset(value: datetime) -> datetime:
 # T1: a period bound is a date (its UTC midnight, as documented) or a time with its offset; a time
 # without one is refused (422 naming the field), never silently read as UTC.
 DayOrInstant = Annotated[datetime, BeforeValidator(_day_at_utc_midnight), AfterValidator(_with_offset)]
-Id = Annotated[str, Field(min_length=1, max_length=40, description="Record id, e.g. pat_0a1b2c3d4e5f")]
+# Text the API takes is plain: no control character (NUL, CR/LF, TAB, ESC...; docs/input.md).
+Plain = AfterValidator(inputs.plain)
+Id = Annotated[str, Field(min_length=1, max_length=40, description="Record id, e.g. pat_0a1b2c3d4e5f"), Plain]
 
 
 class RequirementOut(Out):

@@ -5,33 +5,37 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
-from rems.api.schemas.common import Id, In
+from rems.api.schemas.common import Id, In, Plain
+from rems.domain import inputs
 from rems.services.commands import Moment
 from workflows.program import CATEGORIES
 
 Category = Literal[CATEGORIES]  # type: ignore[valid-type]  # R5a, from the program definitions
-Name = Annotated[str, Field(min_length=1, max_length=200, description="Full name")]
+Name = Annotated[str, Field(min_length=1, max_length=200, description="Full name"), Plain]
+Text = Annotated[str, Plain]
 
 
 class EnrollPrescriberIn(In):
     name: Name
-    npi: str = Field(pattern=r"^\d{10}$", description="10-digit National Provider Identifier")
+    npi: Annotated[str, AfterValidator(inputs.npi)] = Field(
+        pattern=r"^[0-9]{10}$", description="R1: 10-digit National Provider Identifier, the last digit its "
+                                         "check digit (Luhn over 80840 and the first nine)")
     attested: bool = Field(description="R2: the prescriber signed the enrollment attestation")
     education_reviewed: bool = Field(description="R1: the REMS education was reviewed")
 
 
 class EnrollPharmacyIn(In):
     name: Name
-    ncpdp_id: str = Field(pattern=r"^\d{7}$", description="7-digit NCPDP pharmacy id")
+    ncpdp_id: str = Field(pattern=r"^[0-9]{7}$", description="R25: 7-digit NCPDP provider id of the pharmacy")
     representative_enrolled: bool = Field(description="R25: an authorized representative enrolls it")
     staff_trained: bool = Field(description="R25: dispensing staff are trained on the REMS")
     records_and_audits_accepted: bool = Field(description="R25: records are kept, audits accepted")
 
 
 class CertificationChangeIn(In):
-    program_id: str | None = Field(
+    program_id: Text | None = Field(
         default=None, min_length=1, max_length=40,
         description="R1, R25: the program of the certification (certification is per program); "
                     "may be left out only where the deployment runs a single program")
@@ -45,30 +49,30 @@ class ReproductiveFactsIn(In):
     hysterectomy: bool = Field(description="R7: had a hysterectomy (one-way, R35)")
     bilateral_oophorectomy: bool = Field(description="R7: had a bilateral oophorectomy (one-way, R35)")
     postmenopausal_since: date | None = Field(
-        description="R7: start of natural menopause, or null (24 consecutive months make her FNRP; "
+        strict=False, description="R7: start of natural menopause, or null (24 consecutive months make her FNRP; "
                     "R35: not in the future, not before her 10th birthday)")
 
 
 class IdentifierIn(In):
-    system: str = Field(min_length=1, max_length=200,
+    system: Text = Field(min_length=1, max_length=200,
                         description="Who issues the identifier, e.g. a hospital's MRN namespace URI")
-    value: str = Field(min_length=1, max_length=200, description="The identifier, e.g. the MRN")
+    value: Text = Field(min_length=1, max_length=200, description="The identifier, e.g. the MRN")
 
 
 class PpafIn(In):
     category: Category = Field(description="R5a: the one risk category the PPAF is signed for")
     signed_by: Literal["patient", "guardian"] = Field(
         default="patient", description="R6: a parent or guardian signs for a child")
-    guardian_name: str | None = Field(default=None, min_length=1, max_length=200,
+    guardian_name: Text | None = Field(default=None, min_length=1, max_length=200,
                                       description="R6: the guardian who signed, when a guardian signs")
 
 
 class EnrollPatientIn(In):
-    program_id: str = Field(default="pomalidomide", min_length=1, max_length=40,
+    program_id: Text = Field(default="pomalidomide", min_length=1, max_length=40,
                             description="REMS program: pomalidomide, lenalidomide or thalidomide")
     name: Name
     sex: Literal["female", "male"] = Field(description="Sex, for the risk category (R5a)")
-    birth_date: date = Field(description="Birth date (R6: a child is under 18)")
+    birth_date: date = Field(strict=False, description="Birth date (R6: a child is under 18)")
     facts: ReproductiveFactsIn | None = Field(
         default=None, description="R7, R8, R35: reproductive facts, every one stated; required for a "
                                   "female patient (may be left out for a male)")
@@ -77,7 +81,7 @@ class EnrollPatientIn(In):
     identifiers: list[IdentifierIn] = Field(
         default_factory=list, max_length=20,
         description="R34: identifiers the site gives (e.g. an MRN with its system), to match the person")
-    time_zone: str | None = Field(
+    time_zone: Text | None = Field(
         default=None, min_length=1, max_length=64,
         description="T1: the patient's IANA time zone (default: the program's), e.g. America/Chicago")
 
@@ -90,7 +94,7 @@ class RenewPpafIn(In):
 
 
 class PregnancyTestIn(In):
-    collected_at: Moment = Field(description="When the sample was collected (ISO 8601 with a zone)")
+    collected_at: Moment = Field(strict=False, description="When the sample was collected (ISO 8601 with a zone)")
     result: Literal["negative", "positive"] = Field(description="R30: a positive result stops therapy")
     sensitivity_miu_per_ml: int = Field(gt=0, le=100000, description="R10: the lowest hCG level the test detects; 50 mIU/mL or lower counts")
     setting: Literal["lab", "office", "home"] = Field(default="lab", description="Where the test was done")
@@ -123,7 +127,7 @@ class ConfirmationIn(In):
 
 
 class DispenseIn(In):
-    confirmation_number: str = Field(min_length=1, max_length=40,
+    confirmation_number: Text = Field(min_length=1, max_length=40,
                                      description="R26: the confirmation number obtained for this fill")
     counselled: bool = Field(description="R29: the patient was counselled")
     education_checklist_completed: bool = Field(description="R29: the education checklist is done")

@@ -4,15 +4,17 @@ patient's time zone (T1)."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import Field
 
-from rems.api.schemas.common import Id, In, Out
+from rems.api.schemas.common import Id, In, Out, Plain
 from rems.api.schemas.inputs import ReproductiveFactsIn
 from rems.api.schemas.outputs import PatientOut
 from rems.domain.model import Patient, ReadmissionDecision
 from rems.services.persons import Transfer
 
+Text = Annotated[str, Plain]
 Reason = Field(min_length=1, max_length=500, description="Why (kept in the audit trail; no names)")
 
 
@@ -32,9 +34,9 @@ class TransferOut(Out):
 
 
 class ReadmissionIn(In):
-    program_id: str | None = Field(default=None, min_length=1, max_length=40,
+    program_id: Text | None = Field(default=None, min_length=1, max_length=40,
                                    description="Program of the new enrollment (default: this one's)")
-    reason: str = Reason
+    reason: Text = Reason
 
 
 class ReadmissionOut(Out):
@@ -52,11 +54,11 @@ class ReadmissionOut(Out):
 
 class CorrectFactsIn(In):
     facts: ReproductiveFactsIn = Field(description="R35: the corrected facts, every one stated")
-    reason: str = Reason
+    reason: Text = Reason
 
 
 class TimeZoneIn(In):
-    time_zone: str = Field(min_length=1, max_length=64, description="T1: IANA zone, e.g. America/Chicago")
+    time_zone: Text = Field(min_length=1, max_length=64, description="T1: IANA zone, e.g. America/Chicago")
 
 
 class TimeZoneOut(Out):
