@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,6 +22,8 @@ from rems.services import commit_hooks
 
 HEADER = "Idempotency-Key"
 PATTERN = r"^[\x21-\x7e]{1,200}$"  # visible ASCII, e.g. a UUID
+# A retry meeting a committed effect whose response is not stored yet waits this long for it.
+IN_PROGRESS_WAIT_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -41,13 +44,21 @@ async def fingerprint(request: Request) -> Fingerprint:
 
 
 def replay(app: App, actor: str, key: str, seen: Fingerprint) -> JSONResponse | None:
-    """The stored first response for this key, or None; the key reused differently is refused."""
+    """The stored first response for this key, or None; the key reused differently is refused. A
+    key whose effect is committed but whose response is still being stored (Claim.answer, right
+    after the commit) is waited for a moment, so a concurrent retry gets the first answer too;
+    only past IN_PROGRESS_WAIT_SECONDS (its first request died in between) is it a 409."""
     t = idempotency_keys.c
-    with reading(app.engine).connect() as connection:  # no write lock for a look-up
-        row = connection.execute(select(t.request, t.body_hash, t.status, t.response)
-                                 .where(t.actor == actor, t.key == key)).first()
-    if row is None:
-        return None
+    query = select(t.request, t.body_hash, t.status, t.response).where(t.actor == actor, t.key == key)
+    deadline = time.monotonic() + IN_PROGRESS_WAIT_SECONDS
+    while True:
+        with reading(app.engine).connect() as connection:  # no write lock for a look-up
+            row = connection.execute(query).first()
+        if row is None:
+            return None
+        if row.status is not None or time.monotonic() >= deadline:
+            break
+        time.sleep(0.02)
     if (row.request, row.body_hash) != (seen.request, seen.body_hash):
         raise ApiError(422, "idempotency-key-reused",
                        f"{HEADER} {key!r} was already used for a different request", field=HEADER)

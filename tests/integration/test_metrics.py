@@ -4,6 +4,8 @@ what is wrong; /metrics is closed without its token where one is set, and in pro
 
 from __future__ import annotations
 
+import dataclasses
+
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -35,7 +37,7 @@ def _samples(client: TestClient, **headers: str) -> dict[tuple[str, frozenset[tu
 
 def _with(app: App, **settings: object) -> App:
     """The same database under other settings."""
-    return App(app.settings.model_copy(update=settings), app.engine, app.sessions, app.programs)
+    return dataclasses.replace(app, settings=app.settings.model_copy(update=settings))
 
 
 def _outbox(app: App, *states: str) -> None:

@@ -27,7 +27,8 @@ def test_the_embedded_broker_needs_no_server_and_is_refused_in_production() -> N
     assert config["beat_schedule_filename"] == "/tmp/celerybeat-schedule"
     with pytest.raises(ValueError, match="REMS_BROKER_URL must name Redis"):
         celery_config(Settings(env="production", database_url="postgresql+psycopg://u@h/d",
-                               session_secret="x" * 40, broker_url="sqla+sqlite:////tmp/b.db"))
+                               session_secret="x" * 40, public_base_url="https://rems.example.org",
+                               broker_url="sqla+sqlite:////tmp/b.db"))
 
 
 @pytest.mark.parametrize(("fields", "named"), [

@@ -12,7 +12,7 @@ import pytest
 from tests.workers.conftest import ROOT
 
 PRODUCTION = {"REMS_ENV": "production", "REMS_DATABASE_URL": "postgresql+psycopg://rems@127.0.0.1:1/rems",
-              "REMS_SESSION_SECRET": "s" * 40}
+              "REMS_SESSION_SECRET": "s" * 40, "REMS_PUBLIC_BASE_URL": "https://rems.example.org"}
 
 
 def celery(role: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
