@@ -54,7 +54,7 @@ def parse(kind: type[C], **data: Any) -> C:
     except ValidationError as error:
         first = error.errors()[0]
         field = ".".join(str(part) for part in first["loc"]) or kind.__name__
-        raise InvalidInput(field, first["msg"]) from None
+        raise InvalidInput(field, str(first["msg"]).removeprefix("Value error, ")) from None
 
 
 class EnrollPrescriber(Command):  # R1, R2

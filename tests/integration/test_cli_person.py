@@ -27,7 +27,7 @@ def _prescriber(db: Path, npi: str) -> str:
 
 
 def test_a_female_is_enrolled_and_renewed_only_with_every_fact_stated_r35(db: Path) -> None:
-    doc = _prescriber(db, "1234567890")
+    doc = _prescriber(db, "1234567893")
     enroll = ("patient", "enroll", "--prescriber", doc, "--name", "Ann Roe", "--sex", "female",
               "--birth-date", "2012-05-01", "--category", "child_frp", "--guardian", "A Parent")
     assert _json(db, *enroll, "--menarche", code=2)["field"] == "facts.hysterectomy"
@@ -45,7 +45,7 @@ def test_a_female_is_enrolled_and_renewed_only_with_every_fact_stated_r35(db: Pa
 
 
 def test_the_same_man_twice_is_refused_then_transferred_and_readmitted_r34(db: Path) -> None:
-    doc, other = _prescriber(db, "1234567890"), _prescriber(db, "1234567891")
+    doc, other = _prescriber(db, "1234567893"), _prescriber(db, "1234567802")
     enroll = ("patient", "enroll", "--name", "John Doe", "--sex", "male", "--birth-date", "1970-01-01",
               "--category", "adult_male", "--identifier", "urn:h:mrn|42")
     man = _json(db, *enroll, "--prescriber", doc)["id"]

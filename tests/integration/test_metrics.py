@@ -5,7 +5,6 @@ what is wrong; /metrics is closed without its token where one is set, and in pro
 from __future__ import annotations
 
 import dataclasses
-
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
