@@ -85,6 +85,16 @@ class BadHook(ValueError):
     """Malformed hook input: answered with a "Bad Request" warning card."""
 
 
+class UnacceptableValue(ValueError):
+    """A value the engine refuses wherever it comes from (a control character, a number of more
+    digits than any field takes): a 422 naming its JSON path, as on every interface (issue 15
+    item 6), not a card."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field, self.reason = field, reason
+
+
 @dataclass(frozen=True)
 class Order:
     codings: tuple[tuple[str, str], ...]
@@ -176,6 +186,8 @@ def parse_hook(service_hook: str, body: bytes) -> Hook:
     try:
         raw = _obj(json_input.loads(body), "the request")
     except json_input.BadJson as bad:  # issue 15 item 6: huge numbers, control characters, depth
+        if bad.where != "body":  # a value at a path: refused as on every interface
+            raise UnacceptableValue(bad.where, bad.reason) from None
         raise BadHook(f"the request is not acceptable JSON: {bad}") from None
     if raw.get("hook") != service_hook:
         raise BadHook(f"hook is {raw.get('hook')!r}; this service handles {service_hook!r}")

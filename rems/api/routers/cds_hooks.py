@@ -63,6 +63,8 @@ def _respond(request: Request, credentials: HTTPAuthorizationCredentials | None,
         hook = cds.parse_hook(hook_name, body)
         with call.app.uow() as uow:
             answer = cds_service.cards(uow, call.ctx, call.caller, hook, call.app.settings.public_base_url)
+    except cds.UnacceptableValue as bad:
+        return JSONResponse({"detail": str(bad), "field": bad.field}, status_code=422)
     except cds.BadHook as bad:
         return JSONResponse({"cards": [cds.bad_request(str(bad))]})
     if answer.refused:
