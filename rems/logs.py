@@ -84,6 +84,9 @@ def configure(process: str, level: int = logging.INFO, rid: str | None = None) -
     # The API writes its own access line (rems.api.metrics) with the route and the request id;
     # uvicorn's would repeat it with the raw query string.
     logging.getLogger("uvicorn.access").disabled = True
+    # transitions logs each callback of each state change at INFO (four lines per confirmation):
+    # the audit log records every transition already, so only its warnings are kept.
+    logging.getLogger("transitions").setLevel(max(level, logging.WARNING))
     logging.captureWarnings(True)  # a library's warning is a JSON line too
     request_id.set(rid)
 

@@ -64,3 +64,18 @@ def test_a_celery_task_s_lines_carry_its_id() -> None:
     finally:
         signals.task_postrun.send(sender=None, task_id="abc123")
     assert request_id.get() is None
+
+
+def test_state_machine_callbacks_do_not_fill_the_log(capsys: pytest.CaptureFixture[str]) -> None:
+    """transitions' INFO line per callback is noise beside the audit log; its warnings still show."""
+    from rems.logs import configure
+    before = logging.getLogger().handlers, logging.getLogger().level
+    try:
+        configure("api")
+        logging.getLogger("transitions.core").info("Finished processing state authorized exit callback")
+        logging.getLogger("transitions.core").warning("a callback failed")
+        err = capsys.readouterr().err
+    finally:
+        logging.getLogger().handlers, _ = before
+        logging.getLogger().setLevel(before[1])
+    assert "Finished processing" not in err and "a callback failed" in err
