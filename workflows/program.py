@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from workflows import bounds
+from workflows.vocabulary import RequirementSpec, VocabularyError, parse_requirements
 
 PROGRAM_DIR = Path(__file__).parent / "programs"
 
@@ -83,14 +84,27 @@ class Program:
     authorization_prefix: str
     parameter_sets: tuple[Parameters, ...]
     time_zone: str = "America/New_York"  # T1: patients' default zone; effective dates start at its midnight
+    # Issue 17: what the gate evaluates, in file order (workflows/vocabulary.py)
+    requirements: tuple[RequirementSpec, ...] = ()
+    # T4: the reason a program declares no dispensing gate at all (None: it has one)
+    information_only: str | None = None
+
+    def day_of(self, moment: datetime | date) -> date:
+        """T3: the program's calendar date of `moment` (an aware instant read in its zone)."""
+        if isinstance(moment, datetime) and moment.tzinfo is not None:
+            moment = moment.astimezone(ZoneInfo(self.time_zone))
+        return moment.date() if isinstance(moment, datetime) else moment
+
+    def requirements_on(self, moment: datetime | date) -> tuple[RequirementSpec, ...]:
+        """The requirements in force on the program's date of `moment`, in file order."""
+        day = self.day_of(moment)
+        return tuple(spec for spec in self.requirements if spec.in_force(day))
 
     def at(self, moment: datetime | date) -> Parameters:
         """The parameters in force at `moment` (the latest set effective on or before it); an
         aware instant is read on the program's calendar (T3: effective dates start at midnight in
         the program's zone), a date as given."""
-        if isinstance(moment, datetime) and moment.tzinfo is not None:
-            moment = moment.astimezone(ZoneInfo(self.time_zone))
-        day = moment.date() if isinstance(moment, datetime) else moment
+        day = self.day_of(moment)
         current = None
         for params in self.parameter_sets:
             if params.effective_from <= day:
@@ -222,7 +236,7 @@ def parse_program(text: str, source: str = "<program>") -> Program:
     if not isinstance(rxnorm, list) or not all(isinstance(code, str) for code in rxnorm):
         raise ProgramError(source, "rxnorm", "must be a list of codes as text")
     unknown = sorted(set(raw) - {"id", "name", "drug", "rxnorm", "authorization_prefix", "time_zone",
-                                 "parameters", "deviations"})
+                                 "parameters", "deviations", "requirements", "information_only"})
     if unknown:
         raise ProgramError(source, unknown[0], "unknown field")
     try:
@@ -231,7 +245,30 @@ def parse_program(text: str, source: str = "<program>") -> Program:
         raise ProgramError(source, "time_zone", "must be an IANA time zone name") from None
     return Program(raw["id"], raw["name"], raw["drug"], tuple(rxnorm), raw["authorization_prefix"],
                    _parameter_sets(source, raw.get("parameters"), _deviations(source, raw.get("deviations"))),
-                   raw["time_zone"])
+                   raw["time_zone"], _requirements(source, raw), raw.get("information_only"))
+
+
+def _requirements(source: str, raw: Mapping[str, Any]) -> tuple[RequirementSpec, ...]:
+    """Issue 17, T4: the declared requirements. The key is required: a program without a
+    dispensing gate says so, with a reason, in `information_only` (logged at load)."""
+    if "requirements" not in raw:
+        raise ProgramError(source, "requirements", "required: the [[requirements]] the gate evaluates "
+                                                   "(docs/program-vocabulary.md)")
+    try:
+        specs = tuple(spec for _, spec in parse_requirements(raw["requirements"]))
+    except VocabularyError as error:
+        raise ProgramError(source, error.field, error.reason) from None
+    reason = raw.get("information_only")
+    if reason is not None and (not isinstance(reason, str) or not reason.strip()):
+        raise ProgramError(source, "information_only", "needs a reason (text)")
+    if not specs and reason is None:
+        raise ProgramError(source, "requirements", "none declared: a program without a dispensing gate "
+                                                   'must say so with information_only = "reason" (T4)')
+    if specs and reason is not None:
+        raise ProgramError(source, "information_only", "declared, but the program has requirements: remove it")
+    if reason is not None:
+        log.warning("%s: information only, no dispensing gate; declared reason: %s", source, reason)
+    return specs
 
 
 def load_program(path: Path) -> Program:

@@ -9,12 +9,12 @@ parameters are today's (T3), with a stored expiry as an upper bound.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
 
 from rems.domain import schedule
-from rems.domain.categories import CHILD_CATEGORIES, FRP_CATEGORIES
+from rems.domain.categories import CHILD_CATEGORIES
 from rems.domain.model import (
     Certification,
     Confirmation,
@@ -29,11 +29,17 @@ from rems.domain.model import (
     Prescriber,
     Prescription,
 )
-from rems.domain.prescribing import prescription_requirements
+from rems.domain.prescribing import (
+    authorization_requirements,
+    contraception_attestation,
+    on_hand_requirement,
+    supply_requirements,
+)
 from rems.domain.requirements import Decision, Requirement, need
 from rems.domain.schedule import Today
 from rems.domain.testing import evaluate_tests
 from workflows.program import Parameters, Program
+from workflows.vocabulary import COUNSELLING_ITEMS, KINDS, STOP_EVENTS, RequirementSpec
 
 STAGES = ("readiness", "authorize", "confirm", "dispense")
 READMISSION = "only after the program administrator records a readmission decision"
@@ -130,36 +136,42 @@ def _forgiven(at: datetime, readmitted_at: datetime | None) -> bool:
     return readmitted_at is not None and at < readmitted_at
 
 
-def safety_requirements(r: Records) -> list[Requirement]:
-    """R30, R34: a positive test or a pregnancy report of the person, in any enrollment, blocks."""
+def safety_requirements(r: Records, events: Sequence[str] = STOP_EVENTS) -> list[Requirement]:
+    """R30, R34: a positive test or a pregnancy report of the person, in any enrollment, blocks
+    (each as its program declares it among its stop events)."""
     positive = [t for t in r.tests if t.result == "positive"
                 and not _forgiven(max(t.collected_at, t.recorded_at), r.readmitted_at)]
     reports = [p for p in r.pregnancy_reports if not _forgiven(p.reported_at, r.readmitted_at)]
     elsewhere = [p for p in reports if p.patient_id != r.patient.id]
-    reqs = [need(not positive, "R30", "R30_POSITIVE_TEST", "no positive pregnancy test",
-                 "therapy is stopped (R30)", READMISSION),
-            need(not elsewhere, "R34", "R34_PERSON_PREGNANCY_STOP",
-                 "no pregnancy reported in another enrollment of this person",
-                 "therapy is stopped for the person in every enrollment (R30, R34)", READMISSION)]
+    reqs = []
+    if "positive_pregnancy_test" in events:
+        reqs.append(need(not positive, "R30", "R30_POSITIVE_TEST", "no positive pregnancy test",
+                         "therapy is stopped (R30)", READMISSION))
+    if "pregnancy_report" not in events:
+        return reqs
+    reqs.append(need(not elsewhere, "R34", "R34_PERSON_PREGNANCY_STOP",
+                     "no pregnancy reported in another enrollment of this person",
+                     "therapy is stopped for the person in every enrollment (R30, R34)", READMISSION))
     if r.patient.state != "pregnancy_stop" and len(reports) > len(elsewhere):
         reqs.append(need(False, "R30", "R30_PREGNANCY_REPORTED", "no pregnancy reported",
                          "therapy is stopped (R30)", READMISSION))
     return reqs
 
 
-def patient_requirements(r: Records, t: Today) -> list[Requirement]:
+def patient_requirements(r: Records, t: Today, agreement_form: bool = True,
+                         guardian_for_children: bool = True) -> list[Requirement]:
+    """R5, R12, R30 (the enrollment's state), R8 (a PPAF for the current category), R6 (a
+    guardian's signature for a child)."""
     patient, ppaf, current = r.patient, r.ppaf, t.category
     rule, code, remedy = _PATIENT_STATE_CODES.get(patient.state, ("R5", "R5_PATIENT_ACTIVE", ""))
-    reqs = [
-        need(patient.state == "active", rule, code, f"patient enrollment is {patient.state}", remedy,
-             READMISSION if patient.state == "pregnancy_stop" else remedy or None),
-        need(ppaf is not None and ppaf.category == current, "R8", "R8_NEW_PPAF_REQUIRED",
-             f"a PPAF for the patient's current category ({current})",
-             f"the prescriber signs a new PPAF for category {current}",
-             f"after a new PPAF for category {current}"),
-        *safety_requirements(r),
-    ]
-    if current in CHILD_CATEGORIES:
+    reqs = [need(patient.state == "active", rule, code, f"patient enrollment is {patient.state}", remedy,
+                 READMISSION if patient.state == "pregnancy_stop" else remedy or None)]
+    if agreement_form:
+        reqs.append(need(ppaf is not None and ppaf.category == current, "R8", "R8_NEW_PPAF_REQUIRED",
+                         f"a PPAF for the patient's current category ({current})",
+                         f"the prescriber signs a new PPAF for category {current}",
+                         f"after a new PPAF for category {current}"))
+    if guardian_for_children and current in CHILD_CATEGORIES:
         reqs.append(need(ppaf is not None and ppaf.signed_by == "guardian", "R6",
                          "R6_GUARDIAN_SIGNATURE_MISSING", "a parent or guardian signed the PPAF",
                          "a parent or guardian signs the PPAF", "after a PPAF signed by a parent or guardian"))
@@ -172,8 +184,8 @@ def earlier_dispenses(r: Records) -> list[Dispense]:
     return [d for d in r.dispenses if d.prescription_id != rx_id]
 
 
-def survey_requirements(r: Records, t: Today) -> list[Requirement]:
-    """R20 (one survey per prescription, adult FNRP by interval) and R19."""
+def patient_survey_requirement(r: Records, t: Today) -> Requirement:
+    """R20: one survey per prescription, adult FNRP by interval."""
     rule = t.params.survey[t.category]
     until = schedule.survey_valid_until(rule, t.category, r.patient_surveys, earlier_dispenses(r), t.tz)
     per_rx = t.category not in schedule.INTERVAL_ONLY_CATEGORIES
@@ -182,22 +194,22 @@ def survey_requirements(r: Records, t: Today) -> list[Requirement]:
                   f"within the last {rule.interval_days} days",
                   "the patient (or guardian for a child) completes the patient survey",
                   "after the patient (or guardian) completes a patient survey")
-    if r.prescription is None:
-        return [survey]
-    return [
-        survey,
-        need(r.prescriber_survey_done, "R19", "R19_PRESCRIBER_SURVEY_MISSING",
-             "prescriber survey completed for this prescription",
-             "the prescriber completes the prescriber survey for this prescription",
-             "after the prescriber survey for this prescription"),
-    ]
+    return survey
 
 
-def dispense_requirements(rx: Prescription, r: Records, t: Today) -> list[Requirement]:
+def prescriber_survey_requirement(r: Records) -> Requirement:
+    """R19: the prescriber's survey for this prescription."""
+    return need(r.prescriber_survey_done, "R19", "R19_PRESCRIBER_SURVEY_MISSING",
+                "prescriber survey completed for this prescription",
+                "the prescriber completes the prescriber survey for this prescription",
+                "after the prescriber survey for this prescription")
+
+
+def confirmation_requirements(rx: Prescription, r: Records, t: Today) -> list[Requirement]:
+    """R26, R27: a confirmation number issued to this pharmacy for this authorization, unexpired."""
     c, ph = r.confirmation, r.pharmacy
     valid = (c is not None and c.state == "issued" and c.prescription_id == rx.id
              and ph is not None and c.pharmacy_id == ph.id)
-    counselling = r.counselling
     return [
         need(valid, "R26", "R26_CONFIRMATION_INVALID",
              "a confirmation number issued to this pharmacy for this authorization",
@@ -205,48 +217,157 @@ def dispense_requirements(rx: Prescription, r: Records, t: Today) -> list[Requir
         need(c is not None and t.now <= schedule.confirmation_expiry(c, t.params), "R27",
              "R27_CONFIRMATION_EXPIRED", "confirmation number unexpired", "obtain a new confirmation number",
              "after a new confirmation number"),
-        need(counselling is not None and counselling.complete, "R29", "R29_COUNSELLING_INCOMPLETE",
-             "patient counselled, education checklist completed, Medication Guide given",
-             "complete the counselling checklist", "once counselling is recorded"),
     ]
 
 
-def today_of(r: Records, program: Program, now: datetime) -> Today:
+_CHECKLIST_WORDS = {"counselled": "patient counselled", "education_checklist_completed":
+                    "education checklist completed", "medication_guide_given": "Medication Guide given"}
+
+
+def counselling_requirement(r: Records, checklist: Sequence[str] = COUNSELLING_ITEMS) -> Requirement:
+    """R29: every item of the program's counselling checklist recorded for this dispense."""
+    c = r.counselling
+    missing = [item for item in checklist if c is None or not getattr(c, item)]
+    words = ", ".join(_CHECKLIST_WORDS[item] for item in checklist)
+    return need(not missing, "R29", "R29_COUNSELLING_INCOMPLETE", words[0].upper() + words[1:],
+                "complete the counselling checklist: " + ", ".join(_CHECKLIST_WORDS[i] for i in missing)
+                if missing else "complete the counselling checklist", "once counselling is recorded")
+
+
+def today_of(r: Records, program: Program, now: datetime, version_on: date | None = None) -> Today:
+    """`version_on`: the program's date whose parameters apply (default: today's, T3)."""
     tz = schedule.patient_tz(r.patient, program)
-    return Today(schedule.params_at(program, now), tz, schedule.current_category(r.patient, program, now), now)
+    params = schedule.params_at(program, now) if version_on is None else program.at(version_on)
+    return Today(params, tz, schedule.current_category(r.patient, program, now), now)
 
 
-def evaluate(stage: str, r: Records, program: Program, now: datetime) -> Decision:
+@dataclass(frozen=True)
+class _Context:
+    """One evaluation: the stage, the records, today's facts."""
+
+    stage: str
+    r: Records
+    t: Today
+    program: Program
+
+
+def _certification(spec: RequirementSpec, c: _Context) -> list[Requirement]:
+    if spec.options["stakeholder"] == "prescriber":
+        return [prescriber_requirement(c.r.prescriber_certification, c.program.id, c.t.params, c.t.now)]
+    return [pharmacy_requirement(c.r.pharmacy_certification if c.r.pharmacy else None, c.program.id,
+                                 c.t.params, c.t.now)]
+
+
+def _enrollment(spec: RequirementSpec, c: _Context) -> list[Requirement]:
+    return patient_requirements(c.r, c.t, spec.options["agreement_form"], spec.options["guardian_for_children"])
+
+
+def _stop_events(spec: RequirementSpec, c: _Context) -> list[Requirement]:
+    return safety_requirements(c.r, spec.options["events"])
+
+
+def _lab_test(spec: RequirementSpec, c: _Context) -> list[Requirement]:
+    if spec.options["analyte"] != "hCG":
+        return lab_monitoring(spec, c)
+    r = c.r
+    authorized_at = r.prescription.authorized_at if r.prescription else None
+    reference = authorized_at if c.stage in ("confirm", "dispense") and authorized_at else c.t.now
+    return list(evaluate_tests(r.tests, r.ppafs, r.dispenses, r.patient.cycles_regular, reference,
+                               c.t.params, c.t.tz, r.readmitted_at).requirements)
+
+
+def lab_monitoring(spec: RequirementSpec, c: _Context) -> list[Requirement]:
+    """Lab tests of analytes other than hCG (ALT, AST, ANC): rems.domain.labs."""
+    raise ValueError(f"lab test of {spec.options['analyte']!r}: no evaluator")
+
+
+def _survey(spec: RequirementSpec, c: _Context) -> list[Requirement]:
+    if spec.options["respondent"] == "patient":
+        return [patient_survey_requirement(c.r, c.t)]
+    return [] if c.r.prescription is None else [prescriber_survey_requirement(c.r)]
+
+
+def _attestation(spec: RequirementSpec, c: _Context) -> list[Requirement]:
+    assert c.r.prescription is not None
+    return [contraception_attestation(c.r.prescription)]
+
+
+def _supply(spec: RequirementSpec, c: _Context) -> list[Requirement]:
+    assert c.r.prescription is not None
+    return supply_requirements(c.r.prescription, c.t)
+
+
+def _authorization(spec: RequirementSpec, c: _Context) -> list[Requirement]:
+    assert c.r.prescription is not None
+    return authorization_requirements(c.r.prescription, c.stage, c.t, c.r.tests, c.r.other_prescriptions,
+                                      c.r.patient)
+
+
+def _refill_window(spec: RequirementSpec, c: _Context) -> list[Requirement]:
+    return [on_hand_requirement(earlier_dispenses(c.r), c.t)]
+
+
+def _confirmation(spec: RequirementSpec, c: _Context) -> list[Requirement]:
+    assert c.r.prescription is not None
+    return confirmation_requirements(c.r.prescription, c.r, c.t)
+
+
+def _counselling(spec: RequirementSpec, c: _Context) -> list[Requirement]:
+    return [counselling_requirement(c.r, spec.options["checklist"])]
+
+
+Evaluator = Callable[[RequirementSpec, _Context], list[Requirement]]
+# One evaluator per kind of the vocabulary (workflows/vocabulary.py KINDS).
+EVALUATORS: dict[str, Evaluator] = {
+    "certification": _certification, "enrollment": _enrollment, "stop_events": _stop_events,
+    "lab_test": _lab_test, "survey": _survey, "attestation": _attestation, "supply": _supply,
+    "authorization": _authorization, "refill_window": _refill_window,
+    "pharmacy_confirmation": _confirmation, "counselling": _counselling,
+}
+
+
+def _declared(spec: RequirementSpec, reqs: list[Requirement]) -> list[Requirement]:
+    """The program's rule ids and FDA code on what a kind's evaluator reports."""
+    return [replace(q, rule=spec.rule_of(q.rule), fda_code=spec.fda_code) for q in reqs]
+
+
+def in_force(program: Program, stage: str, category: str, on: date,
+             prescription: bool) -> list[RequirementSpec]:
+    """The requirements the gate evaluates: in force on the program's date `on`, for this stage
+    and the patient's category (a kind that needs a prescription only when there is one)."""
+    return [spec for spec in program.requirements_on(on)
+            if stage in spec.stages and spec.applies(category)
+            and (prescription or not KINDS[spec.kind].needs_prescription)]
+
+
+def evaluate(stage: str, r: Records, program: Program, now: datetime,
+             version_on: date | None = None) -> Decision:
     """The gate for `stage`: authorize (prescriber), confirm and dispense (pharmacy); readiness
-    is the patient-level part alone, for status pages."""
+    is the patient-level part alone, for status pages. Every requirement the program declares in
+    force (issue 17), in its file's order. `version_on`: evaluate today's records under the
+    program as it stands on that date (a version not yet in force: `rems program diff`)."""
     if stage not in STAGES or (r.prescription is None) != (stage == "readiness"):
         raise ValueError(f"stage {stage!r} with prescription {r.prescription!r}")
-    t = today_of(r, program, now)
-    params, category = t.params, t.category
-    reqs = [prescriber_requirement(r.prescriber_certification, program.id, params, now)]
-    if stage in ("confirm", "dispense"):
-        reqs.append(pharmacy_requirement(r.pharmacy_certification if r.pharmacy else None,
-                                         program.id, params, now))
-    reqs += patient_requirements(r, t)
-    if category in FRP_CATEGORIES:
-        authorized_at = r.prescription.authorized_at if r.prescription else None
-        reference = authorized_at if stage in ("confirm", "dispense") and authorized_at else now
-        reqs += evaluate_tests(r.tests, r.ppafs, r.dispenses, r.patient.cycles_regular, reference,
-                               params, t.tz, r.readmitted_at).requirements
-    reqs += survey_requirements(r, t)
-    if r.prescription is not None:
-        reqs += prescription_requirements(r.prescription, stage, t, r.tests, earlier_dispenses(r),
-                                          r.other_prescriptions, r.patient)
-        if stage == "dispense":
-            reqs += dispense_requirements(r.prescription, r, t)
+    t = today_of(r, program, now, version_on)
+    context = _Context(stage, r, t, program)
+    on = program.day_of(now) if version_on is None else version_on
+    reqs: list[Requirement] = []
+    for spec in in_force(program, stage, t.category, on, r.prescription is not None):
+        reqs += _declared(spec, EVALUATORS[spec.kind](spec, context))
     return Decision(stage, tuple(reqs))
 
 
+def pregnancy_testing(program: Program, category: str, now: datetime) -> bool:
+    """R9-R11, R23: does a pregnancy-test (hCG) requirement apply to `category` today?"""
+    return any(spec.kind == "lab_test" and spec.options["analyte"] == "hCG" and spec.applies(category)
+               for spec in program.requirements_on(now))
+
+
 def authorization_expiry(r: Records, program: Program, now: datetime) -> tuple[datetime, str | None]:
-    """R23: FRP to the end of day 7 from the qualifying negative test (patient's calendar),
-    everyone else 30 days from issue (the numbers: today's parameters)."""
+    """R23: where pregnancy tests apply (FRP), to the end of day 7 from the qualifying negative
+    test (patient's calendar); everyone else 30 days from issue (the numbers: today's parameters)."""
     t = today_of(r, program, now)
-    if t.category in FRP_CATEGORIES:
+    if pregnancy_testing(program, t.category, now):
         window = evaluate_tests(r.tests, r.ppafs, r.dispenses, r.patient.cycles_regular, now, t.params,
                                 t.tz, r.readmitted_at)
         if window.qualifying is None:

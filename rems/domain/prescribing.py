@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rems.domain import schedule
-from rems.domain.categories import FRP_CATEGORIES
 from rems.domain.model import Dispense, Patient, PregnancyTest, Prescription
 from rems.domain.requirements import Requirement, need
 from rems.domain.schedule import Today
@@ -53,20 +52,23 @@ def open_requirement(rx_id: str | None, others: Sequence[Prescription], tests: S
                 "after the open authorization is voided, dispensed or expired")
 
 
-def prescription_requirements(rx: Prescription, stage: str, t: Today, tests: Sequence[PregnancyTest],
-                              earlier: Sequence[Dispense], others: Sequence[Prescription],
-                              patient: Patient) -> list[Requirement]:
-    reqs = supply_requirements(rx, t)
-    if t.category in FRP_CATEGORIES:
-        reqs.append(need(rx.contraception_counselling_attested, "R15", "R15_CONTRACEPTION_NOT_ATTESTED",
-                         "prescriber attests contraception counselling for this prescription",
-                         "the prescriber attests contraception counselling", NEW_PRESCRIPTION))
+def contraception_attestation(rx: Prescription) -> Requirement:
+    """R15: the prescriber attests contraception counselling for this prescription."""
+    return need(rx.contraception_counselling_attested, "R15", "R15_CONTRACEPTION_NOT_ATTESTED",
+                "prescriber attests contraception counselling for this prescription",
+                "the prescriber attests contraception counselling", NEW_PRESCRIPTION)
+
+
+def authorization_requirements(rx: Prescription, stage: str, t: Today, tests: Sequence[PregnancyTest],
+                               others: Sequence[Prescription], patient: Patient) -> list[Requirement]:
+    """R36 when authorizing; then R19/R26/R33 (its state), R23 (unexpired, T3; this patient's),
+    R22 (the current category)."""
     if stage == "authorize":
-        return [*reqs, open_requirement(rx.id, others, tests, t)]
+        return [open_requirement(rx.id, others, tests, t)]
     expected = "authorized" if stage == "confirm" else "confirmed"
     rule, code = _STATE_CODES.get(rx.state, ("R23", f"R23_AUTHORIZATION_{rx.state.upper()}"))
     expiry = schedule.effective_expiry(rx, tests, t.params, t.tz)
-    reqs += [
+    return [
         need(rx.state == expected, rule, code, f"authorization is {rx.state}",
              "a new prescription and authorization are needed" if rule in ("R23", "R33") else
              "obtain a confirmation number first" if code == "R26_NO_CONFIRMATION" else
@@ -81,6 +83,4 @@ def prescription_requirements(rx: Prescription, stage: str, t: Today, tests: Seq
         need(rx.category == t.category, "R22", "R22_CATEGORY_CHANGED",
              f"authorization issued for the patient's current category ({t.category})",
              "a new PPAF and a new authorization for the current category", NEW_PRESCRIPTION),
-        on_hand_requirement(earlier, t),
     ]
-    return reqs

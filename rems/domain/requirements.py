@@ -20,12 +20,13 @@ class Requirement:
     message: str
     remedy: str  # what would satisfy it
     earliest: Earliest = None
+    fda_code: str | None = None  # issue 17: the REMS requirement code (C128494) of its declaration
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready (the audit trail stores it): `earliest` as ISO 8601 text."""
         earliest = self.earliest.isoformat() if isinstance(self.earliest, datetime) else self.earliest
         return {"rule": self.rule, "code": self.code, "met": self.met, "message": self.message,
-                "remedy": self.remedy, "earliest": earliest}
+                "remedy": self.remedy, "earliest": earliest, "fda_code": self.fda_code}
 
 
 def need(ok: bool, rule: str, code: str, message: str, remedy: str, earliest: Earliest = None) -> Requirement:

@@ -164,11 +164,9 @@ def survey_due(rule: SurveyRule, category: str, surveys: Sequence[Completed],
 
 def authorization_expiry(category: str, issued_at: datetime, test: PregnancyTest | None,
                          params: Parameters, tz: str) -> datetime:
-    """R23: FRP to the end of day N from the qualifying test's collection date (T2); everyone
-    else N days from issue."""
-    if category in FRP_CATEGORIES:
-        if test is None:
-            raise ValueError("an FRP authorization needs its qualifying test")
+    """R23: an authorization issued on a qualifying pregnancy test (FRP, where the program tests)
+    to the end of day N from the test's collection date (T2); everyone else N days from issue."""
+    if test is not None:
         return frp_valid_until(test.collected_at, params, tz)
     return issued_at + timedelta(days=params.authorization_valid_days)
 

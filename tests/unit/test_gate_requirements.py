@@ -232,7 +232,8 @@ def test_decision_as_dict_has_allowed_failures_and_every_requirement():
     assert data["allowed"] is False
     assert [f["code"] for f in data["failures"]] == ["R29_COUNSELLING_INCOMPLETE"]
     assert len(data["requirements"]) == len(decision.requirements) > 1
-    assert set(data["failures"][0]) == {"rule", "code", "met", "message", "remedy", "earliest"}
+    assert set(data["failures"][0]) == {"rule", "code", "met", "message", "remedy", "earliest", "fda_code"}
+    assert data["failures"][0]["fda_code"] == "C128515"  # issue 17: the declaration's REMS code
     assert data["failures"][0]["earliest"] == "once counselling is recorded"
     assert decide("dispense", male_case("dispense")).as_dict()["allowed"] is True
 

@@ -71,7 +71,7 @@ def survey_late(r: PatientRecords, prescriber: Prescriber, uow: UnitOfWork, as_o
     if params_at(uow, r.patient.program_id, as_of) is None:
         return False
     today = gate.today_of(records, uow.program(r.patient.program_id), as_of)
-    return not all(req.met for req in gate.survey_requirements(records, today))
+    return not gate.patient_survey_requirement(records, today).met
 
 
 def prescriber_compliance(uow: UnitOfWork, ctx: Context, period: Period) -> list[PrescriberCompliance]:
