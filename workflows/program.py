@@ -13,7 +13,13 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from workflows import bounds
-from workflows.vocabulary import RequirementSpec, VocabularyError, parse_requirements
+from workflows.vocabulary import (
+    ENGINE_PARAMETERS,
+    KINDS,
+    RequirementSpec,
+    VocabularyError,
+    parse_requirements,
+)
 
 PROGRAM_DIR = Path(__file__).parent / "programs"
 
@@ -172,10 +178,15 @@ def _deviations(source: str, raw: Any) -> dict[str, str]:
     return {name: reason.strip() for name, reason in raw.items()}
 
 
-def _bounded(source: str, where: str, p: Parameters, declared: Mapping[str, str]) -> set[str]:
-    """T4: refuse a value that switches a safeguard off unless declared; log each declared one."""
+def _bounded(source: str, where: str, p: Parameters, declared: Mapping[str, str],
+             read: frozenset[str]) -> set[str]:
+    """T4: refuse a value that switches a safeguard off unless declared; log each declared one.
+    Only parameters a declared requirement (or the engine itself) reads are bounded: a program
+    without pregnancy tests is not held to their windows (issue 17)."""
     used = set()
     for name, value, reason in bounds.breaches(p):
+        if name.split(".")[0] not in read:
+            continue
         if name not in declared:
             raise ProgramError(source, where + name, f"{reason}; a deviation must be declared in "
                                                      "[deviations] with a reason")
@@ -185,7 +196,8 @@ def _bounded(source: str, where: str, p: Parameters, declared: Mapping[str, str]
     return used
 
 
-def _parameter_sets(source: str, raw: Any, declared: Mapping[str, str]) -> tuple[Parameters, ...]:
+def _parameter_sets(source: str, raw: Any, declared: Mapping[str, str],
+                    read: frozenset[str]) -> tuple[Parameters, ...]:
     if not isinstance(raw, list) or not raw:
         raise ProgramError(source, "parameters", "at least one [[parameters]] block is required")
     sets: list[Parameters] = []
@@ -215,7 +227,7 @@ def _parameter_sets(source: str, raw: Any, declared: Mapping[str, str]) -> tuple
             raise ProgramError(source, where + absent[0], "missing (the first block must be complete)")
         params = Parameters(**merged)
         _consistency(source, where, params)
-        used |= _bounded(source, where, params, declared)
+        used |= _bounded(source, where, params, declared, read)
         sets.append(params)
     unused = sorted(set(declared) - used)
     if unused:
@@ -243,9 +255,18 @@ def parse_program(text: str, source: str = "<program>") -> Program:
         ZoneInfo(raw["time_zone"])
     except (ValueError, ZoneInfoNotFoundError):
         raise ProgramError(source, "time_zone", "must be an IANA time zone name") from None
+    try:
+        requirements, problem = _requirements(source, raw), None
+    except ProgramError as error:  # reported after the parameters (the file's order)
+        requirements, problem = (), error
+    read = frozenset(ENGINE_PARAMETERS).union(*(KINDS[spec.kind].parameters for spec in requirements)) \
+        if problem is None else frozenset(_FIELDS)
+    parameter_sets = _parameter_sets(source, raw.get("parameters"), _deviations(source, raw.get("deviations")),
+                                     read)
+    if problem is not None:
+        raise problem
     return Program(raw["id"], raw["name"], raw["drug"], tuple(rxnorm), raw["authorization_prefix"],
-                   _parameter_sets(source, raw.get("parameters"), _deviations(source, raw.get("deviations"))),
-                   raw["time_zone"], _requirements(source, raw), raw.get("information_only"))
+                   parameter_sets, raw["time_zone"], requirements, raw.get("information_only"))
 
 
 def _requirements(source: str, raw: Mapping[str, Any]) -> tuple[RequirementSpec, ...]:

@@ -165,6 +165,10 @@ def _counselling(raw: Mapping[str, Any]) -> dict[str, Any]:
     return {"checklist": tuple(items)}
 
 
+# [[parameters]] the engine reads whatever the program declares: the risk category (R5a-R7), an
+# authorization's and a confirmation's validity (R23, R27).
+ENGINE_PARAMETERS = ("child_age_years", "postmenopause_months", "postmenopause_min_age_years",
+                     "authorization_valid_days", "confirmation_valid_hours")
 _ALL = frozenset(STAGES)
 _PHARMACY = frozenset({"confirm", "dispense"})
 _HCG_PARAMETERS = ("initial_test_early_min_days", "initial_test_early_max_days", "initial_test_recent_hours",
@@ -192,7 +196,9 @@ KINDS: dict[str, Kind] = {
         "prescriber's per prescription", _ALL, _ALL, frozenset({"R19", "R20"}), ("survey",), _survey),
     "attestation": Kind(
         "the prescriber attests something for this prescription (e.g. contraception counselling)",
-        _PRESCRIPTION_STAGES, _PRESCRIPTION_STAGES, frozenset({"R15"}), (), _attestation, True),
+        _PRESCRIPTION_STAGES, _PRESCRIPTION_STAGES, frozenset({"R15"}),
+        ("contraception_before_days", "contraception_after_days", "male_condom_after_days",
+         "blood_donation_after_days"), _attestation, True),
     "supply": Kind(
         "days of supply, units per day and refills of a prescription", _PRESCRIPTION_STAGES,
         _PRESCRIPTION_STAGES, frozenset({"R24"}), ("max_supply_days", "max_units_per_day", "max_refills"),

@@ -357,10 +357,17 @@ def evaluate(stage: str, r: Records, program: Program, now: datetime,
     return Decision(stage, tuple(reqs))
 
 
+def declares(program: Program, now: datetime | date, category: str, kind: str, **options: str) -> bool:
+    """Does the program have a requirement of `kind` (with these options) in force on the date of
+    `now` that applies to `category`? Status pages and reminders ask before showing a due date."""
+    return any(spec.kind == kind and spec.applies(category)
+               and all(spec.options.get(k) == v for k, v in options.items())
+               for spec in program.requirements_on(now))
+
+
 def pregnancy_testing(program: Program, category: str, now: datetime) -> bool:
     """R9-R11, R23: does a pregnancy-test (hCG) requirement apply to `category` today?"""
-    return any(spec.kind == "lab_test" and spec.options["analyte"] == "hCG" and spec.applies(category)
-               for spec in program.requirements_on(now))
+    return declares(program, now, category, "lab_test", analyte="hCG")
 
 
 def authorization_expiry(r: Records, program: Program, now: datetime) -> tuple[datetime, str | None]:

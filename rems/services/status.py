@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Any
 
 from rems.domain import gate, schedule
-from rems.domain.categories import FRP_CATEGORIES
 from rems.domain.errors import NotFound
 from rems.domain.model import Patient, Pharmacy
 from rems.services.records import load_records
@@ -34,13 +33,14 @@ def patient_status(uow: UnitOfWork, ctx: Context, patient_id: str,
     readiness = gate.evaluate("readiness", records, program, ctx.now)
     # Every date below comes from rems.domain.schedule, as the gate's own (issue 13, item 7).
     due: list[dict[str, Any] | None] = []
-    if category in FRP_CATEGORIES:
+    if gate.pregnancy_testing(program, category, ctx.now):  # R11 where the program tests (issue 17)
         due.append(_due("pregnancy test", "R11", schedule.test_due(
             records.tests, records.ppafs, records.dispenses, patient.cycles_regular, params,
             records.readmitted_at), ctx.now))
-    survey = schedule.survey_due(params.survey[category], category, records.patient_surveys,
-                                 records.dispenses, tz, params.refill_window_days)
-    due.append(_due("patient survey", "R20", ctx.now if survey == schedule.OVERDUE else survey, ctx.now))
+    if gate.declares(program, ctx.now, category, "survey", respondent="patient"):
+        survey = schedule.survey_due(params.survey[category], category, records.patient_surveys,
+                                     records.dispenses, tz, params.refill_window_days)
+        due.append(_due("patient survey", "R20", ctx.now if survey == schedule.OVERDUE else survey, ctx.now))
     change = schedule.category_change(patient, program, ctx.now)
     if change is not None:
         due.append({"what": "new PPAF (category changes)", "rule": "R8", "due": change.isoformat(),
