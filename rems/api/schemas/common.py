@@ -48,7 +48,8 @@ Id = Annotated[str, Field(min_length=1, max_length=40, description="Record id, e
 
 
 class RequirementOut(Out):
-    rule: str = Field(description="Rule id in REMS_RULES.md (R1…R33), or AUTH for API access")
+    rule: str = Field(description="The program's rule id (REMS_RULES.md R1…R36 in the IMiD programs), "
+                                  "or AUTH for API access")
     code: str = Field(description="Machine-readable code, e.g. R9_RECENT_TEST_MISSING")
     met: bool = Field(description="Whether the requirement holds now")
     message: str = Field(description="What the requirement is")
@@ -57,6 +58,9 @@ class RequirementOut(Out):
         default=None, description="When an unmet requirement can be met at the earliest: an ISO 8601 "
         "instant (UTC), or the event that must happen first (e.g. after a new negative pregnancy test); "
         "null when met or nothing can be foreseen")
+    fda_code: str | None = Field(
+        default=None, description="The REMS requirement code of the program's declaration (FDA value set "
+                                  "C128494, e.g. C128523 Get Lab Test or Monitoring); null for API access")
 
     @classmethod
     def of(cls, r: Requirement) -> RequirementOut:

@@ -69,7 +69,7 @@ class PpafIn(In):
 
 class EnrollPatientIn(In):
     program_id: Text = Field(default="pomalidomide", min_length=1, max_length=40,
-                            description="REMS program: pomalidomide, lenalidomide or thalidomide")
+                            description="REMS program id, one of the deployment's program files (e.g. pomalidomide, ipledge)")
     name: Name
     sex: Literal["female", "male"] = Field(description="Sex, for the risk category (R5a)")
     birth_date: date = Field(strict=False, description="Birth date (R6: a child is under 18)")
