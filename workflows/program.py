@@ -94,6 +94,8 @@ class Program:
     requirements: tuple[RequirementSpec, ...] = ()
     # T4: the reason a program declares no dispensing gate at all (None: it has one)
     information_only: str | None = None
+    # T4: the declared deviations from safety bounds, parameter name -> reason
+    deviations: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     def day_of(self, moment: datetime | date) -> date:
         """T3: the program's calendar date of `moment` (an aware instant read in its zone)."""
@@ -261,12 +263,12 @@ def parse_program(text: str, source: str = "<program>") -> Program:
         requirements, problem = (), error
     read = frozenset(ENGINE_PARAMETERS).union(*(KINDS[spec.kind].parameters for spec in requirements)) \
         if problem is None else frozenset(_FIELDS)
-    parameter_sets = _parameter_sets(source, raw.get("parameters"), _deviations(source, raw.get("deviations")),
-                                     read)
+    deviations = _deviations(source, raw.get("deviations"))
+    parameter_sets = _parameter_sets(source, raw.get("parameters"), deviations, read)
     if problem is not None:
         raise problem
     return Program(raw["id"], raw["name"], raw["drug"], tuple(rxnorm), raw["authorization_prefix"],
-                   parameter_sets, raw["time_zone"], requirements, raw.get("information_only"))
+                   parameter_sets, raw["time_zone"], requirements, raw.get("information_only"), deviations)
 
 
 def _requirements(source: str, raw: Mapping[str, Any]) -> tuple[RequirementSpec, ...]:

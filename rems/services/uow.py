@@ -287,6 +287,12 @@ class UnitOfWork:
         query = select(model.Patient).where(t.prescriber_id == prescriber_id)
         return self.session.scalars(query.order_by(t.enrolled_at, t.id).limit(limit).offset(offset)).all()
 
+    def patients_of_program(self, program_id: str, states: Sequence[str]) -> Sequence[model.Patient]:
+        """Issue 17 item 6: every enrollment of a program in one of `states`, oldest first."""
+        t = orm.patients.c
+        query = select(model.Patient).where(t.program_id == program_id, t.state.in_(states))
+        return self.session.scalars(query.order_by(t.enrolled_at, t.id)).all()
+
     def token_by_hash(self, digest: str) -> access.ApiToken | None:
         t = orm.api_tokens.c
         return self.session.scalars(select(access.ApiToken).where(t.token_hash == digest)).first()
