@@ -181,7 +181,7 @@ def _deviations(source: str, raw: Any) -> dict[str, str]:
 
 
 def _bounded(source: str, where: str, p: Parameters, declared: Mapping[str, str],
-             read: frozenset[str]) -> set[str]:
+             read: frozenset[str], logged: set[tuple[str, Any]]) -> set[str]:
     """T4: refuse a value that switches a safeguard off unless declared; log each declared one.
     Only parameters a declared requirement (or the engine itself) reads are bounded: a program
     without pregnancy tests is not held to their windows (issue 17)."""
@@ -192,8 +192,10 @@ def _bounded(source: str, where: str, p: Parameters, declared: Mapping[str, str]
         if name not in declared:
             raise ProgramError(source, where + name, f"{reason}; a deviation must be declared in "
                                                      "[deviations] with a reason")
-        log.warning("%s: %s%s = %r deviates from its safety bound (%s); declared reason: %s",
-                    source, where, name, value, reason, declared[name])
+        if (name, value) not in logged:  # once per value, not again for every later block
+            log.warning("%s: %s%s = %r deviates from its safety bound (%s); declared reason: %s",
+                        source, where, name, value, reason, declared[name])
+            logged.add((name, value))
         used.add(name)
     return used
 
@@ -205,6 +207,7 @@ def _parameter_sets(source: str, raw: Any, declared: Mapping[str, str],
     sets: list[Parameters] = []
     merged: dict[str, Any] = {}
     used: set[str] = set()
+    logged: set[tuple[str, Any]] = set()
     for index, block in enumerate(raw):
         where = f"parameters[{index}]."
         if not isinstance(block, dict):
@@ -229,7 +232,7 @@ def _parameter_sets(source: str, raw: Any, declared: Mapping[str, str],
             raise ProgramError(source, where + absent[0], "missing (the first block must be complete)")
         params = Parameters(**merged)
         _consistency(source, where, params)
-        used |= _bounded(source, where, params, declared, read)
+        used |= _bounded(source, where, params, declared, read, logged)
         sets.append(params)
     unused = sorted(set(declared) - used)
     if unused:

@@ -73,8 +73,9 @@ def diff(file: Path = typer.Argument(..., help="The new version's program file (
     counts: dict[str, int] = {}
     for c in changes:
         counts[c.outcome] = counts.get(c.outcome, 0) + 1
-    typer.echo(f"{candidate.id}: {len({c.patient_id for c in changes})} patients; "
-               + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())))
+    typer.echo(f"{candidate.id} on {changes[0].on if changes else on}: {len({c.patient_id for c in changes})} "
+               f"patients, {len(changes)} checks (readiness and open authorizations): "
+               + (", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "none"))
     for c in shown:
         typer.echo(f"  {c.patient_id} {c.subject} ({c.stage}): {c.outcome}")
         for label, items in (("checks added", c.added), ("checks removed", c.removed),

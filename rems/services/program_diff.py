@@ -34,9 +34,10 @@ class Change:
     removed: tuple[str, ...]
     newly_failing: tuple[str, ...]
     no_longer_failing: tuple[str, ...]
+    on: date | None = None  # the candidate's date compared
 
     def as_dict(self) -> dict[str, object]:
-        return {"patient_id": self.patient_id, "subject": self.subject, "stage": self.stage,
+        return {"on": self.on.isoformat() if self.on else None, "patient_id": self.patient_id, "subject": self.subject, "stage": self.stage,
                 "outcome": self.outcome, "added": list(self.added), "removed": list(self.removed),
                 "newly_failing": list(self.newly_failing), "no_longer_failing": list(self.no_longer_failing)}
 
@@ -94,7 +95,7 @@ def diff_program(uow: UnitOfWork, ctx: Context, candidate: Program, on: date | N
                                 gate.evaluate("readiness", records, current, ctx.now),
                                 gate.evaluate("readiness", records, candidate, ctx.now, version_on=on)))
         changes += _open_authorizations(uow, ctx, patient, current, candidate, on)
-    return changes
+    return [replace(c, on=on) for c in changes]
 
 
 def _open_authorizations(uow: UnitOfWork, ctx: Context, patient: Patient, current: Program,
