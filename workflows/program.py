@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from workflows import bounds
+from workflows.products import Product, parse_products
 
 PROGRAM_DIR = Path(__file__).parent / "programs"
 
@@ -83,6 +84,7 @@ class Program:
     authorization_prefix: str
     parameter_sets: tuple[Parameters, ...]
     time_zone: str = "America/New_York"  # T1: patients' default zone; effective dates start at its midnight
+    products: tuple[Product, ...] = ()  # issue 17 item 7: NDCs routed here (workflows/products.py)
 
     def at(self, moment: datetime | date) -> Parameters:
         """The parameters in force at `moment` (the latest set effective on or before it); an
@@ -222,7 +224,7 @@ def parse_program(text: str, source: str = "<program>") -> Program:
     if not isinstance(rxnorm, list) or not all(isinstance(code, str) for code in rxnorm):
         raise ProgramError(source, "rxnorm", "must be a list of codes as text")
     unknown = sorted(set(raw) - {"id", "name", "drug", "rxnorm", "authorization_prefix", "time_zone",
-                                 "parameters", "deviations"})
+                                 "parameters", "deviations", "products"})
     if unknown:
         raise ProgramError(source, unknown[0], "unknown field")
     try:
@@ -231,7 +233,7 @@ def parse_program(text: str, source: str = "<program>") -> Program:
         raise ProgramError(source, "time_zone", "must be an IANA time zone name") from None
     return Program(raw["id"], raw["name"], raw["drug"], tuple(rxnorm), raw["authorization_prefix"],
                    _parameter_sets(source, raw.get("parameters"), _deviations(source, raw.get("deviations"))),
-                   raw["time_zone"])
+                   raw["time_zone"], products=parse_products(source, raw.get("products")))
 
 
 def load_program(path: Path) -> Program:
