@@ -11,7 +11,7 @@ are refused: which segment to pad cannot be told. Pure data: no I/O here.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -145,12 +145,11 @@ def _same_days(a: Product | None, b: Product | None) -> bool:
     return a.overlaps(b)
 
 
-def check_product_overlaps(programs: Mapping[str, Program] | Iterable[Program]) -> None:
-    """Refuse at load two programs that claim the same NDC or RxNorm code on the same date
+def check_product_overlaps(programs: dict[str, Program]) -> dict[str, Program]:
+    """The programs as loaded, once no two claim the same NDC or RxNorm code on the same date
     (issue 17 item 7): a medication code finds at most one program on any day."""
-    listed = list(programs.values() if isinstance(programs, Mapping) else programs)
     seen: dict[tuple[str, str], list[tuple[Program, Product | None]]] = {}
-    for program in listed:
+    for program in programs.values():
         for kind, code, product in _claims(program):
             for other, theirs in seen.get((kind, code), []):
                 if other.id != program.id and _same_days(product, theirs):
@@ -158,6 +157,7 @@ def check_product_overlaps(programs: Mapping[str, Program] | Iterable[Program]) 
                     _refuse(program.id, field, f"{kind} {code} is also claimed by program {other.id} "
                                                "on the same dates: a code routes to one program")
             seen.setdefault((kind, code), []).append((program, product))
+    return programs
 
 
 def product_on(program: Program, ndc: str, on: date) -> Product | None:
