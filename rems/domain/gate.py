@@ -29,7 +29,7 @@ from rems.domain.model import (
     Prescriber,
     Prescription,
 )
-from rems.domain.prescribing import prescription_requirements
+from rems.domain.prescribing import prescription_requirements, product_units
 from rems.domain.requirements import Decision, Requirement, need
 from rems.domain.schedule import Today
 from rems.domain.testing import evaluate_tests
@@ -236,7 +236,7 @@ def evaluate(stage: str, r: Records, program: Program, now: datetime) -> Decisio
     reqs += survey_requirements(r, t)
     if r.prescription is not None:
         reqs += prescription_requirements(r.prescription, stage, t, r.tests, earlier_dispenses(r),
-                                          r.other_prescriptions, r.patient)
+                                          r.other_prescriptions, r.patient, product_units(program, r.prescription, now))
         if stage == "dispense":
             reqs += dispense_requirements(r.prescription, r, t)
     return Decision(stage, tuple(reqs))

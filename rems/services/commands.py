@@ -149,6 +149,7 @@ class RequestAuthorization(Command):  # R19, R22-R24, R15
     refills: Annotated[int, Field(ge=0, le=99)] = 0
     contraception_counselling_attested: bool = False
     prescriber_survey_completed: bool = False
+    ndc: Annotated[str, Field(min_length=1, max_length=20), Plain] | None = None  # issue 17 item 7
 
 
 class PharmacyRequest(Command):  # R26
