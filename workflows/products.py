@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 _PAD = {(4, 4, 2): 0, (5, 3, 2): 1, (5, 4, 1): 2}  # 10-digit shape -> the segment padded with a 0
 _FIELDS = {"ndc", "rxnorm", "name", "strength", "units_per_day", "effective_from", "until"}
 _MAX_UNITS = bounds.BOUNDS["max_units_per_day"]  # T4: a product may not exceed R24's bound either
+NDC_FORMS = "an NDC: 11 digits, or hyphenated 5-4-2, 4-4-2, 5-3-2 or 5-4-1"
 
 
 def ndc11(code: str) -> str | None:
@@ -92,7 +93,7 @@ def _product(source: str, where: str, block: Any) -> Product:
     raw_ndc = block.get("ndc")
     ndc = ndc11(raw_ndc) if isinstance(raw_ndc, str) else None
     if ndc is None:
-        _refuse(source, where + "ndc", "must be an NDC: 11 digits, or hyphenated 5-4-2, 4-4-2, 5-3-2 or 5-4-1")
+        _refuse(source, where + "ndc", f"must be {NDC_FORMS}")
     rxnorm = block.get("rxnorm", [])
     if not isinstance(rxnorm, list) or not all(isinstance(c, str) and re.fullmatch(r"\d{1,10}", c)
                                                for c in rxnorm):

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
+from rems.domain.calendar import local_date
 from workflows.products import ndc11 as ndc11  # re-exported: the wire normalises NDCs here
 from workflows.program import Program
 
@@ -25,9 +25,7 @@ MODULE_URI = "http://hl7.org/fhir/us/medication-rems/"
 
 def _day(on: date | datetime, program: Program) -> date:
     """T1: an aware instant is read on the program's calendar (each program its own zone)."""
-    if isinstance(on, datetime):
-        return on.astimezone(ZoneInfo(program.time_zone)).date()
-    return on
+    return local_date(on, program.time_zone) if isinstance(on, datetime) else on
 
 
 def _claims(system: str, code: str, program: Program, day: date) -> bool:

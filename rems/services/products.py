@@ -6,7 +6,7 @@ from datetime import datetime
 
 from rems.domain.calendar import local_date
 from rems.domain.errors import InvalidInput
-from workflows.products import ndc11, product_on
+from workflows.products import NDC_FORMS, ndc11, product_on
 from workflows.program import Program
 
 
@@ -17,7 +17,7 @@ def prescribed_ndc(program: Program, given: str | None, now: datetime) -> str | 
         return None
     ndc = ndc11(given)
     if ndc is None:
-        raise InvalidInput("ndc", "not an NDC: 11 digits, or hyphenated 5-4-2, 4-4-2, 5-3-2 or 5-4-1")
+        raise InvalidInput("ndc", f"must be {NDC_FORMS}")
     day = local_date(now, program.time_zone)
     if product_on(program, ndc, day) is None:
         raise InvalidInput("ndc", f"NDC {ndc} is not a product of {program.name} on {day}")
