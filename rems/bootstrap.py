@@ -15,6 +15,7 @@ from rems.services.audit_chain import SEALER
 from rems.services.audit_sealer import Sealer
 from rems.services.uow import UnitOfWork
 from rems.settings import Settings
+from workflows.products import check_product_overlaps
 from workflows.program import Program, load_programs
 
 
@@ -45,4 +46,4 @@ def bootstrap(settings: Settings | None = None) -> App:
     sealer = Sealer(engine, settings.audit_seal or "inline", settings.audit_seal_interval_seconds)
     sessions.configure(info={SEALER: sealer})  # issue 14 item 3: commits wake the sealer
     commit_hooks.install(sessions)
-    return App(settings, engine, sessions, load_programs(settings.program_dir), sealer)
+    return App(settings, engine, sessions, check_product_overlaps(load_programs(settings.program_dir)), sealer)

@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from workflows import bounds
+from workflows.products import Product, parse_products
 from workflows.vocabulary import (
     ENGINE_PARAMETERS,
     KINDS,
@@ -107,6 +108,8 @@ class Program:
         """The requirements in force on the program's date of `moment`, in file order."""
         day = self.day_of(moment)
         return tuple(spec for spec in self.requirements if spec.in_force(day))
+
+    products: tuple[Product, ...] = ()  # issue 17 item 7: NDCs routed here (workflows/products.py)
 
     def at(self, moment: datetime | date) -> Parameters:
         """The parameters in force at `moment` (the latest set effective on or before it); an
@@ -253,7 +256,7 @@ def parse_program(text: str, source: str = "<program>") -> Program:
     if not isinstance(rxnorm, list) or not all(isinstance(code, str) for code in rxnorm):
         raise ProgramError(source, "rxnorm", "must be a list of codes as text")
     unknown = sorted(set(raw) - {"id", "name", "drug", "rxnorm", "authorization_prefix", "time_zone",
-                                 "parameters", "deviations", "requirements", "information_only"})
+                                 "parameters", "deviations", "requirements", "information_only", "products"})
     if unknown:
         raise ProgramError(source, unknown[0], "unknown field")
     try:
@@ -271,7 +274,8 @@ def parse_program(text: str, source: str = "<program>") -> Program:
     if problem is not None:
         raise problem
     return Program(raw["id"], raw["name"], raw["drug"], tuple(rxnorm), raw["authorization_prefix"],
-                   parameter_sets, raw["time_zone"], requirements, raw.get("information_only"), deviations)
+                   parameter_sets, raw["time_zone"], requirements, raw.get("information_only"), deviations,
+                   products=parse_products(source, raw.get("products")))
 
 
 def _requirements(source: str, raw: Mapping[str, Any]) -> tuple[RequirementSpec, ...]:

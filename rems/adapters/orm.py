@@ -159,7 +159,8 @@ prescriptions = Table(
     Column("number", String(40), unique=True), Column("authorized_at", UTCDateTime),
     Column("expires_at", UTCDateTime, index=True),
     Column("qualifying_test_id", String(32), ForeignKey("pregnancy_tests.id")),
-    Column("version", Integer, nullable=False))
+    Column("version", Integer, nullable=False),
+    Column("ndc", String(11)))  # issue 17 item 7: the product prescribed (11 digits), if named
 
 prescriber_surveys = Table(
     "prescriber_surveys", metadata, _id(),

@@ -33,6 +33,7 @@ from rems.domain.prescribing import (
     authorization_requirements,
     contraception_attestation,
     on_hand_requirement,
+    product_units,
     supply_requirements,
 )
 from rems.domain.requirements import Decision, Requirement, need
@@ -294,7 +295,8 @@ def _attestation(spec: RequirementSpec, c: _Context) -> list[Requirement]:
 
 def _supply(spec: RequirementSpec, c: _Context) -> list[Requirement]:
     assert c.r.prescription is not None
-    return supply_requirements(c.r.prescription, c.t)
+    # R24: the product's units a day when the prescription names one (issue 17 item 7)
+    return supply_requirements(c.r.prescription, c.t, product_units(c.program, c.r.prescription, c.t.now))
 
 
 def _authorization(spec: RequirementSpec, c: _Context) -> list[Requirement]:

@@ -154,6 +154,7 @@ class Prescription:  # R19, R22-R24, R33: carries the authorization once issued
     expires_at: datetime | None = None
     qualifying_test_id: str | None = None
     version: int = 0
+    ndc: str | None = None  # issue 17 item 7: the product prescribed (11 digits); R24 uses its units a day
 
 
 @dataclass(eq=False)

@@ -5,28 +5,42 @@ authorization)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from rems.domain import schedule
+from rems.domain.calendar import local_date
 from rems.domain.model import Dispense, Patient, PregnancyTest, Prescription
 from rems.domain.requirements import Requirement, need
 from rems.domain.schedule import Today
+from workflows.products import product_on
+from workflows.program import Program
 
 NEW_PRESCRIPTION = "with a new prescription"
 _STATE_CODES = {"dispensed": ("R33", "R33_ALREADY_DISPENSED"), "confirmed": ("R26", "R26_ALREADY_CONFIRMED"),
                 "requested": ("R19", "R19_NOT_AUTHORIZED"), "authorized": ("R26", "R26_NO_CONFIRMATION")}
 
 
-def supply_requirements(rx: Prescription, t: Today) -> list[Requirement]:
-    """R24: at most 28 days, a quantity that fits the days, no refills."""
+def product_units(program: Program, rx: Prescription, now: datetime) -> int | None:
+    """R24: the units a day of the product prescribed, if the prescription names one and the
+    program lists it that day with a number (issue 17 item 7); None: the program's parameter."""
+    product = product_on(program, rx.ndc, local_date(now, program.time_zone)) if rx.ndc else None
+    return product.units_per_day if product else None
+
+
+def supply_requirements(rx: Prescription, t: Today, units_per_day: int | None = None) -> list[Requirement]:
+    """R24: at most 28 days, a quantity that fits the days (the product's units a day when it
+    declares them, else the program's), no refills."""
     p = t.params
-    most = rx.days_supply * p.max_units_per_day
+    per_day = p.max_units_per_day if units_per_day is None else units_per_day
+    most = rx.days_supply * per_day
     return [
         need(rx.days_supply <= p.max_supply_days, "R24", "R24_SUPPLY_TOO_LONG",
              f"at most a {p.max_supply_days}-day supply", f"prescribe {p.max_supply_days} days or fewer",
              NEW_PRESCRIPTION),
         need(rx.quantity <= most, "R24", "R24_QUANTITY_EXCEEDS_DAYS",
-             f"a quantity of at most {most} ({rx.days_supply} days x {p.max_units_per_day} a day)",
-             f"prescribe at most {p.max_units_per_day} units a day of supply", NEW_PRESCRIPTION),
+             f"a quantity of at most {most} ({rx.days_supply} days x {per_day} a day"
+             f"{f' of NDC {rx.ndc}' if units_per_day is not None else ''})",
+             f"prescribe at most {per_day} units a day of supply", NEW_PRESCRIPTION),
         need(rx.refills <= p.max_refills, "R24", "R24_REFILLS_NOT_ALLOWED",
              "no refills", "write a new prescription instead of a refill", NEW_PRESCRIPTION),
     ]

@@ -13,6 +13,7 @@ import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import quote, urlsplit
 
@@ -217,11 +218,12 @@ def parse_hook(service_hook: str, body: bytes) -> Hook:
                 _identifier(pharmacy, codes.NCPDP_PROVIDER))
 
 
-def program_of(orders: Sequence[Order], programs: Iterable[Program]) -> Program:
-    """The one REMS program of the REMS drug ordered; any other code is unsupported."""
+def program_of(orders: Sequence[Order], programs: Iterable[Program], on: datetime) -> Program:
+    """The one REMS program of the REMS drug ordered on `on`; any other code is unsupported."""
     found = []
     for order in orders:
-        program = next((p for s, c in order.codings if (p := codes.program_for(s, c, programs))), None)
+        program = next((p for s, c in order.codings
+                        if (p := codes.program_for_medication(s, c, programs, on))), None)
         if program is None:
             shown = ", ".join(f"{s}|{c}" for s, c in order.codings)
             raise BadHook(f"unsupported medication code ({shown}): not a REMS drug run here "

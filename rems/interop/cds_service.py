@@ -30,7 +30,7 @@ def _pharmacy(uow: UnitOfWork, ctx: Context, hook: Hook, program: Any) -> list[d
 def cards(uow: UnitOfWork, ctx: Context, caller: etasu.Caller, hook: Hook, base_url: str) -> Answer:
     """Raises cds.BadHook for an order of an unsupported code; links are absolute, on `base_url`."""
     if hook.hook in cds.ORDER_HOOKS:
-        program = cds.program_of(hook.orders, uow.programs.values())
+        program = cds.program_of(hook.orders, uow.programs.values(), ctx.now)
         answer = Answer(_pharmacy(uow, ctx, hook, program))
         if hook.patient_id is None:
             answer.cards.insert(0, cds.failure_card("the patient carries no REMS patient id", program, base_url))

@@ -1,15 +1,17 @@
 """Code tables between our rule ids and the wire: medication codes, identifier systems, reason codes.
 
-Medication → program: RxNorm ingredient codes live with the program data (`rxnorm` in
-workflows/programs/*.toml); NDC package codes are listed here, because the program file format
-has no field for them and they are a property of the marketed products, not of the rules.
+Medication -> program (issue 17 item 7): the program files list their products (`[[products]]`:
+package NDCs with their RxNorm codes, effective-dated, workflows/products.py); a program's own
+`rxnorm` list (ingredient codes) is the fallback for an RxNorm code no product claims that day.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
+from datetime import date, datetime
 
+from rems.domain.calendar import local_date
+from workflows.products import ndc11 as ndc11  # re-exported: the wire normalises NDCs here
 from workflows.program import Program
 
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
@@ -21,42 +23,34 @@ NPI = "http://hl7.org/fhir/sid/us-npi"
 RULES = "urn:rems-engine:rule"  # the CodeSystem of our rule ids (R1…, see REMS_RULES.md)
 MODULE_URI = "http://hl7.org/fhir/us/medication-rems/"
 
-# NDC (11 digits, 5-4-2) → program id. From the package labels of the reference products
-# (POMALYST, REVLIMID, THALOMID, Bristol-Myers Squibb labeler 59572); generics are added here.
-NDC_PROGRAMS: Mapping[str, str] = {
-    "59572050121": "pomalidomide", "59572050221": "pomalidomide",  # POMALYST 1 mg, 2 mg
-    "59572050321": "pomalidomide", "59572050421": "pomalidomide",  # POMALYST 3 mg, 4 mg
-    "59572040228": "lenalidomide", "59572040528": "lenalidomide",  # REVLIMID 2.5 mg, 5 mg
-    "59572041028": "lenalidomide", "59572041521": "lenalidomide",  # REVLIMID 10 mg, 15 mg
-    "59572020514": "thalidomide", "59572021028": "thalidomide",    # THALOMID 50 mg, 100 mg
-}
-_NDC_PAD = {(4, 4, 2): 0, (5, 3, 2): 1, (5, 4, 1): 2}  # 10-digit shape → the segment padded with a 0
+def _day(on: date | datetime, program: Program) -> date:
+    """T1: an aware instant is read on the program's calendar (each program its own zone)."""
+    return local_date(on, program.time_zone) if isinstance(on, datetime) else on
 
 
-def ndc11(code: str) -> str | None:
-    """An NDC in 11-digit form: from 11 plain digits, or a hyphenated 10-digit 4-4-2/5-3-2/5-4-1."""
-    code = code.strip()
-    if re.fullmatch(r"\d{11}", code):
-        return code
-    parts = code.split("-")
-    if len(parts) == 3 and all(p.isdigit() for p in parts):
-        shape = tuple(len(p) for p in parts)
-        if shape == (5, 4, 2):
-            return "".join(parts)
-        if shape in _NDC_PAD:
-            parts[_NDC_PAD[shape]] = "0" + parts[_NDC_PAD[shape]]
-            return "".join(parts)
-    return None
+def _claims(system: str, code: str, program: Program, day: date) -> bool:
+    """Whether a product of the program in force on `day` carries this code."""
+    if system == NDC:
+        ndc = ndc11(code)
+        return ndc is not None and any(p.ndc == ndc and p.on(day) for p in program.products)
+    return system == RXNORM and any(code in p.rxnorm and p.on(day) for p in program.products)
 
 
-def program_for(system: str, code: str, programs: Iterable[Program]) -> Program | None:
-    """The REMS program a coded medication belongs to, or None when it is in none."""
-    for program in programs:
-        if system == RXNORM and code.strip() in program.rxnorm:
-            return program
-        if system == NDC and NDC_PROGRAMS.get(ndc11(code) or "") == program.id:
-            return program
-    return None
+def program_for_medication(system: str, code: str, programs: Iterable[Program],
+                           on: date | datetime) -> Program | None:
+    """The REMS program a coded medication (NDC or RxNorm) belongs to on `on`, or None.
+
+    A product's NDC or RxNorm code routes to the program that lists it on that date (so a product
+    that moves routes to the old program before the move and to the new one from its date); an
+    RxNorm code no product claims falls back to the programs' `rxnorm` lists. Two claimants are
+    refused when the programs are loaded (check_product_overlaps), so at most one answers."""
+    code, listed = code.strip(), list(programs)
+    found = [p for p in listed if _claims(system, code, p, _day(on, p))]
+    if not found and system == RXNORM:
+        found = [p for p in listed if code in p.rxnorm]
+    if len(found) > 1:  # only when the loader's check was skipped: never guess between programs
+        raise ValueError(f"{system}|{code} is claimed by {', '.join(p.id for p in found)}")
+    return found[0] if found else None
 
 
 # What each of our rules is called on the wire: the requirement names of the $rems-etasu nested

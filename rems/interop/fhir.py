@@ -126,7 +126,7 @@ def answer(uow: UnitOfWork, ctx: Context, caller: Caller, query: EtasuQuery) -> 
         if query.patient_id is None:
             return etasu.unknown(f"the patient carries no REMS patient id (Identifier system "
                                  f"{codes.REMS_PATIENT}); patients are matched by that id only")
-        found = (codes.program_for(s, c, uow.programs.values()) for s, c in query.codings)
+        found = (codes.program_for_medication(s, c, uow.programs.values(), ctx.now) for s, c in query.codings)
         program = next((p for p in found if p is not None), None)
         if program is None:
             return etasu.unknown("the medication is in no REMS program run here (RxNorm or NDC codes)",

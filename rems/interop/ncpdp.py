@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from rems.domain import gate
 from rems.domain.errors import InvalidInput, NotFound, Refused
@@ -47,9 +48,10 @@ def note_of(unmet: Sequence[Requirement]) -> str:
     return "; ".join(f"{r.rule} {r.code}: {r.remedy or r.message}" for r in unmet)
 
 
-def _program(uow: UnitOfWork, m: Message) -> Program | None:
-    found = [codes.program_for(codes.NDC, m.drug.ndc, uow.programs.values()) if m.drug.ndc else None,
-             codes.program_for(codes.RXNORM, m.drug.rxnorm, uow.programs.values()) if m.drug.rxnorm else None]
+def _program(uow: UnitOfWork, m: Message, now: datetime) -> Program | None:
+    found = [codes.program_for_medication(codes.NDC, m.drug.ndc, uow.programs.values(), now) if m.drug.ndc else None,
+             codes.program_for_medication(codes.RXNORM, m.drug.rxnorm, uow.programs.values(), now)
+             if m.drug.rxnorm else None]
     return next((p for p in found if p is not None), None)
 
 
@@ -73,7 +75,7 @@ def _drug_closed(m: Message) -> Reply:
 def initiation(uow: UnitOfWork, ctx: Context, caller: Caller, m: Message) -> Reply:
     """Open when patient, prescriber and pharmacy are enrolled and certified; Closed naming who is not."""
     check_sender(uow, caller, m)
-    program = _program(uow, m)
+    program = _program(uow, m, ctx.now)
     if program is None:
         return _drug_closed(m)
     patient, refused = etasu.visible_patient(uow, caller, m.patient_id or "")
@@ -115,7 +117,7 @@ def request(uow: UnitOfWork, ctx: Context, caller: Caller, m: Message) -> Reply:
     """The ETASU decision; Denied names every unmet requirement (a missing or positive pregnancy
     test is a laboratory-result denial, LAB). Read-only: see `confirm` for the pharmacy's approval."""
     check_sender(uow, caller, m)
-    program = _program(uow, m)
+    program = _program(uow, m, ctx.now)
     if program is None:
         return _drug_closed(m)
     if m.case_number is not None:

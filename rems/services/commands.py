@@ -9,6 +9,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from rems.domain import inputs
 from rems.domain.errors import InvalidInput
+from workflows.products import NDC_FORMS, ndc11
 from workflows.program import CATEGORIES
 
 
@@ -21,6 +22,14 @@ def _aware(value: datetime) -> datetime:
         return value.astimezone(UTC)
     except OverflowError:
         raise ValueError("is outside the supported range of dates") from None
+
+
+def _ndc(value: str) -> str:
+    """Issue 17 item 7: a product's NDC in its 11-digit form (the FDA's 10-digit forms padded)."""
+    ndc = ndc11(value)
+    if ndc is None:
+        raise ValueError(f"must be {NDC_FORMS}")
+    return ndc
 
 
 def _category(value: str) -> str:
@@ -149,6 +158,7 @@ class RequestAuthorization(Command):  # R19, R22-R24, R15
     refills: Annotated[int, Field(ge=0, le=99)] = 0
     contraception_counselling_attested: bool = False
     prescriber_survey_completed: bool = False
+    ndc: Annotated[str, Field(max_length=20), AfterValidator(_ndc)] | None = None  # issue 17 item 7
 
 
 class PharmacyRequest(Command):  # R26

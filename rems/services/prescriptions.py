@@ -19,6 +19,7 @@ from rems.domain.model import (
 )
 from rems.domain.prescribing import open_requirement
 from rems.domain.requirements import Decision
+from rems.services import products
 from rems.services.commands import PharmacyRequest, RecordDispense, RequestAuthorization
 from rems.services.lifecycle import audit, new_id, new_number, transition
 from rems.services.records import load_check, load_records
@@ -75,13 +76,14 @@ def request_authorization(uow: UnitOfWork, ctx: Context, cmd: RequestAuthorizati
     """R19: the prescription is kept as requested until the gate lets an authorization issue."""
     patient = _patient_of(uow, cmd.patient_id, cmd.prescriber_id, lock=True)
     program = uow.program(patient.program_id)
+    ndc = products.prescribed_ndc(program, cmd.ndc, ctx.now)  # issue 17 item 7: before any write
     _refuse_second_open(uow, ctx, patient)
     rx = Prescription(id=new_id("rx"), program_id=patient.program_id, patient_id=patient.id,
                       prescriber_id=cmd.prescriber_id,
                       category=schedule.current_category(patient, program, ctx.now),  # R22, restamped at issue
                       days_supply=cmd.days_supply, quantity=cmd.quantity, refills=cmd.refills,
                       contraception_counselling_attested=cmd.contraception_counselling_attested,
-                      requested_at=ctx.now)
+                      requested_at=ctx.now, ndc=ndc)
     uow.add(rx)
     audit(uow, ctx, "prescription", rx.id, "request", None, rx.state)
     uow.flush()

@@ -1,17 +1,19 @@
-"""Medication codes to programs (RxNorm from the program files, NDC from rems.interop.codes)."""
+"""Medication codes to programs (RxNorm and NDC from the program files' products, docs/products.md)."""
 
 from __future__ import annotations
 
 import re
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from rems import domain
-from rems.interop.codes import NCPDP_REASONS, NDC, REQUIREMENT_NAMES, RXNORM, ndc11, program_for
+from rems.interop.codes import NCPDP_REASONS, NDC, REQUIREMENT_NAMES, RXNORM, ndc11, program_for_medication
 from workflows.program import load_programs
 
 PROGRAMS = load_programs().values()
+DAY = date(2026, 3, 2)
 
 
 @pytest.mark.parametrize(("given", "expected"), [
@@ -28,11 +30,14 @@ def test_ndc_is_normalised_to_eleven_digits_or_refused(given: str, expected: str
 
 
 def test_codes_map_to_their_program_and_unknown_codes_to_none() -> None:
-    assert [program_for(RXNORM, c, PROGRAMS).id for c in ("1369713", "342369", "10432")] == [  # type: ignore[union-attr]
+    def program(system: str, code: str) -> str | None:
+        found = program_for_medication(system, code, PROGRAMS, DAY)
+        return found.id if found else None
+    assert [program(RXNORM, c) for c in ("1369713", "342369", "10432")] == [
         "pomalidomide", "lenalidomide", "thalidomide"]
-    assert program_for(NDC, "59572-501-21", PROGRAMS).id == "pomalidomide"  # type: ignore[union-attr]
-    assert program_for(NDC, "1369713", PROGRAMS) is None  # an RxNorm code is not an NDC
-    assert program_for("http://snomed.info/sct", "1369713", PROGRAMS) is None
+    assert program(NDC, "59572-501-21") == "pomalidomide"
+    assert program(NDC, "1369713") is None  # an RxNorm code is not an NDC
+    assert program("http://snomed.info/sct", "1369713") is None
 
 
 def test_every_gate_rule_has_a_wire_name_and_an_ncpdp_reason() -> None:

@@ -119,6 +119,9 @@ class PrescriptionIn(In):
         default=False, description="R15: the prescriber attests contraception counselling (FRP)")
     prescriber_survey_completed: bool = Field(
         default=False, description="R19: the prescriber survey for this prescription is completed now")
+    ndc: str | None = Field(default=None, min_length=1, max_length=20, description=(
+        "The product prescribed (NDC, 11 digits or hyphenated 10): a product of the patient's program "
+        "on the day; R24 then counts that product's units a day (docs/products.md)"))
 
 
 class ConfirmationIn(In):

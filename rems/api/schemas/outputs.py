@@ -150,12 +150,14 @@ class PrescriptionOut(Out):
     expires_at: datetime | None = Field(description="R23: when the authorization expires")
     decision: DecisionOut | None = Field(
         default=None, description="The authorization gate, when this call evaluated it: every requirement")
+    ndc: str | None = Field(default=None, description="The product prescribed (11-digit NDC), if named")
 
     @classmethod
     def of(cls, rx: Prescription, decision: Decision | None = None) -> PrescriptionOut:
         return cls(id=rx.id, patient_id=rx.patient_id, state=rx.state, authorized=rx.number is not None,
                    number=rx.number, category=rx.category, days_supply=rx.days_supply,
-                   expires_at=rx.expires_at, decision=DecisionOut.of(decision) if decision else None)
+                   expires_at=rx.expires_at, decision=DecisionOut.of(decision) if decision else None,
+                   ndc=rx.ndc)
 
     @classmethod
     def outcome(cls, outcome: Outcome) -> PrescriptionOut:
