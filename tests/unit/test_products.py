@@ -80,8 +80,8 @@ def test_one_ndc_may_be_listed_again_on_dates_that_do_not_overlap() -> None:
 
 def test_the_program_files_list_their_products_with_eleven_digit_ndcs() -> None:
     programs = load_programs()
-    assert {p.id: len(p.products) for p in programs.values()} == {
-        "pomalidomide": 8, "lenalidomide": 5, "thalidomide": 4}
+    listed = {p.id: len(p.products) for p in programs.values() if p.products}
+    assert listed == {"pomalidomide": 8, "lenalidomide": 5, "thalidomide": 4}  # others route by RxNorm
     assert all(len(p.ndc) == 11 and p.ndc.isdigit() for prog in programs.values() for p in prog.products)
 
 
