@@ -10,6 +10,7 @@ import typer
 
 from rems import logs
 from rems.cli import actors, admin_patients, dispensing, notifications, patients, reports, server, tokens
+from rems.cli import transfer as transfer_cli
 from rems.cli.arguments import check_arguments
 from rems.cli.audit import audit
 from rems.cli.output import EXIT_BAD_INPUT, emit, handle, state
@@ -28,6 +29,8 @@ app.add_typer(tokens.token, name="token")
 app.add_typer(notifications.notifications, name="notifications")
 app.add_typer(reports.report, name="report")
 app.add_typer(audit, name="audit")
+app.add_typer(transfer_cli.program, name="program")  # issue 17 item 8
+app.command("import-csv")(transfer_cli.import_csv)
 for command in (dispensing.check, dispensing.confirm, dispensing.dispense, dispensing.sweep,
                 patients.status, server.serve):
     app.command()(command)
