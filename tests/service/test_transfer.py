@@ -16,8 +16,8 @@ from rems.adapters import orm
 from rems.bootstrap import App, bootstrap
 from rems.domain.errors import InvalidInput
 from rems.services.audit_chain import GENESIS
-from rems.services.transfer import format as files
 from rems.services.transfer import answers, load, proof
+from rems.services.transfer import format as files
 from rems.services.transfer.export import export_program
 from rems.services.transfer.format import sha256
 from rems.services.uow import Context

@@ -23,7 +23,6 @@ from rems.services.records import load_records
 from rems.services.transfer.format import instant
 from rems.services.uow import UnitOfWork
 
-
 _STAGES = {"requested": "authorize", "authorized": "confirm", "confirmed": "dispense"}
 COUNSELLED = Counselling(counselled=True, education_checklist_completed=True, medication_guide_given=True)
 

@@ -19,11 +19,13 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import SessionTransaction
 from sqlalchemy.orm.exc import StaleDataError
 
 from rems.adapters import orm
 from rems.domain.errors import Conflict, DomainError, InvalidInput, Refused
 from rems.services import certification, patients
+from rems.services.audit_chain import SEALER
 from rems.services.commands import EnrollPatient, EnrollPharmacy, EnrollPrescriber, parse
 from rems.services.uow import Context, UnitOfWork
 
@@ -65,6 +67,29 @@ class Batch(UnitOfWork):
 
     def commit_all(self) -> None:
         UnitOfWork.commit(self)
+
+    def rows(self) -> _Rows:
+        """Each row's savepoint. SQLAlchemy runs the commit hooks on a savepoint's release too: the
+        audit entries a row staged are then written to audit_pending inside the transaction (and
+        go with it), while the sealer is kept aside until the one real commit, which wakes it (else
+        it would wait, in a connection of its own, for the write lock this transaction holds)."""
+        return _Rows(self)
+
+
+class _Rows:
+    def __init__(self, batch: Batch) -> None:
+        self.batch, self.sealer = batch, batch.session.info.pop(SEALER, None)
+
+    def savepoint(self) -> SessionTransaction:
+        return self.batch.session.begin_nested()
+
+    def commit(self) -> None:
+        info = self.batch.session.info
+        if self.sealer is not None:
+            info[SEALER] = self.sealer
+        self.batch.commit_all()
+        if self.sealer is not None:
+            self.sealer.committed()  # the entries were written at the savepoints: chain them now
 
 
 @dataclass(frozen=True)
@@ -218,7 +243,7 @@ def import_csv(uow: Batch, ctx: Context, kind: str, text: str, program_id: str,
     reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff")), skipinitialspace=True)
     _header(reader, kind)
     report = CsvReport(kind, program_id, dry_run)
-    session = uow.session
+    batch = uow.rows()
     for number, raw in enumerate(reader, start=2):
         if number - 1 > MAX_ROWS:
             raise InvalidInput(f"row {number}", f"a file holds at most {MAX_ROWS} rows")
@@ -227,7 +252,7 @@ def import_csv(uow: Batch, ctx: Context, kind: str, text: str, program_id: str,
             report.refused.append(RowRefusal(number, "row", "more values than columns"))
             continue
         report.rows += 1
-        savepoint = session.begin_nested()
+        savepoint = batch.savepoint()
         try:
             _required(row, kind)
             created = ENROLL[kind](uow, ctx, row, program_id)
@@ -238,6 +263,6 @@ def import_csv(uow: Batch, ctx: Context, kind: str, text: str, program_id: str,
         savepoint.commit()
         report.accepted.append({"row": number, "id": created})
     if not dry_run and not report.refused and report.accepted:
-        uow.commit_all()
+        batch.commit()
         report.written = True
     return report
