@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from rems.services.transfer.proof import Proof
     from rems.services.uow import Context, UnitOfWork
 
-# Documented in docs/cli.md and docs/export-import.md: the copy's gate answers differ from the export's.
+# Documented in docs/export-import.md: the copy's gate answers differ from the export's.
 EXIT_COPY_DIFFERS = 8
 
 program = typer.Typer(help="A program's whole state: export it, import it into an empty engine, "
