@@ -38,6 +38,7 @@ def export(program_id: str = typer.Argument(..., help="The program (its file's i
         raise
     files.write(bundle, directory)
     manifest = bundle.manifest
+    call(exporting.record_export, program_id, exporting.files_digest(bundle), manifest["chain"]["head"]["seq"])
     counts = ", ".join(f"{name} {n}" for name, n in manifest["counts"].items() if n)
     emit(manifest, f"program {program_id} exported to {directory} at {manifest['exported_at']}: {counts}; "
                    f"chain {manifest['chain']['scope']} to head {manifest['chain']['head']['seq']}")

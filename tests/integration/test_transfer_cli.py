@@ -18,6 +18,8 @@ def _exported(tmp_path: Path) -> Path:
     assert done.returncode == 0, done.stderr
     manifest = json.loads(done.stdout)
     assert manifest["counts"]["patients"] == 1 and manifest["counts"]["gate_answers"] == 1
+    trail = json.loads(rems(source, "--json", "audit", "show", "program", "pomalidomide").stdout)
+    assert [entry["trigger"] for entry in trail] == ["export"]  # the source audits its export
     return out
 
 

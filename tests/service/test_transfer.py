@@ -171,9 +171,24 @@ def _forge(out: Path, name: str, lines: list[str]) -> None:
     digests = [sha256(text.encode("ascii")) for text in lines]
     (out / f"{name}.ndjson.sha256").write_bytes(files.content_of(digests))
     manifest = json.loads((out / files.MANIFEST).read_text(encoding="utf-8"))
-    manifest["files"][f"{name}.ndjson"].update(
+    manifest["files"][f"{name}.ndjson"].update(lines=len(lines),
         sha256=sha256(files.content_of(lines)), line_sha256_file_sha256=sha256(files.content_of(digests)))
     (out / files.MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+
+
+def test_a_row_referring_to_a_record_not_exported_rolls_the_whole_import_back(
+        app: App, target: App, tmp_path: Path) -> None:
+    """All or nothing: the dispense's confirmation is dropped (digests and manifest forged to match),
+    so its insert fails after every earlier file was inserted; nothing stays."""
+    s = populated(app)
+    out = tmp_path / "out"
+    exported(app, s, out)
+    _forge(out, "confirmations", [])
+    with target.uow() as uow, pytest.raises(InvalidInput) as refused:
+        load.import_program(uow, Context("importer", s.now), files.read(out))
+    assert refused.value.field == "dispenses.ndjson"
+    assert all(rows(target, table) == 0 for table in files.TABLES.values())
+    assert rows(target, orm.audit_log) == 0 and rows(target, orm.audit_pending) == 0
 
 
 def test_import_into_a_non_empty_engine_is_refused_and_writes_nothing(app: App, target: App,

@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Table, func, select, text
 from rems.adapters import orm
 from rems.services import audit_verify
 from rems.services.audit_chain import FIELDS
+from rems.services.lifecycle import audit
 from rems.services.transfer import answers
 from rems.services.transfer.format import (
     AUDIT,
@@ -32,6 +33,7 @@ from rems.services.transfer.format import (
     encode_row,
     instant,
     line_of,
+    sha256,
 )
 from rems.services.uow import Context, UnitOfWork
 
@@ -159,6 +161,19 @@ def export_program(uow: UnitOfWork, ctx: Context, program_id: str) -> Bundle:
         "not_exported": list(NOT_EXPORTED), "files": {}}
     bundle.manifest["files"] = describe(bundle)
     return bundle
+
+
+def files_digest(bundle: Bundle) -> str:
+    """One SHA-256 over the manifest's `files` (every file's hashes): what the export's entry keeps."""
+    return sha256(json.dumps(bundle.manifest["files"], sort_keys=True).encode("ascii"))
+
+
+def record_export(uow: UnitOfWork, ctx: Context, program_id: str, files_sha256: str, head_seq: int) -> None:
+    """After the files are written: the export itself is audited on the source's chain, with the
+    digest of its files, so the source can later show which export it wrote (docs/export-import.md)."""
+    audit(uow, ctx, "program", program_id, "export", None, None,
+          refs={"program": program_id, "files_sha256": files_sha256, "head_seq": str(head_seq)})
+    uow.commit()
 
 
 def _id_of(line: str) -> str:

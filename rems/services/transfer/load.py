@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from rems.adapters import orm
-from rems.domain.errors import Conflict
+from rems.domain.errors import Conflict, InvalidInput
 from rems.domain.model import AuditEntry
 from rems.services import audit_chain
 from rems.services.audit_chain import HEAD_ID
@@ -64,7 +65,11 @@ def import_program(uow: UnitOfWork, ctx: Context, bundle: Bundle) -> Imported:
     connection = uow.connection()
     for name, values in rows.items():
         if values:
-            connection.execute(insert(TABLES[name]), values)
+            try:
+                connection.execute(insert(TABLES[name]), values)
+            except IntegrityError:  # rolled back whole by the unit of work; no value is echoed
+                raise InvalidInput(f"{name}.ndjson", "a row repeats a key or refers to a record the "
+                                                     "export does not hold: nothing was imported") from None
     if segment.whole:
         _copy_chain(uow, bundle)
     else:
