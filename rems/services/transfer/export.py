@@ -165,7 +165,7 @@ def export_program(uow: UnitOfWork, ctx: Context, program_id: str) -> Bundle:
 
 def files_digest(bundle: Bundle) -> str:
     """One SHA-256 over the manifest's `files` (every file's hashes): what the export's entry keeps."""
-    return sha256(json.dumps(bundle.manifest["files"], sort_keys=True).encode("ascii"))
+    return sha256(json.dumps(bundle.manifest["files"], sort_keys=True, separators=(",", ":")).encode("ascii"))
 
 
 def record_export(uow: UnitOfWork, ctx: Context, program_id: str, files_sha256: str, head_seq: int) -> None:

@@ -75,7 +75,7 @@ def import_program(uow: UnitOfWork, ctx: Context, bundle: Bundle) -> Imported:
     else:
         for _seq, content in segment.in_full:
             audit_chain.stage(uow.session, chain.as_entry(content))
-    manifest_sha = sha256(json.dumps(bundle.manifest, sort_keys=True).encode("utf-8"))
+    manifest_sha = sha256(json.dumps(bundle.manifest, sort_keys=True, separators=(",", ":")).encode("utf-8"))
     audit_chain.stage(uow.session, AuditEntry(
         at=ctx.now, actor=ctx.actor, entity="program", entity_id=program_id, trigger="import",
         from_state=None, to_state=None, request_id=ctx.request_id,
