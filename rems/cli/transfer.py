@@ -3,8 +3,9 @@ docs/export-import.md): thin translations into the transfer services."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
     from rems.services.transfer.proof import Proof
     from rems.services.uow import Context, UnitOfWork
 
+T = TypeVar("T")
 # Documented in docs/export-import.md: the copy's gate answers differ from the export's.
 EXIT_COPY_DIFFERS = 8
 
@@ -32,7 +34,7 @@ def export(program_id: str = typer.Argument(..., help="The program (its file's i
     if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
         raise InvalidInput("DIR", f"{directory} exists and is not an empty directory")
     try:
-        bundle = call(exporting.export_program, program_id)  # `now` here: the export's instant
+        bundle = _read_only(exporting.export_program, program_id)  # `now` here: the export's instant
     except exporting.ChainBroken as broken:
         fail(EXIT_TAMPERED, "audit_chain_broken", str(broken), broken.verification.as_dict())
         raise
@@ -76,7 +78,7 @@ def import_(directory: Path = typer.Argument(..., help="A directory written by `
     done = call(load.import_program, bundle)
     typer.echo(f"imported program {done.program_id}: " + ", ".join(
         f"{name} {n}" for name, n in done.counts.items() if n), err=state.json)
-    _show(call(proof.prove, bundle), "proof")
+    _show(_read_only(proof.prove, bundle), "proof")
 
 
 @program.command("verify-copy")
@@ -85,11 +87,19 @@ def verify_copy(directory: Path = typer.Argument(..., help="The export this engi
     """Prove this engine is a copy of the export: the chain, the counts, the gate's answers at the
     export's instant. Exit 7 if a chain does not verify, 8 if anything else differs."""
     from rems.services.transfer import proof
-    _show(call(proof.prove, _read(directory)), "verify-copy")
+    _show(_read_only(proof.prove, _read(directory)), "verify-copy")
 
 
 def _context(uow: UnitOfWork, ctx: Context) -> Context:
     return ctx
+
+
+def _read_only(service: Callable[..., T], *args: Any) -> T:
+    """A service that only reads, in a read-only unit of work (on SQLite it never takes the write
+    lock, so writers are not held up by an export or a proof), with the CLI's actor and clock."""
+    ctx = call(_context)
+    with state.get_app().uow(write=False) as uow:
+        return service(uow, ctx, *args)
 
 
 def import_csv(kind: str = typer.Argument(..., help="prescribers, pharmacies or patients"),

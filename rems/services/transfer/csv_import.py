@@ -56,6 +56,10 @@ class Batch(UnitOfWork):
     A failed flush is a Conflict that leaves the transaction to the row's savepoint (the plain
     unit of work rolls everything back, which would undo the rows accepted before)."""
 
+    def __enter__(self) -> Batch:
+        super().__enter__()
+        return self
+
     def commit(self) -> None:
         self.flush()
 
