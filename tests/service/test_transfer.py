@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from rems.adapters import orm
 from rems.bootstrap import App, bootstrap
 from rems.domain.errors import InvalidInput
+from rems.domain.model import Patient
 from rems.services.audit_chain import GENESIS
 from rems.services.transfer import answers, load, proof
 from rems.services.transfer import format as files
@@ -212,8 +213,11 @@ def test_a_program_among_others_exports_its_records_and_the_chain_reduced_to_has
     other.prescriber_id = s.prescriber_id
     other.certify("prescriber", s.prescriber_id)
     other.enrolled("adult_male")
+    last = s.fetch(Patient, s.patient_id)  # R34: the same person enrolled in lenalidomide too
+    other.enrolled("adult_male", name=last.name, birth_date=last.birth_date)
     bundle = exported(app, s, tmp_path / "out")
     assert bundle.manifest["chain"]["scope"] == "segment"
+    assert bundle.manifest["persons_enrolled_elsewhere"] == 1
     patients = [line for _n, line in bundle.records("patients")]
     assert {p["program_id"] for p in patients} == {PROGRAM}
     assert {c["program_id"] for _n, c in bundle.records("certifications")} == {PROGRAM}

@@ -15,7 +15,7 @@ from collections.abc import Collection
 from importlib import metadata
 from typing import Any
 
-from sqlalchemy import Connection, Table, func, select, text
+from sqlalchemy import Connection, func, select, text, union
 
 from rems.adapters import orm
 from rems.services import audit_verify
@@ -50,14 +50,6 @@ class ChainBroken(Exception):
         self.verification = verification
 
 
-def _ids(connection: Connection, table: Table, *where: Any) -> set[str]:
-    return {str(row[0]) for row in connection.execute(select(table.c.id).where(*where))}
-
-
-def _column(connection: Connection, column: Any, *where: Any) -> set[str]:
-    return {str(row[0]) for row in connection.execute(select(column).where(*where)) if row[0]}
-
-
 def _alone(connection: Connection, program_id: str) -> bool:
     """Does the engine hold records of this program only?"""
     for table in (orm.patients, orm.certifications, orm.readmission_decisions, orm.prescriptions):
@@ -67,33 +59,35 @@ def _alone(connection: Connection, program_id: str) -> bool:
     return True
 
 
-def _selection(connection: Connection, program_id: str, alone: bool) -> dict[str, Any]:
-    """The rows' WHERE clause per file: the program's records and the actors and persons they name."""
+def _selection(program_id: str, alone: bool) -> dict[str, Any]:
+    """The rows' WHERE clause per file: the program's records and the actors and persons they name
+    (subqueries, never lists of ids: a program's size is not bounded by a statement's parameters)."""
     if alone:
         return {name: None for name in TABLES}
-    pt, rx, cert = orm.patients.c, orm.prescriptions.c, orm.certifications.c
-    patients = _ids(connection, orm.patients, pt.program_id == program_id)
-    rxs = _ids(connection, orm.prescriptions, rx.program_id == program_id)
-    persons = _column(connection, pt.person_id, pt.program_id == program_id)
-    doctors = (_column(connection, cert.holder_id, cert.program_id == program_id,
-                       cert.holder_kind == "prescriber")
-               | _column(connection, pt.prescriber_id, pt.program_id == program_id)
-               | _column(connection, rx.prescriber_id, rx.program_id == program_id)
-               | _column(connection, orm.ppafs.c.prescriber_id, orm.ppafs.c.patient_id.in_(patients)))
-    pharmacies = (_column(connection, cert.holder_id, cert.program_id == program_id,
-                          cert.holder_kind == "pharmacy")
-                  | _column(connection, orm.confirmations.c.pharmacy_id,
-                            orm.confirmations.c.prescription_id.in_(rxs)))
-    of_patients = {name: TABLES[name].c.patient_id.in_(patients) for name in
-                   ("ppafs", "pregnancy_tests", "patient_surveys", "dispenses", "pregnancy_reports")}
-    of_rx = {name: TABLES[name].c.prescription_id.in_(rxs) for name in ("prescriber_surveys", "confirmations")}
+    pt, rx, cert, cf = orm.patients.c, orm.prescriptions.c, orm.certifications.c, orm.confirmations.c
+    patients = select(pt.id).where(pt.program_id == program_id)
+    rxs = select(rx.id).where(rx.program_id == program_id)
+    persons = select(pt.person_id).where(pt.program_id == program_id)
+    doctors = union(select(cert.holder_id).where(cert.program_id == program_id, cert.holder_kind == "prescriber"),
+                    select(pt.prescriber_id).where(pt.program_id == program_id),
+                    select(rx.prescriber_id).where(rx.program_id == program_id),
+                    select(orm.ppafs.c.prescriber_id).where(orm.ppafs.c.patient_id.in_(patients)))
+    pharmacies = union(select(cert.holder_id).where(cert.program_id == program_id, cert.holder_kind == "pharmacy"),
+                       select(cf.pharmacy_id).where(cf.prescription_id.in_(rxs)))
     rd = orm.readmission_decisions.c
-    return {"persons": orm.persons.c.id.in_(persons),
-            "person_identifiers": orm.person_identifiers.c.person_id.in_(persons),
-            "prescribers": orm.prescribers.c.id.in_(doctors), "pharmacies": orm.pharmacies.c.id.in_(pharmacies),
-            "certifications": cert.program_id == program_id, "patients": pt.program_id == program_id,
-            "readmission_decisions": (rd.program_id == program_id) & rd.person_id.in_(persons),
-            "prescriptions": rx.program_id == program_id, **of_patients, **of_rx}
+    chosen: dict[str, Any] = {
+        "persons": orm.persons.c.id.in_(persons),
+        "person_identifiers": orm.person_identifiers.c.person_id.in_(persons),
+        "prescribers": orm.prescribers.c.id.in_(doctors), "pharmacies": orm.pharmacies.c.id.in_(pharmacies),
+        "readmission_decisions": (rd.program_id == program_id) & rd.person_id.in_(persons)}
+    # Every other file by the first of these columns it has: a table added to TABLES (e.g. another
+    # lane's record of a patient) is selected without more code.
+    for name, table in TABLES.items():
+        if name not in chosen:
+            chosen[name] = (table.c.patient_id.in_(patients) if "patient_id" in table.c
+                            else table.c.prescription_id.in_(rxs) if "prescription_id" in table.c
+                            else table.c.program_id == program_id)
+    return chosen
 
 
 def _rows(connection: Connection, name: str, where: Any) -> list[str]:
@@ -145,8 +139,9 @@ def export_program(uow: UnitOfWork, ctx: Context, program_id: str) -> Bundle:
         raise ChainBroken(chain)
     alone = _alone(connection, program_id)
     bundle = Bundle()
-    for name, where in _selection(connection, program_id, alone).items():
-        bundle.lines[name] = _rows(connection, name, where)
+    selection = _selection(program_id, alone)
+    for name in TABLES:
+        bundle.lines[name] = _rows(connection, name, selection[name])
     ids = {_id_of(text_line) for name in TABLES for text_line in bundle.lines[name]} | {program_id}
     bundle.lines[AUDIT] = _audit(connection, program_id, ids, alone)
     bundle.lines[GATE] = [line_of(a) for a in answers.answers(uow, program_id, ctx.now)]
