@@ -13,6 +13,7 @@ def _exported(tmp_path: Path) -> Path:
     source = tmp_path / "source.db"
     assert rems(source, "init").returncode == 0
     assert rems(source, "seed-demo").returncode == 0
+    assert rems(source, "audit", "head", "--out", str(tmp_path / "head.json")).returncode == 0
     out = tmp_path / "out"
     done = rems(source, "--json", "program", "export", "pomalidomide", str(out))
     assert done.returncode == 0, done.stderr
@@ -32,6 +33,9 @@ def test_export_import_and_verify_copy_prove_the_copy(tmp_path: Path) -> None:
     assert "the copy is proven" in done.stdout
     again = rems(copy, "--json", "program", "verify-copy", str(out))
     assert again.returncode == 0 and json.loads(again.stdout)["ok"] is True
+    # the whole chain was copied: the copy holds the head the source's operator kept elsewhere
+    held = rems(copy, "audit", "verify", "--head", str(tmp_path / "head.json"))
+    assert held.returncode == 0, held.stdout + held.stderr
     refused = rems(copy, "program", "import", str(out))  # the copy is not empty any more
     assert refused.returncode == 5 and "not empty" in refused.stderr
     assert "Traceback" not in refused.stdout + refused.stderr
