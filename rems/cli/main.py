@@ -20,6 +20,7 @@ from rems.cli import (
     server,
     tokens,
 )
+from rems.cli import transfer as transfer_cli
 from rems.cli.arguments import check_arguments
 from rems.cli.audit import audit
 from rems.cli.output import EXIT_BAD_INPUT, emit, handle, state
@@ -38,7 +39,10 @@ app.add_typer(tokens.token, name="token")
 app.add_typer(notifications.notifications, name="notifications")
 app.add_typer(reports.report, name="report")
 app.add_typer(audit, name="audit")
+# One `rems program` group: check and diff (programs.py), export, import, verify-copy (transfer.py)
+programs.program.registered_commands += transfer_cli.program.registered_commands
 app.add_typer(programs.program, name="program")
+app.command("import-csv")(transfer_cli.import_csv)
 for command in (dispensing.check, dispensing.confirm, dispensing.dispense, dispensing.sweep,
                 patients.status, server.serve):
     app.command()(command)

@@ -11,8 +11,9 @@ import typer
 from rems.cli.output import EXIT_BAD_INPUT, call, emit, fail
 from rems.cli.output import state as cli
 
-program = typer.Typer(help="Program files: check one (the linter) and compare a new version with today's "
-                           "patients before it takes effect.", no_args_is_help=True)
+program = typer.Typer(help="Programs: check a program file (the linter), compare a new version with today's "
+                           "patients before it takes effect, export a program's whole state and import it "
+                           "into an empty engine.", no_args_is_help=True)
 
 
 def _load(file: Path) -> Any:

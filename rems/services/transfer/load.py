@@ -1,0 +1,103 @@
+"""Import an export into an EMPTY engine, all or nothing, in one transaction (issue 17 item 8).
+
+Every file is checked against the manifest first (format.read), then the chain segment
+(chain.check), then every row is decoded; only then is anything written. Records keep their ids,
+states and versions. The audit chain: a whole chain (the source held this program alone) is copied
+verbatim, sequence numbers and hashes included, so the copy's chain holds the source's head; a
+segment's entries in full are chained again in their order, with their content unchanged. Either
+way one more entry records the import itself, with the source's head and the manifest's SHA-256.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from rems.adapters import orm
+from rems.domain.errors import Conflict, InvalidInput
+from rems.domain.model import AuditEntry
+from rems.services import audit_chain
+from rems.services.audit_chain import HEAD_ID
+from rems.services.audit_verify import Head
+from rems.services.transfer import chain
+from rems.services.transfer.format import AUDIT, TABLES, Bundle, decode_row, sha256
+from rems.services.uow import Context, UnitOfWork
+
+# What an engine holds that makes it not empty: its records, its chain, its tokens.
+_CHECKED: tuple[Table, ...] = (*TABLES.values(), orm.audit_log, orm.audit_pending, orm.api_tokens)
+
+
+class NotEmpty(Conflict):
+    """An import goes into an empty engine only: merging two programs' histories is not a copy."""
+
+
+@dataclass(frozen=True)
+class Imported:
+    program_id: str
+    counts: dict[str, int]
+    chain_scope: str  # "whole": copied verbatim; "segment": the program's entries chained again
+    source_head: Head
+
+
+def refuse_if_not_empty(uow: UnitOfWork) -> None:
+    for table in _CHECKED:
+        if uow.session.execute(select(func.count()).select_from(table)).scalar():
+            raise NotEmpty(f"the engine is not empty ({table.name} has rows): import a program only "
+                           "into an empty engine (a new database after `rems init`)")
+
+
+def _decoded(bundle: Bundle) -> dict[str, list[dict[str, Any]]]:
+    return {name: [decode_row(table, data, f"{name}.ndjson:{number}")
+                   for number, data in bundle.records(name)]
+            for name, table in TABLES.items()}
+
+
+def import_program(uow: UnitOfWork, ctx: Context, bundle: Bundle) -> Imported:
+    program_id = str(bundle.manifest.get("program_id"))
+    uow.program(program_id)  # NotFound: the engine must load the program's file to gate it
+    segment = chain.check(bundle)
+    rows = _decoded(bundle)
+    refuse_if_not_empty(uow)
+    connection = uow.connection()
+    for name, values in rows.items():
+        if values:
+            try:
+                connection.execute(insert(TABLES[name]), values)
+            except IntegrityError:  # rolled back whole by the unit of work; no value is echoed
+                raise InvalidInput(f"{name}.ndjson", "a row repeats a key or refers to a record the "
+                                                     "export does not hold: nothing was imported") from None
+    if segment.whole:
+        _copy_chain(uow, bundle)
+    else:
+        for _seq, content in segment.in_full:
+            audit_chain.stage(uow.session, chain.as_entry(content))
+    manifest_sha = sha256(json.dumps(bundle.manifest, sort_keys=True, separators=(",", ":")).encode("utf-8"))
+    audit_chain.stage(uow.session, AuditEntry(
+        at=ctx.now, actor=ctx.actor, entity="program", entity_id=program_id, trigger="import",
+        from_state=None, to_state=None, request_id=ctx.request_id,
+        refs={"program": program_id, "source_head_seq": str(segment.head.seq),
+              "source_head_hash": segment.head.hash, "manifest_sha256": manifest_sha}))
+    uow.commit()
+    return Imported(program_id, {name: len(values) for name, values in rows.items()},
+                    "whole" if segment.whole else "segment", segment.head)
+
+
+def _copy_chain(uow: UnitOfWork, bundle: Bundle) -> None:
+    entries = []
+    for _number, line in bundle.records(AUDIT):
+        entry = chain.as_entry(line["entry"])
+        entries.append({**{name: getattr(entry, name) for name in audit_chain.FIELDS},
+                        "seq": line["seq"], "prev_hash": line["prev_hash"], "hash": line["hash"]})
+    connection = uow.connection()
+    if entries:
+        connection.execute(insert(orm.audit_log), entries)
+        last = entries[-1]
+        head = orm.audit_chain_head
+        moved = connection.execute(update(head).where(head.c.id == HEAD_ID)
+                                   .values(seq=last["seq"], hash=last["hash"]))
+        if moved.rowcount == 0:  # a fresh engine's migration writes the genesis head; older ones not
+            connection.execute(insert(head).values(id=HEAD_ID, seq=last["seq"], hash=last["hash"]))
