@@ -19,6 +19,7 @@ from rems.domain.model import (
 )
 from rems.domain.prescribing import open_requirement
 from rems.domain.requirements import Decision
+from rems.interop import loop
 from rems.services.commands import PharmacyRequest, RecordDispense, RequestAuthorization
 from rems.services.lifecycle import audit, new_id, new_number, transition
 from rems.services.records import load_check, load_records
@@ -56,6 +57,7 @@ def _authorize(uow: UnitOfWork, ctx: Context, rx: Prescription, patient: Patient
         rx.number, rx.authorized_at = new_number(program.authorization_prefix), ctx.now
     else:  # issue 6: kept pending, and the refusal is in the audit trail with every rule
         note_refusal(uow, ctx, "authorize", rx.id, decision.failures)
+        loop.refused(uow, ctx, rx, decision.failures)  # issue 16 item 5: the prescriber's system hears it
     return decision
 
 
@@ -141,6 +143,7 @@ def _expire_stale_confirmation(uow: UnitOfWork, ctx: Context, rx: Prescription) 
     params = schedule.params_at(uow.program(rx.program_id), ctx.now)
     if live is not None and ctx.now > schedule.confirmation_expiry(live, params):  # R27, T3: here, sweep or not
         transition(uow, ctx, "confirmation", live, "expire", {"past_expiry": True})
+        loop.not_dispensed(uow, ctx, live, rx, "R27", f"confirmation {live.number} expired unused")
         if rx.state == "confirmed":
             transition(uow, ctx, "prescription", rx, "release")
         uow.flush()
@@ -214,6 +217,7 @@ def _void(uow: UnitOfWork, ctx: Context, rx: Prescription) -> None:
     live = uow.live_confirmation(rx.id)
     if live is not None:
         transition(uow, ctx, "confirmation", live, "void")
+        loop.not_dispensed(uow, ctx, live, rx, "R26", f"confirmation {live.number} was voided with its authorization")
     transition(uow, ctx, "prescription", rx, "void")
 
 
@@ -239,6 +243,8 @@ def release_confirmations_of(uow: UnitOfWork, ctx: Context, pharmacy_id: str,
         if program_id is not None and rx.program_id != program_id:
             continue
         transition(uow, ctx, "confirmation", confirmation, "void")
+        loop.not_dispensed(uow, ctx, confirmation, rx, "R25", f"the pharmacy holding confirmation "
+                           f"{confirmation.number} is no longer certified")
         if rx.state == "confirmed":
             transition(uow, ctx, "prescription", rx, "release")
 
