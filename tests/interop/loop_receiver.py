@@ -7,10 +7,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
+
+from tests.interop.loopback import serving
 
 STATUS = (b'<?xml version="1.0"?><Message xmlns="http://www.ncpdp.org/schema/SCRIPT"><Header>'
           b'<From>EHR</From><MessageID>r-1</MessageID><SentTime>2026-03-02T09:00:00Z</SentTime></Header>'
@@ -66,13 +68,5 @@ def receiver() -> Iterator[Receiver]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    state.base = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
+    with serving(Handler) as state.base:
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()
