@@ -34,8 +34,9 @@ class Launch:
     orders: tuple[str, ...] = ()  # "MedicationRequest/<id>" of the draft orders, in the EHR
 
     def app_context(self, program_id: str, rule: str) -> str:
-        """CDS Hooks `Link.appContext` (a string the EHR hands back to the app at launch)."""
-        context: dict[str, Any] = {"patient": self.ehr_patient, "program": program_id, "rule": rule}
+        """CDS Hooks `Link.appContext` (a string the EHR hands back to the app at launch): the EHR's
+        patient under the IG example's key, ours, the draft orders, and what the launch is for."""
+        context: dict[str, Any] = {"providerSystemPatientId": self.ehr_patient, "program": program_id, "rule": rule}
         if self.rems_patient:
             context["remsPatientId"] = self.rems_patient
         if self.orders:

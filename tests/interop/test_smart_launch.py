@@ -60,7 +60,7 @@ def test_the_enrollment_card_offers_a_smart_launch_with_the_ehr_context(linked: 
     assert absolute == {"label": "Enroll the patient (PPAF)", "url": page, "type": "absolute"}
     assert launch["type"] == "smart" and launch["url"] == page  # absolute too, on our public address
     context = json.loads(launch["appContext"])
-    assert context == {"patient": "ehr-1", "prescription": ["MedicationRequest/mr-1"],
+    assert context == {"providerSystemPatientId": "ehr-1", "prescription": ["MedicationRequest/mr-1"],
                        "program": "pomalidomide", "rule": "R5"}
     assert assert_deferred_task(card, page, "ehr-1") == context
     task = card["suggestions"][0]["actions"][0]["resource"]
@@ -86,7 +86,7 @@ def test_a_prescriber_survey_card_launches_the_patients_page_with_patient_and_pr
     page = f"{BASE}/web/prescriber/patients/pat_1"
     assert [link["type"] for link in survey["links"]] == ["absolute", "smart"]
     context = json.loads(survey["links"][1]["appContext"])
-    assert context == {"patient": "ehr-7", "remsPatientId": "pat_1", "prescription": ["MedicationRequest/mr-9"],
+    assert context == {"providerSystemPatientId": "ehr-7", "remsPatientId": "pat_1", "prescription": ["MedicationRequest/mr-9"],
                        "program": "pomalidomide", "rule": "R19"}
     assert assert_deferred_task(survey, page, "ehr-7") == context
     assert [link["type"] for link in test["links"]] == ["absolute"] and "suggestions" not in test
