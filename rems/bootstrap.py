@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from rems.adapters.database import make_engine, migrate, session_factory
 from rems.adapters.orm import start_mappers
+from rems.interop import loop
 from rems.services import commit_hooks
 from rems.services.audit_chain import SEALER
 from rems.services.audit_sealer import Sealer
@@ -46,4 +47,5 @@ def bootstrap(settings: Settings | None = None) -> App:
     sealer = Sealer(engine, settings.audit_seal or "inline", settings.audit_seal_interval_seconds)
     sessions.configure(info={SEALER: sealer})  # issue 14 item 3: commits wake the sealer
     commit_hooks.install(sessions)
+    loop.install(sessions, settings)  # issue 16 item 5: who hears back about refusals (settings)
     return App(settings, engine, sessions, check_product_overlaps(load_programs(settings.program_dir)), sealer)

@@ -93,6 +93,15 @@ class Settings(BaseSettings):
     # Browser origins allowed to call /cds-services and /fhir (exact "scheme://host[:port]").
     cors_origins: list[str] = []
     cors_max_age_seconds: int = 600
+    # Issue 16 item 5, closing the loop: a refused authorization or a confirmation that ended without
+    # a dispense goes back to the prescriber's system. FHIR: per allow-listed EHR issuer, the FHIR
+    # base URL a Communication is created at (for the prescribers mapped under that issuer in
+    # REMS_CDS_PRACTITIONERS only); NCPDP: one endpoint (a switch) an RxFill NotDispensed is posted
+    # to. Unset: nothing is queued. Tokens are sent as `Authorization: Bearer`.
+    loop_fhir_endpoints: dict[str, str] = {}
+    loop_fhir_token: SecretStr | None = None
+    loop_ncpdp_url: str | None = None
+    loop_ncpdp_token: SecretStr | None = None
 
     # hotread lane (issue 14 item 2): a bearer token found usable is trusted again for this long
     # without a database read, so a revocation takes effect within this bound in every process
@@ -197,6 +206,12 @@ class Settings(BaseSettings):
         if self.env == "production" and (not self.public_base_url.startswith("https://") or any(
                 not u.startswith("https://") for u in self.cds_issuers.values())):
             raise ValueError("REMS_PUBLIC_BASE_URL and every JWKS URL must be https in production")
+        loop = [*self.loop_fhir_endpoints.values(), *([self.loop_ncpdp_url] if self.loop_ncpdp_url else [])]
+        if any(not _absolute(u) or (self.env == "production" and not u.startswith("https://")) for u in loop):
+            raise ValueError("REMS_LOOP_FHIR_ENDPOINTS and REMS_LOOP_NCPDP_URL must be absolute http(s) URLs "
+                             "(https in production)")
+        if unknown := sorted(set(self.loop_fhir_endpoints) - set(self.cds_issuers)):
+            raise ValueError(f"REMS_LOOP_FHIR_ENDPOINTS names issuers not in REMS_CDS_ISSUERS: {unknown}")
         if self.cds_jwt_max_lifetime_seconds < 1 or self.cds_jwt_leeway_seconds < 0:
             raise ValueError("REMS_CDS_JWT_MAX_LIFETIME_SECONDS must be >= 1; the leeway must not be negative")
         return self

@@ -12,6 +12,7 @@ from rems.adapters.notify.port import Channel, OutboxChannel
 from rems.adapters.notify.smtp import SmtpChannel
 from rems.adapters.notify.webhook import WebhookChannel
 from rems.bootstrap import App, bootstrap
+from rems.interop import loop_channels
 from rems.services.notifications import Policy
 from rems.services.uow import Context
 from rems.settings import Settings
@@ -54,7 +55,8 @@ def channels_from(settings: Settings) -> dict[str, Channel]:
 
 
 def build(settings: Settings) -> Runtime:
-    return Runtime(settings, bootstrap(settings), channels_from(settings))
+    app = bootstrap(settings)  # issue 16 item 5: the channels back to the prescriber's system read the outbox
+    return Runtime(settings, app, {**channels_from(settings), **loop_channels.channels(settings, app.uow)})
 
 
 @cache

@@ -17,6 +17,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     UniqueConstraint,
     text,
 )
@@ -314,3 +315,12 @@ cds_jwt_ids = Table(
     "cds_jwt_ids", metadata, Column("issuer", String(300), primary_key=True),
     Column("jti", String(200), primary_key=True), Column("expires_at", UTCDateTime, nullable=False),
     Index("ix_cds_jwt_ids_expires", "expires_at"))
+
+# Issue 16 item 5 (interop lane, migration 0016): the body of an outbox row that goes back to the
+# prescriber's system (a FHIR Communication, an NCPDP RxFill), rendered in the transaction of the
+# refusal or of the confirmation's end, so every attempt sends the same bytes (rems/interop/loop.py).
+loop_messages = Table(
+    "loop_messages", metadata,
+    Column("notification_id", String(32), ForeignKey("notifications.id"), primary_key=True),
+    Column("issuer", String(300)), Column("media_type", String(40), nullable=False),
+    Column("body", Text, nullable=False))

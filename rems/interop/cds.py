@@ -3,7 +3,8 @@
 Cards list exactly the unmet requirements (nothing when all are met), plus a pharmacy card when
 the prefetch names a pharmacy; malformed hook input gets one "Bad Request" warning card. A card that
 sends the prescriber somewhere carries an absolute `Card.link` (US Medication REMS IG STU2) to our
-dashboard, built on the configured public base URL.
+dashboard, built on the configured public base URL; a card whose remedy is a form adds a `smart`
+link with the EHR's context and a deferred-launch Task suggestion (rems/interop/smart.py).
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from typing import Any, Literal
 from urllib.parse import quote, urlsplit
 
 from fhir.resources.R4B.medicationrequest import MedicationRequest
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from rems.domain.requirements import Requirement
-from rems.interop import codes, json_input
+from rems.interop import codes, json_input, smart
+from rems.interop.smart import Launch
 from workflows.program import Program
 
 ORDER_HOOKS = ("order-sign", "order-select")
@@ -49,9 +51,13 @@ class Source(BaseModel):
 
 
 class Link(BaseModel):
+    """CDS Hooks 2.0 Link: an absolute URL either way; `smart` ones are launched by the EHR with
+    its context, and only they may carry an `appContext`."""
+
     label: str = Field(min_length=1)
     url: str
-    type: Literal["absolute"] = "absolute"  # "smart" launches come with SMART App Launch (item 4)
+    type: Literal["absolute", "smart"] = "absolute"
+    appContext: str | None = None
 
     @field_validator("url")
     @classmethod
@@ -60,6 +66,24 @@ class Link(BaseModel):
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError("a Card.link url is absolute (scheme and host)")
         return url
+
+    @model_validator(mode="after")
+    def _context_only_for_smart(self) -> Link:
+        if self.appContext is not None and self.type != "smart":
+            raise ValueError("appContext is only for a smart link")
+        return self
+
+
+class Action(BaseModel):
+    type: Literal["create", "update", "delete"]
+    description: str = Field(min_length=1)
+    resource: dict[str, Any] | None = None
+
+
+class Suggestion(BaseModel):
+    label: str = Field(min_length=1)
+    uuid: str | None = None
+    actions: list[Action] = Field(min_length=1)
 
 
 class Card(BaseModel):
@@ -70,12 +94,39 @@ class Card(BaseModel):
     indicator: Literal["info", "warning", "critical"]
     detail: str | None = None
     source: Source
+    suggestions: list[Suggestion] | None = None
+    selectionBehavior: Literal["at-most-one", "any"] | None = None
     links: list[Link] | None = None
+
+    @model_validator(mode="after")
+    def _selection_with_suggestions(self) -> Card:
+        if self.suggestions and self.selectionBehavior is None:  # CDS Hooks 2.0 (cds-resp-6)
+            raise ValueError("a card with suggestions names its selectionBehavior")
+        return self
 
 
 def dashboard_link(base_url: str, label: str, path: str) -> Link:
     """A link to a page of our dashboard (the prescriber logs in there with our own credentials)."""
     return Link(label=label, url=f"{base_url}/web/prescriber{path}")
+
+
+@dataclass(frozen=True)
+class Form:
+    """What a card sends the prescriber to do on our dashboard, and the hook's EHR context."""
+
+    link: Link
+    launch: Launch | None = None
+    rule: str = ""
+    what: str = ""
+
+
+def _form_extras(form: Form, program: Program) -> tuple[list[Link], list[dict[str, Any]]]:
+    """The absolute link; for a form rule with an EHR context, the smart link and the Task."""
+    if form.launch is None or form.rule not in smart.FORM_RULES:
+        return [form.link], []
+    context = form.launch.app_context(program.id, form.rule)
+    launch = Link(label=f"Launch: {form.link.label}", url=form.link.url, type="smart", appContext=context)
+    return [form.link, launch], [smart.deferred(form.launch, form.link.url, context, form.what, program.name)]
 
 
 def patient_link(base_url: str, patient_id: str) -> Link:
@@ -101,6 +152,7 @@ class Order:
     codings: tuple[tuple[str, str], ...]
     days_supply: int | None
     refills: int | None
+    ref: str | None = None  # "MedicationRequest/<id>" in the EHR, when the draft has an id
 
 
 @dataclass(frozen=True)
@@ -109,6 +161,10 @@ class Hook:
     patient_id: str | None  # our REMS patient id, from prefetch.patient.identifier only
     orders: tuple[Order, ...]
     pharmacy_ncpdp_id: str | None
+    ehr_patient: str = ""  # context.patientId
+
+    def launch(self, now: datetime) -> Launch:
+        return Launch(self.ehr_patient, self.patient_id, now, tuple(o.ref for o in self.orders if o.ref))
 
 
 def _obj(value: Any, where: str) -> dict[str, Any]:
@@ -153,7 +209,8 @@ def _order(entry: Any, index: int, patient_ref: str) -> Order:
     if mr.subject is None or mr.subject.reference != patient_ref:
         raise BadHook(f"{where}.subject does not match context.patientId ({patient_ref})")
     refills = mr.dispenseRequest.numberOfRepeatsAllowed if mr.dispenseRequest else None
-    return Order(codings, _days(mr), int(refills) if refills is not None else None)
+    return Order(codings, _days(mr), int(refills) if refills is not None else None,
+                 f"MedicationRequest/{mr.id}" if mr.id else None)
 
 
 def _draft_orders(hook: str, context: dict[str, Any], patient_ref: str) -> tuple[Order, ...]:
@@ -215,7 +272,7 @@ def parse_hook(service_hook: str, body: bytes) -> Hook:
         pharmacy = next((e.get("resource") for e in entries if isinstance(e, dict)), None) \
             if isinstance(entries, list) else None
     return Hook(service_hook, _identifier(patient, codes.REMS_PATIENT), orders,
-                _identifier(pharmacy, codes.NCPDP_PROVIDER))
+                _identifier(pharmacy, codes.NCPDP_PROVIDER), patient_key)
 
 
 def program_of(orders: Sequence[Order], programs: Iterable[Program], on: datetime) -> Program:
@@ -235,13 +292,20 @@ def program_of(orders: Sequence[Order], programs: Iterable[Program], on: datetim
 
 
 def _card(summary: str, indicator: str, detail: str, label: str, topic: str | None = None,
-          link: Link | None = None) -> dict[str, Any]:
+          links: Sequence[Link] = (), suggestions: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
     source: dict[str, Any] = {"label": label}
     if topic:
         source["topic"] = {"system": codes.RULES, "code": topic, "display": codes.requirement_name(topic)}
     card = Card(uuid=str(uuid.uuid4()), summary=summary[:140], indicator=indicator,  # type: ignore[arg-type]
-                detail=detail, source=Source(**source), links=[link] if link else None)
+                detail=detail, source=Source(**source), links=list(links) or None,
+                suggestions=[Suggestion.model_validate(s) for s in suggestions] or None,
+                selectionBehavior="at-most-one" if suggestions else None)
     return card.model_dump(exclude_none=True)
+
+
+def _form_card(summary: str, indicator: str, detail: str, program: Program, form: Form) -> dict[str, Any]:
+    links, suggestions = _form_extras(form, program)
+    return _card(summary, indicator, detail, program.name, form.rule, links, suggestions)
 
 
 def bad_request(reason: str) -> dict[str, Any]:
@@ -250,20 +314,22 @@ def bad_request(reason: str) -> dict[str, Any]:
 
 
 def requirement_cards(unmet: Sequence[Requirement], program: Program, base_url: str,
-                      patient_id: str) -> list[dict[str, Any]]:
-    """One card per unmet requirement; a positive test or reported pregnancy (R30) is critical."""
-    return [_card(f"{program.drug.capitalize()} REMS ({r.rule}): needed — {r.message}",
-                  "critical" if r.rule == "R30" else "warning",
-                  f"**{r.rule}** `{r.code}`: {r.message}.\n\nTo satisfy it: {r.remedy}.", program.name, r.rule,
-                  patient_link(base_url, patient_id))
+                      patient_id: str, launch: Launch | None = None) -> list[dict[str, Any]]:
+    """One card per unmet requirement; a positive test or reported pregnancy (R30) is critical.
+    With the hook's EHR context (`launch`), a form's card also offers a SMART launch."""
+    return [_form_card(f"{program.drug.capitalize()} REMS ({r.rule}): needed — {r.message}",
+                       "critical" if r.rule == "R30" else "warning",
+                       f"**{r.rule}** `{r.code}`: {r.message}.\n\nTo satisfy it: {r.remedy}.", program,
+                       Form(patient_link(base_url, patient_id), launch, r.rule, r.remedy or r.message))
             for r in unmet]
 
 
-def failure_card(reason: str, program: Program, base_url: str) -> dict[str, Any]:
-    return _card(f"Patient must be enrolled in the {program.name} before {program.drug} is prescribed",
-                 "warning", f"**R5** `R5_PATIENT_NOT_ENROLLED`: {reason}. Enroll the patient with a signed "
-                 "PPAF, and record our REMS patient id on the patient's chart.", program.name, "R5",
-                 dashboard_link(base_url, "Enroll the patient (PPAF)", "/patients/new"))
+def failure_card(reason: str, program: Program, base_url: str, launch: Launch | None = None) -> dict[str, Any]:
+    form = Form(dashboard_link(base_url, "Enroll the patient (PPAF)", "/patients/new"), launch, "R5",
+                "enroll the patient (PPAF)")
+    return _form_card(f"Patient must be enrolled in the {program.name} before {program.drug} is prescribed",
+                      "warning", f"**R5** `R5_PATIENT_NOT_ENROLLED`: {reason}. Enroll the patient with a signed "
+                      "PPAF, and record our REMS patient id on the patient's chart.", program, form)
 
 
 def pharmacy_card(ncpdp_id: str, requirement: Requirement | None, program: Program) -> dict[str, Any]:
@@ -280,4 +346,4 @@ def unknown_patient_card(rems_id: str, base_url: str) -> dict[str, Any]:
     return _card("REMS patient id not found for this prescriber", "warning",
                  f"No patient of yours has REMS patient id `{rems_id}`: check the id on the chart, "
                  "or enroll the patient (R5).", "REMS engine", "R5",
-                 dashboard_link(base_url, "Your REMS patients", ""))
+                 [dashboard_link(base_url, "Your REMS patients", "")])

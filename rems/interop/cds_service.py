@@ -33,7 +33,8 @@ def cards(uow: UnitOfWork, ctx: Context, caller: etasu.Caller, hook: Hook, base_
         program = cds.program_of(hook.orders, uow.programs.values(), ctx.now)
         answer = Answer(_pharmacy(uow, ctx, hook, program))
         if hook.patient_id is None:
-            answer.cards.insert(0, cds.failure_card("the patient carries no REMS patient id", program, base_url))
+            answer.cards.insert(0, cds.failure_card("the patient carries no REMS patient id", program, base_url,
+                                                    hook.launch(ctx.now)))
             return answer
         days = [o.days_supply for o in hook.orders if o.days_supply is not None]
         refills = [o.refills for o in hook.orders if o.refills is not None]
@@ -41,9 +42,10 @@ def cards(uow: UnitOfWork, ctx: Context, caller: etasu.Caller, hook: Hook, base_
                                      max(days) if days else None, max(refills) if refills else None)
         if result.outcome == "failure":
             answer.refused = result.reason if result.refused else None
-            answer.cards.insert(0, cds.failure_card(result.reason, program, base_url))
+            answer.cards.insert(0, cds.failure_card(result.reason, program, base_url, hook.launch(ctx.now)))
         else:
-            answer.cards[:0] = cds.requirement_cards(result.unmet, program, base_url, hook.patient_id)
+            answer.cards[:0] = cds.requirement_cards(result.unmet, program, base_url, hook.patient_id,
+                                                     hook.launch(ctx.now))
         return answer
     if hook.patient_id is None:
         return Answer()  # patient-view of a patient in no REMS program: say nothing
@@ -53,7 +55,8 @@ def cards(uow: UnitOfWork, ctx: Context, caller: etasu.Caller, hook: Hook, base_
                       f"patient {hook.patient_id!r} is not yours" if refused else None)
     program = uow.program(patient.program_id)
     result = etasu.for_new_order(uow, ctx, caller, patient.id, program, None, None)
-    return Answer(cds.requirement_cards(result.unmet, program, base_url, patient.id) + _pharmacy(uow, ctx, hook, program))
+    return Answer(cds.requirement_cards(result.unmet, program, base_url, patient.id, hook.launch(ctx.now))
+                  + _pharmacy(uow, ctx, hook, program))
 
 
 

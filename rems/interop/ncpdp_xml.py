@@ -215,16 +215,21 @@ def _el(parent: etree._Element, tag: str, text: str | None = None, **attrs: str)
     return child
 
 
-def _envelope(request: Answering | None, now: datetime) -> tuple[etree._Element, etree._Element]:
+def _envelope(request: Answering | None, now: datetime, to: tuple[str, str] | None = None,
+              message_id: str | None = None) -> tuple[etree._Element, etree._Element]:
+    """The Message and its Body; `to` (address, qualifier) and `message_id` for a message we
+    start ourselves (an answer is addressed back to the request's sender)."""
     root = etree.Element(f"{{{NS}}}Message", nsmap={None: NS}, DatatypesVersion=VERSION,
                          TransportVersion=VERSION, TransactionDomain="SCRIPT",
                          TransactionVersion=VERSION, StructuresVersion=VERSION, ECLVersion=VERSION)
     header = _el(root, "Header")
-    to = _safe(request.sender) if request is not None else None
-    if request is not None and to:
-        _el(header, "To", to, Qualifier=_safe(request.sender_qualifier) or "ZZZ")
+    sender = _safe(request.sender) if request is not None else None
+    if request is not None and sender:
+        to = (sender, _safe(request.sender_qualifier) or "ZZZ")
+    if to is not None:
+        _el(header, "To", to[0], Qualifier=to[1])
     _el(header, "From", "REMS-ENGINE", Qualifier="ZZZ")
-    _el(header, "MessageID", uuid.uuid4().hex)
+    _el(header, "MessageID", message_id or uuid.uuid4().hex)
     relates = _safe(request.message_id) if request is not None else None
     if relates:
         _el(header, "RelatesToMessageID", relates)
@@ -312,3 +317,53 @@ def error(request: Answering | None, now: datetime, description: str, code: str 
         _el(error_el, "DescriptionCode", description_code)
     _el(error_el, "Description", description[:2000])
     return serialize(root)
+
+
+@dataclass(frozen=True)
+class NotDispensed:
+    """An RxFill NotDispensed we send to the prescriber's system (issue 16 item 5): which case, for
+    whom, at which pharmacy, and why (reason codes and a note naming the rule)."""
+
+    message_id: str  # stable for one outbox row: a repeated send carries the same id
+    prescriber_npi: str
+    patient_id: str  # our REMS patient id
+    ncpdp_id: str
+    case_number: str
+    rxnorm: str | None
+    reasons: tuple[str, ...]
+    note: str
+
+
+def rx_fill_not_dispensed(fill: NotDispensed, now: datetime) -> bytes:
+    root, body = _envelope(None, now, to=(fill.prescriber_npi, "ZZZ"), message_id=fill.message_id)
+    tx = _el(body, "RxFill")
+    status_el = _el(_el(tx, "FillStatus"), "NotDispensed")
+    for code in fill.reasons:
+        _el(status_el, "ReasonCode", code)
+    _el(status_el, "Note", fill.note[:2000])
+    _patient(tx, fill.patient_id)
+    _el(_el(_el(tx, "Pharmacy"), "Identification"), "NCPDPID", fill.ncpdp_id)
+    _el(_el(_el(_el(tx, "Prescriber"), "NonVeterinarian"), "Identification"), "NPI", fill.prescriber_npi)
+    if fill.rxnorm:
+        db = _el(_el(_el(tx, "MedicationDispensed"), "DrugCoded"), "DrugDBCode")
+        _el(db, "Code", fill.rxnorm)
+        _el(db, "Qualifier", "IN")  # the program's RxNorm ingredient code
+    _el(tx, "REMSCaseID", fill.case_number)
+    return serialize(root)
+
+
+def error_code(content: bytes) -> str | None:
+    """The Code of an NCPDP Error answer (None for a Status or a body that is no SCRIPT Error);
+    parsed as hardened as a request."""
+    if not content.strip() or _DECLARATION.search(content):
+        return None
+    try:
+        root = etree.fromstring(content, _parser())
+    except (etree.XMLSyntaxError, ValueError):
+        return None
+    _localize(root)
+    found = root.find("Body/Error")
+    try:
+        return (_text(found, "Code") or "900") if found is not None else None
+    except Invalid:
+        return "900"

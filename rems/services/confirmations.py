@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rems.domain.errors import NotFound
 from rems.domain.model import Confirmation, Prescription
+from rems.interop import loop
 from rems.services.lifecycle import transition
 from rems.services.uow import Context, UnitOfWork
 
@@ -16,6 +17,7 @@ def void_confirmation(uow: UnitOfWork, ctx: Context, number: str, pharmacy_id: s
     confirmation = uow.get(Confirmation, found.id, lock=True)
     rx = uow.get(Prescription, confirmation.prescription_id, lock=True)
     transition(uow, ctx, "confirmation", confirmation, "void")
+    loop.not_dispensed(uow, ctx, confirmation, rx, "R26", f"the pharmacy voided confirmation {confirmation.number}")
     if rx.state == "confirmed":
         transition(uow, ctx, "prescription", rx, "release")
     uow.commit()

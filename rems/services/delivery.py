@@ -36,6 +36,11 @@ TEXTS = {
     "ppaf_needed": "Patient {subject} changes risk category on {due}: a new PPAF is needed (R8).",
     "certification_lapsing": "Certification of {subject} lapses on {due}: recertify (R3, R25).",
     "certification_lapsed": "Certification of {subject} lapsed on {due}: recertify (R3, R25).",
+    # Issue 16 item 5 (rems/interop/loop.py): the body sent is the stored Communication or RxFill.
+    "denial_communication": "The prescriber's system is told that prescription {subject} was refused on {due} (R19).",
+    "not_dispensed_communication": "The prescriber's system is told that confirmation {subject} ended "
+                                   "on {due} without a dispense.",
+    "not_dispensed_rxfill": "RxFill NotDispensed for confirmation {subject} ({due}) to the prescriber's system.",
 }
 
 

@@ -19,6 +19,7 @@ from rems.domain.model import (
 )
 from rems.domain.prescribing import open_requirement
 from rems.domain.requirements import Decision
+from rems.interop import loop
 from rems.services import products
 from rems.services.commands import PharmacyRequest, RecordDispense, RequestAuthorization
 from rems.services.lifecycle import audit, new_id, new_number, transition
@@ -57,6 +58,7 @@ def _authorize(uow: UnitOfWork, ctx: Context, rx: Prescription, patient: Patient
         rx.number, rx.authorized_at = new_number(program.authorization_prefix), ctx.now
     else:  # issue 6: kept pending, and the refusal is in the audit trail with every rule
         note_refusal(uow, ctx, "authorize", rx.id, decision.failures)
+        loop.refused(uow, ctx, rx, decision.failures)  # issue 16 item 5: the prescriber's system hears it
     return decision
 
 
@@ -143,6 +145,7 @@ def _expire_stale_confirmation(uow: UnitOfWork, ctx: Context, rx: Prescription) 
     params = schedule.params_at(uow.program(rx.program_id), ctx.now)
     if live is not None and ctx.now > schedule.confirmation_expiry(live, params):  # R27, T3: here, sweep or not
         transition(uow, ctx, "confirmation", live, "expire", {"past_expiry": True})
+        loop.not_dispensed(uow, ctx, live, rx, "R27", f"confirmation {live.number} expired unused")
         if rx.state == "confirmed":
             transition(uow, ctx, "prescription", rx, "release")
         uow.flush()
@@ -216,6 +219,7 @@ def _void(uow: UnitOfWork, ctx: Context, rx: Prescription) -> None:
     live = uow.live_confirmation(rx.id)
     if live is not None:
         transition(uow, ctx, "confirmation", live, "void")
+        loop.not_dispensed(uow, ctx, live, rx, "R26", f"confirmation {live.number} was voided with its authorization")
     transition(uow, ctx, "prescription", rx, "void")
 
 
@@ -241,6 +245,8 @@ def release_confirmations_of(uow: UnitOfWork, ctx: Context, pharmacy_id: str,
         if program_id is not None and rx.program_id != program_id:
             continue
         transition(uow, ctx, "confirmation", confirmation, "void")
+        loop.not_dispensed(uow, ctx, confirmation, rx, "R25", f"the pharmacy holding confirmation "
+                           f"{confirmation.number} is no longer certified")
         if rx.state == "confirmed":
             transition(uow, ctx, "prescription", rx, "release")
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from rems.domain.errors import Conflict
 from rems.domain.model import Confirmation, Prescription
+from rems.interop import loop
 from rems.services.lifecycle import transition
 from rems.services.uow import Context, UnitOfWork
 
@@ -16,6 +17,7 @@ def _expire_confirmation(uow: UnitOfWork, ctx: Context, confirmation_id: str) ->
         return False  # someone acted on it since the query: nothing to do
     transition(uow, ctx, "confirmation", confirmation, "expire", {"past_expiry": True})
     rx = uow.get(Prescription, confirmation.prescription_id, lock=True)
+    loop.not_dispensed(uow, ctx, confirmation, rx, "R27", f"confirmation {confirmation.number} expired unused")
     if rx.state == "confirmed":
         transition(uow, ctx, "prescription", rx, "release")
     return True
@@ -28,6 +30,8 @@ def _expire_prescription(uow: UnitOfWork, ctx: Context, prescription_id: str) ->
     live = uow.live_confirmation(rx.id)
     if live is not None:
         transition(uow, ctx, "confirmation", live, "void")
+        loop.not_dispensed(uow, ctx, live, rx, "R23", f"authorization {rx.number} expired while confirmation "
+                           f"{live.number} was unused")
     transition(uow, ctx, "prescription", rx, "expire", {"past_expiry": True})
     return True
 

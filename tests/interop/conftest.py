@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -21,6 +22,8 @@ from rems.services import certification, patients
 from rems.services.commands import EnrollPharmacy, RecordPatientSurvey, RecordPregnancyTest, parse
 from tests.api.conftest import Clock
 from tests.api.world import World
+
+BASE = "https://rems.example.org:8443"
 
 
 class Population:
@@ -67,6 +70,14 @@ def clock() -> Clock:
 @pytest.fixture
 def client(app: App, clock: Clock) -> Iterator[TestClient]:
     with TestClient(create_app(app, clock)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def linked(app: App, clock: Clock) -> Iterator[TestClient]:
+    """The API with a public base URL of its own: card links are absolute on it."""
+    settings = app.settings.model_copy(update={"public_base_url": BASE})
+    with TestClient(create_app(dataclasses.replace(app, settings=settings), clock)) as test_client:
         yield test_client
 
 

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import json
-import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
+
+from tests.interop.loopback import serving
 
 
 @dataclass
@@ -62,13 +63,6 @@ def serve(ehr: Ehr) -> Iterator[Ehr]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    ehr.url = f"http://127.0.0.1:{server.server_address[1]}/jwks.json"
-    try:
+    with serving(Handler) as base:
+        ehr.url = f"{base}/jwks.json"
         yield ehr
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)

@@ -73,3 +73,27 @@ def test_a_message_over_the_limit_still_relates(client: TestClient, p: Populatio
     body = message("REMSRequest", p.w.male).replace(b"</Body>", b"<!--" + b"x" * MAX_BODY + b"--></Body>")
     status, root = send(client, p.auth(p.w.pharm), body)
     assert status == 413 and relates(root) == "msg-1"
+
+
+def test_every_success_answer_relates_to_its_request_and_goes_back_to_its_sender(
+        client: TestClient, p: Population) -> None:
+    """Open, Approved (with its confirmation), Denied, and the Status of a recorded RxFill."""
+    ncpdp = p.ncpdp_of(p.w.pharm)
+    sent = {"REMSInitiationResponse": message("REMSInitiationRequest", p.ready, ncpdp),
+            "REMSResponse": message("REMSRequest", p.ready, ncpdp, case=p.ready_number)}
+    for answer, body in sent.items():
+        status, root = send(client, p.auth(p.w.pharm), body.replace(b"msg-1", f"id-{answer}".encode()))
+        assert status == 200 and root.find(f"{{*}}Body/{{*}}{answer}") is not None
+        assert relates(root) == f"id-{answer}" and text(root, "Header/To") == ncpdp
+    status, root = send(client, p.auth(p.w.doc), message("REMSRequest", p.w.frp))  # denied: R9
+    assert status == 200 and text(root, "Body/REMSResponse/Response/Denied/DeniedReasonCode")
+    assert relates(root) == "msg-1"
+    fill = message("RxFill", p.ready, ncpdp, case=p.ready_number, counselled=True)
+    status, root = send(client, p.auth(p.w.pharm), fill.replace(b"msg-1", b"fill-9"))
+    assert status == 200 and text(root, "Body/Status/Code") == "000" and relates(root) == "fill-9"
+
+
+def test_an_unrecorded_fill_status_is_an_error_relating_to_its_message(client: TestClient, p: Population) -> None:
+    body = message("RxFill", p.w.male, p.ncpdp_of(p.w.pharm), case=p.w.number, fill_status="NotDispensed")
+    status, root = send(client, p.auth(p.w.pharm), body)
+    assert status == 422 and relates(root) == "msg-1"
