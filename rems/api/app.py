@@ -21,6 +21,7 @@ from rems.api.routers import (
     admin_patients,
     cds_hooks,
     fhir,
+    lab_results,
     ncpdp,
     notifications,
     patient,
@@ -88,7 +89,8 @@ def create_app(app: App, clock: Callable[[], datetime] | None = None) -> FastAPI
     api.state.rems = app
     api.state.clock = clock or (lambda: datetime.now(UTC))
     errors.install(api)
-    for module in (pharmacy, prescriber, patient_care, patient, admin_patients, admin, notifications, reports):
+    for module in (pharmacy, prescriber, patient_care, lab_results, patient, admin_patients, admin, notifications,
+                   reports):
         api.include_router(module.router, dependencies=[Depends(plain_address)])
     for module in (fhir, cds_hooks, ncpdp):  # their paths reach no database; bodies: rems/interop
         api.include_router(module.router)
