@@ -26,15 +26,17 @@ PatientId = Annotated[str, Path(min_length=1, max_length=40, description="One of
 
 
 class LabResultIn(In):
+    # Numbers are strict=False as dates are (In): JSON gives a number or its text, never a Decimal;
+    # true/false is still refused.
     analyte: labs.Analyte = Field(description="ALT, AST, ANC or bilirubin (hCG: record a pregnancy test)")
-    value: labs.Value = Field(description="The value as reported: finite, not negative, at most 6 "
+    value: labs.Value = Field(strict=False, description="The value as reported: finite, not negative, at most 6 "
                               "decimals and 15 digits (a JSON number or its text)")
     unit: Annotated[str, Plain] = Field(min_length=1, max_length=20, description="e.g. U/L, mg/dL, cells/uL")
     collected_at: Moment = Field(strict=False, description="When the sample was collected (ISO 8601 with a zone)")
     upper_limit_normal: labs.Limit | None = Field(
-        default=None, description="That laboratory's upper limit of normal, in `unit` (> 0); required for "
+        default=None, strict=False, description="That laboratory's upper limit of normal, in `unit` (> 0); required for "
         "ALT, AST and bilirubin (judged as multiples of it)")
-    lower_limit: labs.Value | None = Field(default=None,
+    lower_limit: labs.Value | None = Field(default=None, strict=False,
                                            description="That laboratory's lower limit of normal, in `unit`")
     setting: labs.Setting = Field(default="lab", description="lab, office or home")
 
