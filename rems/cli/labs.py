@@ -37,7 +37,11 @@ def list_results(patient_id: str) -> None:
     """A patient's lab results, in collection order."""
     from rems.api.routers.lab_results import LabResultOut
     from rems.services import labs as svc
-    rows = [LabResultOut.of(r) for r in call(svc.lab_results, patient_id)]
+    from rems.services.uow import Context, UnitOfWork
+
+    def rendered(uow: UnitOfWork, ctx: Context, key: str) -> list[LabResultOut]:
+        return [LabResultOut.of(r) for r in svc.lab_results(uow, ctx, key)]  # inside the unit of work
+    rows = call(rendered, patient_id)
     emit([r.model_dump(mode="json") for r in rows],
          "\n".join(f"{r.id} {r.analyte} {r.value} {r.unit} (ULN {r.upper_limit_normal}) collected "
                    f"{local(r.collected_at)}" for r in rows) or "no lab results")
