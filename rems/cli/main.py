@@ -9,19 +9,10 @@ from pathlib import Path
 import typer
 
 from rems import logs
-from rems.cli import (
-    actors,
-    admin_patients,
-    dispensing,
-    labs,
-    notifications,
-    patients,
-    reports,
-    server,
-    tokens,
-)
+from rems.cli import actors, admin_patients, dispensing, notifications, patients, reports, server, tokens
 from rems.cli.arguments import check_arguments
 from rems.cli.audit import audit
+from rems.cli.labs import lab
 from rems.cli.output import EXIT_BAD_INPUT, emit, handle, state
 
 app = typer.Typer(help="REMS engine: certify, enroll, gate and dispense under the REMS rules.",
@@ -33,7 +24,7 @@ admin_patients.register(patients.patient)
 app.add_typer(patients.patient, name="patient")
 app.add_typer(patients.test, name="test")
 app.add_typer(patients.survey, name="survey")
-app.add_typer(labs.lab, name="lab")
+app.add_typer(lab, name="lab")
 app.add_typer(dispensing.rx, name="rx")
 app.add_typer(tokens.token, name="token")
 app.add_typer(notifications.notifications, name="notifications")
