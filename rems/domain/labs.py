@@ -17,6 +17,7 @@ from datetime import date, datetime, timedelta
 from rems.domain.calendar import local_date
 from rems.domain.model import LabResult
 from rems.domain.requirements import Requirement, need
+from rems.domain.schedule import Supplied
 from workflows.labs import ABOVE, LabRule, Threshold
 
 LAB_INITIAL_MISSING = "LAB_INITIAL_MISSING"  # no acceptable result in the window before the first Rx
@@ -175,6 +176,12 @@ def _advisory(requirement: Requirement) -> Requirement:
     prefix = "" if requirement.met else "not met, not enforced: "
     return Requirement(requirement.rule, requirement.code, True, ADVISORY + prefix + requirement.message,
                        requirement.remedy, None)
+
+
+def treatment_start_of(dispenses: Sequence[Supplied]) -> datetime | None:
+    """A suggestion for the integrator: treatment starts at the person's first dispense in the
+    program (None before it: the initial window applies up to the first dispense)."""
+    return min((d.dispensed_at for d in dispenses), default=None)
 
 
 def lab_requirements(rule: LabRule, rule_id: str, fda_code: str | None, results: Sequence[LabResult],

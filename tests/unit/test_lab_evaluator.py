@@ -20,6 +20,7 @@ from rems.domain.labs import (
     LAB_STOP,
     lab_requirements,
     next_lab_due,
+    treatment_start_of,
 )
 from rems.domain.model import LabResult
 from rems.domain.requirements import Requirement
@@ -173,3 +174,12 @@ def test_an_advisory_rule_never_refuses_and_says_what_is_overdue() -> None:
     assert overdue.message.startswith("advisory: not met, not enforced: ANC") and overdue.earliest is None
     enforced = lab_requirements(ENFORCED_ANC, "CLZ1", None, [anc(400, day(1))], START, day(30), NY)
     assert {r.code for r in enforced if not r.met} == {LAB_OVERDUE, LAB_HOLD, LAB_STOP}
+
+
+def test_treatment_starts_at_the_first_dispense() -> None:
+    @dataclasses.dataclass
+    class Given:
+        dispensed_at: datetime
+        days_supply: int = 30
+    assert treatment_start_of([]) is None
+    assert treatment_start_of([Given(day(40)), Given(day(10))]) == day(10)
