@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from rems.domain.errors import InvalidInput
 from rems.domain.model import LabResult
@@ -18,9 +18,17 @@ from rems.services.uow import Context, UnitOfWork
 from rems.services.zones import local_date, zone_of
 from workflows.labs import ANALYTES, SETTINGS, ULN_ANALYTES
 
+
+def _positional(value: Decimal) -> Decimal:
+    """The same number in positional notation ("1E+2" is kept as 100): stored and shown as read."""
+    return Decimal(format(value, "f"))
+
+
 # A lab value as reported: finite, not negative, at most 15 digits of which 6 after the point.
-Value = Annotated[Decimal, Field(ge=0, le=Decimal("1e9"), allow_inf_nan=False, max_digits=15, decimal_places=6)]
-Limit = Annotated[Decimal, Field(gt=0, le=Decimal("1e9"), allow_inf_nan=False, max_digits=15, decimal_places=6)]
+Value = Annotated[Decimal, Field(ge=0, le=Decimal("1e9"), allow_inf_nan=False, max_digits=15, decimal_places=6),
+                  AfterValidator(_positional)]
+Limit = Annotated[Decimal, Field(gt=0, le=Decimal("1e9"), allow_inf_nan=False, max_digits=15, decimal_places=6),
+                  AfterValidator(_positional)]
 Analyte = Literal[ANALYTES]  # type: ignore[valid-type]  # workflows.labs.ANALYTES
 Setting = Literal[SETTINGS]  # type: ignore[valid-type]
 Unit = Annotated[str, Field(min_length=1, max_length=20), Plain]

@@ -57,12 +57,15 @@ def test_the_prescriber_records_and_lists_results_exactly_as_reported(client: Te
         "analyte": "ANC", "value": "1500", "unit": "cells/uL", "lower_limit": 1500,
         "collected_at": (w.clock() - timedelta(days=2)).isoformat()})
     assert anc.status_code == 201, anc.text
+    exponent = client.post(url, headers=w.auth(w.doc), json=alt(w, value="1.2e2", upper_limit_normal=40.0))
+    assert (exponent.json()["value"], exponent.json()["upper_limit_normal"]) == ("120", "40.0")
     listed = client.get(url, headers=w.auth(w.doc))
     assert listed.status_code == 200
-    assert [(r["analyte"], r["value"]) for r in listed.json()] == [("ANC", "1500"), ("ALT", "99.9")]
+    assert [(r["analyte"], r["value"]) for r in listed.json()] == [("ANC", "1500"), ("ALT", "99.9"),
+                                                                   ("ALT", "120")]
     with w.app.uow() as uow:
         stored = uow.lab_results(w.male)
-        assert [r.value for r in stored] == [Decimal("1500"), Decimal("99.9")]
+        assert [str(r.value) for r in stored] == ["1500", "99.9", "120"]
         trail = [(e.trigger, e.to_state, e.refs) for e in uow.audit_trail("lab_result", body["id"])]
     assert trail == [("record", "recorded", {"patient": w.male})]
 
