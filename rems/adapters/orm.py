@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import (
@@ -324,3 +325,37 @@ loop_messages = Table(
     Column("notification_id", String(32), ForeignKey("notifications.id"), primary_key=True),
     Column("issuer", String(300)), Column("media_type", String(40), nullable=False),
     Column("body", Text, nullable=False))
+
+
+class DecimalText(TypeDecorator[Decimal]):
+    """A Decimal stored as its exact text (a lab value as reported, on SQLite and PostgreSQL alike)."""
+
+    impl = String(40)
+    cache_ok = True
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        if not isinstance(value, Decimal) or not value.is_finite():
+            raise ValueError("a finite Decimal is required")
+        return str(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        try:
+            return Decimal(value)
+        except InvalidOperation:
+            raise ValueError(f"not a decimal: {value!r}") from None
+
+
+# Issue 17 item 1 (labs lane, migration 0011): lab results other than hCG (ALT, AST, ANC, bilirubin).
+lab_results = Table(
+    "lab_results", metadata, _id(),
+    Column("patient_id", String(32), ForeignKey("patients.id"), nullable=False),
+    Column("analyte", String(20), nullable=False), Column("value", DecimalText, nullable=False),
+    Column("unit", String(20), nullable=False), Column("upper_limit_normal", DecimalText),
+    Column("lower_limit", DecimalText), Column("collected_at", UTCDateTime, nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False), Column("setting", String(10), nullable=False),
+    Index("ix_lab_results_patient_collected", "patient_id", "collected_at"))
+_PLAIN[model.LabResult] = lab_results

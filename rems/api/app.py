@@ -29,6 +29,7 @@ from rems.api.routers import (
     prescriber,
     reports,
 )
+from rems.api.routers.lab_results import router as lab_results_router
 from rems.bootstrap import App, bootstrap
 from rems.interop.cors import Cors
 
@@ -90,6 +91,7 @@ def create_app(app: App, clock: Callable[[], datetime] | None = None) -> FastAPI
     errors.install(api)
     for module in (pharmacy, prescriber, patient_care, patient, admin_patients, admin, notifications, reports):
         api.include_router(module.router, dependencies=[Depends(plain_address)])
+    api.include_router(lab_results_router, dependencies=[Depends(plain_address)])  # issue 17 item 1
     for module in (fhir, cds_hooks, ncpdp):  # their paths reach no database; bodies: rems/interop
         api.include_router(module.router)
     web.install(api)

@@ -23,6 +23,7 @@ from rems.cli import (
 from rems.cli import transfer as transfer_cli
 from rems.cli.arguments import check_arguments
 from rems.cli.audit import audit
+from rems.cli.labs import lab
 from rems.cli.output import EXIT_BAD_INPUT, emit, handle, state
 
 app = typer.Typer(help="REMS engine: certify, enroll, gate and dispense under the REMS rules.",
@@ -34,6 +35,7 @@ admin_patients.register(patients.patient)
 app.add_typer(patients.patient, name="patient")
 app.add_typer(patients.test, name="test")
 app.add_typer(patients.survey, name="survey")
+app.add_typer(lab, name="lab")
 app.add_typer(dispensing.rx, name="rx")
 app.add_typer(tokens.token, name="token")
 app.add_typer(notifications.notifications, name="notifications")

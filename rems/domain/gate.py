@@ -20,6 +20,7 @@ from rems.domain.model import (
     Confirmation,
     Counselling,
     Dispense,
+    LabResult,
     Patient,
     PatientSurvey,
     Pharmacy,
@@ -82,6 +83,7 @@ class Records:
     # R36: the patient's other prescriptions in this program (any state; the gate decides which
     # are open). Filled by rems/services/prescriptions.py for the authorize stage.
     other_prescriptions: Sequence[Prescription] = ()
+    lab_results: Sequence[LabResult] = ()  # issue 17 item 1: the person's lab results (rems/domain/labs.py)
 
     @property
     def ppaf(self) -> Ppaf | None:

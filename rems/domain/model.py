@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 
@@ -249,3 +250,17 @@ class Contact:  # issue 4: where a recipient's reminders go; never logged
     updated_at: datetime
     email: str | None = None
     phone: str | None = None
+
+
+@dataclass(eq=False)
+class LabResult:  # issue 17 item 1: a lab value other than hCG (ALT, AST, ANC, bilirubin)
+    id: str
+    patient_id: str
+    analyte: str  # workflows.labs.ANALYTES
+    value: Decimal  # exact, as reported (stored as text)
+    unit: str
+    upper_limit_normal: Decimal | None  # that result's own ULN (needed for ULN multiples)
+    lower_limit: Decimal | None  # that result's lower limit of normal (ANC-style floors)
+    collected_at: datetime
+    recorded_at: datetime
+    setting: str  # "lab" | "office" | "home"

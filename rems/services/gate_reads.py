@@ -4,9 +4,10 @@ One statement for the "head" (the prescriber, both certifications in the patient
 R25), whether the prescriber survey is done (R19), the latest readmission decision (R34), and for
 the check the authorization, its patient and the pharmacy), one UNION ALL for the history (R34:
 tests and pregnancy reports of every enrollment of the person, dispenses (R28) and patient surveys
-(R20) of every enrollment in this program, the PPAFs of this enrollment). The statements are built
-once per process with bound parameters, so SQLAlchemy compiles each once; objects built from rows
-never enter a session's identity map (nothing here is written back).
+(R20) of every enrollment in this program, the PPAFs of this enrollment, and the person's lab
+results (issue 17 item 1)). The statements are built once per process with bound parameters, so
+SQLAlchemy compiles each once; objects built from rows never enter a session's identity map
+(nothing here is written back).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from sqlalchemy import (
 from sqlalchemy.sql.elements import KeyedColumnElement
 
 from rems.adapters import orm
-from rems.adapters.orm import UTCDateTime
+from rems.adapters.orm import DecimalText, UTCDateTime
 from rems.domain import model
 
 T = TypeVar("T")
@@ -109,7 +110,8 @@ def check_statement() -> Select[Any]:
 
 # -- the history: five kinds of record in one UNION ALL, each in the same slots ------------------
 _SLOTS: dict[str, Any] = {"t1": UTCDateTime, "t2": UTCDateTime, "s1": String, "s2": String, "s3": String,
-                          "s4": String, "n1": Integer, "b1": Boolean, "b2": Boolean, "b3": Boolean}
+                          "s4": String, "n1": Integer, "b1": Boolean, "b2": Boolean, "b3": Boolean,
+                          "d1": DecimalText, "d2": DecimalText, "d3": DecimalText}
 # kind: (class, table, {slot: column}); t1 is the column each kind is ordered by, as before.
 KINDS: dict[str, tuple[type[Any], Any, dict[str, str]]] = {
     "1ppaf": (model.Ppaf, orm.ppafs, {"t1": "signed_at", "s1": "prescriber_id", "s2": "category",
@@ -124,6 +126,10 @@ KINDS: dict[str, tuple[type[Any], Any, dict[str, str]]] = {
         "b3": "medication_guide_given"}),
     "5report": (model.PregnancyReport, orm.pregnancy_reports, {"t1": "reported_at", "s1": "source",
                                                                "s2": "status"}),
+    # Issue 17 item 1: lab results (ALT, AST, ANC...), the person's in every enrollment (R34)
+    "6lab": (model.LabResult, orm.lab_results, {
+        "t1": "collected_at", "t2": "recorded_at", "s1": "analyte", "s2": "unit", "s3": "setting",
+        "d1": "value", "d2": "upper_limit_normal", "d3": "lower_limit"}),
 }
 
 
@@ -156,7 +162,8 @@ def history_statement(of_person: bool) -> Any:
     branches = [_branch("1ppaf", orm.ppafs.c.patient_id == patient),
                 _branch("2test", whose(orm.pregnancy_tests, False)),
                 _branch("3survey", whose(orm.patient_surveys, True)),
-                _branch("4dispense", whose(orm.dispenses, True))]
+                _branch("4dispense", whose(orm.dispenses, True)),
+                _branch("6lab", whose(orm.lab_results, False))]
     if of_person:
         branches.append(_branch("5report", whose(orm.pregnancy_reports, False)))
     union = union_all(*branches).subquery()

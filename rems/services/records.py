@@ -2,7 +2,8 @@
 
 R34: the safety history is the PERSON's: tests and pregnancy reports of every enrollment in every
 program; dispenses (R28) and patient surveys of every enrollment in this program; the
-administrator's latest readmission decision in this program.
+administrator's latest readmission decision in this program; lab results (issue 17 item 1) are
+the person's in every enrollment and program, as tests are.
 
 Issue 14 item 2: two statements (rems/services/gate_reads.py), the check's own lookups included.
 """
@@ -52,7 +53,7 @@ def _records(connection: Connection, head: Row[Any], patient: Patient, prescript
         pharmacy_certification=(reads.built_or_none(Certification, orm.certifications, "hc", head)
                                 if pharmacy else None),
         pregnancy_reports=found["5report"] if person else (),
-        readmitted_at=_utc(head.readmitted_at) if person else None)
+        readmitted_at=_utc(head.readmitted_at) if person else None, lab_results=found["6lab"])
 
 
 def load_records(uow: UnitOfWork, patient: Patient, prescription: Prescription | None = None,

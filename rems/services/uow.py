@@ -240,6 +240,17 @@ class UnitOfWork:
         where = [t.person_id == person_id] + ([t.program_id == program_id] if program_id else [])
         return select(t.id).where(*where).scalar_subquery()
 
+    def lab_results(self, patient_id: str) -> Sequence[model.LabResult]:
+        """Issue 17 item 1: one enrollment's lab results, in collection order."""
+        t = orm.lab_results.c
+        return self._all(model.LabResult, t.patient_id == patient_id, order=t.collected_at)
+
+    def person_lab_results(self, person_id: str) -> Sequence[model.LabResult]:
+        """Issue 17 item 1, R34: the person's lab results in every enrollment and program."""
+        t = orm.lab_results.c
+        return self._all(model.LabResult, t.patient_id.in_(self._of_person(person_id)),
+                         order=t.collected_at)
+
     def person_tests(self, person_id: str) -> Sequence[model.PregnancyTest]:
         """R34: the person's tests in every enrollment and program."""
         t = orm.pregnancy_tests.c

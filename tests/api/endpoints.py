@@ -48,6 +48,11 @@ def _test(w: World, **change: Any) -> dict[str, Any]:
             "sensitivity_miu_per_ml": 50, **change}
 
 
+def _lab(w: World, **change: Any) -> dict[str, Any]:
+    return {"analyte": "ALT", "value": 30, "unit": "U/L", "upper_limit_normal": 40,
+            "collected_at": (w.clock() - timedelta(hours=2)).isoformat(), **change}
+
+
 def _patient(w: World, **change: Any) -> dict[str, Any]:
     return {"name": "New Patient", "sex": "male", "birth_date": "1980-05-01",
             "ppaf": {"category": "adult_male"}, **change}
@@ -151,6 +156,14 @@ ENDPOINTS = [
              (lambda w: Call(w.doc, "POST", f"{D}/patients/{w.frp}/pregnancy-tests",
                              _test(w, sensitivity_miu_per_ml=0)), "sensitivity_miu_per_ml"),
              lambda w: Call(w.doc, "POST", f"{D}/patients/{w.stranger}/pregnancy-tests", _test(w))),
+    Endpoint("POST /v1/prescriber/patients/{patient_id}/lab-results",  # issue 17 item 1 (labs lane)
+             lambda w: Call(w.doc, "POST", f"{D}/patients/{w.male}/lab-results", _lab(w)), 201,
+             (lambda w: Call(w.doc, "POST", f"{D}/patients/{w.male}/lab-results", _lab(w, value=-1)), "value"),
+             lambda w: Call(w.doc, "POST", f"{D}/patients/{w.stranger}/lab-results", _lab(w))),
+    Endpoint("GET /v1/prescriber/patients/{patient_id}/lab-results",
+             lambda w: Call(w.doc, "GET", f"{D}/patients/{w.male}/lab-results"), 200,
+             (lambda w: Call(w.doc, "GET", f"{D}/patients/{LONG}/lab-results"), "patient_id"),
+             lambda w: Call(w.doc, "GET", f"{D}/patients/{w.stranger}/lab-results")),
     Endpoint("POST /v1/prescriber/patients/{patient_id}/ppaf",
              lambda w: Call(w.doc, "POST", f"{D}/patients/{w.male}/ppaf",
                             {"ppaf": {"category": "adult_male"}}), 201,
