@@ -11,7 +11,7 @@ from dataclasses import dataclass, fields
 from datetime import date
 
 from workflows.program import Parameters, Program
-from workflows.vocabulary import ENGINE_PARAMETERS, KINDS, RequirementSpec
+from workflows.vocabulary import ENGINE_PARAMETERS, RequirementSpec, parameters_read
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ def _specs(program: Program) -> list[Finding]:
 
 
 def _unused(program: Program) -> list[Finding]:
-    read = set(ENGINE_PARAMETERS).union(*(KINDS[s.kind].parameters for s in program.requirements))
+    read = set(ENGINE_PARAMETERS).union(*(parameters_read(s) for s in program.requirements))
     names = [f.name for f in fields(Parameters) if f.name != "effective_from"]
     unused = [n for n in names if n not in read]
     if not unused:
@@ -99,7 +99,7 @@ def table(program: Program) -> list[dict[str, str]]:
     """The requirement table: one row per declared block, in the gate's order."""
     rows = []
     for spec in program.requirements:
-        detail = ", ".join(f"{k}={v}" for k, v in spec.options.items() if not isinstance(v, (dict, list)))
+        detail = ", ".join(f"{k}={v}" for k, v in spec.options.items() if isinstance(v, (str, bool, int, tuple)))
         rows.append({"id": spec.id, "kind": spec.kind, "rule": spec.rule, "fda_code": spec.fda_code or "-",
                      "applies_to": ", ".join(sorted(spec.applies_to)) if spec.applies_to else "everyone",
                      "stages": ", ".join(s for s in ("readiness", "authorize", "confirm", "dispense")

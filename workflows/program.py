@@ -16,9 +16,9 @@ from workflows import bounds
 from workflows.products import Product, parse_products
 from workflows.vocabulary import (
     ENGINE_PARAMETERS,
-    KINDS,
     RequirementSpec,
     VocabularyError,
+    parameters_read,
     parse_requirements,
 )
 
@@ -267,7 +267,7 @@ def parse_program(text: str, source: str = "<program>") -> Program:
         requirements, problem = _requirements(source, raw), None
     except ProgramError as error:  # reported after the parameters (the file's order)
         requirements, problem = (), error
-    read = frozenset(ENGINE_PARAMETERS).union(*(KINDS[spec.kind].parameters for spec in requirements)) \
+    read = frozenset(ENGINE_PARAMETERS).union(*(parameters_read(spec) for spec in requirements)) \
         if problem is None else frozenset(_FIELDS)
     deviations = _deviations(source, raw.get("deviations"))
     parameter_sets = _parameter_sets(source, raw.get("parameters"), deviations, read)

@@ -134,11 +134,29 @@ ANALYTES_WITH_OWN_EVALUATOR = ("hCG",)  # R9-R11: the pregnancy-test cadence of 
 
 
 def _lab_test(raw: Mapping[str, Any]) -> dict[str, Any]:
-    analyte = raw.get("analyte")
-    if analyte == "hCG":
+    """`analyte = "hCG"`: the pregnancy test (numbers in [[parameters]]); `analytes = [...]`: ALT,
+    AST, ANC… with their numbers in the block (workflows/labs.py, docs/lab-tests.md)."""
+    if "analytes" not in raw:
+        if raw.get("analyte") != "hCG":
+            raise VocabularyError("analyte", 'must be "hCG" (or list other analytes in `analytes`)')
         _only(raw, {"analyte"})
         return {"analyte": "hCG"}
-    raise VocabularyError("analyte", "must be hCG")
+    if "analyte" in raw:
+        raise VocabularyError("analyte", "give either analyte = \"hCG\" or analytes = [...], not both")
+    from workflows import labs  # the lab-monitoring fields (a lazy import: labs imports the loader)
+    from workflows.program import ProgramError
+    try:
+        rule = labs.parse_lab_rule("", "", "", raw)
+    except ProgramError as error:
+        raise VocabularyError(error.field, error.reason) from None
+    return {"analyte": ", ".join(rule.analytes), "lab_rule": rule}
+
+
+def parameters_read(spec: RequirementSpec) -> tuple[str, ...]:
+    """The [[parameters]] a declared requirement reads (T4 bounds only these)."""
+    if spec.kind == "lab_test" and spec.options.get("analyte") != "hCG":
+        return ()  # its numbers are in its own block
+    return KINDS[spec.kind].parameters
 
 
 def _survey(raw: Mapping[str, Any]) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
-from rems.domain import schedule
+from rems.domain import labs, schedule
 from rems.domain.categories import CHILD_CATEGORIES
 from rems.domain.model import (
     Certification,
@@ -280,8 +280,13 @@ def _lab_test(spec: RequirementSpec, c: _Context) -> list[Requirement]:
 
 
 def lab_monitoring(spec: RequirementSpec, c: _Context) -> list[Requirement]:
-    """Lab tests of analytes other than hCG (ALT, AST, ANC): rems.domain.labs."""
-    raise ValueError(f"lab test of {spec.options['analyte']!r}: no evaluator")
+    """Lab tests of analytes other than hCG (ALT, AST, ANC): rems.domain.labs. Treatment starts
+    at the person's first dispense in the program; results before a readmission decision (R34)
+    no longer count, so a stop is lifted only by that decision."""
+    r = c.r
+    results = [x for x in r.lab_results if r.readmitted_at is None or x.collected_at >= r.readmitted_at]
+    return labs.lab_requirements(spec.options["lab_rule"], spec.rule, spec.fda_code, results,
+                                 labs.treatment_start_of(r.dispenses), c.t.now, c.t.tz)
 
 
 def _survey(spec: RequirementSpec, c: _Context) -> list[Requirement]:
