@@ -13,6 +13,8 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from workflows import bounds
+from workflows.lifecycle import LifecycleEntry, parse_lifecycle
+from workflows.relaxations import RelaxationSpec, parse_relaxations
 
 PROGRAM_DIR = Path(__file__).parent / "programs"
 
@@ -83,6 +85,8 @@ class Program:
     authorization_prefix: str
     parameter_sets: tuple[Parameters, ...]
     time_zone: str = "America/New_York"  # T1: patients' default zone; effective dates start at its midnight
+    lifecycle: tuple[LifecycleEntry, ...] = ()  # issue 17 item 4 (workflows/lifecycle.py)
+    relaxations: tuple[RelaxationSpec, ...] = ()  # issue 17 item 5 (workflows/relaxations.py)
 
     def at(self, moment: datetime | date) -> Parameters:
         """The parameters in force at `moment` (the latest set effective on or before it); an
@@ -222,7 +226,9 @@ def parse_program(text: str, source: str = "<program>") -> Program:
     if not isinstance(rxnorm, list) or not all(isinstance(code, str) for code in rxnorm):
         raise ProgramError(source, "rxnorm", "must be a list of codes as text")
     unknown = sorted(set(raw) - {"id", "name", "drug", "rxnorm", "authorization_prefix", "time_zone",
-                                 "parameters", "deviations"})
+                                 "parameters", "deviations",
+                                 "lifecycle",
+                                 "relaxations"})
     if unknown:
         raise ProgramError(source, unknown[0], "unknown field")
     try:
@@ -231,7 +237,9 @@ def parse_program(text: str, source: str = "<program>") -> Program:
         raise ProgramError(source, "time_zone", "must be an IANA time zone name") from None
     return Program(raw["id"], raw["name"], raw["drug"], tuple(rxnorm), raw["authorization_prefix"],
                    _parameter_sets(source, raw.get("parameters"), _deviations(source, raw.get("deviations"))),
-                   raw["time_zone"])
+                   raw["time_zone"],
+                   lifecycle=parse_lifecycle(source, raw.get("lifecycle")),
+                   relaxations=parse_relaxations(source, raw.get("relaxations")))
 
 
 def load_program(path: Path) -> Program:
