@@ -13,6 +13,7 @@ from rems.cli import actors, admin_patients, dispensing, notifications, patients
 from rems.cli.arguments import check_arguments
 from rems.cli.audit import audit
 from rems.cli.output import EXIT_BAD_INPUT, emit, handle, state
+from rems.cli.programs import program
 
 app = typer.Typer(help="REMS engine: certify, enroll, gate and dispense under the REMS rules.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
@@ -28,6 +29,7 @@ app.add_typer(tokens.token, name="token")
 app.add_typer(notifications.notifications, name="notifications")
 app.add_typer(reports.report, name="report")
 app.add_typer(audit, name="audit")
+app.add_typer(program, name="program")
 for command in (dispensing.check, dispensing.confirm, dispensing.dispense, dispensing.sweep,
                 patients.status, server.serve):
     app.command()(command)
