@@ -56,8 +56,9 @@ def uses(program_id: str = PROGRAM,
     """Reconciliation: every gate decision allowed by enforcement discretion or a relaxation."""
     from rems.api.routers.programs import WaiverUseOut
     from rems.services import program_status
-    found = call(program_status.uses, program_id, waiver)
-    emit([WaiverUseOut.of(u).model_dump(mode="json") for u in found],
+    found = call(lambda uow, ctx: [WaiverUseOut.of(u) for u in program_status.uses(uow, ctx, program_id,
+                                                                                 waiver)])
+    emit([u.model_dump(mode="json") for u in found],
          "\n".join(f"{local(u.at)} {u.stage:<9} {u.prescription_id} {u.waiver}: {', '.join(u.codes)}"
                    f" (by {u.actor})" for u in found) or "no waiver uses")
 
@@ -96,8 +97,8 @@ def list_activations(program_id: str = PROGRAM) -> None:
     """Every activation, oldest first."""
     from rems.api.routers.programs import ActivationOut
     from rems.services import relaxations
-    found = call(relaxations.activations, program_id)
-    emit([ActivationOut.of(a).model_dump(mode="json") for a in found],
+    found = call(lambda uow, ctx: [ActivationOut.of(a) for a in relaxations.activations(uow, ctx, program_id)])
+    emit([a.model_dump(mode="json") for a in found],
          "\n".join(f"{a.id} {a.name}: by {a.activated_by} {local(a.activated_at)}, approved by "
                    f"{a.approved_by or '-'}, revoked {local(a.revoked_at)}, ends {local(a.ends_at)}"
                    for a in found) or "no activations")
