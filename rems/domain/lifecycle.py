@@ -18,6 +18,10 @@ DISCRETION = "enforcement_discretion"
 PROGRAM_ELIMINATED = "LIFECYCLE_PROGRAM_ELIMINATED"
 CLOSED_TO_NEW_ENROLLMENT = "LIFECYCLE_CLOSED_TO_NEW_ENROLLMENT"
 RULE = "L1"  # docs/lifecycle.md: the program lifecycle (PROGRAMS.md "Program lifecycle")
+# R23: an FRP authorization runs from its qualifying negative test; without one no authorization
+# can be issued, so no waiver covers these at the authorize stage.
+NEEDS_QUALIFYING_TEST = frozenset({"R9_EARLY_TEST_MISSING", "R9_RECENT_TEST_MISSING", "R10_TEST_NOT_ACCEPTABLE",
+                                   "R11_TEST_OVERDUE", "R23_TEST_TOO_OLD_TO_AUTHORIZE"})
 
 
 @dataclass(eq=False)
@@ -119,6 +123,8 @@ def waive(decision: Decision, name: str, spec: RelaxationSpec | None = None,
     requirement (a relaxation: each must be one it waives, and the supply within its cap)."""
     failures = decision.failures
     if not failures:
+        return None
+    if decision.stage == "authorize" and any(f.code in NEEDS_QUALIFYING_TEST for f in failures):
         return None
     if spec is not None:
         if days_supply is None or days_supply > spec.max_days_supply:

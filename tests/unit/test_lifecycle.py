@@ -141,3 +141,9 @@ def test_an_activation_ends_within_the_declared_hours() -> None:
     assert activation_end(SPEC, start, None) == datetime(2026, 3, 5, 9, 0, tzinfo=UTC)
     assert activation_end(SPEC, start, 6) == datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
     assert activation_end(SPEC, start, 500) == datetime(2026, 3, 5, 9, 0, tzinfo=UTC)
+
+
+def test_no_waiver_issues_an_frp_authorization_without_a_qualifying_test() -> None:
+    """R23: the authorization's validity counts from the qualifying negative test."""
+    assert waive(Decision("authorize", (R19, R9)), "enforcement_discretion") is None
+    assert waive(Decision("confirm", (R9,)), "enforcement_discretion") is not None
