@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from rems.adapters import orm
 from rems.domain import lifecycle
-from rems.domain.errors import InvalidInput, Refused
+from rems.domain.errors import InvalidInput, NotFound, Refused
 from rems.domain.lifecycle import RelaxationActivation
 from rems.domain.model import Prescription
 from rems.domain.requirements import Decision, need
@@ -65,7 +65,7 @@ def activate(uow: UnitOfWork, ctx: Context, program_id: str, name: str, reason: 
 def _activation(uow: UnitOfWork, program_id: str, activation_id: str) -> RelaxationActivation:
     act = uow.get(RelaxationActivation, activation_id, lock=True)
     if act.program_id != program_id:
-        uow.get(RelaxationActivation, "")  # NotFound: never another program's activation
+        raise NotFound("relaxation activation", activation_id)  # never another program's
     return act
 
 

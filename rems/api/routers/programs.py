@@ -38,13 +38,13 @@ class ActivateIn(In):
 
 
 class StatusChangeOut(Out):
-    id: str
-    program_id: str
-    state: str
-    effective_from: date
-    reason: str
-    actor: str
-    recorded_at: datetime
+    id: str = Field(description="Change id (pst_…)")
+    program_id: str = Field(description="Program id")
+    state: str = Field(description="The lifecycle state recorded")
+    effective_from: date = Field(description="In force from midnight of this date, program's zone (T3)")
+    reason: str = Field(description="Why")
+    actor: str = Field(description="The administrator who recorded it")
+    recorded_at: datetime = Field(description="When it was recorded (UTC)")
 
     @classmethod
     def of(cls, c: ProgramStatusChange) -> StatusChangeOut:
@@ -53,10 +53,10 @@ class StatusChangeOut(Out):
 
 
 class ProgramStatusOut(Out):
-    program: str
+    program: str = Field(description="Program id")
     state: str = Field(description="active, closed_to_new_enrollment, enforcement_discretion or eliminated")
-    effective_from: str | None
-    reason: str
+    effective_from: str | None = Field(description="Since when (YYYY-MM-DD); null: active from the start")
+    reason: str = Field(description="Why, as the file or the administrator gave it")
     source: str = Field(description='"file" (the program file) or the administrator who recorded it')
     declared: list[dict[str, Any]] = Field(description="The file's [[lifecycle]] blocks")
     recorded: list[dict[str, Any]] = Field(description="Changes recorded by administrators")
@@ -64,17 +64,17 @@ class ProgramStatusOut(Out):
 
 
 class ActivationOut(Out):
-    id: str
-    program_id: str
-    name: str
-    reason: str
-    activated_by: str
-    activated_at: datetime
-    ends_at: datetime
-    approved_by: str | None
-    approved_at: datetime | None
-    revoked_by: str | None
-    revoked_at: datetime | None
+    id: str = Field(description="Activation id (rlx_…)")
+    program_id: str = Field(description="Program id")
+    name: str = Field(description="The declared relaxation")
+    reason: str = Field(description="Why it was activated")
+    activated_by: str = Field(description="The administrator who activated it")
+    activated_at: datetime = Field(description="When (UTC)")
+    ends_at: datetime = Field(description="End of its time box (UTC), at most max_hours after activation")
+    approved_by: str | None = Field(description="The second administrator, once approved")
+    approved_at: datetime | None = Field(description="In force from here (UTC)")
+    revoked_by: str | None = Field(description="Who revoked it, if revoked")
+    revoked_at: datetime | None = Field(description="When it was revoked (UTC)")
 
     @classmethod
     def of(cls, a: RelaxationActivation) -> ActivationOut:
@@ -82,15 +82,15 @@ class ActivationOut(Out):
 
 
 class WaiverUseOut(Out):
-    id: str
-    program_id: str
-    prescription_id: str
-    stage: str
-    waiver: str
+    id: str = Field(description="Use id (wvu_…)")
+    program_id: str = Field(description="Program id")
+    prescription_id: str = Field(description="The prescription the decision was about")
+    stage: str = Field(description="authorize, check, confirm or dispense")
+    waiver: str = Field(description="enforcement_discretion or the relaxation's name")
     codes: list[str] = Field(description="What the gate would have refused")
-    actor: str
-    at: datetime
-    activation_id: str | None
+    actor: str = Field(description="Who made the call the waiver allowed")
+    at: datetime = Field(description="When (UTC)")
+    activation_id: str | None = Field(description="The relaxation's activation, for a relaxation")
 
     @classmethod
     def of(cls, u: WaiverUse) -> WaiverUseOut:
