@@ -23,6 +23,8 @@ from workflows.lifecycle import STATES, rank
 
 ENTITY = "program"
 WRITES = ("authorize", "confirm", "dispense")  # the gate stages that write (the check only reads)
+# The audit log's states are short (20 characters): the full state is in the entry's refs.
+_SHORT = {"closed_to_new_enrollment": "closed", "enforcement_discretion": "discretion"}
 
 
 def changes(uow: UnitOfWork, program_id: str) -> Sequence[ProgramStatusChange]:
@@ -75,8 +77,9 @@ def record_change(uow: UnitOfWork, ctx: Context, program_id: str, state: str, ef
                                  effective_from=effective_from, reason=reason.strip(), actor=ctx.actor,
                                  recorded_at=ctx.now)
     uow.add(change)
-    audit(uow, ctx, ENTITY, program_id, "set_status", then.state, state,
-          refs={"change": change.id, "effective_from": effective_from.isoformat(), "reason": change.reason})
+    audit(uow, ctx, ENTITY, program_id, "set_status", _SHORT.get(then.state, then.state),
+          _SHORT.get(state, state), refs={"change": change.id, "state": state,
+                                          "effective_from": effective_from.isoformat(), "reason": change.reason})
     uow.commit()
     return change
 

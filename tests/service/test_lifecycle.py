@@ -63,6 +63,10 @@ def test_closed_refuses_a_new_person_but_an_enrolled_patient_continues(s: Scenar
     set_status(s, "closed_to_new_enrollment")
     assert refusal(lambda: s.enrolled("adult_male")) == ["LIFECYCLE_CLOSED_TO_NEW_ENROLLMENT"]
     assert s.authorized().number  # the existing patient is authorized as before
+    [entry] = s.audit("program", "pomalidomide")  # actor, reason and date in the audit trail
+    assert (entry.actor, entry.from_state, entry.to_state) == (ADMIN, "active", "closed")
+    assert entry.refs and (entry.refs["state"], entry.refs["effective_from"], entry.refs["reason"]) == (
+        "closed_to_new_enrollment", "2026-03-02", "FDA action")
 
 
 def test_a_change_cannot_go_backward_or_into_the_past(s: Scenario) -> None:
