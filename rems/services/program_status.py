@@ -102,16 +102,16 @@ def refuse_new_enrollment(uow: UnitOfWork, ctx: Context, program_id: str, person
     raise Refused("enroll patient", [lifecycle.closed_requirement(uow.program(program_id), now)])
 
 
-def record_use(uow: UnitOfWork, ctx: Context, stage: str, rx: Prescription, decision: Decision,
-               activation_id: str | None = None) -> None:
+def record_use(uow: UnitOfWork, ctx: Context, stage: str, program_id: str, prescription_id: str,
+               decision: Decision, activation_id: str | None = None) -> None:
     """Each allowance a waiver makes: a row for reconciliation and an audit entry with the failures."""
     waiver = decision.waivers[-1]
-    use = WaiverUse(id=new_id("wvu"), program_id=rx.program_id, prescription_id=rx.id, stage=stage,
+    use = WaiverUse(id=new_id("wvu"), program_id=program_id, prescription_id=prescription_id, stage=stage,
                     waiver=waiver.name, codes=list(waiver.codes), actor=ctx.actor, at=ctx.now,
                     activation_id=activation_id)
     uow.add(use)
     refs = {"waiver": waiver.name, "use": use.id, **({"activation": activation_id} if activation_id else {})}
-    audit(uow, ctx, "gate", rx.id, f"{stage}_waived", None, None, decision.failures, refs=refs)
+    audit(uow, ctx, "gate", prescription_id, f"{stage}_waived", None, None, decision.failures, refs=refs)
 
 
 def gate(uow: UnitOfWork, ctx: Context, stage: str, rx: Prescription, decision: Decision,
@@ -141,12 +141,19 @@ def gate(uow: UnitOfWork, ctx: Context, stage: str, rx: Prescription, decision: 
 
 
 def record_allowance(uow: UnitOfWork, ctx: Context, stage: str, rx: Prescription, decision: Decision,
-              activation_id: str | None) -> None:
-    if uow.write:
-        record_use(uow, ctx, stage, rx, decision, activation_id)
+                     activation_id: str | None) -> None:
+    """A write records its allowance in its own transaction (rolled back with it if it fails).
+    The check writes nothing else: its allowance goes in a short transaction of its own, as a
+    refused check's audit entry does (rems/services/refusals.py), after releasing a writing unit
+    of work's lock."""
+    ids = (rx.program_id, rx.id)
+    if stage in WRITES:
+        record_use(uow, ctx, stage, *ids, decision, activation_id)
         return
-    with uow.sibling() as side:  # the read-only check: its own short transaction, as a refusal's
-        record_use(side, ctx, stage, rx, decision, activation_id)
+    if uow.write:
+        uow.session.rollback()
+    with uow.sibling() as side:
+        record_use(side, ctx, stage, *ids, decision, activation_id)
         side.commit()
 
 

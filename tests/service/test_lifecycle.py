@@ -13,7 +13,7 @@ from sqlalchemy import select
 from rems.bootstrap import App
 from rems.domain.errors import InvalidInput, Refused
 from rems.domain.lifecycle import WaiverUse
-from rems.services import program_status, relaxations, status
+from rems.services import prescriptions, program_status, relaxations, status
 from tests.service.builders import Scenario, codes
 from workflows.relaxations import RelaxationSpec
 
@@ -178,3 +178,19 @@ def test_an_activation_cannot_be_approved_after_its_time_box(s: Scenario) -> Non
     s.advance(hours=24)
     assert refusal(lambda: s.call(relaxations.approve, "pomalidomide", key, actor=OTHER_ADMIN)) == [
         "RELAXATION_EXPIRED"]
+
+
+def test_discretion_at_the_pharmacy_records_the_check_the_confirmation_and_the_dispense(s: Scenario) -> None:
+    s.enrolled("adult_male").survey()
+    rx = s.authorized()
+    assert rx.number
+    s.certify("pharmacy", s.pharmacy_id, "suspend")  # R25: the pharmacy's gate fails from now on
+    set_status(s, "enforcement_discretion")
+    checked = s.call(prescriptions.check, s.pharmacy_request(rx.number))  # a writing unit of work (CLI)
+    assert checked.allowed and checked.as_dict()["would_refuse"] == ["R25_PHARMACY_SUSPENDED"]
+    confirmation = s.advance(minutes=1).confirm(rx.number)
+    s.advance(minutes=1).dispense(confirmation.number)
+    assert [(u.stage, u.codes) for u in uses(s)] == [
+        (stage, ["R25_PHARMACY_SUSPENDED"]) for stage in ("check", "confirm", "dispense")]
+    waived = [a.trigger for a in s.audit("gate", rx.id) if a.trigger.endswith("_waived")]
+    assert waived == ["check_waived", "confirm_waived", "dispense_waived"]
