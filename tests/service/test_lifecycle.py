@@ -194,3 +194,18 @@ def test_discretion_at_the_pharmacy_records_the_check_the_confirmation_and_the_d
         (stage, ["R25_PHARMACY_SUSPENDED"]) for stage in ("check", "confirm", "dispense")]
     waived = [a.trigger for a in s.audit("gate", rx.id) if a.trigger.endswith("_waived")]
     assert waived == ["check_waived", "confirm_waived", "dispense_waived"]
+
+
+def test_an_activation_is_approved_once_revoked_once_and_never_longer_than_declared(s: Scenario) -> None:
+    key = activated(s)
+    s.call(relaxations.approve, "pomalidomide", key, actor=OTHER_ADMIN)
+    assert refusal(lambda: s.call(relaxations.approve, "pomalidomide", key, actor="admin:cy")) == [
+        "RELAXATION_NOT_PENDING"]
+    s.call(relaxations.revoke, "pomalidomide", key, actor=ADMIN)
+    assert refusal(lambda: s.call(relaxations.revoke, "pomalidomide", key, actor=ADMIN)) == [
+        "RELAXATION_REVOKED"]
+    with pytest.raises(InvalidInput) as caught:
+        s.call(relaxations.activate, "pomalidomide", SURVEYS_DOWN.name, "outage", 25, actor=ADMIN)
+    assert caught.value.field == "hours"  # max_hours = 24
+    set_status(s, "eliminated")
+    assert refusal(lambda: activated(s)) == ["LIFECYCLE_PROGRAM_ELIMINATED"]
