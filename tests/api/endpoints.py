@@ -101,6 +101,8 @@ def _therapy(trigger: str, setup: Callable[[World], str]) -> Endpoint:
 
 
 LONG = "x" * 41
+
+
 def _activation(w: World) -> str:
     """Issue 17 item 5: a relaxation declared for pomalidomide, activated by another administrator."""
     spec = RelaxationSpec("portal_down", "portal down", frozenset({"R26"}), 4, 24)
