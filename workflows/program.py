@@ -13,7 +13,9 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from workflows import bounds
+from workflows.lifecycle import LifecycleEntry, parse_lifecycle
 from workflows.products import Product, parse_products
+from workflows.relaxations import RelaxationSpec, parse_relaxations
 from workflows.vocabulary import (
     ENGINE_PARAMETERS,
     RequirementSpec,
@@ -110,6 +112,9 @@ class Program:
         return tuple(spec for spec in self.requirements if spec.in_force(day))
 
     products: tuple[Product, ...] = ()  # issue 17 item 7: NDCs routed here (workflows/products.py)
+
+    lifecycle: tuple[LifecycleEntry, ...] = ()  # issue 17 item 4 (workflows/lifecycle.py)
+    relaxations: tuple[RelaxationSpec, ...] = ()  # issue 17 item 5 (workflows/relaxations.py)
 
     def at(self, moment: datetime | date) -> Parameters:
         """The parameters in force at `moment` (the latest set effective on or before it); an
@@ -256,7 +261,8 @@ def parse_program(text: str, source: str = "<program>") -> Program:
     if not isinstance(rxnorm, list) or not all(isinstance(code, str) for code in rxnorm):
         raise ProgramError(source, "rxnorm", "must be a list of codes as text")
     unknown = sorted(set(raw) - {"id", "name", "drug", "rxnorm", "authorization_prefix", "time_zone",
-                                 "parameters", "deviations", "requirements", "information_only", "products"})
+                                 "parameters", "deviations", "requirements", "information_only", "products",
+                                 "lifecycle", "relaxations"})
     if unknown:
         raise ProgramError(source, unknown[0], "unknown field")
     try:
@@ -275,7 +281,9 @@ def parse_program(text: str, source: str = "<program>") -> Program:
         raise problem
     return Program(raw["id"], raw["name"], raw["drug"], tuple(rxnorm), raw["authorization_prefix"],
                    parameter_sets, raw["time_zone"], requirements, raw.get("information_only"), deviations,
-                   products=parse_products(source, raw.get("products")))
+                   products=parse_products(source, raw.get("products")),
+                   lifecycle=parse_lifecycle(source, raw.get("lifecycle")),
+                   relaxations=parse_relaxations(source, raw.get("relaxations")))
 
 
 def _requirements(source: str, raw: Mapping[str, Any]) -> tuple[RequirementSpec, ...]:

@@ -26,7 +26,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import registry
 from sqlalchemy.types import TypeDecorator
 
-from rems.domain import access, model
+from rems.domain import access, lifecycle, model
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -359,3 +359,30 @@ lab_results = Table(
     Column("recorded_at", UTCDateTime, nullable=False), Column("setting", String(10), nullable=False),
     Index("ix_lab_results_patient_collected", "patient_id", "collected_at"))
 _PLAIN[model.LabResult] = lab_results
+
+# Issue 17 items 4-5 (lifecycle lane, migration 0013): lifecycle changes an administrator records,
+# activations of the relaxations a program file declares, and every decision a waiver allowed.
+program_status_changes = Table(
+    "program_status_changes", metadata, _id(), Column("program_id", String(40), nullable=False, index=True),
+    Column("state", String(40), nullable=False), Column("effective_from", Date, nullable=False),
+    Column("reason", String(500), nullable=False), Column("actor", String(80), nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False))
+
+relaxation_activations = Table(
+    "relaxation_activations", metadata, _id(),
+    Column("program_id", String(40), nullable=False, index=True), Column("name", String(80), nullable=False),
+    Column("reason", String(500), nullable=False), Column("activated_by", String(80), nullable=False),
+    Column("activated_at", UTCDateTime, nullable=False), Column("ends_at", UTCDateTime, nullable=False),
+    Column("approved_by", String(80)), Column("approved_at", UTCDateTime),
+    Column("revoked_by", String(80)), Column("revoked_at", UTCDateTime),
+    Column("version", Integer, nullable=False))
+
+waiver_uses = Table(
+    "waiver_uses", metadata, _id(), Column("program_id", String(40), nullable=False),
+    Column("prescription_id", String(32), nullable=False), Column("stage", String(20), nullable=False),
+    Column("waiver", String(80), nullable=False), Column("codes", JSON, nullable=False),
+    Column("actor", String(80), nullable=False), Column("at", UTCDateTime, nullable=False),
+    Column("activation_id", String(32)),
+    Index("ix_waiver_uses_program_at", "program_id", "at"))
+_VERSIONED[lifecycle.RelaxationActivation] = relaxation_activations
+_PLAIN.update({lifecycle.ProgramStatusChange: program_status_changes, lifecycle.WaiverUse: waiver_uses})

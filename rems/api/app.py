@@ -27,6 +27,7 @@ from rems.api.routers import (
     patient_care,
     pharmacy,
     prescriber,
+    programs,
     reports,
 )
 from rems.api.routers.lab_results import router as lab_results_router
@@ -89,7 +90,8 @@ def create_app(app: App, clock: Callable[[], datetime] | None = None) -> FastAPI
     api.state.rems = app
     api.state.clock = clock or (lambda: datetime.now(UTC))
     errors.install(api)
-    for module in (pharmacy, prescriber, patient_care, patient, admin_patients, admin, notifications, reports):
+    for module in (pharmacy, prescriber, patient_care, patient, admin_patients, admin, notifications, reports,
+                   programs):
         api.include_router(module.router, dependencies=[Depends(plain_address)])
     api.include_router(lab_results_router, dependencies=[Depends(plain_address)])  # issue 17 item 1
     for module in (fhir, cds_hooks, ncpdp):  # their paths reach no database; bodies: rems/interop

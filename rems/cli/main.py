@@ -13,6 +13,7 @@ from rems.cli import (
     actors,
     admin_patients,
     dispensing,
+    lifecycle,
     notifications,
     patients,
     programs,
@@ -43,6 +44,9 @@ app.add_typer(reports.report, name="report")
 app.add_typer(audit, name="audit")
 # One `rems program` group: check and diff (programs.py), export, import, verify-copy (transfer.py)
 programs.program.registered_commands += transfer_cli.program.registered_commands
+# ... status, set-status, uses and the relaxation sub-group (lifecycle.py, issue 17 items 4, 5)
+programs.program.registered_commands += lifecycle.program.registered_commands
+programs.program.registered_groups += lifecycle.program.registered_groups
 app.add_typer(programs.program, name="program")
 app.command("import-csv")(transfer_cli.import_csv)
 for command in (dispensing.check, dispensing.confirm, dispensing.dispense, dispensing.sweep,

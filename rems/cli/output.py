@@ -123,6 +123,8 @@ def show_decision(decision: Decision, title: str) -> None:
         emit(decision.as_dict())
         return
     verdict = "ALLOWED" if decision.allowed else "REFUSED"
+    if decision.allowed and decision.waivers:  # issue 17: allowed although it would refuse
+        verdict += " (waived: " + ", ".join(w.name for w in decision.waivers) + ")"
     typer.echo(f"{title}: {verdict}")
     for r in decision.requirements:
         if r.met:

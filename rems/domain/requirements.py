@@ -35,19 +35,38 @@ def need(ok: bool, rule: str, code: str, message: str, remedy: str, earliest: Ea
 
 
 @dataclass(frozen=True)
+class Waiver:
+    """Why unmet requirements are allowed anyway (issue 17 items 4-5): "enforcement_discretion"
+    (the program's lifecycle state) or the name of a relaxation the program file declares, and
+    the codes of the unmet requirements it covers. Each one in a decision is audited and listed."""
+
+    name: str
+    codes: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "codes": list(self.codes)}
+
+
+@dataclass(frozen=True)
 class Decision:
     stage: str  # "authorize" | "confirm" | "dispense"
     requirements: tuple[Requirement, ...]
+    waivers: tuple[Waiver, ...] = ()
 
     @property
     def allowed(self) -> bool:
-        return all(r.met for r in self.requirements)
+        """Every requirement met, or every unmet one covered by a waiver."""
+        covered = {code for w in self.waivers for code in w.codes}
+        return all(r.met or r.code in covered for r in self.requirements)
 
     @property
     def failures(self) -> tuple[Requirement, ...]:
+        """Every unmet requirement, waived or not (what the gate would refuse without waivers)."""
         return tuple(r for r in self.requirements if not r.met)
 
     def as_dict(self) -> dict[str, Any]:
         return {"stage": self.stage, "allowed": self.allowed,
                 "failures": [r.as_dict() for r in self.failures],
-                "requirements": [r.as_dict() for r in self.requirements]}
+                "requirements": [r.as_dict() for r in self.requirements],
+                "would_refuse": [r.code for r in self.failures],
+                "waivers": [w.as_dict() for w in self.waivers]}

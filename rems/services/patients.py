@@ -10,7 +10,7 @@ from rems.domain.categories import CHILD_CATEGORIES, FRP_CATEGORIES
 from rems.domain.errors import InvalidInput, NotFound
 from rems.domain.model import Patient, PatientSurvey, Ppaf, PregnancyReport, PregnancyTest, Prescriber
 from rems.domain.testing import acceptable
-from rems.services import persons
+from rems.services import persons, program_status
 from rems.services.commands import (
     EnrollPatient,
     PpafSignature,
@@ -73,6 +73,7 @@ def enroll_patient(uow: UnitOfWork, ctx: Context, cmd: EnrollPatient) -> Patient
                       cycles_regular=cmd.cycles_regular, time_zone=zone)
     apply_facts(patient, cmd.facts, today, program.at(ctx.now), one_way=False)
     person = persons.person_for_enrollment(uow, ctx, cmd)
+    program_status.refuse_new_enrollment(uow, ctx, cmd.program_id, person.id)  # issue 17 item 4
     persons.check_enrollable(uow, person, cmd.program_id)
     patient.person_id = person.id
     uow.add(patient)

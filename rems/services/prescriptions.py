@@ -20,7 +20,7 @@ from rems.domain.model import (
 from rems.domain.prescribing import open_requirement
 from rems.domain.requirements import Decision
 from rems.interop import loop
-from rems.services import products
+from rems.services import products, program_status
 from rems.services.commands import PharmacyRequest, RecordDispense, RequestAuthorization
 from rems.services.lifecycle import audit, new_id, new_number, transition
 from rems.services.records import load_check, load_records
@@ -48,7 +48,8 @@ def _authorize(uow: UnitOfWork, ctx: Context, rx: Prescription, patient: Patient
     program = uow.program(rx.program_id)
     records = replace(load_records(uow, patient, rx),  # R36: the patient's other prescriptions
                       other_prescriptions=uow.prescriptions(patient_id=patient.id, states=OPEN))
-    decision = gate.evaluate("authorize", records, program, ctx.now)
+    decision = program_status.gate(uow, ctx, "authorize", rx,
+                                   gate.evaluate("authorize", records, program, ctx.now))
     if decision.allowed:
         transition(uow, ctx, "prescription", rx, "authorize", {"gate_passes": True})
         # R8, R22: the authorization carries the category in force when it is issued (the gate
@@ -79,6 +80,7 @@ def request_authorization(uow: UnitOfWork, ctx: Context, cmd: RequestAuthorizati
     patient = _patient_of(uow, cmd.patient_id, cmd.prescriber_id, lock=True)
     program = uow.program(patient.program_id)
     ndc = products.prescribed_ndc(program, cmd.ndc, ctx.now)  # issue 17 item 7: before any write
+    program_status.refuse_if_eliminated(uow, ctx, program.id, "request authorization")  # issue 17
     _refuse_second_open(uow, ctx, patient)
     rx = Prescription(id=new_id("rx"), program_id=patient.program_id, patient_id=patient.id,
                       prescriber_id=cmd.prescriber_id,
@@ -134,7 +136,8 @@ def _pharmacy_view(uow: UnitOfWork, cmd: PharmacyRequest,
 def check(uow: UnitOfWork, ctx: Context, cmd: PharmacyRequest) -> Decision:
     """The pharmacy's ETASU check: what obtaining a confirmation would decide now (read-only)."""
     rx, pharmacy, records = load_check(uow, cmd.number, cmd.pharmacy_id, cmd.patient_id)  # issue 14
-    decision = gate.evaluate("confirm", records, uow.program(rx.program_id), ctx.now)
+    decision = program_status.gate(uow, ctx, "check", rx,
+                                   gate.evaluate("confirm", records, uow.program(rx.program_id), ctx.now))
     if not decision.allowed:  # issue 6: a refused check is audited too
         record_refusal(uow, ctx, "check", rx.id, decision.failures, pharmacy.id, rollback=False)
     return decision
@@ -156,8 +159,8 @@ def obtain_confirmation(uow: UnitOfWork, ctx: Context, cmd: PharmacyRequest) -> 
     rx, patient, pharmacy = _pharmacy_view(uow, cmd, lock=True)
     _expire_stale_confirmation(uow, ctx, rx)
     program = uow.program(rx.program_id)
-    decision = gate.evaluate("confirm", load_records(uow, patient, rx, pharmacy=pharmacy), program,
-                             ctx.now)
+    decision = program_status.gate(uow, ctx, "confirm", rx, gate.evaluate(
+        "confirm", load_records(uow, patient, rx, pharmacy=pharmacy), program, ctx.now))
     try:
         transition(uow, ctx, "prescription", rx, "confirm", {"gate_passes": decision.allowed},
                    gate=decision.failures)
@@ -185,7 +188,8 @@ def record_dispense(uow: UnitOfWork, ctx: Context, cmd: RecordDispense) -> Dispe
     counselling = Counselling(cmd.counselled, cmd.education_checklist_completed,
                               cmd.medication_guide_given)
     records = load_records(uow, patient, rx, pharmacy, confirmation, counselling)
-    decision = gate.evaluate("dispense", records, uow.program(rx.program_id), ctx.now)
+    decision = program_status.gate(uow, ctx, "dispense", rx,
+                                   gate.evaluate("dispense", records, uow.program(rx.program_id), ctx.now))
     try:
         transition(uow, ctx, "prescription", rx, "dispense", {"gate_passes": decision.allowed},
                    gate=decision.failures)

@@ -9,6 +9,7 @@ from typing import Any
 from rems.domain import gate, schedule
 from rems.domain.errors import NotFound
 from rems.domain.model import Patient, Pharmacy
+from rems.services import program_status
 from rems.services.records import load_records
 from rems.services.uow import Context, UnitOfWork
 
@@ -61,11 +62,13 @@ def patient_status(uow: UnitOfWork, ctx: Context, patient_id: str,
             live = uow.live_confirmation(rx.id)
             pharmacy = uow.get(Pharmacy, live.pharmacy_id) if live else None
             loaded = replace(load_records(uow, patient, rx, pharmacy, live), other_prescriptions=every)
-            decision = gate.evaluate(stage, loaded, program, ctx.now)
+            decision = program_status.gate(uow, ctx, stage, rx, gate.evaluate(stage, loaded, program, ctx.now),
+                                           record=False)  # issue 17: shown, recorded when used
             # Counselling (R29) happens at the counter; the pharmacy's own gates are the pharmacy's.
             hidden = {"R29_COUNSELLING_INCOMPLETE"} | (
                 {"R25_PHARMACY_NOT_CERTIFIED", "R26_CONFIRMATION_INVALID"} if stage == "confirm" else set())
             entry["failures"] = [f.as_dict() for f in decision.failures if f.code not in hidden]
+            entry["waivers"] = [w.as_dict() for w in decision.waivers]
             due.append(_due("authorization expires", "R23", expires, ctx.now))
         prescriptions.append(entry)
     return {

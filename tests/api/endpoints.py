@@ -3,14 +3,17 @@ another actor's record; test_endpoints.py runs each and checks the table covers 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from rems.services import patients
+from rems.services import patients, relaxations
+from rems.services.uow import Context
 from tests.api.world import ADMIN, World
 from tests.workers.helpers import park_one
+from workflows.relaxations import RelaxationSpec
 
 P, D, A = "/v1/pharmacy", "/v1/prescriber", "/v1/admin"
 
@@ -103,6 +106,19 @@ def _therapy(trigger: str, setup: Callable[[World], str]) -> Endpoint:
 
 
 LONG = "x" * 41
+
+
+def _activation(w: World) -> str:
+    """Issue 17 item 5: a relaxation declared for pomalidomide, activated by another administrator."""
+    spec = RelaxationSpec("portal_down", "portal down", frozenset({"R26"}), 4, 24)
+    w.app.programs["pomalidomide"] = dataclasses.replace(w.app.programs["pomalidomide"], relaxations=(spec,))
+    with w.app.uow() as uow:
+        return relaxations.activate(uow, Context("admin:setup", w.clock()), "pomalidomide", spec.name, "x").id
+
+
+PROG = f"{A}/programs/pomalidomide"
+
+
 ENDPOINTS = [
     Endpoint("GET /v1/pharmacy/me", lambda w: Call(w.pharm, "GET", f"{P}/me"), 200),
     Endpoint("GET /v1/pharmacy/authorizations/{number}/check",
@@ -264,4 +280,24 @@ ENDPOINTS = [
              content_type="image/png"),
     Endpoint("GET /v1/admin/audit/verify", lambda w: Call(ADMIN, "GET", f"{A}/audit/verify"), 200,
              (lambda w: Call(ADMIN, "GET", f"{A}/audit/verify", params={"head_seq": 3}), "head_hash")),
+    Endpoint("GET /v1/admin/programs/{program_id}/status", lambda w: Call(ADMIN, "GET", f"{PROG}/status"), 200),
+    Endpoint("POST /v1/admin/programs/{program_id}/status",
+             lambda w: Call(ADMIN, "POST", f"{PROG}/status", {
+                 "state": "closed_to_new_enrollment", "effective_from": "2026-03-02", "reason": "FDA"}), 201,
+             (lambda w: Call(ADMIN, "POST", f"{PROG}/status", {
+                 "state": "eliminated", "effective_from": "2026-03-01", "reason": "FDA"}), "effective_from")),
+    Endpoint("GET /v1/admin/programs/{program_id}/relaxations",
+             lambda w: Call(ADMIN, "GET", f"{PROG}/relaxations"), 200),
+    Endpoint("POST /v1/admin/programs/{program_id}/relaxations/{name}/activate",
+             lambda w: (_activation(w), Call(ADMIN, "POST", f"{PROG}/relaxations/portal_down/activate",
+                                             {"reason": "outage"}))[1], 201,
+             (lambda w: Call(ADMIN, "POST", f"{PROG}/relaxations/portal_down/activate",
+                             {"reason": "outage", "hours": 0}), "hours")),
+    Endpoint("POST /v1/admin/programs/{program_id}/relaxations/activations/{activation_id}/approve",
+             lambda w: Call(ADMIN, "POST", f"{PROG}/relaxations/activations/{_activation(w)}/approve"), 200),
+    Endpoint("POST /v1/admin/programs/{program_id}/relaxations/activations/{activation_id}/revoke",
+             lambda w: Call(ADMIN, "POST", f"{PROG}/relaxations/activations/{_activation(w)}/revoke"), 200),
+    Endpoint("GET /v1/admin/programs/{program_id}/waiver-uses",
+             lambda w: Call(ADMIN, "GET", f"{PROG}/waiver-uses"), 200,
+             (lambda w: Call(ADMIN, "GET", f"{PROG}/waiver-uses", params={"waiver": "x" * 81}), "waiver")),
 ]

@@ -21,7 +21,7 @@ Writer = Annotated[Calls, Depends(writer("admin"))]
 Trigger = Literal["certify", "suspend", "reinstate", "revoke", "lapse", "recertify"]
 Entity = Literal["prescriber", "pharmacy", "patient", "pregnancy_testing", "prescription", "confirmation",
                  "pregnancy_test", "patient_survey", "pregnancy_report", "api", "api_token", "gate",
-                 "notification", "person"]
+                 "notification", "person", "program", "relaxation"]
 
 
 @router.post("/prescribers", status_code=201, response_model=PrescriberOut, responses=problems(409),

@@ -67,16 +67,27 @@ class RequirementOut(Out):
         return cls(**r.as_dict())
 
 
+class WaiverOut(Out):
+    name: str = Field(description="enforcement_discretion, or the name of a declared relaxation")
+    codes: list[str] = Field(description="The unmet requirement codes it allows anyway")
+
+
 class DecisionOut(Out):
     stage: str = Field(description="Gate stage: readiness, authorize, confirm or dispense")
-    allowed: bool = Field(description="True when every requirement is met")
+    allowed: bool = Field(description="True when every requirement is met or every unmet one is waived")
     failures: list[RequirementOut] = Field(description="Every unmet requirement, each with its rule id")
     requirements: list[RequirementOut] = Field(description="Every requirement, met or not")
+    would_refuse: list[str] = Field(default_factory=list,
+                                    description="Codes of the unmet requirements (refused without waivers)")
+    waivers: list[WaiverOut] = Field(default_factory=list, description=(
+        "Issue 17: why unmet requirements are allowed anyway; each use is audited and listed"))
 
     @classmethod
     def of(cls, d: Decision) -> DecisionOut:
         return cls(stage=d.stage, allowed=d.allowed, failures=[RequirementOut.of(r) for r in d.failures],
-                   requirements=[RequirementOut.of(r) for r in d.requirements])
+                   requirements=[RequirementOut.of(r) for r in d.requirements],
+                   would_refuse=[r.code for r in d.failures],
+                   waivers=[WaiverOut(**w.as_dict()) for w in d.waivers])
 
 
 class FieldError(Out):

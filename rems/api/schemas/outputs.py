@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import Field
 
-from rems.api.schemas.common import DecisionOut, Out, RequirementOut
+from rems.api.schemas.common import DecisionOut, Out, RequirementOut, WaiverOut
 from rems.domain.model import (
     AuditEntry,
     Certification,
@@ -120,6 +120,8 @@ class PrescriptionStatusOut(Out):
     expires_at: datetime | None = Field(description="R23: when the authorization expires")
     failures: list[RequirementOut] | None = Field(
         default=None, description="What blocks its next step (open prescriptions only)")
+    waivers: list[WaiverOut] | None = Field(
+        default=None, description="Issue 17: why its failures are allowed anyway (discretion, a relaxation)")
 
 
 class PatientStatusOut(Out):

@@ -1,7 +1,7 @@
 """The product prescribed: an optional NDC on the prescription (issue 17 item 7, R24)
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-01 13:20:00
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0012'
-down_revision = '0010'
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

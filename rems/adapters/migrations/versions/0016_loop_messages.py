@@ -1,7 +1,7 @@
 """Bodies of the messages back to the prescriber's system (issue 16 item 5: closing the loop)
 
 Revision ID: 0016
-Revises: 0010
+Revises: 0013
 Create Date: 2026-12-01 13:15:00
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0016'
-down_revision = '0010'
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 

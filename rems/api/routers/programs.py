@@ -1,0 +1,143 @@
+"""Issue 17 items 4-5, admin only: a program's lifecycle status, the relaxations it declares
+(activate, approve by a second administrator, revoke) and the reconciliation list of waiver uses."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import JSONResponse
+from pydantic import Field
+
+from rems.api.calls import Calls, reader, writer
+from rems.api.errors import problems
+from rems.api.schemas.common import In, Out
+from rems.api.schemas.inputs import Text
+from rems.domain.lifecycle import ProgramStatusChange, RelaxationActivation, WaiverUse
+from rems.services import program_status, relaxations
+
+router = APIRouter(prefix="/v1/admin/programs", tags=["admin"], responses=problems(401, 403, 404, 422))
+Reader = Annotated[Calls, Depends(reader("admin"))]
+Writer = Annotated[Calls, Depends(writer("admin"))]
+ProgramId = Annotated[str, Path(min_length=1, max_length=40, description="Program id, e.g. pomalidomide")]
+ActivationId = Annotated[str, Path(min_length=1, max_length=40, description="Activation id (rlx_…)")]
+Name = Annotated[str, Path(min_length=1, max_length=80, description="A relaxation the program file declares")]
+
+
+class StatusChangeIn(In):
+    state: Literal["closed_to_new_enrollment", "enforcement_discretion", "eliminated"] = Field(
+        description="The new lifecycle state (forward only)")
+    effective_from: date = Field(strict=False, description="From midnight of this date, program's zone (T3)")
+    reason: Text = Field(min_length=1, max_length=500, description="Why (e.g. the FDA action)")
+
+
+class ActivateIn(In):
+    reason: Text = Field(min_length=1, max_length=500, description="Why the program's systems fail")
+    hours: int | None = Field(default=None, gt=0, description="Shorter than the declared max_hours")
+
+
+class StatusChangeOut(Out):
+    id: str = Field(description="Change id (pst_…)")
+    program_id: str = Field(description="Program id")
+    state: str = Field(description="The lifecycle state recorded")
+    effective_from: date = Field(description="In force from midnight of this date, program's zone (T3)")
+    reason: str = Field(description="Why")
+    actor: str = Field(description="The administrator who recorded it")
+    recorded_at: datetime = Field(description="When it was recorded (UTC)")
+
+    @classmethod
+    def of(cls, c: ProgramStatusChange) -> StatusChangeOut:
+        return cls(id=c.id, program_id=c.program_id, state=c.state, effective_from=c.effective_from,
+                   reason=c.reason, actor=c.actor, recorded_at=c.recorded_at)
+
+
+class ProgramStatusOut(Out):
+    program: str = Field(description="Program id")
+    state: str = Field(description="active, closed_to_new_enrollment, enforcement_discretion or eliminated")
+    effective_from: str | None = Field(description="Since when (YYYY-MM-DD); null: active from the start")
+    reason: str = Field(description="Why, as the file or the administrator gave it")
+    source: str = Field(description='"file" (the program file) or the administrator who recorded it')
+    declared: list[dict[str, Any]] = Field(description="The file's [[lifecycle]] blocks")
+    recorded: list[dict[str, Any]] = Field(description="Changes recorded by administrators")
+    relaxations: list[dict[str, Any]] = Field(description="The file's [[relaxations]]")
+
+
+class ActivationOut(Out):
+    id: str = Field(description="Activation id (rlx_…)")
+    program_id: str = Field(description="Program id")
+    name: str = Field(description="The declared relaxation")
+    reason: str = Field(description="Why it was activated")
+    activated_by: str = Field(description="The administrator who activated it")
+    activated_at: datetime = Field(description="When (UTC)")
+    ends_at: datetime = Field(description="End of its time box (UTC), at most max_hours after activation")
+    approved_by: str | None = Field(description="The second administrator, once approved")
+    approved_at: datetime | None = Field(description="In force from here (UTC)")
+    revoked_by: str | None = Field(description="Who revoked it, if revoked")
+    revoked_at: datetime | None = Field(description="When it was revoked (UTC)")
+
+    @classmethod
+    def of(cls, a: RelaxationActivation) -> ActivationOut:
+        return cls(**{k: getattr(a, k) for k in cls.model_fields})
+
+
+class WaiverUseOut(Out):
+    id: str = Field(description="Use id (wvu_…)")
+    program_id: str = Field(description="Program id")
+    prescription_id: str = Field(description="The prescription the decision was about")
+    stage: str = Field(description="authorize, check, confirm or dispense")
+    waiver: str = Field(description="enforcement_discretion or the relaxation's name")
+    codes: list[str] = Field(description="What the gate would have refused")
+    actor: str = Field(description="Who made the call the waiver allowed")
+    at: datetime = Field(description="When (UTC)")
+    activation_id: str | None = Field(description="The relaxation's activation, for a relaxation")
+
+    @classmethod
+    def of(cls, u: WaiverUse) -> WaiverUseOut:
+        return cls(**{k: getattr(u, k) for k in cls.model_fields})
+
+
+@router.get("/{program_id}/status", response_model=ProgramStatusOut,
+            summary="The program's lifecycle state now, its declared and recorded changes")
+def show_status(program_id: ProgramId, calls: Reader) -> ProgramStatusOut:
+    return calls.read(ProgramStatusOut.model_validate, program_status.describe, program_id)
+
+
+@router.post("/{program_id}/status", status_code=201, response_model=StatusChangeOut, responses=problems(409),
+             summary="Record a lifecycle change (forward only, effective-dated, audited)")
+def set_status(program_id: ProgramId, body: StatusChangeIn, calls: Writer) -> JSONResponse:
+    return calls.create(StatusChangeOut.of, program_status.record_change, program_id, body.state,
+                        body.effective_from, body.reason)
+
+
+@router.get("/{program_id}/relaxations", response_model=list[ActivationOut],
+            summary="Every activation of the program's declared relaxations")
+def list_activations(program_id: ProgramId, calls: Reader) -> list[ActivationOut]:
+    return calls.read(lambda acts: [ActivationOut.of(a) for a in acts], relaxations.activations, program_id)
+
+
+@router.post("/{program_id}/relaxations/{name}/activate", status_code=201, response_model=ActivationOut,
+             responses=problems(409), summary="Activate a declared relaxation (in force once approved)")
+def activate(program_id: ProgramId, name: Name, body: ActivateIn, calls: Writer) -> JSONResponse:
+    return calls.create(ActivationOut.of, relaxations.activate, program_id, name, body.reason, body.hours)
+
+
+@router.post("/{program_id}/relaxations/activations/{activation_id}/approve", response_model=ActivationOut,
+             responses=problems(409), summary="Approve an activation (a second, different administrator)")
+def approve(program_id: ProgramId, activation_id: ActivationId, calls: Writer) -> JSONResponse:
+    return calls.change(ActivationOut.of, relaxations.approve, program_id, activation_id)
+
+
+@router.post("/{program_id}/relaxations/activations/{activation_id}/revoke", response_model=ActivationOut,
+             responses=problems(409), summary="Revoke an activation, pending or in force")
+def revoke(program_id: ProgramId, activation_id: ActivationId, calls: Writer) -> JSONResponse:
+    return calls.change(ActivationOut.of, relaxations.revoke, program_id, activation_id)
+
+
+@router.get("/{program_id}/waiver-uses", response_model=list[WaiverUseOut],
+            summary="Reconciliation: every decision allowed by enforcement discretion or a relaxation")
+def waiver_uses(program_id: ProgramId, calls: Reader,
+                waiver: Annotated[str | None, Query(max_length=80, description="Only this waiver")] = None,
+                ) -> list[WaiverUseOut]:
+    return calls.read(lambda found: [WaiverUseOut.of(u) for u in found], program_status.uses, program_id,
+                      waiver)
