@@ -160,3 +160,114 @@ def test_mycophenolate_information_only_always_allows_and_keeps_its_records(clie
     reported = client.post(f"{D}/patients/{patient}/pregnancy-report", headers=doc, json={"source": "patient"})
     assert reported.status_code == 201, reported.text
     assert w.count(PregnancyReport) == 1
+
+
+# -- The bosentan REMS: liver tests with ULN thresholds; the pregnancy tests retired in 2025 -------
+
+
+def lab(client: TestClient, doc: dict[str, str], patient: str, analyte: str, value: str, at: datetime,
+        uln: str = "40") -> None:
+    recorded = client.post(f"{D}/patients/{patient}/lab-results", headers=doc, json={
+        "analyte": analyte, "value": value, "unit": "U/L", "upper_limit_normal": uln,
+        "collected_at": at.isoformat()})
+    assert recorded.status_code == 201, recorded.text
+
+
+def dispense(client: TestClient, pharm: dict[str, str], patient: str, number: str) -> None:
+    confirmed = client.post(f"{P}/authorizations/{number}/confirmations", headers=pharm, json={"patient_id": patient})
+    assert confirmed.status_code == 201, confirmed.text
+    done = client.post(f"{P}/dispenses", headers=pharm, json={
+        "confirmation_number": confirmed.json()["number"], "counselled": False,
+        "education_checklist_completed": False, "medication_guide_given": True})
+    assert done.status_code == 201, done.text
+
+
+def test_bosentan_liver_tests_gate_each_prescription_at_their_uln_boundaries(
+        client: TestClient, w: World, clock: Clock) -> None:
+    doc_id, pharm_id = w.prescriber(program="bosentan"), w.pharmacy(program="bosentan")
+    doc, pharm = w.auth(doc_id), w.auth(pharm_id)
+    patient = enroll(client, doc, "bosentan")  # can get pregnant: no pregnancy test since 2025
+    first = prescribe(client, doc, patient)
+    assert {(f["rule"], f["code"]) for f in first["decision"]["failures"]} == {("BOS2", "LAB_INITIAL_MISSING")}
+    assert len(first["decision"]["failures"]) == 2  # ALT and AST, each its own
+    assert not {r["rule"] for r in first["decision"]["requirements"]} & {"BOS5", "BOS6"}  # retired
+    assert client.post(f"{D}/prescriptions/{first['id']}/void", headers=doc).status_code == 200
+    lab(client, doc, patient, "ALT", "35", clock.now - timedelta(days=2))
+    half = prescribe(client, doc, patient)
+    assert {f["code"] for f in half["decision"]["failures"]} == {"LAB_INITIAL_MISSING"}  # AST still missing
+    assert client.post(f"{D}/prescriptions/{half['id']}/void", headers=doc).status_code == 200
+    lab(client, doc, patient, "AST", "120", clock.now - timedelta(days=2))  # exactly 3 x ULN: acceptable
+    rx = prescribe(client, doc, patient)
+    assert rx["authorized"], rx["decision"]["failures"]
+    dispense(client, pharm, patient, rx["number"])
+    # a month later: the monthly liver tests are due again (30 days, patient's calendar)
+    clock.advance(days=29)
+    lab(client, doc, patient, "ALT", "121", clock.now - timedelta(hours=1))  # > 3 x ULN: monitoring every 14 days
+    lab(client, doc, patient, "AST", "30", clock.now - timedelta(hours=1))
+    w.token("prescriber", doc_id)
+    doc = w.auth(doc_id)
+    monthly = prescribe(client, doc, patient)
+    assert monthly["authorized"], monthly["decision"]["failures"]
+    hold = next(r for r in monthly["decision"]["requirements"] if r["code"] == "LAB_HOLD")
+    assert hold["met"] and hold["fda_code"] == "C128523"
+    assert client.post(f"{D}/prescriptions/{monthly['id']}/void", headers=doc).status_code == 200
+    lab(client, doc, patient, "ALT", "201", clock.now)  # above 5 x ULN (200): therapy stops
+    stopped = prescribe(client, doc, patient)
+    assert ("BOS2", "LAB_STOP") in {(f["rule"], f["code"]) for f in stopped["decision"]["failures"]}
+
+
+def test_bosentan_an_authorization_issued_under_the_pregnancy_tests_keeps_working_after_they_retire(
+        client: TestClient, w: World, clock: Clock) -> None:
+    clock.now = datetime(2025, 9, 29, 14, 0, tzinfo=NEW_YORK)  # two days before the retirement
+    doc_id, pharm_id = w.prescriber(program="bosentan"), w.pharmacy(program="bosentan")
+    doc, pharm = w.auth(doc_id), w.auth(pharm_id)
+    patient = enroll(client, doc, "bosentan")
+    for ago in (timedelta(days=12), timedelta(hours=2)):
+        record_test(client, doc, patient, clock.now - ago)
+    lab(client, doc, patient, "ALT", "20", clock.now - timedelta(days=1))
+    lab(client, doc, patient, "AST", "20", clock.now - timedelta(days=1))
+    rx = prescribe(client, doc, patient)
+    assert rx["authorized"], rx["decision"]["failures"]
+    assert "BOS5" in {r["rule"] for r in rx["decision"]["requirements"]}  # still in force today
+    clock.advance(days=3)  # 2 October 2025: the pregnancy-test requirements are retired
+    check = client.get(f"{P}/authorizations/{rx['number']}/check", headers=pharm, params={"patient_id": patient})
+    assert check.json()["allowed"], check.json()["failures"]
+    assert not {r["rule"] for r in check.json()["requirements"]} & {"BOS5", "BOS6"}
+    dispense(client, pharm, patient, rx["number"])
+    newcomer = enroll(client, doc, "bosentan")  # after the date: liver tests only
+    lab(client, doc, newcomer, "ALT", "20", clock.now - timedelta(days=1))
+    lab(client, doc, newcomer, "AST", "20", clock.now - timedelta(days=1))
+    assert prescribe(client, doc, newcomer)["authorized"]
+
+
+# -- The clozapine REMS: ANC advisory, enforcement discretion, then eliminated (read-only) ---------
+
+
+def test_clozapine_advisory_anc_then_discretion_then_eliminated_read_only(
+        client: TestClient, w: World, clock: Clock) -> None:
+    clock.now = datetime(2025, 1, 13, 15, 0, tzinfo=NEW_YORK)  # the REMS is active
+    doc_id, pharm_id = w.prescriber(program="clozapine"), w.pharmacy(program="clozapine")
+    doc, pharm = w.auth(doc_id), w.auth(pharm_id)
+    patient = enroll(client, doc, "clozapine", sex="male")
+    rx = prescribe(client, doc, patient, days=7, contraception_counselling_attested=False)
+    # no ANC on record: monitoring reports it, never refuses (advisory)
+    assert rx["authorized"], rx["decision"]["failures"]
+    anc = next(r for r in rx["decision"]["requirements"] if r["rule"] == "CLZ1")
+    assert anc["met"] and anc["message"].startswith("advisory: not met, not enforced")
+    dispense(client, pharm, patient, rx["number"])
+    clock.advance(days=50)  # 4 March 2025: enforcement discretion, closed to new persons
+    w.token("prescriber", doc_id)
+    doc = w.auth(doc_id)
+    refused = client.post(f"{D}/patients", headers=doc, json={
+        "program_id": "clozapine", "name": "New Person", "sex": "male", "birth_date": "1990-01-01",
+        "ppaf": {"category": "adult_male"}})
+    assert refused.status_code == 409 and "LIFECYCLE_CLOSED_TO_NEW_ENROLLMENT" in refused.text
+    clock.advance(days=110)  # 22 June 2025: eliminated
+    w.token("prescriber", doc_id)
+    doc = w.auth(doc_id)
+    write = client.post(f"{D}/prescriptions", headers=doc, json={
+        "patient_id": patient, "days_supply": 7, "quantity": 7})
+    assert write.status_code == 409 and "LIFECYCLE_PROGRAM_ELIMINATED" in write.text
+    status = client.get(f"{D}/patients/{patient}", headers=doc)  # the history stays readable
+    assert status.status_code == 200 and status.json()["patient_id"] == patient
+    assert w.count(Dispense) == 1
