@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from rems.adapters.orm import UTCDateTime
 from rems.domain.errors import InvalidInput
 
 FORMAT = "rems-program-export"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 AUDIT = "audit_entries"  # the chain segment (seq, prev_hash, hash and, when exported, the content)
 GATE = "gate_answers"  # the gate's answer for each open authorization at `exported_at`
@@ -36,6 +37,10 @@ TABLES: dict[str, Table] = {
     "prescriptions": orm.prescriptions, "prescriber_surveys": orm.prescriber_surveys,
     "confirmations": orm.confirmations, "dispenses": orm.dispenses,
     "pregnancy_reports": orm.pregnancy_reports,
+    # format 2 (issue 17): lab results, the lifecycle recorded by administrators, relaxations and
+    # every allowance a waiver made (the reconciliation list)
+    "lab_results": orm.lab_results, "program_status_changes": orm.program_status_changes,
+    "relaxation_activations": orm.relaxation_activations, "waiver_uses": orm.waiver_uses,
 }
 FILES = (*TABLES, AUDIT, GATE)
 
@@ -60,6 +65,8 @@ def encode_row(table: Table, row: Any) -> dict[str, Any]:
             value = instant(value if value.tzinfo else value.replace(tzinfo=UTC))
         elif isinstance(value, date):
             value = value.isoformat()
+        elif isinstance(value, Decimal):  # a lab value, exactly as reported
+            value = str(value)
         out[column.name] = value
     return out
 
@@ -94,6 +101,11 @@ def _decoded(kind: Any, value: Any) -> Any:
         if not isinstance(value, bool):
             raise ValueError("must be true or false")
         return value
+    if isinstance(kind, orm.DecimalText):
+        try:
+            return Decimal(_text(value))
+        except InvalidOperation:
+            raise ValueError("must be a decimal number as text") from None
     if isinstance(kind, Integer):
         if not isinstance(value, int) or isinstance(value, bool):
             raise ValueError("must be an integer")
