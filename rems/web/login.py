@@ -27,7 +27,7 @@ router = APIRouter(prefix="/web", include_in_schema=False)
 ENDED = {"revoked": "Your session ended: its token was revoked.",
          "expired": "Your session ended: its token expired.",
          "unknown": "Your session ended: its token no longer exists.",
-         "idle": "Your session ended after {minutes} minutes without activity: sign in again.",
+         "idle": "Your session ended after {minutes} min without activity: sign in again.",
          "absolute": "Your session ended: a session lasts {hours} hours at most. Sign in again."}
 
 

@@ -121,7 +121,8 @@ def assessment_page(pg: Viewer, start: str = "", end: str = "") -> Response:
         found = pg.run(_assessment, period)
     except DomainError as error:
         return pg.failed("admin/assessment.html", context, error)
-    plots = {by: base64.b64encode(reports.assessment_png(found, by)).decode("ascii") for by in ("category", "site")}
+    plots = {by: base64.b64encode(reports.assessment_png(found, by)).decode("ascii")
+             for by in ("category", "site") if found.dispenses}  # no dispense: nothing to draw
     context.update(a=found, plots=plots)
     return pg.render("admin/assessment.html", context)
 

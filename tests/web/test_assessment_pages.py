@@ -87,6 +87,8 @@ def test_the_assessment_csv_holds_the_same_figures(browser: Browser, w: World, c
 
 def test_a_bad_assessment_period_is_named_beside_its_field(browser: Browser, w: World) -> None:
     signed_in(browser, w, ADMIN)
+    empty = browser.get("/web/admin/assessment").text  # no dispense yet: the figures, no empty plot
+    assert re.search(r'data-testid="dispenses">0<', empty) and '<img class="plot"' not in empty
     for path in ("/web/admin/assessment", "/web/admin/assessment.csv"):
         response = browser.get(path, params={"start": "2026-03-02", "end": "2026-03-01"})
         assert response.status_code == 422 and 'id="f-end-error">must be after start' in response.text

@@ -36,7 +36,7 @@ def test_a_session_unused_for_the_idle_time_ends_and_says_why(browser: Browser, 
     clock.advance(minutes=IDLE)
     response = browser.get("/web/prescriber")
     assert response.status_code == 303 and response.headers["location"] == "/web/login?ended=idle"
-    assert "after 15 minutes without activity" in browser.get("/web/login?ended=idle").text
+    assert "after 15 min without activity" in browser.get("/web/login?ended=idle").text
     assert "AUTH_SESSION_IDLE" in w.refusals("anonymous")
     assert browser.get("/web/prescriber").status_code == 303  # the cookie was cleared
 

@@ -130,8 +130,10 @@ def assessment_png(a: Assessment, by: str = "category") -> bytes:
     x = list(range(len(names)))
     axes.bar([i - 0.2 for i in x], [groups[n].median_hours or 0 for n in names], width=0.4, label="median")
     axes.bar([i + 0.2 for i in x], [groups[n].p90_hours or 0 for n in names], width=0.4, label="90th percentile")
-    axes.set_xticks(x, [n.replace("_", " ") for n in names], rotation=30 if by == "site" else 0, ha="right"
-                    if by == "site" else "center")
+    if by == "site":  # pharmacy ids, as the table shows them
+        axes.set_xticks(x, names, rotation=30, ha="right")
+    else:
+        axes.set_xticks(x, [n.replace("_", " ") for n in names])
     axes.set_ylabel("hours from prescription to dispense")
     axes.set_title(f"Time to dispense by {'risk category' if by == 'category' else 'dispensing site'}")
     if names:
