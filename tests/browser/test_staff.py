@@ -5,11 +5,8 @@ width and at 375 px; and a session ending after its idle time."""
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -17,14 +14,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from rems.bootstrap import bootstrap
 from rems.services import prescriptions
 from rems.services.commands import RecordDispense, parse
-from rems.settings import Settings
 from tests.api.world import ADMIN, World
 from tests.browser.a11y import assert_accessible, assert_fits
 from tests.browser.axe import assert_axe_clean
-from tests.browser.conftest import NARROW, ROOT, Server, _free_port, _wait_until_up, shot
+from tests.browser.conftest import NARROW, Server, serving, shot
 
 OpenPage = Callable[..., Page]
 
@@ -145,25 +140,8 @@ IDLE_SERVER_MINUTES = 1  # the smallest idle time the setting allows: the test w
 @pytest.fixture(scope="module")
 def idle_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A second `rems serve` whose sessions end after one idle minute (REMS_WEB_IDLE_MINUTES)."""
-    folder = tmp_path_factory.mktemp("idle")
-    url = f"sqlite:///{folder / 'rems.db'}"
-    app = bootstrap(Settings(env="test", database_url=url))
-    app.migrate()
-    port = _free_port()
-    env = {**os.environ, "REMS_DATABASE_URL": url, "REMS_ENV": "test",
-           "REMS_WEB_IDLE_MINUTES": str(IDLE_SERVER_MINUTES)}
-    env.pop("REMS_SESSION_SECRET", None)
-    with (folder / "server.log").open("w") as log:
-        process = subprocess.Popen([sys.executable, "-m", "rems.cli", "serve", "--port", str(port)],
-                                   env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            _wait_until_up(base, process)
-            yield Server(base, app)
-        finally:
-            process.terminate()
-            process.wait(timeout=20)
-            app.engine.dispose()
+    with serving(tmp_path_factory.mktemp("idle"), REMS_WEB_IDLE_MINUTES=str(IDLE_SERVER_MINUTES)) as running:
+        yield running
 
 
 def test_a_shared_workstation_signs_itself_out_after_the_idle_time(chromium: Browser, idle_server: Server) -> None:
