@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from starlette.responses import Response
 
-from rems.domain.errors import DomainError, InvalidInput
+from rems.domain.errors import Conflict, DomainError, InvalidInput
 from rems.services import certification, queries, staff_queues
 from rems.services.commands import Command, Reason, parse
 from rems.services.staff_queues import Slice
@@ -104,8 +104,11 @@ def _back(pg: Page, fallback: str) -> str:
 
 
 def _confirm_context(pg: Page, plural: str, record_id: str, trigger: str, program_id: str) -> dict[str, Any]:
-    holder, _certs = pg.run(queries.prescriber if plural == "prescribers" else queries.pharmacy, record_id,
-                            write=False)
+    holder, certs = pg.run(queries.prescriber if plural == "prescribers" else queries.pharmacy, record_id,
+                           write=False)
+    state = next((c.state for c in certs if c.program_id == program_id), "enrolled")
+    if trigger not in actions(KINDS[plural], state):  # ask for no reason the machine would refuse anyway
+        raise Conflict(f"{KINDS[plural]} {record_id}: cannot {trigger} while {state} in {program_id}")
     return {"plural": plural, "holder": holder, "trigger": trigger, "program_id": program_id,
             "values": {"reason": pg.form.text("reason")}, "back": _back(pg, "/web/admin")}
 
@@ -116,6 +119,7 @@ def change(plural: str, record_id: str, trigger: str, pg: Poster) -> Response:
     suspending or revoking asks for a confirmation and a reason first. Not in force any more, a
     prescriber's authorizations in that program are voided (R3), a pharmacy's confirmations (R25)."""
     try:
+        pg.form.check()
         if plural not in KINDS:
             raise InvalidInput("kind", "prescribers or pharmacies")
         if trigger not in QUEUE_TRIGGERS:
@@ -128,7 +132,6 @@ def change(plural: str, record_id: str, trigger: str, pg: Poster) -> Response:
             if not pg.form.flag("confirmed"):
                 return pg.render("admin/confirm.html", context)
             try:
-                pg.form.check()
                 reason = parse(StatedReason, reason=pg.form.text("reason").strip()).reason
             except InvalidInput as error:
                 return pg.failed("admin/confirm.html", context, error)

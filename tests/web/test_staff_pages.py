@@ -163,6 +163,11 @@ def test_revoking_a_pharmacy_asks_a_reason_and_is_audited_r25(browser: Browser, 
     with w.app.uow() as uow:
         entry = [a for a in uow.audit_trail("pharmacy", w.pharm) if a.trigger == "revoke"][-1]
         assert entry.reasons[-1]["rule"] == "R25" and entry.reasons[-1]["message"] == "audit failed"
+    again = browser.submit(path, form, "/web/admin")  # revoked is final: no reason asked for nothing
+    assert again.status_code == 409 and "cannot revoke while revoked" in again.text
+    enrolled = browser.submit(f"/web/admin/prescribers/{w.prescriber(certify=False)}/suspend",
+                              {"program_id": "pomalidomide"}, "/web/admin")
+    assert enrolled.status_code == 409 and "cannot suspend while enrolled" in enrolled.text
 
 
 def test_every_queue_is_searched_and_paged_waiting_ones_first(browser: Browser, w: World) -> None:
