@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     default_program: str = "pomalidomide"
     # Signs the web dashboard's session cookie (issue 7); required, and strong, in production.
     session_secret: SecretStr | None = None
+    # Issue 18 item 4: a dashboard session unused this long ends (shared workstations), beside
+    # the absolute limit of rems.web.session.SESSION_HOURS.
+    web_idle_minutes: int = Field(default=15, ge=1, le=720)
     # Issue 4, Celery workers and reminders. The default broker is an embedded SQLite file
     # (kombu's SQLAlchemy transport) so `make run` needs no server; production uses redis://.
     broker_url: str = "sqla+sqlite:///var/broker.db"

@@ -13,7 +13,7 @@ from fastapi.openapi.utils import get_openapi
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rems import logs, web
-from rems.api import errors, metrics
+from rems.api import docs, errors, metrics
 from rems.api.admission import Admission
 from rems.api.input_guard import BodyLimit, plain_address
 from rems.api.routers import (
@@ -82,7 +82,8 @@ def _problem_media_types(api: FastAPI) -> Callable[[], dict[str, Any]]:
 
 
 def create_app(app: App, clock: Callable[[], datetime] | None = None) -> FastAPI:
-    api = FastAPI(title="REMS engine", version="1", description=DESCRIPTION, openapi_tags=[
+    api = FastAPI(title="REMS engine", version="1", description=DESCRIPTION, docs_url=None, redoc_url=None,
+                  openapi_tags=[
         {"name": "pharmacy", "description": "ETASU check, confirmation, dispense (R25-R29, R33)"},
         {"name": "prescriber", "description": "Own patients, tests, PPAF, prescriptions (R1-R24, R30)"},
         {"name": "patient", "description": "The patient's own survey (R20)"},
@@ -97,6 +98,7 @@ def create_app(app: App, clock: Callable[[], datetime] | None = None) -> FastAPI
     for module in (fhir, cds_hooks, ncpdp):  # their paths reach no database; bodies: rems/interop
         api.include_router(module.router)
     web.install(api)
+    docs.install(api)  # issue 18 item 6: /docs and /redoc without a CDN
 
     @api.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -16,6 +16,7 @@ from typing import Literal
 
 from rems.domain.errors import InvalidInput
 from rems.domain.model import Certification, Pharmacy, Prescriber
+from rems.domain.requirements import need
 from rems.services.commands import EnrollPharmacy, EnrollPrescriber
 from rems.services.lifecycle import audit, new_id, transition
 from rems.services.prescriptions import release_confirmations_of, void_open_prescriptions
@@ -25,6 +26,7 @@ from rems.services.uow import Context, UnitOfWork
 Kind = Literal["prescriber", "pharmacy"]
 TRIGGERS = ("certify", "suspend", "reinstate", "lapse", "recertify", "revoke")
 NOT_IN_FORCE = ("suspended", "revoked", "lapsed")
+REASON_GIVEN = "CERTIFICATION_CHANGE_REASON"  # the audited reason of a suspension or revocation
 
 
 def enroll_prescriber(uow: UnitOfWork, ctx: Context, cmd: EnrollPrescriber) -> Prescriber:
@@ -77,10 +79,12 @@ def _facts(holder: Prescriber | Pharmacy, cert: Certification, interval_days: in
 
 @always_applied(when=lambda call: call["trigger"] in ("suspend", "revoke"))  # R3, R25: issue 13 item 9
 def change_certification(uow: UnitOfWork, ctx: Context, kind: Kind, holder_id: str, trigger: str,
-                         program_id: str) -> Certification:
+                         program_id: str, reason: str | None = None) -> Certification:
     """certify / suspend / reinstate / lapse / recertify / revoke the holder's certification in
     `program_id`, audited on the holder with the program in its refs. The certification is created
-    ("enrolled") by its first change; a refused change writes nothing. Not in force any more
+    ("enrolled") by its first change; a refused change writes nothing. A `reason` (the dashboard
+    requires one to suspend or revoke) goes into the audit entry as a met requirement, as R35's
+    corrections do. Not in force any more
     (suspended, revoked, lapsed): R3 voids the prescriber's open authorizations in this program,
     R25 the pharmacy's live confirmations in this program; other programs are untouched."""
     if trigger not in TRIGGERS:
@@ -95,7 +99,9 @@ def change_certification(uow: UnitOfWork, ctx: Context, kind: Kind, holder_id: s
     interval = (params.prescriber_recertification_days if kind == "prescriber"
                 else params.pharmacy_recertification_days)
     transition(uow, ctx, kind, cert, trigger, _facts(holder, cert, interval, ctx),
-               entity_id=holder_id, refs={"program": program_id, "certification": cert.id})
+               entity_id=holder_id, refs={"program": program_id, "certification": cert.id},
+               notes=[need(True, "R3" if kind == "prescriber" else "R25", REASON_GIVEN, reason, "")]
+               if reason else ())
     uow.add(cert)
     if trigger in ("certify", "recertify"):
         cert.certified_at = ctx.now

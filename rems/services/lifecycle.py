@@ -61,9 +61,10 @@ def _reasons(failed: Sequence[str], gate: Sequence[Requirement]) -> list[Require
 def transition(uow: UnitOfWork, ctx: Context, workflow: str, record: Any, trigger: str,
                facts: Mapping[str, bool] | None = None, gate: Sequence[Requirement] = (),
                attribute: str = "state", entity_id: str | None = None,
-               refs: Mapping[str, str] | None = None) -> None:
+               refs: Mapping[str, str] | None = None, notes: Sequence[Requirement] = ()) -> None:
     """Move `record` (its `attribute`) through `trigger`, or raise Refused with every reason.
-    The audit row names `entity_id` (default: the record's id) and `refs`."""
+    The audit row names `entity_id` (default: the record's id) and `refs`, and carries `notes`
+    (e.g. the administrator's stated reason) after the gate's reasons; notes never refuse."""
     before = getattr(record, attribute)
     try:
         after = fire(workflow, before, trigger, facts)
@@ -74,7 +75,7 @@ def transition(uow: UnitOfWork, ctx: Context, workflow: str, record: Any, trigge
     except ConditionsNotMet as exc:
         raise Refused(f"{workflow}.{trigger}", _reasons(exc.failed, gate)) from None
     setattr(record, attribute, after)
-    audit(uow, ctx, workflow, entity_id or record.id, trigger, before, after, gate, refs)
+    audit(uow, ctx, workflow, entity_id or record.id, trigger, before, after, [*gate, *notes], refs)
 
 
 def audit(uow: UnitOfWork, ctx: Context, entity: str, entity_id: str, trigger: str,

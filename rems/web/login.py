@@ -21,12 +21,14 @@ from rems.web.pages import (
     render,
     visitor,
 )
-from rems.web.session import WebSession
+from rems.web.session import SESSION_HOURS, WebSession
 
 router = APIRouter(prefix="/web", include_in_schema=False)
 ENDED = {"revoked": "Your session ended: its token was revoked.",
          "expired": "Your session ended: its token expired.",
-         "unknown": "Your session ended: its token no longer exists."}
+         "unknown": "Your session ended: its token no longer exists.",
+         "idle": "Your session ended after {minutes} min without activity: sign in again.",
+         "absolute": "Your session ended: a session lasts {hours} hours at most. Sign in again."}
 
 
 def _visitor_or_anonymous(request: Request) -> Visitor:
@@ -42,7 +44,9 @@ def login_form(request: Request, seen: Annotated[Visitor, Depends(_visitor_or_an
                ended: str = "") -> Response:
     if seen.principal is not None:
         return RedirectResponse(HOME[seen.principal.role], status_code=303, headers=HEADERS)
-    return render(request, seen, "login.html", {"notice": ENDED.get(ended, "")})
+    minutes = application(request).settings.web_idle_minutes
+    return render(request, seen, "login.html", {"notice": ENDED.get(ended, "").format(
+        minutes=minutes, hours=SESSION_HOURS)})
 
 
 @router.post("/login")
@@ -65,7 +69,7 @@ def login(request: Request, seen: Annotated[Visitor, Depends(_visitor_or_anonymo
     token_id, role = found[0], found[1]
     response = RedirectResponse(HOME[role], status_code=303, headers=HEADERS)
     # A new CSRF secret at sign-in: nothing learnt before it is of use afterwards.
-    cookies(request).write(response, request, WebSession.fresh(token_id))
+    cookies(request).write(response, request, WebSession.fresh(token_id, clock(request)))
     return response
 
 

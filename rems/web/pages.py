@@ -120,13 +120,17 @@ def visitor(request: Request) -> Visitor:
     session = cookies(request).read(request)
     if session is None or session.token_id is None:
         return Visitor(request, session)
+    now = clock(request)
     with application(request).uow(write=False) as uow:
-        principal, why = principal_of(uow, session.token_id, clock(request))
-    if principal is None:
+        principal, why = principal_of(uow, session.token_id, now)
+    # The token's fate first (revoked says more than idle), then the session's own limits.
+    why = why or session.ended(now, application(request).settings.web_idle_minutes)  # issue 18 item 4
+    if principal is None or why:
         refuse(request, "anonymous", "anonymous", 401, f"AUTH_SESSION_{why.upper()}",
-               f"session token {why}", "sign in again with a valid token")
+               f"session {why}" if why in ("idle", "absolute") else f"session token {why}",
+               "sign in again with a valid token")
         raise LoginRequired(why)
-    return Visitor(request, session, principal)
+    return Visitor(request, session.touched(now), principal)
 
 
 @dataclass
@@ -189,7 +193,10 @@ class Page:
         return self.render(template, context, 409)
 
     def redirect(self, url: str) -> Response:
-        return RedirectResponse(url, status_code=303, headers=HEADERS)
+        response = RedirectResponse(url, status_code=303, headers=HEADERS)
+        if self.visitor.session is not None:  # issue 18 item 4: this request renews the idle timeout
+            cookies(self.request).write(response, self.request, self.visitor.session)
+        return response
 
 
 def not_found(error: NotFound) -> str:
@@ -205,7 +212,9 @@ def render(request: Request, visitor: Visitor, template: str, context: dict[str,
     response = templates().TemplateResponse(request, template, {
         "principal": visitor.principal, "csrf": session.csrf, "home": HOME, **context},
         status_code=status, headers=HEADERS)
-    if new:  # a first visit: the session that will carry this form's CSRF token
+    # A first visit: the session that will carry this form's CSRF token; a signed-in user's page
+    # renews the session's idle timeout (issue 18 item 4).
+    if new or visitor.principal is not None:
         cookies(request).write(response, request, session)
     return response
 

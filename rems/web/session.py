@@ -5,13 +5,18 @@ session; no GET changes anything, and every POST must carry the session's CSRF t
 The cookie holds the id of the API token the user signed in with and a CSRF secret, never the
 token itself. Every request looks the token up again, so revoking or expiring it (`rems token
 revoke`) ends every session opened with it at once.
+
+Issue 18 item 4: a session also ends when unused for REMS_WEB_IDLE_MINUTES (shared pharmacy
+workstations) and SESSION_HOURS after sign-in whatever its use. Both are judged on the
+application's clock (the cookie carries the sign-in and last-request instants, signed), so tests
+move time with the injected clock; every page a signed-in user gets renews the last-request instant.
 """
 
 from __future__ import annotations
 
 import hmac
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -33,10 +38,30 @@ _SALT = "rems.web.session.v1"
 class WebSession:
     csrf: str
     token_id: str | None = None
+    started: int | None = None  # sign-in, epoch seconds of the application's clock
+    seen: int | None = None  # the last request of the signed-in user, likewise
 
     @classmethod
-    def fresh(cls, token_id: str | None = None) -> WebSession:
-        return cls(secrets.token_urlsafe(32), token_id)
+    def fresh(cls, token_id: str | None = None, now: datetime | None = None) -> WebSession:
+        at = int(now.timestamp()) if now is not None else None
+        return cls(secrets.token_urlsafe(32), token_id, at, at)
+
+    def touched(self, now: datetime) -> WebSession:
+        return replace(self, seen=int(now.timestamp()))
+
+    def ended(self, now: datetime, idle_minutes: int) -> str:
+        """Why a signed-in session no longer holds at `now`: "absolute" (SESSION_HOURS after sign-in),
+        "idle" (no request for `idle_minutes`), or "" while it holds."""
+        if self.token_id is None:
+            return ""
+        if self.started is None or self.seen is None:  # signed before idle timeouts existed
+            return "idle"
+        at = now.timestamp()
+        if at - self.started >= SESSION_HOURS * 3600:
+            return "absolute"
+        if at - self.seen >= idle_minutes * 60:
+            return "idle"
+        return ""
 
     def csrf_matches(self, given: str | None) -> bool:
         return given is not None and hmac.compare_digest(given.encode(), self.csrf.encode())
@@ -59,11 +84,13 @@ class Cookies:
             return None
         if not isinstance(data, dict) or not isinstance(data.get("c"), str):
             return None
-        token_id = data.get("t")
-        return WebSession(data["c"], token_id if isinstance(token_id, str) else None)
+        token_id, started, seen = data.get("t"), data.get("s"), data.get("l")
+        return WebSession(data["c"], token_id if isinstance(token_id, str) else None,
+                          started if isinstance(started, int) else None, seen if isinstance(seen, int) else None)
 
     def write(self, response: Response, request: Request, session: WebSession) -> None:
-        response.set_cookie(COOKIE, self._signer.dumps({"c": session.csrf, "t": session.token_id}),
+        response.set_cookie(COOKIE, self._signer.dumps({"c": session.csrf, "t": session.token_id,
+                                                     "s": session.started, "l": session.seen}),
                             max_age=SESSION_HOURS * 3600, path="/", httponly=True, samesite="lax",
                             secure=self._production or request.url.scheme == "https")
 

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -49,14 +50,15 @@ class Server:
         return World(self.app, lambda: datetime.now(UTC) - ago).cast()
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    folder = tmp_path_factory.mktemp("browser")
+@contextmanager
+def serving(folder: Path, **settings: str) -> Iterator[Server]:
+    """`rems serve` on a free loopback port over a new SQLite file in `folder`; `settings` are more
+    REMS_* variables (e.g. REMS_WEB_IDLE_MINUTES="1")."""
     url = f"sqlite:///{folder / 'rems.db'}"
     app = bootstrap(Settings(env="test", database_url=url))
     app.migrate()
     port = _free_port()
-    env = {**os.environ, "REMS_DATABASE_URL": url, "REMS_ENV": "test"}
+    env = {**os.environ, "REMS_DATABASE_URL": url, "REMS_ENV": "test", **settings}
     env.pop("REMS_SESSION_SECRET", None)
     with (folder / "server.log").open("w") as log:
         process = subprocess.Popen([sys.executable, "-m", "rems.cli", "serve", "--port", str(port)],
@@ -69,6 +71,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             process.terminate()
             process.wait(timeout=20)
             app.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    with serving(tmp_path_factory.mktemp("browser")) as running:
+        yield running
 
 
 def _wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:

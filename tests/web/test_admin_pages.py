@@ -35,7 +35,8 @@ def test_suspending_a_prescriber_voids_their_authorizations_and_reinstating_rest
         browser: Browser, w: World) -> None:
     signed_in(browser, w, ADMIN)
     program = {"program_id": "pomalidomide"}
-    browser.submit(f"/web/admin/prescribers/{w.doc}/suspend", program, "/web/admin")
+    confirmed = {**program, "confirmed": "yes", "reason": "licence under review"}
+    browser.submit(f"/web/admin/prescribers/{w.doc}/suspend", confirmed, "/web/admin")
     assert w.certification_state("prescriber", w.doc) == "suspended"
     assert w.state_of(Prescription, w.rx) == "voided"  # R3
     browser.submit(f"/web/admin/prescribers/{w.doc}/reinstate", program, "/web/admin")
@@ -56,7 +57,7 @@ def test_a_trigger_the_machine_refuses_is_shown_not_applied(browser: Browser, w:
     program = {"program_id": "pomalidomide"}
     response = browser.submit(f"/web/admin/pharmacies/{w.pharm}/reinstate", program, "/web/admin")
     assert response.status_code == 409 and "cannot reinstate while certified" in response.text
-    for path in (f"/web/admin/pharmacies/{w.pharm}/revoke", f"/web/admin/wizards/{w.pharm}/certify"):
+    for path in (f"/web/admin/pharmacies/{w.pharm}/lapse", f"/web/admin/wizards/{w.pharm}/certify"):
         assert browser.submit(path, program, "/web/admin").status_code == 422
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import zlib
 
 from fastapi.testclient import TestClient
 
@@ -26,8 +27,12 @@ def token_id(w: World, actor: str) -> str:
 
 
 def _payload(cookie: str) -> dict[str, object]:
-    body = cookie.split(".")[0]
-    data: dict[str, object] = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    """The cookie's readable payload (itsdangerous zlib-compresses it, marked by a leading dot,
+    when that is shorter: signed, not encrypted, so nothing secret may be in it)."""
+    compressed = cookie.startswith(".")
+    body = cookie.removeprefix(".").split(".")[0]
+    raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+    data: dict[str, object] = json.loads(zlib.decompress(raw) if compressed else raw)
     return data
 
 

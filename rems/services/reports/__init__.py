@@ -6,8 +6,16 @@
     reports.pharmacy_compliance(uow, ctx, period)   -> list[PharmacyCompliance]
     reports.patient_history(uow, ctx, patient_id)   -> PatientHistory
     reports.plot_png(reports.activity_series(uow, ctx, period), "refusals") -> PNG bytes
+    reports.assessment(uow, ctx, period)            -> Assessment (issue 18: times to dispense, ...)
 """
 
+from rems.services.reports.assessments import (
+    Assessment,
+    Durations,
+    assessment,
+    assessment_csv,
+    assessment_png,
+)
 from rems.services.reports.compliance import (
     PharmacyCompliance,
     PrescriberCompliance,
@@ -22,8 +30,8 @@ from rems.services.reports.summary import PeriodSummary, period_summary
 from rems.services.reports.tables import history_csv, records_csv, summary_csv
 
 __all__ = [
-    "KINDS", "ActivitySeries", "HistoryEntry", "PatientHistory", "Period", "PeriodSummary",
-    "PharmacyCompliance", "PrescriberCompliance", "activity_series", "history_csv", "patient_history",
-    "period_summary", "pharmacy_compliance", "plot_png", "prescriber_compliance", "records_csv",
-    "summary_csv",
+    "KINDS", "ActivitySeries", "Assessment", "Durations", "HistoryEntry", "PatientHistory", "Period",
+    "PeriodSummary", "PharmacyCompliance", "PrescriberCompliance", "activity_series", "assessment",
+    "assessment_csv", "assessment_png", "history_csv", "patient_history", "period_summary",
+    "pharmacy_compliance", "plot_png", "prescriber_compliance", "records_csv", "summary_csv",
 ]
