@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from rems.adapters import orm
 from rems.services.reports.period import Period
@@ -30,7 +30,18 @@ from rems.services.uow import Context, UnitOfWork
 
 # Relaxations used in a period, by relaxation name (rems/services relaxations, lifecycle lane).
 RelaxationsUsed = Callable[[UnitOfWork, Period], Mapping[str, int]]
-RELAXATIONS_USED: RelaxationsUsed | None = None  # the integrator sets the lifecycle lane's count here
+
+
+def waivers_used(uow: UnitOfWork, period: Period) -> Mapping[str, int]:
+    """PROGRAMS.md "Degraded operation": every gate decision a waiver allowed in the period, by
+    waiver (a declared relaxation's name, or enforcement_discretion), from the reconciliation list."""
+    w = orm.waiver_uses.c
+    rows = uow.session.execute(select(w.waiver, func.count()).where(w.at >= period.start, w.at < period.end)
+                               .group_by(w.waiver).order_by(w.waiver))
+    return {str(name): int(n) for name, n in rows}
+
+
+RELAXATIONS_USED: RelaxationsUsed | None = waivers_used
 
 
 @dataclass(frozen=True)
