@@ -201,8 +201,10 @@ def _bounded(source: str, where: str, p: Parameters, declared: Mapping[str, str]
             raise ProgramError(source, where + name, f"{reason}; a deviation must be declared in "
                                                      "[deviations] with a reason")
         if (name, value) not in logged:  # once per value, not again for every later block
-            log.warning("%s: %s%s = %r deviates from its safety bound (%s); declared reason: %s",
-                        source, where, name, value, reason, declared[name])
+            # T4: logged where programs load (a server's or worker's log at start, INFO); every CLI
+            # run would repeat it, so `rems program check` lists the file's deviations instead
+            log.info("%s: %s%s = %r deviates from its safety bound (%s); declared reason: %s",
+                     source, where, name, value, reason, declared[name])
             logged.add((name, value))
         used.add(name)
     return used
@@ -305,7 +307,7 @@ def _requirements(source: str, raw: Mapping[str, Any]) -> tuple[RequirementSpec,
     if specs and reason is not None:
         raise ProgramError(source, "information_only", "declared, but the program has requirements: remove it")
     if reason is not None:
-        log.warning("%s: information only, no dispensing gate; declared reason: %s", source, reason)
+        log.info("%s: information only, no dispensing gate; declared reason: %s", source, reason)
     return specs
 
 

@@ -222,10 +222,10 @@ def test_t4_a_value_that_switches_a_safeguard_off_is_refused_naming_the_field_an
                          ids=[f"{n}={v}" for n, v, _ in UNSAFE if (n, v) not in ZERO_IS_STRUCTURAL])
 def test_t4_a_declared_deviation_loads_and_is_logged(name, value, rule, caplog):
     text = _prepend(deviation(name), edited(line_of(name), f"{name} = {value}"))
-    with caplog.at_level(logging.WARNING, logger="workflows.program"):
+    with caplog.at_level(logging.INFO, logger="workflows.program"):
         program = parse_program(text, "test.toml")
     assert getattr(program.parameter_sets[0], name) == value
-    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
     assert warnings  # one per check the value breaches (a bound, and maybe a cross-check)
     for message in warnings:
         for part in ("test.toml", f"parameters[0].{name} = {value!r}", rule, "letter 42"):
@@ -259,7 +259,7 @@ def test_t4_r20_a_survey_interval_beyond_the_label_is_refused_and_deviable(categ
     text = edited(old, old.replace("interval_days = 30,", f"interval_days = {days},")
                   .replace("interval_days = 182,", f"interval_days = {days},"))
     assert refused(text).field == f"parameters[0].survey.{category}.interval_days"
-    with caplog.at_level(logging.WARNING, logger="workflows.program"):
+    with caplog.at_level(logging.INFO, logger="workflows.program"):
         program = parse_program(_prepend(deviation(f"survey.{category}.interval_days"), text), "test.toml")
     assert program.parameter_sets[0].survey[category].interval_days == days
     assert f"survey.{category}.interval_days" in caplog.text
@@ -282,7 +282,7 @@ def test_t4_a_males_survey_before_the_first_prescription_is_stricter_and_needs_n
 def test_t4_a_later_block_is_bounded_too_and_a_file_deviation_covers_it(caplog):
     text = with_later_block("2027-01-01", "refill_window_days = 14")
     assert refused(text).field == "parameters[1].refill_window_days"
-    with caplog.at_level(logging.WARNING, logger="workflows.program"):
+    with caplog.at_level(logging.INFO, logger="workflows.program"):
         program = parse_program(_prepend(deviation("refill_window_days"), text), "test.toml")
     assert [p.refill_window_days for p in program.parameter_sets] == [7, 14]
     assert "parameters[1].refill_window_days = 14" in caplog.text
@@ -293,7 +293,7 @@ def test_t4_a_later_block_is_bounded_too_and_a_file_deviation_covers_it(caplog):
                                              ("frp_authorization_valid_days", 3), ("child_age_years", 21),
                                              ("prescriber_recertification_days", 365)])
 def test_t4_a_stricter_value_loads_without_a_deviation(name, value, caplog):
-    with caplog.at_level(logging.WARNING, logger="workflows.program"):
+    with caplog.at_level(logging.INFO, logger="workflows.program"):
         program = parse_program(edited(line_of(name), f"{name} = {value}"), "test.toml")
     assert getattr(program.parameter_sets[0], name) == value
     assert not caplog.records
@@ -322,7 +322,7 @@ def test_t4_a_deviation_without_a_reason_does_not_let_the_value_through():
 
 
 def test_t4_the_shipped_files_declare_no_deviation_and_load_without_warnings(caplog):
-    with caplog.at_level(logging.WARNING, logger="workflows.program"):
+    with caplog.at_level(logging.INFO, logger="workflows.program"):
         programs = load_programs()
     assert not caplog.records
     for path in sorted(PROGRAM_DIR.glob("*.toml")):
