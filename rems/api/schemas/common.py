@@ -6,7 +6,7 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from rems.domain import inputs
 from rems.domain.requirements import Decision, Requirement
@@ -47,9 +47,15 @@ Plain = AfterValidator(inputs.plain)
 Id = Annotated[str, Field(min_length=1, max_length=40, description="Record id, e.g. pat_0a1b2c3d4e5f"), Plain]
 
 
+MET = "MET"  # issue 18.7: the neutral code of every met requirement (docs/dashboard.md, "Codes")
+
+
 class RequirementOut(Out):
-    rule: str = Field(description="Rule id in REMS_RULES.md (R1…R33), or AUTH for API access")
-    code: str = Field(description="Machine-readable code, e.g. R9_RECENT_TEST_MISSING")
+    rule: str = Field(description="Rule id in REMS_RULES.md (R1…R36), or AUTH for API access")
+    code: str = Field(description="Machine-readable code: MET when the requirement holds, else the "
+                                  "failure code, e.g. R9_RECENT_TEST_MISSING")
+    failure_code: str = Field(description="The code this requirement carries when it is not met (equal "
+                                          "to `code` while unmet): the requirement's stable key")
     met: bool = Field(description="Whether the requirement holds now")
     message: str = Field(description="What the requirement is")
     remedy: str = Field(description="What would satisfy it")
@@ -57,6 +63,15 @@ class RequirementOut(Out):
         default=None, description="When an unmet requirement can be met at the earliest: an ISO 8601 "
         "instant (UTC), or the event that must happen first (e.g. after a new negative pregnancy test); "
         "null when met or nothing can be foreseen")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _neutral_when_met(cls, data: Any) -> Any:
+        """Issue 18.7, presentation only: the domain's Requirement keeps its failure code; a met
+        one is shown with the neutral code and its failure code in `failure_code`."""
+        if isinstance(data, dict) and "failure_code" not in data and "code" in data:
+            data = {**data, "failure_code": data["code"], "code": MET if data.get("met") else data["code"]}
+        return data
 
     @classmethod
     def of(cls, r: Requirement) -> RequirementOut:
