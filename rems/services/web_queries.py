@@ -35,13 +35,13 @@ OPEN_RX = ("authorized", "confirmed")  # R23: an issued authorization not yet di
 _PHASE_INTERVAL = {"weekly": "weekly_test_interval_days",
                    "every_4_weeks": "regular_cycle_test_interval_days",
                    "every_2_weeks": "irregular_cycle_test_interval_days"}
-NEEDS = {  # why a patient is on the "needs action" list, in the order the list shows them
+NEEDS = {  # why a patient is on the "needs action" list, the most urgent first (the list's order)
     "stopped": "Pregnancy reported: therapy stopped (R30)",
-    "refused": "Authorization not issued: refused or waiting for your survey (R19)",
-    "on_hold": "On hold until a new negative pregnancy test (R12)",
     "test_overdue": "Pregnancy test overdue (R11)",
-    "test_due": "Pregnancy test due soon (R11)",
+    "on_hold": "On hold until a new negative pregnancy test (R12)",
+    "refused": "Authorization not issued: refused or waiting for your survey (R19)",
     "expiring": "Authorization expires soon or has expired (R23)",
+    "test_due": "Pregnancy test due soon (R11)",
 }
 
 
@@ -148,15 +148,16 @@ def _needs_flags(uow: UnitOfWork, ctx: Context, lead_days: int) -> dict[str, Any
     pt, rx = orm.patients.c, orm.prescriptions.c
     overdue, soon = _test_flags(uow, ctx, timedelta(days=lead_days))
     live = pt.state.in_(("active", *HOLD_STATES, "interrupted"))
-    return {
+    flags = {
         "stopped": pt.state == "pregnancy_stop",
-        "refused": exists().where(rx.patient_id == pt.id, rx.state == "requested"),
-        "on_hold": pt.state.in_(HOLD_STATES),
         "test_overdue": and_(live, overdue),
-        "test_due": and_(live, soon, ~overdue),
+        "on_hold": pt.state.in_(HOLD_STATES),
+        "refused": exists().where(rx.patient_id == pt.id, rx.state == "requested"),
         "expiring": exists().where(rx.patient_id == pt.id, rx.state.in_(OPEN_RX),
                                    rx.expires_at < ctx.now + timedelta(days=lead_days)),
+        "test_due": and_(live, soon, ~overdue),
     }
+    return {name: flags[name] for name in NEEDS}
 
 
 def needs_action(uow: UnitOfWork, ctx: Context, prescriber_id: str, lead_days: int,

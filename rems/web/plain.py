@@ -42,9 +42,9 @@ _WHO = {
     "R33": "nobody: this authorization was already dispensed",
 }
 CHECKLIST = {  # R29: each item of the counselling checklist, as the refusal names it
-    "counselled": "the patient was counselled on the risks",
-    "education_checklist_completed": "the education checklist is completed",
-    "medication_guide_given": "the Medication Guide was handed over",
+    "counselled": "The patient was counselled on the risks",
+    "education_checklist_completed": "The education checklist is completed",
+    "medication_guide_given": "The Medication Guide was handed over",
 }
 
 
@@ -72,9 +72,14 @@ class Shown:
 def requirement(r: Requirement | dict[str, Any], zone: str | None = None) -> Shown:
     data = r.as_dict() if isinstance(r, Requirement) else r
     met = bool(data["met"])
-    return Shown(data["rule"], MET if met else data["code"], met, data["message"], data["remedy"],
+    return Shown(data["rule"], MET if met else data["code"], met, _first(data["message"]), _first(data["remedy"]),
                  "" if met else _WHO.get(data["rule"], "the program administrator"),
                  "" if met else earliest(data.get("earliest"), zone))
+
+
+def _first(text: str) -> str:
+    """A sentence's first letter in capitals, the rest as written (PPAF, Medication Guide)."""
+    return text[:1].upper() + text[1:]
 
 
 def earliest(value: datetime | str | None, zone: str | None) -> str:

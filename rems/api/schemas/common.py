@@ -70,12 +70,26 @@ class RequirementOut(Out):
         """Issue 18.7, presentation only: the domain's Requirement keeps its failure code; a met
         one is shown with the neutral code and its failure code in `failure_code`."""
         if isinstance(data, dict) and "failure_code" not in data and "code" in data:
-            data = {**data, "failure_code": data["code"], "code": MET if data.get("met") else data["code"]}
+            data = shown(data)
         return data
 
     @classmethod
     def of(cls, r: Requirement) -> RequirementOut:
         return cls(**r.as_dict())
+
+
+def shown(requirement: dict[str, Any]) -> dict[str, Any]:
+    """A Requirement.as_dict() in RequirementOut's shape (18.7): `code` MET when met, the failure
+    code in `failure_code` always."""
+    code = requirement["code"]
+    return {**requirement, "code": MET if requirement.get("met") else code, "failure_code": code}
+
+
+def decision_json(d: Decision) -> dict[str, Any]:
+    """DecisionOut's JSON without building the model (the check's hot path, issue 14 item 2)."""
+    body = d.as_dict()
+    return {**body, "failures": [shown(r) for r in body["failures"]],
+            "requirements": [shown(r) for r in body["requirements"]]}
 
 
 class DecisionOut(Out):
