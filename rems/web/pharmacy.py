@@ -67,8 +67,9 @@ def _decided(pg: Page, decision: Decision, summary: dict[str, Any]) -> dict[str,
 
 
 @router.get("")
-def home(pg: Viewer) -> Response:
-    return pg.render(TEMPLATE, _context(pg))
+def home(pg: Viewer, dispense: str = "") -> Response:
+    """The worklist and the check; `dispense` (a confirmation number) opens its dispense form."""
+    return pg.render(TEMPLATE, _context(pg, pending=dispense.strip()[:40]))
 
 
 @router.post("/check")

@@ -7,6 +7,7 @@ neutral code MET (docs/dashboard.md, "Codes"), never with its failure code.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -77,8 +78,17 @@ def requirement(r: Requirement | dict[str, Any], zone: str | None = None) -> Sho
                  "" if met else earliest(data.get("earliest"), zone))
 
 
+_RAW = re.compile(r"\b[a-z]+(?:_[a-z0-9]+)+\b")  # a state or category as the code spells it
+
+
+def words(text: str) -> str:
+    """Raw names in a message in plain words: "on_hold" → "on hold", "adult_frp" → the category."""
+    return _RAW.sub(lambda m: CATEGORY.get(m.group(0), "").lower() or m.group(0).replace("_", " "), text)
+
+
 def _first(text: str) -> str:
     """A sentence's first letter in capitals, the rest as written (PPAF, Medication Guide)."""
+    text = words(text)
     return text[:1].upper() + text[1:]
 
 
