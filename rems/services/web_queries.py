@@ -261,3 +261,10 @@ def clamp(page: int, size: int) -> Paging:
     """A page asked in the address: sizes from PAGE_SIZES, pages from 1."""
     return Paging(min(max(page, 1), MAX_PAGE), size if size in PAGE_SIZES else PAGE_SIZES[0])
 
+
+def paging_of(page: str, size: str = "") -> Paging:
+    """The page and size as an address gives them (text): anything but digits is the default."""
+    def number(value: str, default: int) -> int:
+        return int(value) if value.isdigit() and len(value) < 7 else default
+    return clamp(number(page, 1), number(size, PAGE_SIZES[0]))
+

@@ -119,10 +119,6 @@ def dispense(pg: Poster) -> Response:
                                         zone=pg.run(_zone, done.prescription_id)), 201)
 
 
-def _number(value: str, default: int) -> int:
-    return int(value) if value.isdigit() and len(value) < 7 else default
-
-
 def _history(uow: UnitOfWork, ctx: Context, pharmacy_id: str, search: str,
              paging: web_queries.Paging) -> dict[str, Any]:
     found = web_queries.dispenses_page(uow, ctx, pharmacy_id, search, paging)
@@ -133,7 +129,7 @@ def _history(uow: UnitOfWork, ctx: Context, pharmacy_id: str, search: str,
 @router.get("/dispenses")
 def history(pg: Viewer, q: str = "", page: str = "1", size: str = "") -> Response:
     """R33: the pharmacy's dispenses, newest first, searched and paged in SQL."""
-    paging = web_queries.clamp(_number(page, 1), _number(size, web_queries.PAGE_SIZES[0]))
+    paging = web_queries.paging_of(page, size)
     found = pg.run(_history, pg.actor_id, q.strip(), paging)
     return pg.render("pharmacy/history.html", {
         **found, "q": q.strip(), "plain": plain, "sizes": web_queries.PAGE_SIZES,

@@ -49,10 +49,6 @@ def _known_zone(name: str) -> bool:
     return True
 
 
-def _number(value: str, default: int) -> int:
-    return int(value) if value.isdigit() and len(value) < 7 else default
-
-
 def _home(uow: UnitOfWork, ctx: Context, prescriber_id: str, f: web_queries.PatientFilter,
           paging: web_queries.Paging, urgent: web_queries.Paging, lead_days: int) -> dict[str, Any]:
     me, certifications = queries.prescriber(uow, ctx, prescriber_id)
@@ -91,8 +87,8 @@ def home(pg: Viewer, q: str = "", state: str = "", category: str = "", sort: str
     f = web_queries.PatientFilter(q.strip(), state if state in PATIENT.states else "",
                                   category if category in CATEGORIES else "",
                                   sort if sort in web_queries.PATIENT_SORTS else "name")
-    paging = web_queries.clamp(_number(page, 1), _number(size, web_queries.PAGE_SIZES[0]))
-    context = pg.run(_home, pg.actor_id, f, paging, web_queries.clamp(_number(urgent, 1), 25),
+    paging = web_queries.paging_of(page, size)
+    context = pg.run(_home, pg.actor_id, f, paging, web_queries.paging_of(urgent),
                      pg.app.settings.reminder_lead_days)
     query = {"q": f.search, "state": f.state, "category": f.category, "sort": f.sort, "size": paging.size}
     return pg.render("prescriber/home.html", {
