@@ -162,3 +162,19 @@ def test_office_times_are_in_the_zone_chosen_and_named_t1(browser: Browser, w: W
     assert re.search(r"certified</strong> since \d{4}-\d{2}-\d{2} \d{2}:\d{2} C[SD]T", page)
     bad = browser.submit(f"{HOME}/zone", {"office_zone": "Mars/Olympus"}, HOME)
     assert bad.status_code == 422 and "office_zone" in bad.text
+
+
+def test_the_needs_action_list_pages_too_and_counts_every_one(browser: Browser, w: World) -> None:
+    waiting = set()
+    for _ in range(27):
+        patient = w.patient(w.doc, "adult_male")
+        w.authorization(patient, w.doc, survey=False)  # R19: kept as requested
+        waiting.add(patient)
+    signed_in(browser, w, w.doc)
+    first = browser.get(HOME).text
+    assert "Needs action (27)" in first and 'data-need="refused">' in first
+    assert re.search(r'data-need="refused">[^<]+<strong>27</strong>', first)
+    second = browser.get(HOME, params={"urgent": "2"}).text
+    rows = ROW.findall(_section(first, "needs-action")) + ROW.findall(_section(second, "needs-action"))
+    assert len(rows) == len(set(rows)) == 27 and set(rows) == waiting
+    assert "Showing 26–27 of 27" in second
