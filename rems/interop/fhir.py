@@ -146,7 +146,8 @@ def _nested(req: Any, subject: dict[str, Any] | None) -> dict[str, Any]:
     nested: dict[str, Any] = {
         "resourceType": "GuidanceResponse", "moduleUri": codes.MODULE_URI,
         "status": "success" if req.met else "data-required",
-        "identifier": [{"system": codes.RULES, "value": req.code}],
+        # Issue 18.7: a met requirement carries no failure code (docs/dashboard.md, "Codes").
+        **({} if req.met else {"identifier": [{"system": codes.RULES, "value": req.code}]}),
         "reasonCode": [{"coding": [{"system": codes.RULES, "code": req.rule,
                                     "display": codes.requirement_name(req.rule)}], "text": req.message}],
         "note": [{"text": req.remedy if not req.met and req.remedy else req.message}],

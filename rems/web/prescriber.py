@@ -6,34 +6,60 @@ prescriber's patient is "not found", and that refusal is audited.
 # No `from __future__ import annotations`: FastAPI resolves the annotations at run time.
 
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Depends
 from starlette.responses import Response
 
 from rems.domain.categories import FRP_CATEGORIES
-from rems.domain.errors import DomainError, InvalidInput, NotFound
+from rems.domain.errors import DomainError, InvalidInput, NotFound, Refused
 from rems.domain.model import Patient
-from rems.services import patients, prescriptions, queries, status
+from rems.services import patients, prescriptions, queries, status, web_queries
 from rems.services.commands import EnrollPatient, RecordPregnancyTest, RenewPpaf, RequestAuthorization, parse
 from rems.services.uow import Context, UnitOfWork
+from rems.web import plain
 from rems.web.diagram import diagram
 from rems.web.pages import Form, Page, page, posted
 from rems.web.zones import patient_zone
+from workflows.definitions import PATIENT
 from workflows.program import CATEGORIES
 
 router = APIRouter(prefix="/web/prescriber", include_in_schema=False)
 Viewer = Annotated[Page, Depends(page("prescriber"))]
 Poster = Annotated[Page, Depends(posted("prescriber"))]
-PAGE_SIZE = 200
+ZONE_COOKIE = "rems_zone"  # T1: the office's display zone, chosen on the home page
 
 
-def _home(uow: UnitOfWork, ctx: Context, prescriber_id: str) -> dict[str, Any]:
+def office_zone(pg: Page) -> str:
+    """T1: the zone the office reads times in: its choice (a cookie), else the default program's."""
+    chosen = pg.request.cookies.get(ZONE_COOKIE, "")
+    if _known_zone(chosen):
+        return chosen
+    default = pg.app.programs.get(pg.app.settings.default_program)
+    return default.time_zone if default else "UTC"
+
+
+def _known_zone(name: str) -> bool:
+    if not name or len(name) > 64:
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def _home(uow: UnitOfWork, ctx: Context, prescriber_id: str, f: web_queries.PatientFilter,
+          paging: web_queries.Paging, urgent: web_queries.Paging, lead_days: int) -> dict[str, Any]:
     me, certifications = queries.prescriber(uow, ctx, prescriber_id)
-    mine = uow.patients_of(prescriber_id, PAGE_SIZE)
-    rows = [(p, status.patient_status(uow, ctx, p.id, prescriber_id)) for p in mine]
-    zones = {p.id: patient_zone(uow, p) for p in mine}  # T1: each patient's dates in their zone
+    needs = web_queries.needs_action(uow, ctx, prescriber_id, lead_days, urgent)
+    listing = web_queries.patients_page(uow, ctx, prescriber_id, f, paging)
+    shown = [p for p, _ in needs.rows] + [p for p, _ in listing.rows]
+    statuses = {p.id: status.patient_status(uow, ctx, p.id, prescriber_id) for p, _ in listing.rows}
+    zones = {p.id: patient_zone(uow, p) for p in shown}  # T1: each patient's dates in their zone
     certified = {c.program_id for c in certifications if c.state == "certified"}  # R1: per program
-    return {"me": me, "rows": rows, "zones": zones, "certifications": certifications,
+    return {"me": me, "needs": needs, "listing": listing, "zones": zones, "statuses": statuses,
+            "certifications": certifications,
             "uncertified": sorted(set(uow.programs) - certified),
             "diagram": diagram("prescriber", certifications[0].state if certifications else "enrolled")}
 
@@ -49,14 +75,45 @@ def _patient(uow: UnitOfWork, ctx: Context, patient_id: str, prescriber_id: str)
     return {"patient": patient, "zone": patient_zone(uow, patient), "status": found,
             "frp": found["category"] in FRP_CATEGORIES, "ppaf_defaults": ppaf_defaults, "recorded": recorded,
             "categories": [(c, c.replace("_", " ")) for c in CATEGORIES],
-            "max_supply_days": params.max_supply_days,
+            "max_supply_days": params.max_supply_days, "history": web_queries.patient_history(uow, ctx, patient_id),
             "threshold": params.test_detection_threshold_miu_per_ml, "diagrams": diagrams,
             "rx_diagrams": {rx["id"]: diagram("prescription", rx["state"], rx["id"]) for rx in found["prescriptions"]}}
 
 
 @router.get("")
-def home(pg: Viewer) -> Response:
-    return pg.render("prescriber/home.html", pg.run(_home, pg.actor_id))
+def home(pg: Viewer, q: str = "", state: str = "", category: str = "", sort: str = "name",
+         page: str = "1", size: str = "", urgent: str = "1") -> Response:
+    """Needs action first (18.2), then every patient: searched, filtered, sorted, paged in SQL."""
+    f = web_queries.PatientFilter(q.strip(), state if state in PATIENT.states else "",
+                                  category if category in CATEGORIES else "",
+                                  sort if sort in web_queries.PATIENT_SORTS else "name")
+    paging = web_queries.paging_of(page, size)
+    context = pg.run(_home, pg.actor_id, f, paging, web_queries.paging_of(urgent),
+                     pg.app.settings.reminder_lead_days)
+    query = {"q": f.search, "state": f.state, "category": f.category, "sort": f.sort, "size": paging.size}
+    return pg.render("prescriber/home.html", {
+        **context, "f": f, "query": query, "urgent_query": {**query, "page": paging.page},
+        "plain": plain, "needs_labels": web_queries.NEEDS, "sizes": web_queries.PAGE_SIZES,
+        "states": PATIENT.states, "categories": [(c, plain.category(c)) for c in CATEGORIES],
+        "sorts": SORTS, "office_zone": office_zone(pg)})
+
+
+SORTS = [("name", "name"), ("-enrolled", "newest enrollment"), ("enrolled", "oldest enrollment"),
+         ("birth_date", "birth date"), ("state", "state")]
+
+
+@router.post("/zone")
+def choose_zone(pg: Poster) -> Response:
+    """T1: the zone this office reads its times in (kept in a cookie of this browser)."""
+    chosen = pg.form.text("office_zone").strip()
+    if not _known_zone(chosen):
+        return pg.render("error.html", {"title": "Unknown time zone",
+                                        "detail": f"office_zone: {chosen[:64]!r} is not an IANA time zone "
+                                                  "(e.g. America/Chicago)"}, 422)
+    response = pg.redirect("/web/prescriber")
+    response.set_cookie(ZONE_COOKIE, chosen, max_age=365 * 24 * 3600, httponly=True, samesite="strict",
+                        secure=pg.app.settings.env == "production", path="/web")
+    return response
 
 
 def _enroll_context(pg: Page, values: dict[str, str]) -> dict[str, Any]:
@@ -114,6 +171,11 @@ def _signature(form: Form) -> dict[str, Any]:
 def enroll(pg: Poster) -> Response:
     try:
         patient = pg.run(patients.enroll_patient, _enroll_command(pg.form, pg))
+    except Refused as refused:
+        if any(f.rule == "R34" for f in refused.failures):  # 18.2: the same person, said plainly
+            return pg.render("prescriber/enroll.html", {**_enroll_context(pg, pg.form.values), "plain": plain,
+                             "duplicate": [plain.requirement(f) for f in refused.failures]}, 409)
+        return pg.failed("prescriber/enroll.html", _enroll_context(pg, pg.form.values), refused)
     except DomainError as error:
         return pg.failed("prescriber/enroll.html", _enroll_context(pg, pg.form.values), error)
     return pg.redirect(f"/web/prescriber/patients/{patient.id}")
@@ -126,7 +188,7 @@ def patient_page(patient_id: str, pg: Viewer, rx: str = "") -> Response:
     except DomainError as error:
         return pg.failed("error.html", {}, error)
     context["just"] = next((p for p in context["status"]["prescriptions"] if p["id"] == rx), None)
-    return pg.render("prescriber/patient.html", {**context, "values": {}})
+    return pg.render("prescriber/patient.html", {**context, "values": {}, "plain": plain})
 
 
 def _zone_of(uow: UnitOfWork, ctx: Context, patient_id: str, prescriber_id: str) -> str:
@@ -145,8 +207,8 @@ def _again(pg: Page, patient_id: str, error: DomainError, form_name: str) -> Res
         context = pg.run(_patient, patient_id, pg.actor_id)
     except DomainError as missing:
         return pg.failed("error.html", {}, missing)
-    return pg.failed("prescriber/patient.html",
-                     {**context, "values": pg.form.values, "form_name": form_name, "just": None}, error)
+    return pg.failed("prescriber/patient.html", {**context, "values": pg.form.values, "form_name": form_name,
+                                                 "just": None, "plain": plain}, error)
 
 
 @router.post("/patients/{patient_id}/tests")

@@ -208,7 +208,7 @@ def test_bosentan_liver_tests_gate_each_prescription_at_their_uln_boundaries(
     doc = w.auth(doc_id)
     monthly = prescribe(client, doc, patient)
     assert monthly["authorized"], monthly["decision"]["failures"]
-    hold = next(r for r in monthly["decision"]["requirements"] if r["code"] == "LAB_HOLD")
+    hold = next(r for r in monthly["decision"]["requirements"] if r["failure_code"] == "LAB_HOLD")
     assert hold["met"] and hold["fda_code"] == "C128523"
     assert client.post(f"{D}/prescriptions/{monthly['id']}/void", headers=doc).status_code == 200
     lab(client, doc, patient, "ALT", "201", clock.now)  # above 5 x ULN (200): therapy stops

@@ -60,14 +60,17 @@ def guidance(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def requirements(body: dict[str, Any]) -> dict[str, str]:
-    """Nested GuidanceResponses: our requirement code → its status."""
+    """Nested GuidanceResponses: an unmet requirement's failure code, or a met one's rule id
+    (issue 18.7: a met requirement carries no failure code), → its status."""
     resource = guidance(body)
     out = {}
     for contained in resource.get("contained", []):
         for param in contained["parameter"]:
             if "resource" in param:
                 nested = param["resource"]
-                out[nested["identifier"][0]["value"]] = nested["status"]
+                key = nested["identifier"][0]["value"] if "identifier" in nested \
+                    else nested["reasonCode"][0]["coding"][0]["code"]
+                out[key] = nested["status"]
     return out
 
 

@@ -26,7 +26,7 @@ def test_a_patient_on_hold_is_refused_with_every_reason_then_confirmed_and_dispe
     assert 'data-testid="verdict">Refused: 1 requirement not met' in refused.text
     unmet = re.findall(r'<li class="unmet" data-rule="([^"]+)" data-code="([^"]+)"', refused.text)
     assert unmet == [("R12", "R12_PATIENT_ON_HOLD")]
-    assert "To satisfy it: record a new negative pregnancy test" in refused.text
+    assert "<dt>What to do</dt><dd>Record a new negative pregnancy test" in refused.text  # 18.1: plain words
     assert "Obtain a confirmation number" not in refused.text
     assert browser.submit(f"{HOME}/confirmations", {"number": number}, HOME).status_code == 409
     assert w.count(Confirmation) == 0

@@ -9,10 +9,9 @@ from fastapi.responses import JSONResponse, Response
 
 from rems.api.calls import Calls, reader, writer
 from rems.api.errors import problems
-from rems.api.schemas.common import DecisionOut
+from rems.api.schemas.common import DecisionOut, decision_json
 from rems.api.schemas.inputs import ConfirmationIn, DispenseIn
 from rems.api.schemas.outputs import ConfirmationOut, DispenseOut, PharmacyOut
-from rems.domain.requirements import Decision
 from rems.services import prescriptions, queries
 from rems.services.commands import PharmacyRequest, RecordDispense, parse
 from rems.services.confirmations import void_confirmation
@@ -36,8 +35,8 @@ def me(calls: Reader) -> PharmacyOut:
 async def check(number: Number, calls: Reader, patient_id: PatientId = None) -> Response:
     """The decision obtaining a confirmation would get now, with every failing rule (read-only)."""
     cmd = parse(PharmacyRequest, number=number, pharmacy_id=calls.actor_id, patient_id=patient_id)
-    # Issue 14 item 2: one hand-off to a worker thread; Decision.as_dict is DecisionOut's shape
-    return await calls.read_json(Decision.as_dict, prescriptions.check, cmd)
+    # Issue 14 item 2: one hand-off to a worker thread; decision_json is DecisionOut's shape (18.7)
+    return await calls.read_json(decision_json, prescriptions.check, cmd)
 
 
 @router.post("/authorizations/{number}/confirmations", status_code=201, response_model=ConfirmationOut,

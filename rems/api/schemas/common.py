@@ -6,7 +6,7 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from rems.domain import inputs
 from rems.domain.requirements import Decision, Requirement
@@ -47,10 +47,16 @@ Plain = AfterValidator(inputs.plain)
 Id = Annotated[str, Field(min_length=1, max_length=40, description="Record id, e.g. pat_0a1b2c3d4e5f"), Plain]
 
 
+MET = "MET"  # issue 18.7: the neutral code of every met requirement (docs/dashboard.md, "Codes")
+
+
 class RequirementOut(Out):
     rule: str = Field(description="The program's rule id (REMS_RULES.md R1…R36 in the IMiD programs), "
                                   "or AUTH for API access")
-    code: str = Field(description="Machine-readable code, e.g. R9_RECENT_TEST_MISSING")
+    code: str = Field(description="Machine-readable code: MET when the requirement holds, else the "
+                                  "failure code, e.g. R9_RECENT_TEST_MISSING")
+    failure_code: str = Field(description="The code this requirement carries when it is not met (equal "
+                                          "to `code` while unmet): the requirement's stable key")
     met: bool = Field(description="Whether the requirement holds now")
     message: str = Field(description="What the requirement is")
     remedy: str = Field(description="What would satisfy it")
@@ -62,6 +68,15 @@ class RequirementOut(Out):
         default=None, description="The REMS requirement code of the program's declaration (FDA value set "
                                   "C128494, e.g. C128523 Get Lab Test or Monitoring); null for API access")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _neutral_when_met(cls, data: Any) -> Any:
+        """Issue 18.7, presentation only: the domain's Requirement keeps its failure code; a met
+        one is shown with the neutral code and its failure code in `failure_code`."""
+        if isinstance(data, dict) and "failure_code" not in data and "code" in data:
+            data = shown(data)
+        return data
+
     @classmethod
     def of(cls, r: Requirement) -> RequirementOut:
         return cls(**r.as_dict())
@@ -70,6 +85,20 @@ class RequirementOut(Out):
 class WaiverOut(Out):
     name: str = Field(description="enforcement_discretion, or the name of a declared relaxation")
     codes: list[str] = Field(description="The unmet requirement codes it allows anyway")
+
+
+def shown(requirement: dict[str, Any]) -> dict[str, Any]:
+    """A Requirement.as_dict() in RequirementOut's shape (18.7): `code` MET when met, the failure
+    code in `failure_code` always."""
+    code = requirement["code"]
+    return {**requirement, "code": MET if requirement.get("met") else code, "failure_code": code}
+
+
+def decision_json(d: Decision) -> dict[str, Any]:
+    """DecisionOut's JSON without building the model (the check's hot path, issue 14 item 2)."""
+    body = d.as_dict()
+    return {**body, "failures": [shown(r) for r in body["failures"]],
+            "requirements": [shown(r) for r in body["requirements"]]}
 
 
 class DecisionOut(Out):
