@@ -17,6 +17,7 @@ from typing import Literal
 from rems.domain.errors import InvalidInput
 from rems.domain.model import Certification, Pharmacy, Prescriber
 from rems.domain.requirements import need
+from rems.services import program_status
 from rems.services.commands import EnrollPharmacy, EnrollPrescriber
 from rems.services.lifecycle import audit, new_id, transition
 from rems.services.prescriptions import release_confirmations_of, void_open_prescriptions
@@ -91,6 +92,8 @@ def change_certification(uow: UnitOfWork, ctx: Context, kind: Kind, holder_id: s
         raise InvalidInput("trigger", f"must be one of {', '.join(TRIGGERS)}")
     holder: Prescriber | Pharmacy = (uow.get(Prescriber, holder_id, lock=True) if kind == "prescriber"
                                      else uow.get(Pharmacy, holder_id, lock=True))
+    if trigger in ("certify", "reinstate", "recertify"):  # issue 17 item 4; suspend/revoke always apply
+        program_status.refuse_if_eliminated(uow, ctx, program_id, f"{trigger} {kind}")
     params = uow.program(program_id).at(ctx.now)  # ITS program's interval (R3, R25)
     cert = uow.certification(kind, holder_id, program_id, lock=True)
     if cert is None:

@@ -11,6 +11,7 @@ from pydantic import AfterValidator, Field
 
 from rems.domain.errors import InvalidInput
 from rems.domain.model import LabResult
+from rems.services import program_status
 from rems.services.commands import Command, Key, Moment, Plain
 from rems.services.lifecycle import audit, new_id
 from rems.services.patients import owned_patient
@@ -49,6 +50,7 @@ def record_lab_result(uow: UnitOfWork, ctx: Context, cmd: RecordLabResult,
                       prescriber_id: str | None = None) -> LabResult:
     """One lab result of one of the prescriber's patients (`prescriber_id`: scoped to them), audited."""
     patient = owned_patient(uow, cmd.patient_id, prescriber_id)
+    program_status.refuse_if_eliminated(uow, ctx, patient.program_id, "record lab result")  # issue 17 item 4
     if cmd.analyte in ULN_ANALYTES and cmd.upper_limit_normal is None:
         raise InvalidInput("upper_limit_normal", f"required for {cmd.analyte} (judged as multiples of it)")
     if cmd.lower_limit is not None and cmd.upper_limit_normal is not None \

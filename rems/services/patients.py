@@ -94,6 +94,7 @@ def owned_patient(uow: UnitOfWork, patient_id: str, prescriber_id: str | None,
 def renew_ppaf(uow: UnitOfWork, ctx: Context, cmd: RenewPpaf, prescriber_id: str | None = None) -> Patient:
     """R8: new facts (menarche, surgery, menopause) or a birthday need a PPAF for the new category."""
     patient = owned_patient(uow, cmd.patient_id, prescriber_id)
+    program_status.refuse_if_eliminated(uow, ctx, patient.program_id, "renew PPAF")  # issue 17 item 4
     program = uow.program(patient.program_id)
     today = local_date(ctx.now, zone_of(patient, program))
     apply_facts(patient, cmd.facts, today, program.at(ctx.now), one_way=True)  # R35
@@ -129,6 +130,8 @@ def _stop_for_pregnancy(uow: UnitOfWork, ctx: Context, patient: Patient, source:
 def record_pregnancy_test(uow: UnitOfWork, ctx: Context, cmd: RecordPregnancyTest,
                           prescriber_id: str | None = None) -> PregnancyTest:
     patient = owned_patient(uow, cmd.patient_id, prescriber_id)
+    if cmd.result != "positive":  # issue 17 item 4; a positive result always stops therapy (R30)
+        program_status.refuse_if_eliminated(uow, ctx, patient.program_id, "record pregnancy test")
     if cmd.collected_at > ctx.now:
         raise InvalidInput("collected_at", "cannot be in the future")
     if local_date(cmd.collected_at, zone_of(patient, uow.program(patient.program_id))) < patient.birth_date:
@@ -177,6 +180,8 @@ def change_state(uow: UnitOfWork, ctx: Context, patient_id: str, trigger: str,
     if trigger not in STATE_TRIGGERS:
         raise InvalidInput("trigger", f"must be one of {', '.join(STATE_TRIGGERS)}")
     patient = owned_patient(uow, patient_id, prescriber_id)
+    if trigger == "resume":  # issue 17 item 4: nothing resumes in an eliminated program
+        program_status.refuse_if_eliminated(uow, ctx, patient.program_id, "resume therapy")
     transition(uow, ctx, "patient", patient, trigger)
     if trigger == "discontinue":
         void_open_prescriptions(uow, ctx, patient_id=patient.id)
@@ -215,6 +220,7 @@ def change_time_zone(uow: UnitOfWork, ctx: Context, patient_id: str, time_zone: 
 def record_patient_survey(uow: UnitOfWork, ctx: Context, cmd: RecordPatientSurvey) -> PatientSurvey:
     """R20, R6: a child's survey is completed by a parent or guardian."""
     patient = owned_patient(uow, cmd.patient_id, None)
+    program_status.refuse_if_eliminated(uow, ctx, patient.program_id, "record patient survey")  # issue 17
     # R6 on the patient's calendar (T1): a child until her local 18th birthday
     if schedule.current_category(patient, uow.program(patient.program_id), ctx.now) in CHILD_CATEGORIES \
             and cmd.respondent != "guardian":

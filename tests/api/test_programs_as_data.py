@@ -13,9 +13,12 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from fastapi.testclient import TestClient
 
+from rems.domain.errors import Refused
 from rems.domain.model import Dispense, PregnancyReport
+from rems.services import certification
 from tests.api.conftest import Clock
 from tests.api.world import World
 
@@ -268,6 +271,12 @@ def test_clozapine_advisory_anc_then_discretion_then_eliminated_read_only(
     write = client.post(f"{D}/prescriptions", headers=doc, json={
         "patient_id": patient, "days_supply": 7, "quantity": 7})
     assert write.status_code == 409 and "LIFECYCLE_PROGRAM_ELIMINATED" in write.text
+    anc = client.post(f"{D}/patients/{patient}/lab-results", headers=doc, json={
+        "analyte": "ANC", "value": "2000", "unit": "cells/uL", "collected_at": clock.now.isoformat()})
+    assert anc.status_code == 409 and "LIFECYCLE_PROGRAM_ELIMINATED" in anc.text
+    with pytest.raises(Refused):  # nobody is certified in an eliminated program any more
+        w.call(certification.change_certification, "pharmacy", w.pharmacy(program="pomalidomide"), "certify",
+               "clozapine")
     status = client.get(f"{D}/patients/{patient}", headers=doc)  # the history stays readable
     assert status.status_code == 200 and status.json()["patient_id"] == patient
     assert w.count(Dispense) == 1
