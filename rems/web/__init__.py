@@ -10,6 +10,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from rems.i18n import web as i18n_web
 from rems.web import admin, admin_onboarding, admin_patients, login, operations, patient, pharmacy, prescriber
 from rems.web.pages import HEADERS, LoginRequired, ShowError, cookies
 
@@ -31,6 +32,7 @@ def install(api: FastAPI) -> None:
     # /web/admin/{kind}/{id}/{trigger}.
     for module in (login, prescriber, pharmacy, operations, admin_patients, admin_onboarding, admin, patient):
         api.include_router(module.router)
+    api.include_router(i18n_web.router)  # issue 18 item 5: the language switch
     api.add_exception_handler(LoginRequired, _to_login)
     api.add_exception_handler(ShowError, login.show_error)
 

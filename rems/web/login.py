@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Request
 from starlette.responses import RedirectResponse, Response
 
 from rems.api.auth import application, clock, refuse
+from rems.i18n import N_
 from rems.services.tokens import authenticate
 from rems.web.pages import (
     HEADERS,
@@ -24,11 +25,11 @@ from rems.web.pages import (
 from rems.web.session import SESSION_HOURS, WebSession
 
 router = APIRouter(prefix="/web", include_in_schema=False)
-ENDED = {"revoked": "Your session ended: its token was revoked.",
-         "expired": "Your session ended: its token expired.",
-         "unknown": "Your session ended: its token no longer exists.",
-         "idle": "Your session ended after {minutes} min without activity: sign in again.",
-         "absolute": "Your session ended: a session lasts {hours} hours at most. Sign in again."}
+ENDED = {"revoked": N_("Your session ended: its token was revoked."),  # N_: login.html translates
+         "expired": N_("Your session ended: its token expired."),
+         "unknown": N_("Your session ended: its token no longer exists."),
+         "idle": N_("Your session ended after {minutes} min without activity: sign in again."),
+         "absolute": N_("Your session ended: a session lasts {hours} hours at most. Sign in again.")}
 
 
 def _visitor_or_anonymous(request: Request) -> Visitor:
@@ -45,8 +46,8 @@ def login_form(request: Request, seen: Annotated[Visitor, Depends(_visitor_or_an
     if seen.principal is not None:
         return RedirectResponse(HOME[seen.principal.role], status_code=303, headers=HEADERS)
     minutes = application(request).settings.web_idle_minutes
-    return render(request, seen, "login.html", {"notice": ENDED.get(ended, "").format(
-        minutes=minutes, hours=SESSION_HOURS)})
+    return render(request, seen, "login.html", {"notice": ENDED.get(ended, ""), "minutes": minutes,
+                                                "hours": SESSION_HOURS})
 
 
 @router.post("/login")

@@ -25,7 +25,8 @@ class SmtpChannel:
         domain = self.sender.rpartition("@")[2] or "rems.invalid"
         email["Message-ID"] = f"<{message.idempotency_key}@{domain}>"
         email["From"], email["To"] = self.sender, message.email
-        email["Subject"] = f"REMS reminder ({message.rule}): {message.kind.replace('_', ' ')}"
+        email["Subject"] = message.title or f"REMS reminder ({message.rule}): {message.kind.replace('_', ' ')}"
+        email["Content-Language"] = message.locale  # issue 18 item 5
         email["X-REMS-Notification"] = message.notification_id
         email.set_content(message.text)
         return email
