@@ -19,6 +19,7 @@ from rems.domain.model import (
 )
 from rems.domain.prescribing import open_requirement
 from rems.domain.requirements import Decision
+from rems.services import optimistic
 from rems.services.commands import PharmacyRequest, RecordDispense, RequestAuthorization
 from rems.services.lifecycle import audit, new_id, new_number, transition
 from rems.services.records import load_check, load_records
@@ -146,13 +147,20 @@ def _expire_stale_confirmation(uow: UnitOfWork, ctx: Context, rx: Prescription) 
         uow.flush()
 
 
-def obtain_confirmation(uow: UnitOfWork, ctx: Context, cmd: PharmacyRequest) -> Confirmation:
-    """R26: a confirmation number only while every gate holds; valid for R27's window."""
+def _confirm_under_lock(uow: UnitOfWork, ctx: Context, cmd: PharmacyRequest) -> optimistic.Confirming:
     rx, patient, pharmacy = _pharmacy_view(uow, cmd, lock=True)
     _expire_stale_confirmation(uow, ctx, rx)
     program = uow.program(rx.program_id)
     decision = gate.evaluate("confirm", load_records(uow, patient, rx, pharmacy=pharmacy), program,
                              ctx.now)
+    return optimistic.Confirming(rx, pharmacy, program, decision)
+
+
+def obtain_confirmation(uow: UnitOfWork, ctx: Context, cmd: PharmacyRequest) -> Confirmation:
+    """R26: a confirmation number only while every gate holds; valid for R27's window."""
+    # Issue 14 item 3: on SQLite decided before the write lock and re-checked under it, else here.
+    rx, pharmacy, program, decision = (optimistic.confirmation(uow, ctx, cmd)
+                                       or _confirm_under_lock(uow, ctx, cmd))
     try:
         transition(uow, ctx, "prescription", rx, "confirm", {"gate_passes": decision.allowed},
                    gate=decision.failures)
@@ -169,8 +177,7 @@ def obtain_confirmation(uow: UnitOfWork, ctx: Context, cmd: PharmacyRequest) -> 
     return confirmation
 
 
-def record_dispense(uow: UnitOfWork, ctx: Context, cmd: RecordDispense) -> Dispense:
-    """Every gate again, plus R27 and R29; the database refuses a second dispense (R33)."""
+def _dispense_under_lock(uow: UnitOfWork, ctx: Context, cmd: RecordDispense) -> optimistic.Dispensing:
     confirmation = uow.confirmation_by_number(cmd.confirmation_number)
     pharmacy = uow.get(Pharmacy, cmd.pharmacy_id)
     if confirmation.pharmacy_id != pharmacy.id:
@@ -181,6 +188,14 @@ def record_dispense(uow: UnitOfWork, ctx: Context, cmd: RecordDispense) -> Dispe
                               cmd.medication_guide_given)
     records = load_records(uow, patient, rx, pharmacy, confirmation, counselling)
     decision = gate.evaluate("dispense", records, uow.program(rx.program_id), ctx.now)
+    return optimistic.Dispensing(confirmation, pharmacy, rx, patient, decision)
+
+
+def record_dispense(uow: UnitOfWork, ctx: Context, cmd: RecordDispense) -> Dispense:
+    """Every gate again, plus R27 and R29; the database refuses a second dispense (R33)."""
+    # Issue 14 item 3: on SQLite decided before the write lock and re-checked under it, else here.
+    confirmation, pharmacy, rx, patient, decision = (optimistic.dispense(uow, ctx, cmd)
+                                                     or _dispense_under_lock(uow, ctx, cmd))
     try:
         transition(uow, ctx, "prescription", rx, "dispense", {"gate_passes": decision.allowed},
                    gate=decision.failures)
