@@ -313,3 +313,15 @@ cds_jwt_ids = Table(
     "cds_jwt_ids", metadata, Column("issuer", String(300), primary_key=True),
     Column("jti", String(200), primary_key=True), Column("expires_at", UTCDateTime, nullable=False),
     Index("ix_cds_jwt_ids_expires", "expires_at"))
+
+# Issue 14 item 6 (migration 0014): each patient's latest events, kept by triggers on INSERT into
+# the (append-only) history tables; the reminder sweep selects on these dates (due_patients.py).
+patient_latest = Table(
+    "patient_latest", metadata,
+    Column("patient_id", String(32), ForeignKey("patients.id"), primary_key=True),
+    Column("last_negative_test_at", UTCDateTime), Column("last_negative_sensitivity", Integer),
+    Column("last_survey_at", UTCDateTime), Column("first_dispense_at", UTCDateTime),
+    Column("last_dispense_at", UTCDateTime), Column("last_dispense_supply", Integer),
+    Index("ix_patient_latest_test", "last_negative_test_at"),
+    Index("ix_patient_latest_survey", "last_survey_at"),
+    Index("ix_patient_latest_dispense", "last_dispense_supply", "last_dispense_at"))
