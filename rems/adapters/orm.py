@@ -323,5 +323,6 @@ patient_latest = Table(
     Column("last_survey_at", UTCDateTime), Column("first_dispense_at", UTCDateTime),
     Column("last_dispense_at", UTCDateTime), Column("last_dispense_supply", Integer),
     Index("ix_patient_latest_test", "last_negative_test_at"),
+    Index("ix_patient_latest_sensitivity", "last_negative_sensitivity"),
     Index("ix_patient_latest_survey", "last_survey_at"),
     Index("ix_patient_latest_dispense", "last_dispense_supply", "last_dispense_at"))

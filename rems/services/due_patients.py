@@ -136,11 +136,13 @@ def pregnancy_tests(uow: UnitOfWork, w: Window) -> list[Reminder]:
     # A candidate's latest negative test anchors the window; a latest one too insensitive to
     # qualify (R9) leaves the anchor to an earlier one, so such patients are candidates anyway
     # (schedule.test_due decides, on all their tests).
-    query = select(lt.patient_id).join(orm.patients, pt.id == lt.patient_id).where(
-        or_(_test_cadences(w, programs), lt.last_negative_sensitivity > threshold),
-        pt.state.in_(LIVE_PATIENT_STATES), pt.test_phase.in_(TREATED_PHASES))
+    live = (pt.state.in_(LIVE_PATIENT_STATES), pt.test_phase.in_(TREATED_PHASES))
+    anchored = select(lt.patient_id).join(orm.patients, pt.id == lt.patient_id).where(
+        _test_cadences(w, programs), *live)
+    insensitive = select(lt.patient_id).join(orm.patients, pt.id == lt.patient_id).where(
+        lt.last_negative_sensitivity > threshold, *live)
     out = []
-    for b in _load(uow, _candidates(uow, query), "tests", "ppafs", "dispenses"):
+    for b in _load(uow, _candidates(uow, anchored) + _candidates(uow, insensitive), "tests", "ppafs", "dispenses"):
         params = _params(uow, b.patient, w)
         if _category(uow, b.patient, w) not in FRP_CATEGORIES:
             continue

@@ -67,6 +67,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('patient_id', name=op.f('pk_patient_latest'))
     )
     op.create_index('ix_patient_latest_test', 'patient_latest', ['last_negative_test_at'])
+    op.create_index('ix_patient_latest_sensitivity', 'patient_latest', ['last_negative_sensitivity'])
     op.create_index('ix_patient_latest_survey', 'patient_latest', ['last_survey_at'])
     op.create_index('ix_patient_latest_dispense', 'patient_latest', ['last_dispense_supply', 'last_dispense_at'])
     sqlite = op.get_bind().dialect.name == 'sqlite'
@@ -110,5 +111,6 @@ def downgrade() -> None:
             op.execute(f'DROP FUNCTION rems_{name}()')
     op.drop_index('ix_patient_latest_dispense', table_name='patient_latest')
     op.drop_index('ix_patient_latest_survey', table_name='patient_latest')
+    op.drop_index('ix_patient_latest_sensitivity', table_name='patient_latest')
     op.drop_index('ix_patient_latest_test', table_name='patient_latest')
     op.drop_table('patient_latest')
