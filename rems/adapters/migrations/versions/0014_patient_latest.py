@@ -38,7 +38,7 @@ KEPT = [
 ]
 
 
-def _upserts(table: str, keep: list, sqlite: bool) -> list[str]:
+def _upserts(keep: list) -> list[str]:
     """One upsert per kept anchor: insert the patient's row, or update it when NEW is later
     (earlier, for a minimum)."""
     out = []
@@ -47,7 +47,7 @@ def _upserts(table: str, keep: list, sqlite: bool) -> list[str]:
         values = [f'NEW.{source}'] + [f'NEW.{s}' for _, s in carried]
         sets = ', '.join(f'{c} = excluded.{c}' for c in columns)
         compare = '>=' if how == 'max' else '<'
-        out.append(f"INSERT INTO patient_latest (patient_id, {', '.join(columns)}) "
+        out.append(f"INSERT INTO patient_latest (patient_id, {', '.join(columns)}) "  # noqa: S608 - our names
                    f"VALUES (NEW.patient_id, {', '.join(values)}) "
                    f"ON CONFLICT (patient_id) DO UPDATE SET {sets} "
                    f"WHERE patient_latest.{column} IS NULL OR excluded.{column} {compare} patient_latest.{column};")
@@ -72,7 +72,7 @@ def upgrade() -> None:
     op.create_index('ix_patient_latest_dispense', 'patient_latest', ['last_dispense_supply', 'last_dispense_at'])
     sqlite = op.get_bind().dialect.name == 'sqlite'
     for name, table, condition, keep in KEPT:
-        body = '\n    '.join(_upserts(table, keep, sqlite))
+        body = '\n    '.join(_upserts(keep))
         if sqlite:
             when = f' WHEN {condition}' if condition else ''
             op.execute(f'CREATE TRIGGER trg_{name} AFTER INSERT ON {table} FOR EACH ROW{when}\n'
