@@ -50,10 +50,16 @@ def _no_locked_path(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(prescriptions, "_dispense_under_lock", refuse)
 
 
+def _authorized(s: Scenario, category: str) -> Prescription:
+    s.enrolled(category).ready()
+    rx = s.authorized()
+    assert rx.number is not None
+    return rx
+
+
 def test_nothing_changed_the_snapshot_decision_stands_r26_r33(s: Scenario,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    s.enrolled("adult_male").ready()
-    rx = s.authorized()
+    rx = _authorized(s, "adult_male")
     assert rx.number is not None
     _no_locked_path(monkeypatch)
     confirmation = s.confirm(rx.number)
@@ -82,8 +88,7 @@ def test_a_dispense_committed_in_the_gap_is_seen_by_the_second_dispense_r28(
 
 def test_a_pharmacy_suspended_in_the_gap_gets_no_confirmation_r25(
         s: Scenario, gap: Callable[[Callable[[], Any]], None]) -> None:
-    s.enrolled("adult_male").ready()
-    rx = s.authorized()
+    rx = _authorized(s, "adult_male")
     assert rx.number is not None
     gap(lambda: s.call(certification.change_certification, "pharmacy", s.pharmacy_id, "suspend",
                        s.program, actor="admin"))
@@ -95,8 +100,7 @@ def test_a_pharmacy_suspended_in_the_gap_gets_no_confirmation_r25(
 
 def test_a_positive_test_in_the_gap_stops_the_dispense_r30(
         s: Scenario, gap: Callable[[Callable[[], Any]], None]) -> None:
-    s.enrolled("adult_frp").ready()
-    rx = s.authorized()
+    rx = _authorized(s, "adult_frp")
     assert rx.number is not None
     number = s.confirm(rx.number).number
     gap(lambda: s.pregnancy_test("positive", 0.5))
@@ -109,8 +113,7 @@ def test_a_positive_test_in_the_gap_stops_the_dispense_r30(
 
 def test_a_change_to_another_patient_in_the_gap_keeps_the_snapshot_decision(
         s: Scenario, gap: Callable[[Callable[[], Any]], None], monkeypatch: pytest.MonkeyPatch) -> None:
-    s.enrolled("adult_male").ready()
-    rx = s.authorized()
+    rx = _authorized(s, "adult_male")
     assert rx.number is not None
     mine = s.patient_id
     s.enrolled("adult_frp").ready()  # another patient, tested in the gap
