@@ -11,7 +11,7 @@ always name that zone (T1).
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from io import BytesIO
 from pathlib import Path
@@ -96,7 +96,7 @@ def zone_name(moment: datetime) -> str:
     name = moment.tzname()
     if name and not name.startswith(("+", "-")):
         return name
-    minutes = int((moment.utcoffset() or (moment - moment)).total_seconds() // 60)
+    minutes = int((moment.utcoffset() or timedelta()).total_seconds() // 60)
     return f"UTC{'+' if minutes >= 0 else '-'}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 

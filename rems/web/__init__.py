@@ -10,8 +10,8 @@ from fastapi.staticfiles import StaticFiles
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from rems.i18n import web as i18n_web
 from rems.web import admin, admin_onboarding, admin_patients, login, operations, patient, pharmacy, prescriber
+from rems.web import languages as i18n_web
 from rems.web.pages import HEADERS, LoginRequired, ShowError, cookies
 
 STATIC = Path(__file__).parent / "static"

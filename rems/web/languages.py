@@ -1,4 +1,4 @@
-"""Issue 18 item 5 on the dashboard: which language a page is in, the switch, the Jinja hooks.
+"""Issue 18 item 5 on the dashboard (rems.i18n holds the catalogues and the formats): which language a page is in, the switch, the Jinja hooks.
 
 The patient's pages, the sign-in page and the error pages are translated; the staff's pages
 (prescriber, pharmacy, administrator) stay in English, so a signed-in staff member always gets
@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
@@ -22,13 +22,17 @@ from jinja2.runtime import Context
 from starlette.responses import RedirectResponse, Response
 
 from rems import i18n
-from rems.api.auth import Principal, application
 from rems.i18n import messages
 
 router = APIRouter(prefix="/web", include_in_schema=False)
 TRANSLATED_ROLES = frozenset({"patient"})  # signed-in roles whose pages have catalogues
 YEAR = 365 * 24 * 3600
 _current: ContextVar[str] = ContextVar("rems_page_lang", default=i18n.DEFAULT)
+
+
+class Principal(Protocol):  # rems.api.auth.Principal, as far as the language needs it
+    @property
+    def role(self) -> str: ...
 
 
 def page_language(request: Request, principal: Principal | None) -> str:
@@ -107,5 +111,5 @@ def choose(request: Request, to: str = "", next: str = "") -> Response:
     chosen = i18n.supported(to)
     if chosen:
         response.set_cookie(i18n.COOKIE, chosen, max_age=YEAR, path="/web", httponly=True, samesite="lax",
-                            secure=application(request).settings.env == "production")
+                            secure=request.app.state.rems.settings.env == "production")
     return response
