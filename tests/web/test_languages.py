@@ -71,6 +71,13 @@ def test_the_sign_in_page_and_its_notice_follow_the_browser(browser: Browser) ->
     assert "Your session ended after 15 min without activity: sign in again." in english
 
 
+def test_a_refused_token_is_explained_in_spanish(browser: Browser) -> None:
+    csrf = browser.csrf()
+    refused = browser.client.post("/web/login", data={"token": "not-a-token", "csrf": csrf}, headers=SPANISH)
+    assert refused.status_code == 401
+    assert "este token no se reconoce: pida uno nuevo al administrador del programa" in refused.text
+
+
 def test_an_error_page_a_patient_sees_is_in_spanish(browser: Browser, w: World, clock: Clock) -> None:
     _surveyed(browser, w, clock)
     page = browser.get("/web/prescriber", headers=SPANISH)
