@@ -169,7 +169,7 @@ def test_the_diff_page_names_a_malformed_field_and_a_wrong_id(admin: Browser) ->
     bad = admin.client.post(f"{PAGE}/diff", data={"csrf": token, "toml": MALE_TESTS.replace(
         'rule = "R9"\napplies_to = ["adult_male"]', 'rule = "R9"\napplies_to = ["martians"]')})
     assert bad.status_code == 422 and re.search(r'data-field="requirements\[\d+\]\.applies_to"', bad.text)
-    assert "martians" in bad.text  # the pasted text is kept to correct
+    assert "martians" in bad.text  # the pasted text is kept, to correct it
     other = admin.client.post(f"{PAGE}/diff", data={"csrf": token, "toml": POMALIDOMIDE.replace(
         'id = "pomalidomide"', 'id = "lenalidomide"', 1)})
     assert other.status_code == 422 and 'data-field="id"' in other.text
