@@ -11,7 +11,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from rems.api.app import create_app
+from rems.bootstrap import App
 from rems.domain.model import AuditEntry
+from tests.api.conftest import Clock
 from tests.api.world import ADMIN, World
 from workflows.program import PROGRAM_DIR
 
@@ -20,6 +22,12 @@ POMALIDOMIDE = (PROGRAM_DIR / "pomalidomide.toml").read_text(encoding="utf-8")
 MALE_TESTS = POMALIDOMIDE + ('\n[[requirements]]\nkind = "lab_test"\nid = "male-tests"\nanalyte = "hCG"\n'
                              'rule = "R9"\napplies_to = ["adult_male"]\nfda_code = "C128523"\n'
                              'effective_from = 2027-01-01\n')
+
+
+@pytest.fixture
+def w(app: App) -> World:
+    """The API tests' cast, on each test database (the `app` fixture: SQLite and PostgreSQL)."""
+    return World(app, Clock()).cast()
 
 
 @pytest.fixture
