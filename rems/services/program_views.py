@@ -109,6 +109,8 @@ def parse_candidate(program_id: str, text: str, source: str = "candidate.toml") 
         candidate = parse_program(text, source)
     except ProgramError as error:
         raise InvalidInput(error.field, f"{source}: {error.reason}") from None
+    except (ValueError, TypeError, KeyError, AttributeError) as error:  # a shape no parser names: never a trace
+        raise InvalidInput("(file)", f"{source}: cannot be read as a program file ({type(error).__name__})") from None
     if candidate.id != program_id:
         raise InvalidInput("id", f"the file is program {candidate.id!r}, not {program_id!r}: a diff compares "
                                  "a new version of the same program")

@@ -11,12 +11,12 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from tests.api.world import ADMIN
-from tests.browser.a11y import assert_accessible, assert_fits
-from tests.browser.axe import assert_axe_clean
+from tests.browser.a11y import assert_fits
 from tests.browser.conftest import DESKTOP, NARROW, Server, serving, shot
+from tests.browser.test_staff import _checked, _sign_in
 from workflows.program import PROGRAM_DIR
 
 SECOND_ADMIN = "ops-admin-2"
@@ -40,18 +40,6 @@ def relaxed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         file.write(RELAXATION)
     with serving(folder, REMS_PROGRAM_DIR=str(programs)) as running:
         yield running
-
-
-def _checked(page: Page) -> None:
-    assert_accessible(page)
-    assert_axe_clean(page)
-
-
-def _sign_in(page: Page, token: str) -> None:
-    page.goto("/web/login")
-    page.get_by_label("Access token").fill(token)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
 
 
 def test_discretion_is_recorded_and_a_relaxation_needs_two_administrators(
