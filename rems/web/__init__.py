@@ -10,7 +10,17 @@ from fastapi.staticfiles import StaticFiles
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from rems.web import admin, admin_onboarding, admin_patients, admin_programs, login, operations, patient, pharmacy, prescriber
+from rems.web import (
+    admin,
+    admin_onboarding,
+    admin_patients,
+    admin_programs,
+    login,
+    operations,
+    patient,
+    pharmacy,
+    prescriber,
+)
 from rems.web.pages import HEADERS, LoginRequired, ShowError, cookies
 
 STATIC = Path(__file__).parent / "static"
