@@ -59,6 +59,14 @@ def _where(field: str) -> str:
 
 def submit(call: Call, body: bytes) -> JSONResponse:
     try:
+        return _submit(call, body)
+    except NotFound as missing:  # audited once the unit of work is closed (it holds the write lock)
+        call.hidden(str(missing))
+        return _error(404, f"{missing}: not found, or not yours")
+
+
+def _submit(call: Call, body: bytes) -> JSONResponse:
+    try:
         response = questionnaires.read_response(body)
         qid = questionnaires.questionnaire_id(response)
         subject = questionnaires.subject_patient(response)
@@ -98,6 +106,3 @@ def submit(call: Call, body: bytes) -> JSONResponse:
             return _done(f"patient enrolled (R5-R8): {patient.id}", patient=patient.id)
         except InvalidInput as bad:
             return _error(422, f"{bad.field.removeprefix('answers.')}: {bad.reason}", _where(bad.field))
-        except NotFound as missing:
-            call.hidden(str(missing))
-            return _error(404, f"{missing}: not found, or not yours")

@@ -24,7 +24,8 @@ from workflows.questionnaires import PLACEHOLDER, ItemSpec, QuestionnaireSpec
 
 OPTION_SYSTEM = "urn:rems-engine:questionnaire-option"  # CodeSystem of our options: code = its position
 _TYPE = {"boolean": "boolean", "choice": "choice", "string": "string", "date": "date", "display": "display"}
-_ANSWER = {"boolean": "valueBoolean", "string": "valueString", "date": "valueDate", "choice": "valueCoding"}
+_VALUES = ("valueBoolean", "valueString", "valueDate", "valueDateTime", "valueInteger", "valueDecimal",
+           "valueCoding", "valueTime", "valueUri")
 
 
 def url(base_url: str, spec: QuestionnaireSpec) -> str:
@@ -125,6 +126,8 @@ def read_response(body: bytes) -> QuestionnaireResponse:
 
 
 def questionnaire_id(response: QuestionnaireResponse) -> str:
+    if response.status not in ("completed", "amended"):
+        raise _bad("QuestionnaireResponse.status", "a submitted form is completed (or amended)")
     ref = str(response.questionnaire or "").split("|")[0].rstrip("/")
     if not ref:
         raise _bad("QuestionnaireResponse.questionnaire", "required: the canonical URL of our Questionnaire",
@@ -145,17 +148,19 @@ def subject_patient(response: QuestionnaireResponse) -> str | None:
                f"{codes.REMS_PATIENT}) or Patient/<id>")
 
 
-def _answer(spec: QuestionnaireSpec, item: ItemSpec | None, link_id: str, answer: Any) -> Any:
-    if item is None:
-        return None
+def _answer(item: ItemSpec, answer: Any) -> Any:
+    """The answer's value[x] as given; a choice's Coding read as its option (by code or display).
+    A value of the wrong type is passed on as it is, so the service names the item and the reason."""
     if item.type == "choice" and answer.valueCoding is not None:
         coding = answer.valueCoding
         by_code = {option_code(item, o): o for o in item.options}
-        return by_code.get(str(coding.code)) or (coding.display if coding.display in item.options else f"?{coding.code}")
-    if item.type == "choice" and answer.valueString is not None:
-        return answer.valueString
-    value = getattr(answer, _ANSWER.get(item.type, "valueString"), None)
-    return value.isoformat() if isinstance(value, date) else value
+        return by_code.get(str(coding.code)) or (coding.display if coding.display in item.options
+                                                 else f"code {coding.code}")
+    given = [getattr(answer, name) for name in _VALUES if getattr(answer, name, None) is not None]
+    value = given[0] if given else None
+    if isinstance(value, date):
+        return value.isoformat()
+    return value if isinstance(value, (bool, str, int, float)) or value is None else str(value)
 
 
 def answers(spec: QuestionnaireSpec, response: QuestionnaireResponse) -> dict[str, Any]:
@@ -172,6 +177,6 @@ def answers(spec: QuestionnaireSpec, response: QuestionnaireResponse) -> dict[st
                 raise _bad(f"QuestionnaireResponse.item[linkId={link}]", "one answer per item")
             if given:
                 item = spec.item(link)
-                out[link] = _answer(spec, item, link, given[0]) if item is not None else True
+                out[link] = _answer(item, given[0]) if item is not None else True
     walk(response.item)
     return out

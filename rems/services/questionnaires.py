@@ -180,10 +180,10 @@ def submit_enrollment(uow: UnitOfWork, ctx: Context, questionnaire_id: str, pres
         data.pop("facts", None)
     try:
         cmd = parse(EnrollPatient, program_id=program.id, prescriber_id=prescriber_id, **data)
+        patient = patients.enroll_patient(uow, ctx, cmd)
     except InvalidInput as bad:  # name the form's item, not the command's field
         item = next((i for i in spec.items if i.maps_to and bad.field.startswith(i.maps_to)), None)
         raise InvalidInput(f"answers.{item.link_id}" if item else bad.field, bad.reason) from None
-    patient = patients.enroll_patient(uow, ctx, cmd)
     uow.add(_response(ctx, program, spec, patient.id, given, []))
     uow.commit()
     return patient
