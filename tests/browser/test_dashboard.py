@@ -78,7 +78,12 @@ def test_a_prescriber_takes_an_frp_patient_from_enrollment_to_an_authorization(
     patient = open_page(NARROW)
     _sign_in_with_the_keyboard(patient, w.tokens[patient_id])
     assert_accessible(patient)
-    patient.get_by_role("button", name="I have completed the survey").click()
+    # issue 16.3: the program's questions; the right answers are the program file's (knowledge questions)
+    for link_id, answer in (("share", "false"), ("donate-blood", "false"),
+                            ("return-unused", "Return them to the pharmacy or the program"),
+                            ("pregnancy-stop", "Stop taking it and call the prescriber at once")):
+        patient.locator(f'select[name="answers.{link_id}"]').select_option(answer)
+    patient.get_by_role("button", name="Submit my answers").click()
     expect(patient.get_by_text("by the patient")).to_be_visible()
 
     doc.reload()
