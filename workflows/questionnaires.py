@@ -20,7 +20,6 @@ from typing import Any
 from workflows.vocabulary import RequirementSpec
 
 QUESTIONNAIRE_DIR = Path(__file__).parent / "programs" / "questionnaires"
-CATEGORIES = ("adult_frp", "child_frp", "adult_fnrp", "child_fnrp", "adult_male", "child_male")  # R5a
 # form -> (the requirement kind it satisfies, the respondent option of that kind, if any)
 FORMS: dict[str, tuple[str | None, str | None]] = {
     "enrollment": (None, None), "patient_survey": ("survey", "patient"),
@@ -152,6 +151,8 @@ def _form(source: str, where: str, raw: Any, program_id: str,
         if spec.kind != kind or (respondent and spec.options.get("respondent") != respondent):
             raise QuestionnaireError(source, where + "requirement", f"{requirement!r} is not a "
                                      f"{kind or 'enrollment'} requirement{f' of the {respondent}' if respondent else ''}")
+    from workflows.program import CATEGORIES  # R5a; the program module imports this one
+
     applies = raw.get("applies_to")
     if applies is not None and (not isinstance(applies, list) or not applies
                                 or any(c not in CATEGORIES for c in applies)):
