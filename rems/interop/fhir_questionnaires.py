@@ -52,6 +52,8 @@ def package_for(call: Call, questionnaire_id: str) -> JSONResponse:
 
 
 def _where(field: str) -> str:
+    if field == "respondent":  # R6: a guardian answers for a child, named by `source`
+        return "QuestionnaireResponse.source"
     if field.startswith("answers."):
         return f"QuestionnaireResponse.item.where(linkId='{field.removeprefix('answers.')}')"
     return f"QuestionnaireResponse.{field}"
