@@ -38,9 +38,10 @@ worker: install ## Run a Celery worker and beat (reminders, expiry) on the embed
 demo: install ## Walk an FRP patient through the CLI on an embedded SQLite database
 	$(BIN)/rems demo
 
-lint: install ## ruff and mypy (strict on workflows, domain and services)
+lint: install ## ruff, mypy (strict on workflows, domain and services), the import contracts (pyproject.toml)
 	$(BIN)/ruff check rems workflows workers tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-logo
 
 system-deps: ## Install the Debian packages the suite needs (PostgreSQL, Redis, Chromium, docker-compose)
 	bash tests/setup/system_deps.sh

@@ -49,6 +49,9 @@ TEMPLATE = 10_000  # quiet patients seeded one by one; the rest are copies
 # R34: each copy is another person (its own identity: the suffix goes on the name key too).
 CLONED = (("persons", "id IN (SELECT person_id FROM patients WHERE id IN (SELECT patient_id FROM bench_pick))"),
           ("patients", "id IN (SELECT patient_id FROM bench_pick)"),
+          # Issue 14 item 6 (migration 0014): kept by triggers, which the PostgreSQL copy skips
+          # (replica role); copied before the history, so SQLite's triggers find it there.
+          ("patient_latest", "patient_id IN (SELECT patient_id FROM bench_pick)"),
           ("ppafs", "patient_id IN (SELECT patient_id FROM bench_pick)"),
           ("pregnancy_tests", "patient_id IN (SELECT patient_id FROM bench_pick)"),
           ("patient_surveys", "patient_id IN (SELECT patient_id FROM bench_pick)"),

@@ -17,7 +17,8 @@ import statistics
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,8 +26,9 @@ from typing import Any
 from sqlalchemy import create_engine, event, insert
 
 from benchmarks import bare, databases, seed
+from rems.adapters.sqlite_writers import WriterQueue
 from rems.bootstrap import bootstrap
-from rems.services import prescriptions
+from rems.services import optimistic, prescriptions
 from rems.services.commands import PharmacyRequest, RecordDispense, parse
 from rems.services.uow import Context
 from rems.settings import Settings
@@ -55,6 +57,7 @@ def _run(threads: int, work: list[Any], one: Callable[[Any], None], seconds: flo
                 continue
             latencies.append(time.perf_counter() - started)
 
+    HELD.clear()
     began = time.perf_counter()
     pool = [threading.Thread(target=worker) for _ in range(threads)]
     for thread in pool:
@@ -64,12 +67,49 @@ def _run(threads: int, work: list[Any], one: Callable[[Any], None], seconds: flo
     spent = time.perf_counter() - began
     latencies.sort()
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] if latencies else 0.0
+    held = sorted(HELD)
     return {"per_s": len(latencies) / spent if spent else 0.0, "n": len(latencies), "errors": errors[0],
+            "held_ms": 1000 * statistics.median(held) if held else 0.0,
             "p50_ms": 1000 * statistics.median(latencies) if latencies else 0.0, "p99_ms": 1000 * p99}
 
 
-def measure(kind: str, workdir: Path, patients: int, rounds: int, threads: int, seconds: float) -> None:
+HELD: list[float] = []  # seconds each SQLite write transaction of this process held the write lock
+
+
+def _time_the_write_lock() -> None:
+    """Record how long each writer holds SQLite's write lock (WriterQueue enter -> leave)."""
+    started: dict[int, float] = {}
+    enter, leave = WriterQueue.enter, WriterQueue.leave
+
+    def timed_enter(self: WriterQueue, dbapi_connection: Any) -> None:
+        enter(self, dbapi_connection)
+        started[id(dbapi_connection)] = time.perf_counter()
+
+    def timed_leave(self: WriterQueue, dbapi_connection: Any) -> None:
+        began = started.pop(id(dbapi_connection), None)
+        if began is not None:
+            HELD.append(time.perf_counter() - began)
+        leave(self, dbapi_connection)
+    WriterQueue.enter, WriterQueue.leave = timed_enter, timed_leave  # type: ignore[method-assign]
+
+
+@contextmanager
+def _decided_under_lock(locked: bool) -> Iterator[None]:
+    """`locked`: the optimistic path off (every decision under SQLite's write lock, as before)."""
+    saved = optimistic.confirmation, optimistic.dispense
+    if locked:
+        optimistic.confirmation = optimistic.dispense = lambda *_args: None  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        optimistic.confirmation, optimistic.dispense = saved
+
+
+def measure(kind: str, workdir: Path, patients: int, rounds: int, threads: int, seconds: float,
+            locked: bool = False) -> None:
     with databases.database(kind, workdir) as url:
+        if kind == "sqlite":
+            _time_the_write_lock()
         app = bootstrap(Settings(env="development", database_url=url))
         app.migrate()
         bare.create_table(app.engine)
@@ -106,15 +146,23 @@ def measure(kind: str, workdir: Path, patients: int, rounds: int, threads: int, 
         _run(threads, list(range(200)), bare_write, 2)  # warm-up: pools, imports
         for r in range(rounds):
             results = {"bare": _run(threads, list(range(10**6)), bare_write, seconds)}
-            confirmed.clear()
-            results["confirm"] = _run(threads, numbers[r * share:(r + 1) * share], confirm, seconds)
-            results["dispense"] = _run(threads, list(confirmed), dispense, seconds)
+            mine = numbers[r * share:(r + 1) * share]
+            # --locked: half the round's work decided under the write lock as before issue 14
+            # item 3's optimistic path (rems/services/optimistic.py), in A B / B A order by round.
+            ways = ([False, True] if r % 2 == 0 else [True, False]) if locked else [False]
+            for way, work in zip(ways, (mine[:len(mine) // 2], mine[len(mine) // 2:]) if locked else (mine,),
+                                 strict=True):
+                suffix = " locked" if way else ""
+                confirmed.clear()
+                with _decided_under_lock(way):
+                    results["confirm" + suffix] = _run(threads, work, confirm, seconds)
+                    results["dispense" + suffix] = _run(threads, list(confirmed), dispense, seconds)
             load = os.getloadavg()[0]
             for name, got in results.items():
                 ratio = got["per_s"] / results["bare"]["per_s"] if results["bare"]["per_s"] else 0.0
-                print(f"{kind} round {r + 1} {name:8s} {got['per_s']:8.1f}/s  p50 {got['p50_ms']:7.1f} ms  "
+                print(f"{kind} round {r + 1} {name:15s} {got['per_s']:8.1f}/s  p50 {got['p50_ms']:7.1f} ms  "
                       f"p99 {got['p99_ms']:8.1f} ms  n {got['n']:5.0f}  errors {got['errors']:3.0f}  "
-                      f"ratio {ratio:4.2f}  load {load:4.1f}", flush=True)
+                      f"ratio {ratio:4.2f}  lock held p50 {got['held_ms']:5.2f} ms  load {load:4.1f}", flush=True)
         if hasattr(app, "sealer"):  # absent before issue 14 item 3: the script runs on both
             app.sealer.close()
         app.engine.dispose()
@@ -128,10 +176,13 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--threads", type=int, default=16)
     p.add_argument("--seconds", type=float, default=5.0, help="at most, per measure and round")
+    p.add_argument("--locked", action="store_true",
+                   help="also measure every decision under the write lock (before issue 14 item 3's "
+                        "optimistic path), interleaved with the optimistic one in each round")
     args = p.parse_args()
     with tempfile.TemporaryDirectory(prefix="rems-writes-") as tmp:
         for kind in args.databases.split(","):
-            measure(kind, Path(tmp), args.patients, args.rounds, args.threads, args.seconds)
+            measure(kind, Path(tmp), args.patients, args.rounds, args.threads, args.seconds, args.locked)
 
 
 if __name__ == "__main__":

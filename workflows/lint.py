@@ -10,7 +10,7 @@ import itertools
 from dataclasses import dataclass, fields
 from datetime import date
 
-from workflows.program import Parameters, Program
+from workflows.program import Parameters, Program, safety_gaps
 from workflows.vocabulary import ENGINE_PARAMETERS, RequirementSpec, parameters_read
 
 
@@ -25,31 +25,12 @@ def _where(program: Program, spec: RequirementSpec) -> str:
     return f"requirements[{program.requirements.index(spec)}]"
 
 
-def _dates(program: Program) -> list[date]:
-    """Every date on which the program changes (a parameter block or a requirement's bounds)."""
-    marks = {p.effective_from for p in program.parameter_sets}
-    for spec in program.requirements:
-        marks |= {d for d in (spec.effective_from, spec.until) if d is not None}
-    return sorted(marks)
-
-
 def _safety(program: Program) -> list[Finding]:
-    """T4: a gate that dispenses without knowing who prescribes or who dispenses."""
-    found: list[Finding] = []
+    """T4: a gate that dispenses without knowing who prescribes or who dispenses (the loader
+    refuses such a file; a Program built otherwise is reported here too)."""
     if program.information_only is not None:
         return [Finding("info", "information_only", f"no dispensing gate: {program.information_only}")]
-    for day in _dates(program):
-        kinds = {(s.kind, s.options.get("stakeholder")) for s in program.requirements_on(day)}
-        if not program.requirements_on(day):
-            found.append(Finding("error", "requirements", f"from {day} no requirement is in force: "
-                                 "the check would allow everyone"))
-            continue
-        for needed, what in ((("certification", "prescriber"), "the prescriber's certification"),
-                             (("certification", "pharmacy"), "the pharmacy's certification"),
-                             (("enrollment", None), "the patient's enrollment")):
-            if needed not in kinds:
-                found.append(Finding("error", "requirements", f"from {day} {what} is not required (T4)"))
-    return found
+    return [Finding("error", "requirements", gap) for gap in safety_gaps(program)]
 
 
 def _specs(program: Program) -> list[Finding]:

@@ -283,12 +283,16 @@ def parse_program(text: str, source: str = "<program>") -> Program:
     parameter_sets = _parameter_sets(source, raw.get("parameters"), deviations, read)
     if problem is not None:
         raise problem
-    return Program(raw["id"], raw["name"], raw["drug"], tuple(rxnorm), raw["authorization_prefix"],
-                   parameter_sets, raw["time_zone"], requirements, raw.get("information_only"), deviations,
-                   products=parse_products(source, raw.get("products")),
-                   lifecycle=parse_lifecycle(source, raw.get("lifecycle")),
-                   relaxations=parse_relaxations(source, raw.get("relaxations")),
-                   questionnaires=parse_questionnaires(source, raw["id"], raw.get("questionnaires"), requirements))
+    program = Program(raw["id"], raw["name"], raw["drug"], tuple(rxnorm), raw["authorization_prefix"],
+                      parameter_sets, raw["time_zone"], requirements, raw.get("information_only"), deviations,
+                      products=parse_products(source, raw.get("products")),
+                      lifecycle=parse_lifecycle(source, raw.get("lifecycle")),
+                      relaxations=parse_relaxations(source, raw.get("relaxations")),
+                      questionnaires=parse_questionnaires(source, raw["id"], raw.get("questionnaires"), requirements))
+    gaps = safety_gaps(program)
+    if gaps:  # T4: refused at load; a program without a gate says so in information_only
+        raise ProgramError(source, "requirements", gaps[0])
+    return program
 
 
 def _requirements(source: str, raw: Mapping[str, Any]) -> tuple[RequirementSpec, ...]:
@@ -312,6 +316,34 @@ def _requirements(source: str, raw: Mapping[str, Any]) -> tuple[RequirementSpec,
     if reason is not None:
         log.info("%s: information only, no dispensing gate; declared reason: %s", source, reason)
     return specs
+
+
+def change_dates(program: Program) -> list[date]:
+    """Every date on which the program changes (a parameter block, a requirement's bounds)."""
+    marks = {p.effective_from for p in program.parameter_sets}
+    for spec in program.requirements:
+        marks |= {d for d in (spec.effective_from, spec.until) if d is not None}
+    return sorted(marks)
+
+
+_ALWAYS = ((("certification", "prescriber"), "the prescriber's certification"),
+           (("certification", "pharmacy"), "the pharmacy's certification"),
+           (("enrollment", None), "the patient's enrollment"))
+
+
+def safety_gaps(program: Program) -> list[str]:
+    """T4: the dates from which a gate would dispense without knowing who prescribes, who
+    dispenses, or whether the patient is enrolled (an information-only program declares it)."""
+    if program.information_only is not None:
+        return []
+    gaps = []
+    for day in change_dates(program):
+        kinds = {(s.kind, s.options.get("stakeholder")) for s in program.requirements_on(day)}
+        if not kinds:
+            gaps.append(f"from {day} no requirement is in force: the check would allow everyone")
+            continue
+        gaps += [f"from {day} {what} is not required (T4)" for needed, what in _ALWAYS if needed not in kinds]
+    return gaps
 
 
 def load_program(path: Path) -> Program:

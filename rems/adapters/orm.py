@@ -387,6 +387,18 @@ waiver_uses = Table(
 _VERSIONED[lifecycle.RelaxationActivation] = relaxation_activations
 _PLAIN.update({lifecycle.ProgramStatusChange: program_status_changes, lifecycle.WaiverUse: waiver_uses})
 
+# Issue 14 item 6 (migration 0014): each patient's latest events, kept by triggers on INSERT into
+# the (append-only) history tables; the reminder sweep selects on these dates (due_patients.py).
+patient_latest = Table(
+    "patient_latest", metadata,
+    Column("patient_id", String(32), ForeignKey("patients.id"), primary_key=True),
+    Column("last_negative_test_at", UTCDateTime), Column("last_negative_sensitivity", Integer),
+    Column("last_survey_at", UTCDateTime), Column("first_dispense_at", UTCDateTime),
+    Column("last_dispense_at", UTCDateTime), Column("last_dispense_supply", Integer),
+    Index("ix_patient_latest_test", "last_negative_test_at"),
+    Index("ix_patient_latest_sensitivity", "last_negative_sensitivity"),
+    Index("ix_patient_latest_survey", "last_survey_at"),
+    Index("ix_patient_latest_dispense", "last_dispense_supply", "last_dispense_at"))
 # Issue 16 item 3 (questionnaires lane, migration 0017): every submitted form; a failed survey is
 # kept here only (patient_surveys holds the passed ones, which alone satisfy R20).
 form_responses = Table(

@@ -374,6 +374,12 @@ def declares(program: Program, now: datetime | date, category: str, kind: str, *
                for spec in program.requirements_on(now))
 
 
+def lab_monitoring_in_force(program: Program, category: str, now: datetime) -> list[RequirementSpec]:
+    """The lab tests other than hCG in force today for `category` (status pages show when each is due)."""
+    return [spec for spec in program.requirements_on(now) if spec.kind == "lab_test"
+            and spec.options["analyte"] != "hCG" and spec.applies(category)]
+
+
 def pregnancy_testing(program: Program, category: str, now: datetime) -> bool:
     """R9-R11, R23: does a pregnancy-test (hCG) requirement apply to `category` today?"""
     return declares(program, now, category, "lab_test", analyte="hCG")

@@ -65,7 +65,7 @@ REQUIREMENT_NAMES: Mapping[str, str] = {
     "R20": "Patient Survey", "R22": "Authorization", "R23": "Authorization",
     "R24": "Quantity and Refills", "R26": "Pharmacy Confirmation", "R27": "Pharmacy Confirmation",
     "R28": "Dispense Timing", "R29": "Pharmacy Counselling", "R33": "Authorization",
-    "R36": "Authorization",
+    "R36": "Authorization", "LAB": "Lab Test",
 }
 
 # NCPDP SCRIPT REMS reason codes (our local list, see docs/readme/issue-9.md): one per rule family.
@@ -75,15 +75,24 @@ NCPDP_REASONS: Mapping[str, str] = {
     "R9": "LAB", "R10": "LAB", "R11": "LAB", "R30": "LAB", "R34": "LAB",
     "R15": "ATT", "R19": "ATT", "R20": "SRV",
     "R22": "AUT", "R23": "AUT", "R26": "AUT", "R27": "AUT", "R33": "AUT", "R36": "AUT",
-    "R24": "QTY", "R28": "QTY", "R29": "CNS",
+    "R24": "QTY", "R28": "QTY", "R29": "CNS", "LAB": "LAB",
 }
 NCPDP_DRUG_NOT_IN_PROGRAM = "DRG"
 NCPDP_UNKNOWN = "UNK"
 
 
-def ncpdp_reason(rule: str) -> str:
-    return NCPDP_REASONS.get(rule, NCPDP_UNKNOWN)
+def family(rule: str, code: str | None = None) -> str:
+    """The kind of requirement a rule id names on the wire. A program may name its requirements by
+    its own ids (iPLEDGE IP5: issue 17); the code keeps the kind's REMS_RULES.md id ("R9_…") or
+    its kind ("LAB_…"), so the name and reason code follow the kind, not the program's numbering."""
+    if rule in REQUIREMENT_NAMES or code is None:
+        return rule
+    return code.split("_", 1)[0]
 
 
-def requirement_name(rule: str) -> str:
-    return REQUIREMENT_NAMES.get(rule, f"REMS requirement {rule}")
+def ncpdp_reason(rule: str, code: str | None = None) -> str:
+    return NCPDP_REASONS.get(family(rule, code), NCPDP_UNKNOWN)
+
+
+def requirement_name(rule: str, code: str | None = None) -> str:
+    return REQUIREMENT_NAMES.get(family(rule, code), f"REMS requirement {rule}")

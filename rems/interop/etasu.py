@@ -9,7 +9,7 @@ with `refused` set so that the API layer audits the attempt.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
 
@@ -27,6 +27,14 @@ _STAGE_OF = {"requested": "authorize", "authorized": "confirm", "confirmed": "di
 NOT_AUTHORIZED = need(False, "R19", "R19_NOT_AUTHORIZED", "an authorization number for this prescription",
                       "the prescriber writes the prescription, completes the prescriber survey and "
                       "obtains an authorization number")
+
+
+def not_authorized(program: Program, now: datetime) -> Requirement:
+    """R19: no authorization yet, named by the program's own id for its authorization requirement
+    (issue 17) when it declares one."""
+    spec = next((s for s in program.requirements_on(now) if s.kind == "authorization"), None)
+    return replace(NOT_AUTHORIZED, rule=spec.rule_of("R19") if spec else "R19",
+                   fda_code=spec.fda_code if spec else None)
 
 
 @dataclass(frozen=True)
@@ -146,7 +154,7 @@ def for_patient(uow: UnitOfWork, ctx: Context, caller: Caller, patient_id: str,
     if open_rx:
         return evaluate_prescription(uow, ctx, caller, open_rx[-1], patient)
     readiness = gate.evaluate("readiness", load_records(uow, patient), program, ctx.now)
-    return _answer([*readiness.requirements, NOT_AUTHORIZED], patient, program, None)
+    return _answer([*readiness.requirements, not_authorized(program, ctx.now)], patient, program, None)
 
 
 def for_new_order(uow: UnitOfWork, ctx: Context, caller: Caller, patient_id: str, program: Program,
@@ -160,11 +168,15 @@ def for_new_order(uow: UnitOfWork, ctx: Context, caller: Caller, patient_id: str
                        what="program")
     reqs = list(gate.evaluate("readiness", load_records(uow, patient), program, ctx.now).requirements)
     params = program.at(ctx.now)
+    supply = next((s for s in program.requirements_on(ctx.now) if s.kind == "supply"), None)
+    if supply is None:  # the program limits no supply (issue 17: e.g. information only)
+        return _answer(reqs, patient, program, None)
+    rule = supply.rule_of("R24")
     if days_supply is not None:
-        reqs.append(need(days_supply <= params.max_supply_days, "R24", "R24_SUPPLY_TOO_LONG",
+        reqs.append(need(days_supply <= params.max_supply_days, rule, "R24_SUPPLY_TOO_LONG",
                          f"at most a {params.max_supply_days}-day supply",
                          f"prescribe {params.max_supply_days} days or fewer"))
     if refills is not None:
-        reqs.append(need(refills <= params.max_refills, "R24", "R24_REFILLS_NOT_ALLOWED",
+        reqs.append(need(refills <= params.max_refills, rule, "R24_REFILLS_NOT_ALLOWED",
                          "no refills", "write a new prescription instead of a refill"))
     return _answer(reqs, patient, program, None)

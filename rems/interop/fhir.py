@@ -149,7 +149,7 @@ def _nested(req: Any, subject: dict[str, Any] | None) -> dict[str, Any]:
         # Issue 18.7: a met requirement carries no failure code (docs/dashboard.md, "Codes").
         **({} if req.met else {"identifier": [{"system": codes.RULES, "value": req.code}]}),
         "reasonCode": [{"coding": [{"system": codes.RULES, "code": req.rule,
-                                    "display": codes.requirement_name(req.rule)}], "text": req.message}],
+                                    "display": codes.requirement_name(req.rule, req.code)}], "text": req.message}],
         "note": [{"text": req.remedy if not req.met and req.remedy else req.message}],
     }
     if subject:
@@ -160,7 +160,7 @@ def _nested(req: Any, subject: dict[str, Any] | None) -> dict[str, Any]:
 def etasu_output(result: Etasu, now: datetime, request_id: str | None) -> dict[str, Any]:
     """Output Parameters: one `rems-etasu` GuidanceResponse, one nested per requirement, the case."""
     subject = _subject(result.patient_id)
-    outputs: list[dict[str, Any]] = [{"name": codes.requirement_name(r.rule), "resource": _nested(r, subject)}
+    outputs: list[dict[str, Any]] = [{"name": codes.requirement_name(r.rule, r.code), "resource": _nested(r, subject)}
                                      for r in result.requirements]
     if result.case_number:
         outputs.append({"name": "case_number", "valueString": result.case_number})

@@ -41,7 +41,7 @@ class Reply:
 
 
 def reasons_of(unmet: Sequence[Requirement]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(codes.ncpdp_reason(r.rule) for r in unmet))
+    return tuple(dict.fromkeys(codes.ncpdp_reason(r.rule, r.code) for r in unmet))
 
 
 def note_of(unmet: Sequence[Requirement]) -> str:

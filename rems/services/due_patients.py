@@ -3,7 +3,9 @@
 Each query selects candidates whose anchor (last test, last survey, last dispense, birth date)
 puts the due date inside the window for one of the program intervals, through a range on an
 indexed column; the exact due date then comes from the domain functions the gate uses, on the
-candidates' records loaded in a few IN queries."""
+candidates' records loaded in a few IN queries. The latest test, survey and dispense of each
+patient are kept on write in `patient_latest` (migration 0014, issue 14 item 6), so no query steps
+over a patient's older history to find them."""
 
 from __future__ import annotations
 
@@ -12,9 +14,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import String, and_, any_, bindparam, exists, false, or_, select
+from sqlalchemy import String, and_, any_, bindparam, false, or_, select
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.orm import aliased
 
 from rems.adapters import orm
 from rems.domain import schedule
@@ -110,33 +111,38 @@ def _candidates(uow: UnitOfWork, query: Any) -> list[str]:
 
 
 def _test_cadences(w: Window, programs: list[tuple[str, Parameters]]) -> Any:
-    """Per program: the last test puts the next one in the window under the cadence that can
-    apply to the patient (R11): weekly only while treatment began less than the weekly phase
-    before the window (no older dispense), then every 4 weeks for regular cycles, 2 for irregular."""
-    t, pt, d = orm.pregnancy_tests.c, orm.patients.c, aliased(orm.dispenses)
+    """Per program: the latest negative test puts the next one in the window under the cadence
+    that can apply to the patient (R11): weekly only while treatment began less than the weekly
+    phase before the window (no older dispense), then every 4 weeks for regular cycles, 2 for
+    irregular. On patient_latest (migration 0014): its dates are the history's latest and first."""
+    lt, pt = orm.patient_latest.c, orm.patients.c
     cadences = []
     for program_id, p in programs:
         weekly_since = w.start - timedelta(days=p.weekly_test_interval_days + 7 * p.weekly_test_weeks)
         cadences.append(and_(pt.program_id == program_id, or_(
-            and_(_anchored(t.collected_at, w, [p.weekly_test_interval_days]),
-                 ~exists().where(d.c.patient_id == t.patient_id, d.c.dispensed_at < weekly_since)),
-            and_(_anchored(t.collected_at, w, [p.regular_cycle_test_interval_days]), pt.cycles_regular),
-            and_(_anchored(t.collected_at, w, [p.irregular_cycle_test_interval_days]), ~pt.cycles_regular))))
+            and_(_anchored(lt.last_negative_test_at, w, [p.weekly_test_interval_days]),
+                 or_(lt.first_dispense_at.is_(None), lt.first_dispense_at >= weekly_since)),
+            and_(_anchored(lt.last_negative_test_at, w, [p.regular_cycle_test_interval_days]), pt.cycles_regular),
+            and_(_anchored(lt.last_negative_test_at, w, [p.irregular_cycle_test_interval_days]),
+                 ~pt.cycles_regular))))
     return or_(false(), *cadences)
 
 
 def pregnancy_tests(uow: UnitOfWork, w: Window) -> list[Reminder]:
     """R11 (after R9's initial pair): the next test per the cadence, coming due, due, overdue."""
     programs = [(program_id, schedule.params_at(program, w.now)) for program_id, program in uow.programs.items()]
-    t, pt, later = orm.pregnancy_tests.c, orm.patients.c, aliased(orm.pregnancy_tests)
+    lt, pt = orm.patient_latest.c, orm.patients.c
     threshold = max(p.test_detection_threshold_miu_per_ml for _, p in programs)
-    query = select(t.patient_id).join(orm.patients, pt.id == t.patient_id).where(
-        _test_cadences(w, programs), t.result == "negative",
-        pt.state.in_(LIVE_PATIENT_STATES), pt.test_phase.in_(TREATED_PHASES),
-        ~exists().where(later.c.patient_id == t.patient_id, later.c.collected_at > t.collected_at,
-                        later.c.result == "negative", later.c.sensitivity_miu_per_ml <= threshold))
+    # A candidate's latest negative test anchors the window; a latest one too insensitive to
+    # qualify (R9) leaves the anchor to an earlier one, so such patients are candidates anyway
+    # (schedule.test_due decides, on all their tests).
+    live = (pt.state.in_(LIVE_PATIENT_STATES), pt.test_phase.in_(TREATED_PHASES))
+    anchored = select(lt.patient_id).join(orm.patients, pt.id == lt.patient_id).where(
+        _test_cadences(w, programs), *live)
+    insensitive = select(lt.patient_id).join(orm.patients, pt.id == lt.patient_id).where(
+        lt.last_negative_sensitivity > threshold, *live)
     out = []
-    for b in _load(uow, _candidates(uow, query), "tests", "ppafs", "dispenses"):
+    for b in _load(uow, _candidates(uow, anchored) + _candidates(uow, insensitive), "tests", "ppafs", "dispenses"):
         params = _params(uow, b.patient, w)
         if _category(uow, b.patient, w) not in FRP_CATEGORIES:
             continue
@@ -153,24 +159,20 @@ def patient_surveys(uow: UnitOfWork, w: Window) -> list[Reminder]:
     prescription, needed by the day the next one can be dispensed)."""
     all_params = _all_params(uow, w)
     intervals = {r.interval_days for p in all_params for r in p.survey.values()}
-    s, d = orm.patient_surveys.c, orm.dispenses.c
-    later, after = aliased(orm.patient_surveys), aliased(orm.dispenses)
+    lt = orm.patient_latest.c  # migration 0014: each patient's latest survey and dispense
     # A survey counts to the end of a local date (T1): a day either side covers every zone.
     around = {days + shift for days in intervals for shift in (-1, 0, 1)}
-    by_survey = select(s.patient_id).where(
-        _anchored(s.completed_at, w, around),
-        ~exists().where(later.c.patient_id == s.patient_id, later.c.completed_at > s.completed_at))
+    by_survey = select(lt.patient_id).where(_anchored(lt.last_survey_at, w, around))
     # Once a dispense follows the last survey, the next survey is due when the next dispense may
     # be made (R28's window opens): select on that date, one range per days_supply on the
     # (days_supply, dispensed_at) index (as refill_windows), for latest dispenses with no survey
     # after them. The window opens at least `supply - refill_window_days` days after the latest
     # dispense and at most its supply and a day after it; a day either side covers every zone.
-    ranges = [and_(d.days_supply == supply, d.dispensed_at >= w.start - timedelta(days=supply + 2),
-                   d.dispensed_at < w.end + timedelta(days=1 - off)) for supply, off in _supply_offsets(all_params)]
-    by_dispense = select(d.patient_id).where(
-        or_(false(), *ranges),
-        ~exists().where(after.c.patient_id == d.patient_id, after.c.dispensed_at > d.dispensed_at),
-        ~exists().where(later.c.patient_id == d.patient_id, later.c.completed_at > d.dispensed_at))
+    ranges = [and_(lt.last_dispense_supply == supply, lt.last_dispense_at >= w.start - timedelta(days=supply + 2),
+                   lt.last_dispense_at < w.end + timedelta(days=1 - off))
+              for supply, off in _supply_offsets(all_params)]
+    by_dispense = select(lt.patient_id).where(
+        or_(false(), *ranges), or_(lt.last_survey_at.is_(None), lt.last_survey_at <= lt.last_dispense_at))
     out = []
     for b in _live(_load(uow, _candidates(uow, by_survey) + _candidates(uow, by_dispense), "surveys", "dispenses"),
                    LIVE_PATIENT_STATES):
@@ -207,17 +209,15 @@ def refill_windows(uow: UnitOfWork, w: Window) -> list[Reminder]:
     """R28: the window for the next dispense opened (at most N days of supply left), remind once
     it has opened, within the lookback."""
     all_params = _all_params(uow, w)
-    d, later = orm.dispenses.c, aliased(orm.dispenses)
-    # One range per days_supply on the (days_supply, dispensed_at) index: opens = dispensed_at +
+    lt = orm.patient_latest.c  # migration 0014: each patient's latest dispense and its supply
+    # One range per days_supply on the (supply, latest dispense) index: opens = dispensed_at +
     # days_supply - refill_window_days must fall between the window's start and now.
     offsets = _supply_offsets(all_params)
     # Earlier dispenses still on hand only delay the opening, by at most the latest's own supply
     # and a day (it was dispensed with at most the window on hand).
-    ranges = [and_(d.days_supply == supply, d.dispensed_at >= w.start - timedelta(days=supply + 1),
-                   d.dispensed_at <= w.now - timedelta(days=off)) for supply, off in offsets]
-    query = select(d.patient_id).where(
-        or_(false(), *ranges),
-        ~exists().where(later.c.patient_id == d.patient_id, later.c.dispensed_at > d.dispensed_at))
+    ranges = [and_(lt.last_dispense_supply == supply, lt.last_dispense_at >= w.start - timedelta(days=supply + 1),
+                   lt.last_dispense_at <= w.now - timedelta(days=off)) for supply, off in offsets]
+    query = select(lt.patient_id).where(or_(false(), *ranges))
     out = []
     for b in _live(_load(uow, _candidates(uow, query), "dispenses"), ("active",)):
         last = b.dispenses[-1]

@@ -20,7 +20,7 @@ from rems.domain.model import (
 from rems.domain.prescribing import open_requirement
 from rems.domain.requirements import Decision
 from rems.interop import loop
-from rems.services import products, program_status
+from rems.services import optimistic, products, program_status
 from rems.services.commands import PharmacyRequest, RecordDispense, RequestAuthorization
 from rems.services.lifecycle import audit, new_id, new_number, transition
 from rems.services.records import load_check, load_records
@@ -154,13 +154,22 @@ def _expire_stale_confirmation(uow: UnitOfWork, ctx: Context, rx: Prescription) 
         uow.flush()
 
 
-def obtain_confirmation(uow: UnitOfWork, ctx: Context, cmd: PharmacyRequest) -> Confirmation:
-    """R26: a confirmation number only while every gate holds; valid for R27's window."""
+def _confirm_under_lock(uow: UnitOfWork, ctx: Context, cmd: PharmacyRequest) -> optimistic.Confirming:
     rx, patient, pharmacy = _pharmacy_view(uow, cmd, lock=True)
     _expire_stale_confirmation(uow, ctx, rx)
     program = uow.program(rx.program_id)
-    decision = program_status.gate(uow, ctx, "confirm", rx, gate.evaluate(
-        "confirm", load_records(uow, patient, rx, pharmacy=pharmacy), program, ctx.now))
+    decision = gate.evaluate("confirm", load_records(uow, patient, rx, pharmacy=pharmacy), program,
+                             ctx.now)
+    return optimistic.Confirming(rx, pharmacy, program, decision)
+
+
+def obtain_confirmation(uow: UnitOfWork, ctx: Context, cmd: PharmacyRequest) -> Confirmation:
+    """R26: a confirmation number only while every gate holds; valid for R27's window."""
+    # Issue 14 item 3: on SQLite decided before the write lock and re-checked under it, else here.
+    rx, pharmacy, program, decision = (optimistic.confirmation(uow, ctx, cmd)
+                                       or _confirm_under_lock(uow, ctx, cmd))
+    # Issue 17 items 4, 5: the lifecycle and a declared relaxation, on both paths, under the lock
+    decision = program_status.gate(uow, ctx, "confirm", rx, decision)
     try:
         transition(uow, ctx, "prescription", rx, "confirm", {"gate_passes": decision.allowed},
                    gate=decision.failures)
@@ -177,8 +186,7 @@ def obtain_confirmation(uow: UnitOfWork, ctx: Context, cmd: PharmacyRequest) -> 
     return confirmation
 
 
-def record_dispense(uow: UnitOfWork, ctx: Context, cmd: RecordDispense) -> Dispense:
-    """Every gate again, plus R27 and R29; the database refuses a second dispense (R33)."""
+def _dispense_under_lock(uow: UnitOfWork, ctx: Context, cmd: RecordDispense) -> optimistic.Dispensing:
     confirmation = uow.confirmation_by_number(cmd.confirmation_number)
     pharmacy = uow.get(Pharmacy, cmd.pharmacy_id)
     if confirmation.pharmacy_id != pharmacy.id:
@@ -188,8 +196,17 @@ def record_dispense(uow: UnitOfWork, ctx: Context, cmd: RecordDispense) -> Dispe
     counselling = Counselling(cmd.counselled, cmd.education_checklist_completed,
                               cmd.medication_guide_given)
     records = load_records(uow, patient, rx, pharmacy, confirmation, counselling)
-    decision = program_status.gate(uow, ctx, "dispense", rx,
-                                   gate.evaluate("dispense", records, uow.program(rx.program_id), ctx.now))
+    decision = gate.evaluate("dispense", records, uow.program(rx.program_id), ctx.now)
+    return optimistic.Dispensing(confirmation, pharmacy, rx, patient, decision)
+
+
+def record_dispense(uow: UnitOfWork, ctx: Context, cmd: RecordDispense) -> Dispense:
+    """Every gate again, plus R27 and R29; the database refuses a second dispense (R33)."""
+    # Issue 14 item 3: on SQLite decided before the write lock and re-checked under it, else here.
+    confirmation, pharmacy, rx, patient, decision = (optimistic.dispense(uow, ctx, cmd)
+                                                     or _dispense_under_lock(uow, ctx, cmd))
+    # Issue 17 items 4, 5: the lifecycle and a declared relaxation, on both paths, under the lock
+    decision = program_status.gate(uow, ctx, "dispense", rx, decision)
     try:
         transition(uow, ctx, "prescription", rx, "dispense", {"gate_passes": decision.allowed},
                    gate=decision.failures)

@@ -6,7 +6,8 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from rems.domain import gate, schedule
+from rems.domain import gate, labs, schedule
+from rems.domain.calendar import day_end
 from rems.domain.errors import NotFound
 from rems.domain.model import Patient, Pharmacy
 from rems.services import program_status
@@ -38,6 +39,10 @@ def patient_status(uow: UnitOfWork, ctx: Context, patient_id: str,
         due.append(_due("pregnancy test", "R11", schedule.test_due(
             records.tests, records.ppafs, records.dispenses, patient.cycles_regular, params,
             records.readmitted_at), ctx.now))
+    for spec in gate.lab_monitoring_in_force(program, category, ctx.now):  # ALT, AST, ANC (issue 17)
+        last = labs.next_lab_due(spec.options["lab_rule"], records.lab_results,
+                                 labs.treatment_start_of(records.dispenses), ctx.now, tz)
+        due.append(_due(f"{spec.options['analyte']} test", spec.rule, day_end(last, tz), ctx.now))
     if gate.declares(program, ctx.now, category, "survey", respondent="patient"):
         survey = schedule.survey_due(params.survey[category], category, records.patient_surveys,
                                      records.dispenses, tz, params.refill_window_days)

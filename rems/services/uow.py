@@ -312,6 +312,16 @@ class UnitOfWork:
         t = orm.audit_log.c
         return self._all(model.AuditEntry, t.entity == entity, t.entity_id == entity_id, order=t.id)
 
+    def snapshot(self) -> UnitOfWork | None:
+        """Issue 14 item 3: on SQLite, a read-only unit of work beside this writing one that has not
+        begun yet, to decide before taking the database's one write lock (rems/services/optimistic.py);
+        None otherwise (PostgreSQL's row locks never stop readers)."""
+        bind = self._sessions.kw["bind"]
+        if not self.write or bind.dialect.name != "sqlite" or (
+                self._session is not None and self._session.in_transaction()):
+            return None
+        return UnitOfWork(self._sessions, self.programs, write=False)
+
     # -- issue 6 ------------------------------------------------------------------------------
     def sibling(self) -> UnitOfWork:
         """A separate unit of work on the same database, committing on its own (e.g. to record a

@@ -10,7 +10,17 @@ from fastapi.staticfiles import StaticFiles
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from rems.web import admin, admin_onboarding, admin_patients, login, operations, patient, pharmacy, prescriber
+from rems.web import (
+    admin,
+    admin_onboarding,
+    admin_patients,
+    admin_programs,
+    login,
+    operations,
+    patient,
+    pharmacy,
+    prescriber,
+)
 from rems.web.pages import HEADERS, LoginRequired, ShowError, cookies
 
 STATIC = Path(__file__).parent / "static"
@@ -27,9 +37,10 @@ def _to_login(request: Request, error: Exception) -> Response:
 def install(api: FastAPI) -> None:
     """Mount the dashboard's pages under /web (outside the OpenAPI document) and its stylesheet."""
     api.mount("/web/static", StaticFiles(directory=STATIC), name="web-static")
-    # operations and onboarding first: their fixed paths must win over admin's
+    # operations, onboarding and programs first: their fixed paths must win over admin's
     # /web/admin/{kind}/{id}/{trigger}.
-    for module in (login, prescriber, pharmacy, operations, admin_patients, admin_onboarding, admin, patient):
+    for module in (login, prescriber, pharmacy, operations, admin_patients, admin_programs, admin_onboarding, admin,
+                   patient):
         api.include_router(module.router)
     api.add_exception_handler(LoginRequired, _to_login)
     api.add_exception_handler(ShowError, login.show_error)

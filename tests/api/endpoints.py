@@ -13,6 +13,7 @@ from rems.services import patients, relaxations
 from rems.services.uow import Context
 from tests.api.world import ADMIN, World
 from tests.workers.helpers import park_one
+from workflows.program import PROGRAM_DIR
 from workflows.relaxations import RelaxationSpec
 
 P, D, A = "/v1/pharmacy", "/v1/prescriber", "/v1/admin"
@@ -117,6 +118,7 @@ def _activation(w: World) -> str:
 
 
 PROG = f"{A}/programs/pomalidomide"
+POMALIDOMIDE = (PROGRAM_DIR / "pomalidomide.toml").read_text(encoding="utf-8")
 
 
 ENDPOINTS = [
@@ -300,4 +302,12 @@ ENDPOINTS = [
     Endpoint("GET /v1/admin/programs/{program_id}/waiver-uses",
              lambda w: Call(ADMIN, "GET", f"{PROG}/waiver-uses"), 200,
              (lambda w: Call(ADMIN, "GET", f"{PROG}/waiver-uses", params={"waiver": "x" * 81}), "waiver")),
+    Endpoint("GET /v1/admin/programs", lambda w: Call(ADMIN, "GET", f"{A}/programs"), 200),
+    Endpoint("GET /v1/admin/programs/{program_id}/requirements",
+             lambda w: Call(ADMIN, "GET", f"{PROG}/requirements"), 200),
+    Endpoint("POST /v1/admin/programs/{program_id}/diff",
+             lambda w: Call(ADMIN, "POST", f"{PROG}/diff", {"toml": POMALIDOMIDE, "on": "2027-01-01"}), 200,
+             (lambda w: Call(ADMIN, "POST", f"{PROG}/diff", {
+                 "toml": POMALIDOMIDE.replace('time_zone = "America/New_York"', 'time_zone = "Mars/Olympus"', 1)}),
+              "time_zone")),
 ]

@@ -203,6 +203,11 @@ def test_bosentan_liver_tests_gate_each_prescription_at_their_uln_boundaries(
     rx = prescribe(client, doc, patient)
     assert rx["authorized"], rx["decision"]["failures"]
     dispense(client, pharm, patient, rx["number"])
+    # the status page says when the liver tests are due: 30 days from the tests' local date
+    due = {d["rule"]: d for d in client.get(f"{D}/patients/{patient}", headers=doc).json()["due_next"]}
+    tested = (clock.now - timedelta(days=2)).astimezone(NEW_YORK).date()
+    assert datetime.fromisoformat(due["BOS2"]["due"]).astimezone(NEW_YORK).date() == tested + timedelta(days=30)
+    assert "R11" not in due and "BOS5" not in due  # no pregnancy test is due any more
     # a month later: the monthly liver tests are due again (30 days, patient's calendar)
     clock.advance(days=29)
     lab(client, doc, patient, "ALT", "121", clock.now - timedelta(hours=1))  # > 3 x ULN: monitoring every 14 days

@@ -2,7 +2,8 @@
 # What the whole suite needs from the system, beyond Python: a PostgreSQL server (tests/pg.py
 # starts throwaway clusters with initdb/pg_ctl), redis-server (worker tests), Debian's Chromium
 # (browser tests, through Playwright), docker-compose (validates docker-compose.yml; no engine),
-# Caddy (the compose proxy, run by tests/integration/test_proxy.py) and wrk (benchmarks).
+# Caddy (the compose proxy, run by tests/integration/test_proxy.py), wrk (benchmarks) and npm
+# (installs the pinned axe-core of tests/browser/package.json for the accessibility checks).
 # As root, missing Debian packages are installed; otherwise the exact command is printed and the
 # run stops, so `make test` never runs half a suite.
 set -euo pipefail
@@ -16,6 +17,7 @@ command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
 command -v caddy >/dev/null 2>&1 || missing+=(caddy)  # the TLS proxy of docker-compose.yml, run by tests
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)  # the benchmarks' load generator (tests/benchmarks)
+command -v npm >/dev/null 2>&1 || missing+=(npm)  # axe-core for the browser tests' accessibility check (tests/browser/axe.py)
 
 if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" != 0 ]; then

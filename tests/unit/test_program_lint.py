@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from workflows import lint
-from workflows.program import PROGRAM_DIR, load_program, parse_program
+from workflows.program import PROGRAM_DIR, ProgramError, load_program, parse_program
 
 BASE = (PROGRAM_DIR / "pomalidomide.toml").read_text(encoding="utf-8")
 
@@ -23,10 +25,20 @@ def test_every_program_file_in_the_tree_passes_its_own_check():
         assert not [f for f in lint.check(program) if f.level == "error"], path.name
 
 
-def test_a_gate_without_the_pharmacy_certification_is_an_error():
-    found = lint.check(parse_program(_without(BASE, "pharmacy-certified"), "test.toml"))
-    errors = [f for f in found if f.level == "error"]
-    assert errors and all("pharmacy's certification" in f.message for f in errors)
+@pytest.mark.parametrize(("dropped", "what"), [("pharmacy-certified", "the pharmacy's certification"),
+                                               ("prescriber-certified", "the prescriber's certification"),
+                                               ("patient-enrolled", "the patient's enrollment")])
+def test_t4_a_gate_without_a_certification_or_enrollment_is_refused_at_load(dropped, what):
+    with pytest.raises(ProgramError) as caught:
+        parse_program(_without(BASE, dropped), "test.toml")
+    assert caught.value.field == "requirements" and what in caught.value.reason
+
+
+def test_t4_a_date_from_which_nothing_is_in_force_is_refused():
+    ended = BASE.replace('stakeholder = "prescriber"', 'stakeholder = "prescriber"\nuntil = 2027-01-01', 1)
+    with pytest.raises(ProgramError) as caught:
+        parse_program(ended, "test.toml")
+    assert "from 2027-01-01 the prescriber's certification is not required" in caught.value.reason
 
 
 def test_a_requirement_without_an_fda_code_is_named_by_its_block():

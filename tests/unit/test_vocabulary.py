@@ -231,3 +231,15 @@ def test_a_spec_is_in_force_from_its_date_until_the_day_it_retires():
     assert not spec.in_force(date(2025, 12, 31))
     assert spec.in_force(date(2026, 1, 1)) and spec.in_force(date(2026, 1, 31))
     assert not spec.in_force(date(2026, 2, 1))
+
+
+def test_every_example_block_in_the_manual_parses():
+    import re
+    import tomllib
+    manual = (Path(__file__).parents[2] / "docs" / "program-vocabulary.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```toml\n(.*?)```", manual, re.S)
+    kinds = set()
+    for block in blocks:
+        for raw in tomllib.loads(block)["requirements"]:
+            kinds.add(parse_requirement(raw).kind)
+    assert kinds == set(KINDS)  # an example per kind

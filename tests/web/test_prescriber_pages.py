@@ -30,7 +30,7 @@ def test_the_dashboard_lists_own_patients_with_their_gates_and_never_anothers(
     assert w.male in page and w.frp in page and w.stranger not in page
     assert 'class="gate unmet"' in page and "R9" in page  # the FRP patient lacks her tests
     assert 'data-testid="prescriber-state-pomalidomide">certified' in page  # R1: per program
-    assert "Not certified in lenalidomide, thalidomide" in page
+    assert "Not certified in bosentan, clozapine, ipledge, lenalidomide, mycophenolate, thalidomide" in page
 
 
 def test_another_prescribers_patient_is_not_found_for_reading_or_writing_and_audited(

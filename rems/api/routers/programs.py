@@ -1,5 +1,6 @@
 """Issue 17 items 4-5, admin only: a program's lifecycle status, the relaxations it declares
-(activate, approve by a second administrator, revoke) and the reconciliation list of waiver uses."""
+(activate, approve by a second administrator, revoke) and the reconciliation list of waiver uses;
+items 6 and 9: every program today, its requirement table, and a new version's diff."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from rems.api.errors import problems
 from rems.api.schemas.common import In, Out
 from rems.api.schemas.inputs import Text
 from rems.domain.lifecycle import ProgramStatusChange, RelaxationActivation, WaiverUse
-from rems.services import program_status, relaxations
+from rems.services import program_status, program_views, relaxations
 
 router = APIRouter(prefix="/v1/admin/programs", tags=["admin"], responses=problems(401, 403, 404, 422))
 Reader = Annotated[Calls, Depends(reader("admin"))]
@@ -141,3 +142,98 @@ def waiver_uses(program_id: ProgramId, calls: Reader,
                 ) -> list[WaiverUseOut]:
     return calls.read(lambda found: [WaiverUseOut.of(u) for u in found], program_status.uses, program_id,
                       waiver)
+
+
+class DiffIn(In):
+    """A new version of the program file, as text (JSON keeps the request one documented shape)."""
+
+    toml: str = Field(min_length=1, max_length=program_views.MAX_PROGRAM_CHARS,
+                      description="The candidate program file (TOML), same `id` as the path's program")
+    on: date | None = Field(default=None, strict=False,
+                            description="The date to compare (YYYY-MM-DD, program's calendar); default: "
+                                        "the candidate's first change after today")
+
+
+class ChangeOut(Out):
+    on: date | None = Field(description="The candidate's date compared")
+    patient_id: str = Field(description="The patient")
+    subject: str = Field(description='"readiness" or the open authorization\'s number')
+    stage: str = Field(description="readiness, or the authorization's next stage (confirm, dispense)")
+    outcome: str = Field(description="refused on the date, freed on the date, requirements change")
+    added: list[str] = Field(description="Requirement codes the candidate checks that today's version does not")
+    removed: list[str] = Field(description="Requirement codes today's version checks that the candidate does not")
+    newly_failing: list[str] = Field(description="Codes unmet under the candidate only")
+    no_longer_failing: list[str] = Field(description="Codes unmet today only")
+
+
+class DiffOut(Out):
+    program: str = Field(description="Program id")
+    on: date | None = Field(description="The date compared")
+    patients: int = Field(description="Live patients compared")
+    checks: int = Field(description="Readiness checks and open authorizations compared")
+    counts: dict[str, int] = Field(description="How many checks have each outcome (unchanged included)")
+    changes: list[ChangeOut] = Field(description="Every check whose answer or requirements change")
+
+
+class ProgramSummaryOut(Out):
+    program: str = Field(description="Program id")
+    name: str = Field(description="Program name")
+    drug: str = Field(description="The drug")
+    time_zone: str = Field(description="The program's calendar (T3)")
+    today: date = Field(description="Today on the program's calendar")
+    state: str = Field(description="Lifecycle state today (L1)")
+    state_since: date | None = Field(description="Since when; null: active from the start")
+    state_reason: str = Field(description="Why, as the file or the administrator gave it")
+    state_source: str = Field(description='"file" or the administrator who recorded it')
+    requirements: int = Field(description="Requirement blocks the file declares")
+    in_force: int = Field(description="Requirements in force today")
+    effective_dates: list[date] = Field(description="Dates on which the file changes the program")
+    next_change: date | None = Field(description="The next such date after today, recorded changes included")
+    relaxations: int = Field(description="Relaxations the file declares")
+
+
+class RequirementRowOut(Out):
+    id: str = Field(description="The requirement's id in the file")
+    kind: str = Field(description="Its kind (docs/program-vocabulary.md)")
+    rule: str = Field(description="The program's rule id")
+    fda_code: str = Field(description="FDA REMS requirement code (C128494), or -")
+    applies_to: str = Field(description="Risk categories, or everyone")
+    stages: str = Field(description="The stages it is checked at")
+    in_force: str = Field(description="From … to … (the file's dates)")
+    in_force_today: bool = Field(description="In force today on the program's calendar")
+    detail: str = Field(description="Kind-specific fields")
+
+
+class FindingOut(Out):
+    level: str = Field(description="error, warning or info")
+    field: str = Field(description="Where in the file")
+    message: str = Field(description="What is wrong or worth a look (T4)")
+
+
+class RequirementsOut(Out):
+    program: str = Field(description="Program id")
+    today: date = Field(description="Today on the program's calendar")
+    ok: bool = Field(description="No error finding")
+    requirements: list[RequirementRowOut] = Field(description="The requirement table, in the gate's order")
+    findings: list[FindingOut] = Field(description="The linter's findings (`rems program check`)")
+
+
+@router.get("", response_model=list[ProgramSummaryOut],
+            summary="Every program with its lifecycle state today and its requirement count")
+def list_programs(calls: Reader) -> list[ProgramSummaryOut]:
+    return calls.read(lambda found: [ProgramSummaryOut.model_validate(p) for p in found], program_views.overview)
+
+
+@router.get("/{program_id}/requirements", response_model=RequirementsOut,
+            summary="The program's requirement table and the linter's findings")
+def requirement_table(program_id: ProgramId, calls: Reader) -> RequirementsOut:
+    return calls.read(RequirementsOut.model_validate, program_views.requirements, program_id)
+
+
+@router.post("/{program_id}/diff", response_model=DiffOut,
+             summary="A new version before it takes effect: who would be refused or freed on its date")
+def diff(program_id: ProgramId, body: DiffIn, calls: Reader) -> DiffOut:
+    """Replays today's live patients (readiness, and each open authorization at its next stage)
+    under the version in force and under `toml` on `on`. Writes nothing. A malformed file is a 422
+    naming the file's field (e.g. `requirements[2].rule`); a file for another program, `id`."""
+    return calls.read(DiffOut.model_validate, program_views.diff, program_id, body.toml, body.on)

@@ -1,7 +1,7 @@
 """Submitted forms (issue 16 item 3: questionnaires); a failed survey is kept here only
 
 Revision ID: 0017
-Revises: 0016
+Revises: 0014
 Create Date: 2026-12-01 14:15:00
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0017'
-down_revision = "0016"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
