@@ -69,10 +69,15 @@ bench: install ## Benchmarks (SQLite and PostgreSQL, sweep to 1 M patients): tab
 bench-quick: install ## The benchmark harness in seconds (figures mean nothing; proves it runs)
 	$(BIN)/python -m benchmarks.run --quick
 
+translations: install ## Extract the strings to rems/locales/messages.pot and merge them into each language's .po (issue 18 item 5)
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k ngettext:1,2 --no-location --sort-output --omit-header \
+	  --add-comments=Translators: -o rems/locales/messages.pot .
+	$(BIN)/pybabel update -i rems/locales/messages.pot -d rems/locales -D messages --no-fuzzy-matching --ignore-obsolete
+
 diagrams: install ## Regenerate the state machine diagrams in docs/workflows.md
 	$(BIN)/rems diagrams --file docs/workflows.md
 
 clean: ## Remove the virtualenv and local databases
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis
 
-.PHONY: help install lock system-deps run worker demo lint test test-fast fuzz mutation screenshots bench bench-quick diagrams clean
+.PHONY: help install lock system-deps run worker demo lint test test-fast fuzz mutation screenshots bench bench-quick translations diagrams clean

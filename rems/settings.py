@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     # Issue 18 item 4: a dashboard session unused this long ends (shared workstations), beside
     # the absolute limit of rems.web.session.SESSION_HOURS.
     web_idle_minutes: int = Field(default=15, ge=1, le=720)
+    # Issue 18 item 5: the reminders' language (workers have no Accept-Language; the contacts
+    # table carries no language per recipient). The dashboard negotiates per browser.
+    default_locale: Literal["en", "es"] = "en"
     # Issue 4, Celery workers and reminders. The default broker is an embedded SQLite file
     # (kombu's SQLAlchemy transport) so `make run` needs no server; production uses redis://.
     broker_url: str = "sqla+sqlite:///var/broker.db"

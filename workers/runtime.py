@@ -31,7 +31,8 @@ class Runtime:
         return Policy(max_attempts=s.notify_max_attempts, backoff=timedelta(seconds=s.notify_backoff_seconds),
                       backoff_max=timedelta(seconds=s.notify_backoff_max_seconds),
                       lease=timedelta(seconds=s.notify_lease_seconds),
-                      send_budget=timedelta(seconds=max(s.smtp_timeout_seconds, s.webhook_timeout_seconds)))
+                      send_budget=timedelta(seconds=max(s.smtp_timeout_seconds, s.webhook_timeout_seconds)),
+                      locale=s.default_locale)
 
     @property
     def available(self) -> frozenset[str]:

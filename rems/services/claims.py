@@ -34,6 +34,7 @@ class Policy:
     # The longest one send may take (the channels' time-outs): a claimed row is sent only while
     # its lease has at least this long left, so no lease runs out during a send of this worker.
     send_budget: timedelta = timedelta(seconds=30)
+    locale: str = "en"  # issue 18 item 5: the reminders' language (REMS_DEFAULT_LOCALE)
 
     def delay(self, attempts: int) -> timedelta:
         """Exponential backoff after the `attempts`-th failed attempt, capped."""

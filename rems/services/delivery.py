@@ -15,32 +15,54 @@ from collections.abc import Callable, Mapping, Sequence
 
 from rems.adapters.notify.port import Channel, DeliveryError, Message
 from rems.domain.model import Notification
+from rems.i18n import N_, format_day, gettext
 from rems.services import notifications
 from rems.services.notifications import Claim, Policy
 from rems.services.uow import Context, UnitOfWork
 
-# What each reminder says: ids and dates only, never a name or contact detail.
+# What each reminder says: ids and dates only, never a name or contact detail. Issue 18 item 5:
+# each text is a gettext msgid (rems/locales), translated into the policy's locale when sent.
 TEXTS = {
-    "pregnancy_test_due_soon": "A pregnancy test for patient {subject} is due on {due} (R11).",
-    "pregnancy_test_due_today": "A pregnancy test for patient {subject} is due today, {due} (R11).",
-    "pregnancy_test_overdue": "The pregnancy test for patient {subject} was due on {due} and is overdue "
-                              "(R11): no authorization or dispense until a negative test is recorded.",
-    "patient_survey_due_soon": "The patient survey for patient {subject} is due on {due} (R20).",
-    "patient_survey_due_today": "The patient survey for patient {subject} is due today, {due} (R20).",
-    "patient_survey_overdue": "The patient survey for patient {subject} was due on {due} and is overdue (R20).",
-    "prescriber_survey_needed": "Prescription {subject} waits for the prescriber survey (R19) since {due}.",
-    "authorization_expiring": "Authorization for prescription {subject} expires on {due} (R23).",
-    "authorization_expired": "Authorization for prescription {subject} expired on {due} (R23).",
-    "confirmation_expired": "Confirmation {subject} expired unused on {due} (R27); obtain a new one.",
-    "refill_window_open": "The next dispense after dispense {subject} may be made from {due} (R28).",
-    "ppaf_needed": "Patient {subject} changes risk category on {due}: a new PPAF is needed (R8).",
-    "certification_lapsing": "Certification of {subject} lapses on {due}: recertify (R3, R25).",
-    "certification_lapsed": "Certification of {subject} lapsed on {due}: recertify (R3, R25).",
+    "pregnancy_test_due_soon": N_("A pregnancy test for patient {subject} is due on {due} (R11)."),
+    "pregnancy_test_due_today": N_("A pregnancy test for patient {subject} is due today, {due} (R11)."),
+    "pregnancy_test_overdue": N_("The pregnancy test for patient {subject} was due on {due} and is overdue "
+                              "(R11): no authorization or dispense until a negative test is recorded."),
+    "patient_survey_due_soon": N_("The patient survey for patient {subject} is due on {due} (R20)."),
+    "patient_survey_due_today": N_("The patient survey for patient {subject} is due today, {due} (R20)."),
+    "patient_survey_overdue": N_("The patient survey for patient {subject} was due on {due} and is overdue (R20)."),
+    "prescriber_survey_needed": N_("Prescription {subject} waits for the prescriber survey (R19) since {due}."),
+    "authorization_expiring": N_("Authorization for prescription {subject} expires on {due} (R23)."),
+    "authorization_expired": N_("Authorization for prescription {subject} expired on {due} (R23)."),
+    "confirmation_expired": N_("Confirmation {subject} expired unused on {due} (R27); obtain a new one."),
+    "refill_window_open": N_("The next dispense after dispense {subject} may be made from {due} (R28)."),
+    "ppaf_needed": N_("Patient {subject} changes risk category on {due}: a new PPAF is needed (R8)."),
+    "certification_lapsing": N_("Certification of {subject} lapses on {due}: recertify (R3, R25)."),
+    "certification_lapsed": N_("Certification of {subject} lapsed on {due}: recertify (R3, R25)."),
     # Issue 16 item 5 (rems/interop/loop.py): the body sent is the stored Communication or RxFill.
-    "denial_communication": "The prescriber's system is told that prescription {subject} was refused on {due} (R19).",
-    "not_dispensed_communication": "The prescriber's system is told that confirmation {subject} ended "
-                                   "on {due} without a dispense.",
-    "not_dispensed_rxfill": "RxFill NotDispensed for confirmation {subject} ({due}) to the prescriber's system.",
+    "denial_communication": N_("The prescriber's system is told that prescription {subject} was refused on {due} (R19)."),
+    "not_dispensed_communication": N_("The prescriber's system is told that confirmation {subject} ended "
+                                   "on {due} without a dispense."),
+    "not_dispensed_rxfill": N_("RxFill NotDispensed for confirmation {subject} ({due}) to the prescriber's system."),
+}
+
+KINDS = {  # what each reminder is about, for the email's Subject line
+    "pregnancy_test_due_soon": N_("pregnancy test due soon"),
+    "pregnancy_test_due_today": N_("pregnancy test due today"),
+    "pregnancy_test_overdue": N_("pregnancy test overdue"),
+    "patient_survey_due_soon": N_("patient survey due soon"),
+    "patient_survey_due_today": N_("patient survey due today"),
+    "patient_survey_overdue": N_("patient survey overdue"),
+    "prescriber_survey_needed": N_("prescriber survey needed"),
+    "authorization_expiring": N_("authorization expiring"),
+    "authorization_expired": N_("authorization expired"),
+    "confirmation_expired": N_("confirmation expired"),
+    "refill_window_open": N_("refill window open"),
+    "ppaf_needed": N_("new PPAF needed"),
+    "certification_lapsing": N_("certification lapsing"),
+    "certification_lapsed": N_("certification lapsed"),
+    "denial_communication": N_("denial sent to the prescriber's system"),
+    "not_dispensed_communication": N_("not-dispensed notice sent to the prescriber's system"),
+    "not_dispensed_rxfill": N_("RxFill NotDispensed sent to the prescriber's system"),
 }
 
 
@@ -49,20 +71,29 @@ def idempotency_key(n: Notification) -> str:
     return hashlib.sha256(natural.encode()).hexdigest()[:40]
 
 
-def message(claimed: Claim) -> Message:
+OTHER = N_("Reminder {subject}: due {due}.")
+TITLE = N_("REMS reminder ({rule}): {what}")  # the email's Subject line
+
+
+def message(claimed: Claim, locale: str = "en") -> Message:
+    """The reminder in `locale` (Policy.locale, REMS_DEFAULT_LOCALE): text, subject line and due
+    day (a calendar day in the patient's zone, T1) as that language writes them."""
     n, contact = claimed.notification, claimed.contact
-    text = TEXTS.get(n.kind, "Reminder {subject}: due {due}.").format(subject=n.subject, due=n.due_on)
+    due = format_day(n.due_on, locale)
+    text = gettext(locale, TEXTS.get(n.kind, OTHER)).format(subject=n.subject, due=due)
+    what = gettext(locale, KINDS[n.kind]) if n.kind in KINDS else n.kind.replace("_", " ")
     return Message(n.id, idempotency_key(n), n.kind, n.rule, n.subject, n.due_on.isoformat(), text,
-                   email=contact.email if contact else None, phone=contact.phone if contact else None)
+                   email=contact.email if contact else None, phone=contact.phone if contact else None,
+                   title=gettext(locale, TITLE).format(rule=n.rule, what=what), locale=locale)
 
 
-def _attempt(channels: Mapping[str, Channel], claimed: Claim) -> str | None:
+def _attempt(channels: Mapping[str, Channel], claimed: Claim, locale: str = "en") -> str | None:
     """Send one claimed row; None when the channel took it, else the error."""
     channel = channels.get(claimed.notification.channel)
     try:
         if channel is None:
             raise DeliveryError(f"channel {claimed.notification.channel} is not configured")
-        channel.send(message(claimed))
+        channel.send(message(claimed, locale))
     except DeliveryError as failure:
         return str(failure)
     return None
@@ -85,7 +116,7 @@ def deliver_batch(open_uow: Callable[[], UnitOfWork], channels: Mapping[str, Cha
         if released or context().now + policy.send_budget >= claimed.lease_until:
             released.append(claimed)
         else:
-            outcomes.append((claimed, _attempt(channels, claimed)))
+            outcomes.append((claimed, _attempt(channels, claimed, policy.locale)))
     states: dict[str, str | None] = {}
     if claims:
         with open_uow() as uow:

@@ -21,6 +21,7 @@ from rems.web import (
     pharmacy,
     prescriber,
 )
+from rems.web import languages as i18n_web
 from rems.web.pages import HEADERS, LoginRequired, ShowError, cookies
 
 STATIC = Path(__file__).parent / "static"
@@ -42,6 +43,7 @@ def install(api: FastAPI) -> None:
     for module in (login, prescriber, pharmacy, operations, admin_patients, admin_programs, admin_onboarding, admin,
                    patient):
         api.include_router(module.router)
+    api.include_router(i18n_web.router)  # issue 18 item 5: the language switch
     api.add_exception_handler(LoginRequired, _to_login)
     api.add_exception_handler(ShowError, login.show_error)
 

@@ -7,7 +7,9 @@ from fastapi import APIRouter, Depends, Request
 from starlette.responses import RedirectResponse, Response
 
 from rems.api.auth import application, clock, refuse
+from rems.i18n import N_, gettext
 from rems.services.tokens import authenticate
+from rems.web.languages import page_language
 from rems.web.pages import (
     HEADERS,
     HOME,
@@ -24,11 +26,14 @@ from rems.web.pages import (
 from rems.web.session import SESSION_HOURS, WebSession
 
 router = APIRouter(prefix="/web", include_in_schema=False)
-ENDED = {"revoked": "Your session ended: its token was revoked.",
-         "expired": "Your session ended: its token expired.",
-         "unknown": "Your session ended: its token no longer exists.",
-         "idle": "Your session ended after {minutes} min without activity: sign in again.",
-         "absolute": "Your session ended: a session lasts {hours} hours at most. Sign in again."}
+ENDED = {"revoked": N_("Your session ended: its token was revoked."),  # N_: login.html translates
+         "expired": N_("Your session ended: its token expired."),
+         "unknown": N_("Your session ended: its token no longer exists."),
+         "idle": N_("Your session ended after {minutes} min without activity: sign in again."),
+         "absolute": N_("Your session ended: a session lasts {hours} hours at most. Sign in again.")}
+REFUSED = {"unknown": N_("this token is unknown: ask the program administrator for a new one"),
+           "revoked": N_("this token is revoked: ask the program administrator for a new one"),
+           "expired": N_("this token is expired: ask the program administrator for a new one")}
 
 
 def _visitor_or_anonymous(request: Request) -> Visitor:
@@ -45,8 +50,8 @@ def login_form(request: Request, seen: Annotated[Visitor, Depends(_visitor_or_an
     if seen.principal is not None:
         return RedirectResponse(HOME[seen.principal.role], status_code=303, headers=HEADERS)
     minutes = application(request).settings.web_idle_minutes
-    return render(request, seen, "login.html", {"notice": ENDED.get(ended, "").format(
-        minutes=minutes, hours=SESSION_HOURS)})
+    return render(request, seen, "login.html", {"notice": ENDED.get(ended, ""), "minutes": minutes,
+                                                "hours": SESSION_HOURS})
 
 
 @router.post("/login")
@@ -63,9 +68,9 @@ def login(request: Request, seen: Annotated[Visitor, Depends(_visitor_or_anonymo
         actor, subject = (found[3], found[2]) if found else ("anonymous", "anonymous")
         refuse(request, actor, subject, 401, f"AUTH_TOKEN_{why.upper()}", f"sign-in with a token {why}",
                "ask the program administrator for a new token")
-        return render(request, seen, "login.html",
-                      {"errors": {"token": f"this token is {why}: ask the program administrator "
-                                           "for a new one"}}, 401)
+        lang = page_language(request, None)  # issue 18 item 5: the reason in the reader's language
+        return render(request, seen, "login.html", {"errors": {"token": gettext(lang, REFUSED.get(
+            why, f"this token is {why}: ask the program administrator for a new one"))}}, 401)
     token_id, role = found[0], found[1]
     response = RedirectResponse(HOME[role], status_code=303, headers=HEADERS)
     # A new CSRF secret at sign-in: nothing learnt before it is of use afterwards.

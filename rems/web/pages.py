@@ -22,6 +22,7 @@ from rems.bootstrap import App
 from rems.domain.errors import Conflict, DomainError, InvalidInput, NotFound, Refused
 from rems.domain.inputs import control_character
 from rems.services.uow import Context
+from rems.web import languages as i18n_web
 from rems.web.session import Cookies, WebSession, principal_of
 from rems.web.zones import shown, to_utc
 
@@ -59,6 +60,7 @@ class ShowError(Exception):
 def templates() -> Jinja2Templates:
     found = Jinja2Templates(directory=Path(__file__).parent / "templates")
     found.env.filters["when"] = when
+    i18n_web.install(found.env)  # issue 18 item 5: gettext, the `moment` filter
     return found
 
 
@@ -209,9 +211,11 @@ def render(request: Request, visitor: Visitor, template: str, context: dict[str,
     new = session is None
     if session is None:
         session = WebSession.fresh()
-    response = templates().TemplateResponse(request, template, {
-        "principal": visitor.principal, "csrf": session.csrf, "home": HOME, **context},
-        status_code=status, headers=HEADERS)
+    languages = i18n_web.page_context(request, visitor.principal)  # issue 18 item 5
+    with i18n_web.rendering(languages["lang"]):
+        response = templates().TemplateResponse(request, template, {
+            "principal": visitor.principal, "csrf": session.csrf, "home": HOME, **languages, **context},
+            status_code=status, headers=HEADERS)
     # A first visit: the session that will carry this form's CSRF token; a signed-in user's page
     # renews the session's idle timeout (issue 18 item 4).
     if new or visitor.principal is not None:

@@ -9,11 +9,10 @@ from fastapi.testclient import TestClient
 from rems.adapters import orm
 from rems.domain.model import FormResponse, PatientSurvey
 from tests.api.world import World
+from tests.web import survey_answers
 from tests.web.conftest import Browser, signed_in
 
-RIGHT = {"answers.share": "false", "answers.donate-blood": "false",
-         "answers.return-unused": "Return them to the pharmacy or the program",
-         "answers.pregnancy-stop": "Stop taking it and call the prescriber at once"}
+RIGHT = survey_answers.FORM
 
 
 def surveys(w: World, patient_id: str) -> int:

@@ -85,7 +85,8 @@ def test_the_worklist_lists_own_open_confirmations_with_the_time_left_r27(
     assert row and 'data-testid="time-left">22 h 30 min<' in row.group(1)
     assert theirs not in page
     clock.advance(hours=23)  # past R27's window, not yet swept: shown as expired
-    assert 'data-testid="time-left">expired<' in browser.get(HOME).text
+    # a new sign-in: the idle (15 min) and absolute (12 h) session limits have passed (18.4)
+    assert 'data-testid="time-left">expired<' in signed_in(browser, w, w.pharm).get(HOME).text
 
 
 def test_the_dispense_history_pages_and_searches_in_sql_and_shows_only_own(

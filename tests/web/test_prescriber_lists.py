@@ -104,16 +104,16 @@ def test_the_needs_action_list_comes_first_and_says_why(browser: Browser, w: Wor
     assert 'data-reason="refused"' in needs
 
     clock.advance(days=5)  # R11: weekly; the last test was 5 days ago, due within the 3-day lead
-    needs = _section(browser.get(HOME).text, "needs-action")
+    needs = _section(signed_in(browser, w, w.doc).get(HOME).text, "needs-action")
     assert re.search(rf'data-patient="{w.frp}">.*?data-reason="test_due"', needs, re.S)
     clock.advance(days=3)  # 8 days: overdue
-    page = browser.get(HOME).text
+    page = signed_in(browser, w, w.doc).get(HOME).text
     needs = _section(page, "needs-action")
     assert re.search(rf'data-patient="{w.frp}">.*?data-reason="test_overdue"', needs, re.S)
     assert not re.search(rf'data-patient="{w.frp}">.*?data-reason="test_due"', needs.split("</tr>")[0], re.S)
     assert ROW.findall(needs)[0] == w.frp  # the most urgent first
     clock.advance(days=20)  # 28 days after issue: w.male's authorization expires within 3 days (R23: 30)
-    needs = _section(browser.get(HOME).text, "needs-action")
+    needs = _section(signed_in(browser, w, w.doc).get(HOME).text, "needs-action")
     assert re.search(rf'data-patient="{w.male}">.*?data-reason="expiring"', needs, re.S)
     assert quiet not in needs and w.stranger not in needs
     assert 'data-need="refused">' in page and "Needs action (2)" in page

@@ -21,6 +21,8 @@ class Message:
     text: str
     email: str | None = None
     phone: str | None = None
+    title: str | None = None  # issue 18 item 5: the Subject line in the reminder's language
+    locale: str = "en"  # the language of `text` and `title` (rems.i18n.LOCALES)
 
 
 class Channel(Protocol):

@@ -25,9 +25,10 @@ class SmtpChannel:
         domain = self.sender.rpartition("@")[2] or "rems.invalid"
         email["Message-ID"] = f"<{message.idempotency_key}@{domain}>"
         email["From"], email["To"] = self.sender, message.email
-        email["Subject"] = f"REMS reminder ({message.rule}): {message.kind.replace('_', ' ')}"
+        email["Subject"] = message.title or f"REMS reminder ({message.rule}): {message.kind.replace('_', ' ')}"
         email["X-REMS-Notification"] = message.notification_id
         email.set_content(message.text)
+        email["Content-Language"] = message.locale  # issue 18 item 5 (after set_content, which clears Content-*)
         return email
 
     def send(self, message: Message) -> None:
