@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from workflows import bounds
 from workflows.lifecycle import LifecycleEntry, parse_lifecycle
 from workflows.products import Product, parse_products
+from workflows.questionnaires import QuestionnaireSpec, parse_questionnaires
 from workflows.relaxations import RelaxationSpec, parse_relaxations
 from workflows.vocabulary import (
     ENGINE_PARAMETERS,
@@ -115,6 +116,7 @@ class Program:
 
     lifecycle: tuple[LifecycleEntry, ...] = ()  # issue 17 item 4 (workflows/lifecycle.py)
     relaxations: tuple[RelaxationSpec, ...] = ()  # issue 17 item 5 (workflows/relaxations.py)
+    questionnaires: tuple[QuestionnaireSpec, ...] = ()  # issue 16 item 3 (workflows/questionnaires.py)
 
     def at(self, moment: datetime | date) -> Parameters:
         """The parameters in force at `moment` (the latest set effective on or before it); an
@@ -264,7 +266,7 @@ def parse_program(text: str, source: str = "<program>") -> Program:
         raise ProgramError(source, "rxnorm", "must be a list of codes as text")
     unknown = sorted(set(raw) - {"id", "name", "drug", "rxnorm", "authorization_prefix", "time_zone",
                                  "parameters", "deviations", "requirements", "information_only", "products",
-                                 "lifecycle", "relaxations"})
+                                 "lifecycle", "relaxations", "questionnaires"})
     if unknown:
         raise ProgramError(source, unknown[0], "unknown field")
     try:
@@ -285,7 +287,8 @@ def parse_program(text: str, source: str = "<program>") -> Program:
                       parameter_sets, raw["time_zone"], requirements, raw.get("information_only"), deviations,
                       products=parse_products(source, raw.get("products")),
                       lifecycle=parse_lifecycle(source, raw.get("lifecycle")),
-                      relaxations=parse_relaxations(source, raw.get("relaxations")))
+                      relaxations=parse_relaxations(source, raw.get("relaxations")),
+                      questionnaires=parse_questionnaires(source, raw["id"], raw.get("questionnaires"), requirements))
     gaps = safety_gaps(program)
     if gaps:  # T4: refused at load; a program without a gate says so in information_only
         raise ProgramError(source, "requirements", gaps[0])

@@ -399,3 +399,14 @@ patient_latest = Table(
     Index("ix_patient_latest_sensitivity", "last_negative_sensitivity"),
     Index("ix_patient_latest_survey", "last_survey_at"),
     Index("ix_patient_latest_dispense", "last_dispense_supply", "last_dispense_at"))
+# Issue 16 item 3 (questionnaires lane, migration 0017): every submitted form; a failed survey is
+# kept here only (patient_surveys holds the passed ones, which alone satisfy R20).
+form_responses = Table(
+    "form_responses", metadata, _id(),
+    Column("questionnaire_id", String(64), nullable=False), Column("program_id", String(40), nullable=False),
+    Column("form", String(20), nullable=False), Column("subject_id", String(32), nullable=False),
+    Column("submitted_at", UTCDateTime, nullable=False), Column("actor", String(80), nullable=False),
+    Column("passed", Boolean, nullable=False), Column("wrong", JSON, nullable=False),
+    Column("answers", JSON, nullable=False),
+    Index("ix_form_responses_subject_submitted", "subject_id", "submitted_at"))
+_PLAIN[model.FormResponse] = form_responses

@@ -264,3 +264,17 @@ class LabResult:  # issue 17 item 1: a lab value other than hCG (ALT, AST, ANC, 
     collected_at: datetime
     recorded_at: datetime
     setting: str  # "lab" | "office" | "home"
+
+
+@dataclass(eq=False)
+class FormResponse:  # issue 16 item 3: one submitted questionnaire; a failed survey is kept here only
+    id: str
+    questionnaire_id: str
+    program_id: str
+    form: str  # workflows.questionnaires.FORMS
+    subject_id: str  # the patient, or the prescription of a prescriber survey (R19)
+    submitted_at: datetime
+    actor: str
+    passed: bool  # False: a knowledge question answered wrong (R19/R20: it does not count)
+    wrong: list[str]  # linkIds of the wrong knowledge answers
+    answers: dict[str, Any]  # linkId -> the answer as given

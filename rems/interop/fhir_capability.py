@@ -1,10 +1,9 @@
 """What our FHIR endpoint says about itself (issue 16 item 2): the CapabilityStatement at
 /fhir/r4/metadata and our own OperationDefinitions (the US Medication REMS IG publishes none).
 
-Only what is served is declared in the CapabilityStatement: `$rems-etasu`, and reading our
-OperationDefinitions. `$submit` and `$questionnaire-package` are defined (status draft) so that an
-integrator can see the contract, answer 501 today, and stay out of the CapabilityStatement until
-the forms (issue 16 item 3) serve them. Every resource is validated by the R4B models first.
+Only what is served is declared in the CapabilityStatement: `$rems-etasu`, `$questionnaire-package`
+and `$submit` (the forms, issue 16 item 3), and reading our OperationDefinitions. Every resource
+is validated by the R4B models first.
 """
 
 from __future__ import annotations
@@ -17,7 +16,8 @@ from fhir.resources.R4B.operationdefinition import OperationDefinition
 
 FHIR_VERSION = "4.0.1"
 IG = "http://hl7.org/fhir/us/medication-rems/ImplementationGuide/hl7.fhir.us.medication-rems|2.0.0"
-SERVED = ("rems-etasu",)  # in the CapabilityStatement; the others are defined but answer 501
+SERVED = {"rems-etasu": "GuidanceResponse", "questionnaire-package": "Questionnaire",
+          "submit": "QuestionnaireResponse"}  # operation -> its resource, in the CapabilityStatement
 RELEASED = "2026-12-01"  # the date of these definitions (not the clock: they change with the code)
 
 
@@ -46,18 +46,23 @@ _DEFINITIONS: dict[str, dict[str, Any]] = {
                    "failure; one nested GuidanceResponse per requirement in its output Parameters"),
         ]},
     "questionnaire-package": {
-        "name": "QuestionnairePackage", "title": "A REMS form with what it needs", "status": "draft",
+        "name": "QuestionnairePackage", "title": "A REMS form with what it needs", "status": "active",
         "code": "questionnaire-package", "resource": ["Questionnaire"], "system": False, "type": False,
         "instance": True, "affectsState": False,
-        "description": "The Questionnaire of a REMS form (PPAF, surveys, counselling checklist) with its "
-                       "ValueSets and Libraries, as a Bundle. Not served yet: answers 501.",
+        "description": "The Questionnaire of a REMS form (PPAF per risk category, patient and prescriber "
+                       "surveys, counselling checklist) with its ValueSets and Libraries (none today), as a "
+                       "collection Bundle. GET or POST; any REMS bearer token (prescriber, pharmacy, patient).",
         "parameter": [_param("return", "out", 1, "1", "Bundle", "The Questionnaire, ValueSets, Libraries")]},
     "submit": {
-        "name": "Submit", "title": "Submit a completed REMS form", "status": "draft",
+        "name": "Submit", "title": "Submit a completed REMS form", "status": "active",
         "code": "submit", "resource": ["QuestionnaireResponse"], "system": False, "type": True,
         "instance": False, "affectsState": True,
-        "description": "Submit the answers to a REMS form; they become the same enrollment, survey or "
-                       "attestation commands as the dashboard's. Not served yet: answers 501.",
+        "description": "Submit the answers to a REMS form; they become the same enrollment or survey "
+                       "commands as the dashboard's (patient survey: the patient's token; prescriber survey "
+                       "and PPAF: the prescriber's). A wrong knowledge answer records a failed survey (R19, "
+                       "R20) and answers 422 naming the item; the counselling checklist is recorded with the "
+                       "dispense and refused here. The body is the QuestionnaireResponse itself or a "
+                       "Parameters holding it as questionnaireResponse.",
         "parameter": [
             _param("questionnaireResponse", "in", 1, "1", "QuestionnaireResponse", "The completed form"),
             _param("return", "out", 1, "1", "OperationOutcome", "What was recorded, or why not")]},
@@ -94,8 +99,8 @@ def capability_statement(base_url: str, software_version: str, now: datetime) ->
             "security": {"cors": True, "description": "Authorization: Bearer <token>. CORS for the "
                          "configured origins only."},
             "resource": [
-                {"type": "GuidanceResponse", "operation": [
-                    {"name": code, "definition": _canonical(base_url, code)} for code in SERVED]},
+                *({"type": kind, "operation": [{"name": code, "definition": _canonical(base_url, code)}]}
+                  for code, kind in SERVED.items()),
                 {"type": "OperationDefinition", "interaction": [{"code": "read"}]},
             ]}],
     }

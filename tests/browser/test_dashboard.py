@@ -14,6 +14,7 @@ from rems.services import patients
 from tests.api.world import ADMIN
 from tests.browser.a11y import assert_accessible, assert_fits
 from tests.browser.conftest import NARROW, Server, shot
+from tests.web import survey_answers
 
 OpenPage = Callable[..., Page]
 
@@ -78,7 +79,10 @@ def test_a_prescriber_takes_an_frp_patient_from_enrollment_to_an_authorization(
     patient = open_page(NARROW)
     _sign_in_with_the_keyboard(patient, w.tokens[patient_id])
     assert_accessible(patient)
-    patient.get_by_role("button", name="I have completed the survey").click()
+    # issue 16.3: the program's questions; the right answers are the program file's (knowledge questions)
+    for link_id, answer in survey_answers.POMALIDOMIDE.items():
+        patient.locator(f'select[name="answers.{link_id}"]').select_option(answer)
+    patient.get_by_role("button", name="Submit my answers").click()
     expect(patient.get_by_text("by the patient")).to_be_visible()
 
     doc.reload()

@@ -11,6 +11,7 @@ from playwright.sync_api import Browser, Page, expect
 from tests.browser.a11y import assert_accessible
 from tests.browser.axe import assert_axe_clean
 from tests.browser.conftest import NARROW, Server, shot
+from tests.web import survey_answers
 
 SPANISH_DATE = re.compile(r"\d{1,2} de (enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|"
                           r"noviembre|diciembre) de \d{4}, \d{1,2}:\d\d E[SD]T, por el paciente")
@@ -38,7 +39,9 @@ def test_a_spanish_patient_signs_in_answers_the_survey_and_switches_to_english(
 
         expect(page.get_by_role("heading", level=1)).to_have_text("Su encuesta REMS")
         page.get_by_label("Quién responde").select_option("patient")
-        page.get_by_role("button", name="He completado la encuesta").click()
+        for link_id, answer in survey_answers.POMALIDOMIDE.items():  # issue 16.3: the program's questions
+            page.locator(f'select[name="answers.{link_id}"]').select_option(answer)
+        page.get_by_role("button", name="Enviar mis respuestas").click()
         expect(page.get_by_text(SPANISH_DATE)).to_be_visible()  # America/New_York, the program's zone
         expect(page.locator("html")).to_have_attribute("lang", "es")
         assert_accessible(page)

@@ -1,5 +1,5 @@
 """FHIR discovery and errors: the CapabilityStatement at /fhir/r4/metadata, our OperationDefinitions,
-and an OperationOutcome for every error on a /fhir/ path (404, 405, 401, 422, 501). Every resource
+and an OperationOutcome for every error on a /fhir/ path (404, 405, 401, 422). Every resource
 is validated by the fhir.resources R4B models here, whatever the server already checked."""
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def test_metadata_is_a_capability_statement_of_the_rems_ig(client: TestClient) -
     rest = statement["rest"][0]
     assert rest["mode"] == "server" and rest["security"]["cors"] is True
     operations = {op["name"]: op["definition"] for r in rest["resource"] for op in r.get("operation", [])}
-    assert list(operations) == ["rems-etasu"]  # only what is served: $submit and the package answer 501
+    assert list(operations) == ["rems-etasu", "questionnaire-package", "submit"]  # all served (issue 16.3)
 
 
 def test_every_declared_operation_has_a_definition_we_serve(client: TestClient) -> None:
@@ -67,14 +67,16 @@ def test_the_rems_etasu_definition_names_the_parameters_the_operation_reads(
 
 @pytest.mark.parametrize(("code", "resource_type"), [("submit", "QuestionnaireResponse"),
                                                      ("questionnaire-package", "Questionnaire")])
-def test_submit_and_the_package_are_defined_as_drafts_and_answer_501(
+def test_submit_and_the_package_are_defined_and_served(
         client: TestClient, p: Population, code: str, resource_type: str) -> None:
     definition = resource(client.get(f"/fhir/r4/OperationDefinition/{code}"), OperationDefinition)
-    assert definition["status"] == "draft" and definition["resource"] == [resource_type]
+    assert definition["status"] == "active" and definition["resource"] == [resource_type]
     path = "/fhir/r4/QuestionnaireResponse/$submit" if code == "submit" else \
         "/fhir/r4/Questionnaire/ppaf/$questionnaire-package"
     response = client.post(path, headers=p.auth(p.w.doc), json={"resourceType": "Parameters"})
-    assert response.status_code == 501 and issue(response)["code"] == "not-supported"
+    # issue 16.3: served; an empty Parameters is not a form, and "ppaf" is no Questionnaire of ours
+    assert response.status_code == (400 if code == "submit" else 404)
+    assert issue(response)["code"] == ("structure" if code == "submit" else "not-found")
 
 
 @pytest.mark.parametrize("path", ["/fhir/r4/Patient/123", "/fhir/r4/OperationDefinition/unknown",

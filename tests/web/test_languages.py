@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from rems.i18n import COOKIE
 from tests.api.conftest import Clock
 from tests.api.world import World
+from tests.web import survey_answers
 from tests.web.conftest import Browser, signed_in
 
 SPANISH = {"Accept-Language": "es-US,es;q=0.9,en;q=0.5"}
@@ -20,7 +21,8 @@ def _surveyed(browser: Browser, w: World, clock: Clock) -> Browser:
     clock.now = WHEN
     w.token("patient", w.male)
     signed_in(browser, w, w.male)
-    assert browser.submit("/web/patient/survey", {"respondent": "patient"}, "/web/patient").status_code == 303
+    assert browser.submit("/web/patient/survey", {"respondent": "patient", **survey_answers.FORM},
+                          "/web/patient").status_code == 303  # issue 16.3: the program's questions answered
     return browser
 
 
@@ -28,7 +30,7 @@ def test_the_patients_page_is_in_english_by_default_with_the_date_and_zone(
         browser: Browser, w: World, clock: Clock) -> None:
     page = _surveyed(browser, w, clock).get("/web/patient").text
     assert '<html lang="en">' in page
-    assert "Your REMS survey" in page and "I have completed the survey" in page
+    assert "Your REMS survey" in page and "Submit my answers" in page  # issue 16.3: the program's questions
     assert "December 1, 2026, 9:05\u202fAM EST, by the patient" in page  # CLDR: a narrow space before AM
 
 
@@ -37,7 +39,7 @@ def test_a_spanish_browser_gets_the_patients_page_in_spanish_with_a_spanish_date
     page = _surveyed(browser, w, clock).get("/web/patient", headers=SPANISH).text
     assert '<html lang="es">' in page
     assert "<h1>Su encuesta REMS</h1>" in page
-    assert "He completado la encuesta" in page and "Quién responde" in page
+    assert "Enviar mis respuestas" in page and "Quién responde" in page
     assert "1 de diciembre de 2026, 9:05 EST, por el paciente" in page  # T1: the zone named
     assert "Cerrar sesión" in page and "Ir al contenido" in page
     assert "Your REMS survey" not in page

@@ -2,8 +2,8 @@
 
 `metadata` (the CapabilityStatement) and our OperationDefinitions are public, as FHIR discovery
 is. `$rems-etasu` is for prescribers (their own patients) and pharmacies (a case by its number, or
-a patient with an open authorization). `$submit` and `$questionnaire-package` answer 501 until the
-forms are served (issue 16 item 3). Every error on a /fhir/ path is an OperationOutcome
+a patient with an open authorization). `$questionnaire-package` and `QuestionnaireResponse/$submit`
+serve the program's forms (issue 16 item 3, rems/interop/fhir_questionnaires.py). Every error on a /fhir/ path is an OperationOutcome
 (rems/interop/fhir_outcome.py), never a 500 with a stack trace.
 """
 
@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from rems.api.auth import application, clock
-from rems.interop import fhir, fhir_capability, fhir_outcome
+from rems.interop import fhir, fhir_capability, fhir_outcome, fhir_questionnaires
 from rems.interop.web import Call, Denied, body_of, caller
 
 # Outside the OpenAPI document: the FHIR R4 and IG specifications describe this wire format.
@@ -52,20 +52,33 @@ def operation_definition(code: Annotated[str, Path(pattern=r"^[A-Za-z0-9\-.]{1,6
     return _fhir(found)
 
 
-def _not_yet(operation: str) -> JSONResponse:
-    return fhir_outcome.response(501, f"{operation} is defined (OperationDefinition) but not served yet: "
-                                 "the forms as Questionnaires come with issue 16 item 3")
+Former = Annotated[Call | Denied, Depends(caller("prescriber", "pharmacy", "patient"))]
+
+
+def _denied(call: Denied) -> JSONResponse:
+    headers = {"WWW-Authenticate": 'Bearer realm="rems"'} if call.status == 401 else None
+    return JSONResponse(fhir.outcome(_LOGIN.get(call.status, "security"), call.detail), call.status,
+                        headers, media_type=fhir.FHIR_JSON)
 
 
 @router.api_route("/Questionnaire/{questionnaire_id}/$questionnaire-package", methods=["GET", "POST"],
-                  summary="Not served yet (501)")
-def questionnaire_package(questionnaire_id: Annotated[str, Path(pattern=r"^[A-Za-z0-9\-.]{1,64}$")]) -> JSONResponse:
-    return _not_yet("Questionnaire/$questionnaire-package")
+                  summary="A REMS form as a Bundle: the Questionnaire and its ValueSets (issue 16 item 3)")
+def questionnaire_package(questionnaire_id: Annotated[str, Path(pattern=r"^[A-Za-z0-9\-.]{1,64}$")],
+                          call: Former) -> JSONResponse:
+    if isinstance(call, Denied):
+        return _denied(call)
+    return fhir_questionnaires.package_for(call, questionnaire_id)
 
 
-@router.post("/QuestionnaireResponse/$submit", summary="Not served yet (501)")
-def submit() -> JSONResponse:
-    return _not_yet("QuestionnaireResponse/$submit")
+@router.post("/QuestionnaireResponse/$submit",
+             summary="Submit a completed REMS form: the same commands as the dashboard's (issue 16 item 3)")
+async def submit(request: Request, call: Former) -> JSONResponse:
+    if isinstance(call, Denied):
+        return _denied(call)
+    body = await body_of(request)
+    if body is None:
+        return _fhir(fhir.outcome("too-costly", "the body is larger than the limit"), 413)
+    return await run_in_threadpool(fhir_questionnaires.submit, call, body)  # the database calls block
 
 
 @router.post("/GuidanceResponse/$rems-etasu", summary="ETASU status (US Medication REMS IG $rems-etasu)",
@@ -81,9 +94,7 @@ async def rems_etasu(request: Request, call: Caller) -> JSONResponse:
     `case_number` alone. Output: a GuidanceResponse with status success, data-required or failure,
     one nested GuidanceResponse per requirement (rule id, code, remedy) and the case number."""
     if isinstance(call, Denied):
-        headers = {"WWW-Authenticate": 'Bearer realm="rems"'} if call.status == 401 else None
-        return JSONResponse(fhir.outcome(_LOGIN.get(call.status, "security"), call.detail), call.status,
-                            headers, media_type=fhir.FHIR_JSON)
+        return _denied(call)
     body = await body_of(request)
     if body is None:
         return _fhir(fhir.outcome("too-costly", "the body is larger than the limit"), 413)

@@ -1,0 +1,61 @@
+"""Issue 16 item 3: the patient's survey page shows the program's questions and records through the
+same service as FHIR `$submit` (SQLite and PostgreSQL). Oracle: R20 (a survey counts only when
+every knowledge question is answered as the program's questionnaire file says)."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from rems.adapters import orm
+from rems.domain.model import FormResponse, PatientSurvey
+from tests.api.world import World
+from tests.web import survey_answers
+from tests.web.conftest import Browser, signed_in
+
+RIGHT = survey_answers.FORM
+
+
+def surveys(w: World, patient_id: str) -> int:
+    return w.count(PatientSurvey, orm.patient_surveys.c.patient_id == patient_id)
+
+
+def test_the_page_shows_the_programs_questions(browser: Browser, w: World) -> None:
+    page = signed_in(browser, w, w.frp).get("/web/patient")
+    assert page.status_code == 200
+    for link_id in ("share", "donate-blood", "return-unused", "pregnancy-stop", "missed-period"):
+        assert f'name="answers.{link_id}"' in page.text
+    assert "May you share Pomalyst (pomalidomide) with another person?" in page.text
+    assert "Return them to the pharmacy or the program" in page.text  # a choice's options
+    assert "placeholder: a program administrator replaces this" in page.text  # marked as such
+
+
+def test_right_answers_record_the_survey(browser: Browser, w: World) -> None:
+    signed_in(browser, w, w.frp)
+    r = browser.submit("/web/patient/survey", {"respondent": "patient", **RIGHT}, "/web/patient")
+    assert r.status_code == 303, r.text
+    assert surveys(w, w.frp) == 1
+    assert "by the patient" in browser.get("/web/patient").text
+
+
+def test_a_wrong_answer_fails_the_survey_beside_its_question(browser: Browser, w: World) -> None:
+    signed_in(browser, w, w.frp)
+    r = browser.submit("/web/patient/survey", {**RIGHT, "answers.donate-blood": "true"}, "/web/patient")
+    assert r.status_code == 422
+    assert 'id="f-answers-donate-blood-error"' in r.text and "recorded as failed" in r.text
+    assert surveys(w, w.frp) == 0
+    assert w.count(FormResponse, orm.form_responses.c.subject_id == w.frp,
+                   orm.form_responses.c.passed.is_(False)) == 1
+
+
+def test_an_unanswered_question_is_named_and_nothing_recorded(browser: Browser, w: World) -> None:
+    signed_in(browser, w, w.frp)
+    answers = {k: v for k, v in RIGHT.items() if k != "answers.share"}
+    r = browser.submit("/web/patient/survey", answers, "/web/patient")
+    assert r.status_code == 422 and 'id="f-answers-share-error"' in r.text
+    assert surveys(w, w.frp) == 0 and w.count(FormResponse) == 0
+
+
+def test_the_api_survey_without_answers_stays_valid(client: TestClient, w: World) -> None:
+    """The API's POST /v1/patient/survey records the survey taken on the program's own channel."""
+    assert client.post("/v1/patient/survey", headers=w.auth(w.male), json={}).status_code == 201
+    assert surveys(w, w.male) == 1
