@@ -20,6 +20,10 @@ BASE = (PROGRAM_DIR / "pomalidomide.toml").read_text(encoding="utf-8")
 MALE_TESTS = ('\n[[requirements]]\nkind = "lab_test"\nid = "male-tests"\nanalyte = "hCG"\nrule = "R9"\n'
               'applies_to = ["adult_male"]\nfda_code = "C128523"\neffective_from = 2027-01-01\n')
 
+# The program file's forms line: a copy under another id drops it (the forms' ids carry the program's).
+FORMS_LINE = next(line for line in (PROGRAM_DIR / "pomalidomide.toml").read_text(encoding="utf-8")
+                  .splitlines(keepends=True) if line.startswith("questionnaires ="))
+
 
 def test_a_new_requirement_refuses_an_authorized_patient_on_its_date(scenario: Scenario) -> None:
     s = scenario.enrolled("adult_male").ready()
@@ -54,4 +58,5 @@ def test_an_unchanged_patient_is_unchanged_and_a_candidate_that_changes_nothing_
         s.call(diff_program, parse_program(BASE, "pomalidomide.toml"))
     assert caught.value.field == "on"
     with pytest.raises(InvalidInput):
-        s.call(diff_program, parse_program(BASE.replace('id = "pomalidomide"', 'id = "nowhere"', 1), "x.toml"))
+        s.call(diff_program, parse_program(BASE.replace('id = "pomalidomide"', 'id = "nowhere"', 1)
+                                   .replace(FORMS_LINE, ""), "x.toml"))

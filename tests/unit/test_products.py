@@ -19,7 +19,9 @@ from workflows.products import check_product_overlaps, ndc11, parse_products
 from workflows.program import PROGRAM_DIR, Program, ProgramError, load_programs, parse_program
 
 TEXT = (PROGRAM_DIR / "pomalidomide.toml").read_text(encoding="utf-8")
-BASE = TEXT[:TEXT.index("\n[[products]]")]  # the program without its products
+# the program without its products (nor its forms, whose ids carry the program's)
+BASE = "".join(line for line in TEXT[:TEXT.index("\n[[products]]")].splitlines(keepends=True)
+               if not line.startswith("questionnaires ="))
 
 
 # The FDA's 10-digit NDC shapes and the 11-digit (5-4-2) form of each: a leading zero in the short

@@ -17,7 +17,9 @@ from workflows.program import PROGRAM_DIR, ProgramError, parse_program
 from workflows.vocabulary import KINDS, RequirementSpec, VocabularyError, parse_requirement
 
 BASE = (PROGRAM_DIR / "pomalidomide.toml").read_text(encoding="utf-8")
-HEAD = BASE[:BASE.index("\n[[requirements]]\n") + 1]  # everything but the requirements
+# everything but the requirements (and the forms, which name requirements)
+HEAD = "".join(line for line in BASE[:BASE.index("\n[[requirements]]\n") + 1].splitlines(keepends=True)
+               if not line.startswith("questionnaires ="))
 
 # REMS_RULES.md, "What every state is satisfied means at the pharmacy": the rule ids a complete
 # check names at each stage, for an FRP adult and for a male adult.

@@ -29,6 +29,10 @@ MALE_TESTS = POMALIDOMIDE + ('\n[[requirements]]\nkind = "lab_test"\nid = "male-
                              'effective_from = 2027-01-01\n')
 PORTAL = RelaxationSpec("portal_down", "the REMS portal is down", frozenset({"R26"}), 4, 24)
 
+# The program file's forms line: a copy under another id drops it (the forms' ids carry the program's).
+FORMS_LINE = next(line for line in (PROGRAM_DIR / "pomalidomide.toml").read_text(encoding="utf-8")
+                  .splitlines(keepends=True) if line.startswith("questionnaires ="))
+
 
 @pytest.fixture
 def admin(browser: Browser, w: World) -> Browser:
@@ -171,7 +175,7 @@ def test_the_diff_page_names_a_malformed_field_and_a_wrong_id(admin: Browser) ->
     assert bad.status_code == 422 and re.search(r'data-field="requirements\[\d+\]\.applies_to"', bad.text)
     assert "martians" in bad.text  # the pasted text is kept, to correct it
     other = admin.client.post(f"{PAGE}/diff", data={"csrf": token, "toml": POMALIDOMIDE.replace(
-        'id = "pomalidomide"', 'id = "lenalidomide"', 1)})
+        'id = "pomalidomide"', 'id = "lenalidomide"', 1).replace(FORMS_LINE, "")})
     assert other.status_code == 422 and 'data-field="id"' in other.text
     unsigned = admin.client.post(f"{PAGE}/diff", data={"toml": MALE_TESTS})
     assert unsigned.status_code == 403

@@ -37,10 +37,11 @@ TABLES: dict[str, Table] = {
     "prescriptions": orm.prescriptions, "prescriber_surveys": orm.prescriber_surveys,
     "confirmations": orm.confirmations, "dispenses": orm.dispenses,
     "pregnancy_reports": orm.pregnancy_reports,
-    # format 2 (issue 17): lab results, the lifecycle recorded by administrators, relaxations and
-    # every allowance a waiver made (the reconciliation list)
+    # format 2 (issue 17): lab results, the lifecycle recorded by administrators, relaxations,
+    # every allowance a waiver made (the reconciliation list) and the forms' answers (issue 16.3)
     "lab_results": orm.lab_results, "program_status_changes": orm.program_status_changes,
     "relaxation_activations": orm.relaxation_activations, "waiver_uses": orm.waiver_uses,
+    "form_responses": orm.form_responses,  # the answers of every form, failed surveys included (16.3)
 }
 FILES = (*TABLES, AUDIT, GATE)
 
