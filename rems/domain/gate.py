@@ -10,7 +10,7 @@ parameters are today's (T3), with a stored expiry as an upper bound.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from rems.domain import labs, schedule
@@ -336,8 +336,11 @@ EVALUATORS: dict[str, Evaluator] = {
 
 
 def _declared(spec: RequirementSpec, reqs: list[Requirement]) -> list[Requirement]:
-    """The program's rule ids and FDA code on what a kind's evaluator reports."""
-    return [replace(q, rule=spec.rule_of(q.rule), fda_code=spec.fda_code) for q in reqs]
+    """The program's rule ids and FDA code on what a kind's evaluator reports (built directly:
+    `dataclasses.replace` was 40 % of the gate's time, issue 14)."""
+    code = spec.fda_code
+    return [Requirement(spec.rule_of(q.rule), q.code, q.met, q.message, q.remedy, q.earliest, code)
+            for q in reqs]
 
 
 def in_force(program: Program, stage: str, category: str, on: date,
