@@ -27,6 +27,10 @@ TEXTS = {
     "pregnancy_test_due_today": N_("A pregnancy test for patient {subject} is due today, {due} (R11)."),
     "pregnancy_test_overdue": N_("The pregnancy test for patient {subject} was due on {due} and is overdue "
                               "(R11): no authorization or dispense until a negative test is recorded."),
+    "lab_test_due_soon": N_("The lab tests for patient {subject} are due on {due}."),
+    "lab_test_due_today": N_("The lab tests for patient {subject} are due today, {due}."),
+    "lab_test_overdue": N_("The lab tests for patient {subject} were due on {due} and are overdue: the program "
+                           "may refuse the next authorization or dispense until they are recorded."),
     "patient_survey_due_soon": N_("The patient survey for patient {subject} is due on {due} (R20)."),
     "patient_survey_due_today": N_("The patient survey for patient {subject} is due today, {due} (R20)."),
     "patient_survey_overdue": N_("The patient survey for patient {subject} was due on {due} and is overdue (R20)."),
@@ -49,6 +53,9 @@ KINDS = {  # what each reminder is about, for the email's Subject line
     "pregnancy_test_due_soon": N_("pregnancy test due soon"),
     "pregnancy_test_due_today": N_("pregnancy test due today"),
     "pregnancy_test_overdue": N_("pregnancy test overdue"),
+    "lab_test_due_soon": N_("lab tests due soon"),
+    "lab_test_due_today": N_("lab tests due today"),
+    "lab_test_overdue": N_("lab tests overdue"),
     "patient_survey_due_soon": N_("patient survey due soon"),
     "patient_survey_due_today": N_("patient survey due today"),
     "patient_survey_overdue": N_("patient survey overdue"),

@@ -18,7 +18,7 @@ from sqlalchemy import String, and_, any_, bindparam, false, or_, select
 from sqlalchemy.dialects import postgresql
 
 from rems.adapters import orm
-from rems.domain import schedule
+from rems.domain import labs, schedule
 from rems.domain.calendar import local_date
 from rems.domain.categories import FRP_CATEGORIES, add_months, category_of, next_category_change
 from rems.domain.model import Patient
@@ -151,6 +151,38 @@ def pregnancy_tests(uow: UnitOfWork, w: Window) -> list[Reminder]:
         if day is not None and w.holds(day):
             out.append(Reminder(f"patient:{b.patient.id}", f"pregnancy_test_{w.stage(day)}",
                                 b.patient.id, day, "R11"))
+    return out
+
+
+def lab_tests(uow: UnitOfWork, w: Window) -> list[Reminder]:
+    """Lab tests other than hCG (issue 17: ALT, AST, ANC), coming due, due, overdue: the last local
+    date on which each analyte's latest result is still current, from the program's own block
+    (rems.domain.labs.next_lab_due, as the status page reads it). Candidates are the live patients
+    of the programs that declare such a test today (no such program, no query)."""
+    declaring = {pid: specs for pid, program in uow.programs.items()
+                 if (specs := [s for s in program.requirements_on(w.now)
+                               if s.kind == "lab_test" and s.options["analyte"] != "hCG"])}
+    if not declaring:
+        return []
+    pt = orm.patients.c
+    ids = _candidates(uow, select(pt.id).where(pt.program_id.in_(sorted(declaring)),
+                                               pt.state.in_(LIVE_PATIENT_STATES)))
+    results: dict[str, list[Any]] = {}
+    for condition in among(uow, orm.lab_results.c.patient_id, ids):
+        query = select(orm.lab_results).where(condition).order_by(orm.lab_results.c.collected_at)
+        for row in uow.session.execute(query).all():
+            results.setdefault(row.patient_id, []).append(row)
+    out = []
+    for b in _load(uow, ids, "dispenses"):
+        category, tz = _category(uow, b.patient, w), _tz(uow, b.patient)
+        for spec in declaring[b.patient.program_id]:
+            if not spec.applies(category):
+                continue
+            day = labs.next_lab_due(spec.options["lab_rule"], results.get(b.patient.id, []),
+                                    labs.treatment_start_of(b.dispenses), w.now, tz)
+            if w.holds(day):
+                out.append(Reminder(f"patient:{b.patient.id}", f"lab_test_{w.stage(day)}", b.patient.id,
+                                    day, spec.rule))
     return out
 
 

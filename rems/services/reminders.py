@@ -69,7 +69,8 @@ Finder = Callable[[UnitOfWork, Window], list[Reminder]]
 
 def finders() -> list[Finder]:
     from rems.services import due_patients, due_records
-    return [due_patients.pregnancy_tests, due_patients.patient_surveys, due_patients.refill_windows,
+    return [due_patients.pregnancy_tests, due_patients.lab_tests, due_patients.patient_surveys,
+            due_patients.refill_windows,
             due_patients.new_ppafs, due_records.prescriber_surveys, due_records.authorizations,
             due_records.confirmations, due_records.certifications]
 

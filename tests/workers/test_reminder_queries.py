@@ -243,3 +243,26 @@ def test_a_discontinued_patient_gets_no_survey_or_refill_reminder_and_an_interru
     paused.call(patients.change_state, paused.patient_id, "interrupt")
     stopped.call(patients.change_state, stopped.patient_id, "discontinue")
     assert kinds() == {(paused.patient_id, "patient_survey_due_today")}
+
+
+def test_lab_tests_due_soon_today_and_overdue_from_the_programs_own_cadence(app: App) -> None:
+    """Issue 17: bosentan's liver tests (BOS2: ALT and AST, monthly = 30 days after treatment
+    starts) come due 30 calendar days after the older of the two latest results; a patient of a
+    program without lab tests gets no such reminder."""
+    from decimal import Decimal
+
+    from rems.services.labs import RecordLabResult, record_lab_result
+    s = Scenario(app, program="bosentan").certified_prescriber().certified_pharmacy().enrolled("adult_male")
+    alt_at, ast_at = s.now - timedelta(days=2), s.now - timedelta(days=1)
+    for analyte, collected in (("ALT", alt_at), ("AST", ast_at)):
+        s.call(record_lab_result, parse(RecordLabResult, patient_id=s.patient_id, analyte=analyte,
+                                        value=Decimal("20"), unit="U/L", upper_limit_normal=Decimal("40"),
+                                        collected_at=collected))
+    s.survey()
+    s.dispensed(days_supply=28)
+    Scenario(app, s.now).certified_prescriber().enrolled("adult_male")  # pomalidomide: no lab test
+    due_on = alt_at.date() + timedelta(days=30)  # the ALT result goes stale first (UTC dates = New York's here)
+    for offset, kind in ((-4, None), (-3, "lab_test_due_soon"), (0, "lab_test_due_today"),
+                         (1, "lab_test_overdue"), (7, "lab_test_overdue"), (8, None)):
+        found = due(app, at(due_on + timedelta(days=offset), 15), "lab_test")
+        assert found == ({(kind, s.patient_id, due_on)} if kind else set()), offset
