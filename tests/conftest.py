@@ -35,6 +35,14 @@ def pytest_configure(config: pytest.Config) -> None:
             f"{pg.DATABASES_ENV}=sqlite to run on SQLite alone.")
 
 
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """By interpreter exit the test databases are gone and pytest has closed its streams: the
+    anonymous-refusal counters' atexit flush (rems/api/anonymous.py) would fail on them and log a
+    traceback to a closed stream. Their counts are the tests' own: dropped here."""
+    from rems.api import anonymous
+    anonymous._counters.clear()
+
+
 def _bootstrap(url: str) -> App:
     return bootstrap(Settings(env="test", database_url=url))
 
