@@ -10,8 +10,8 @@ import itertools
 from dataclasses import dataclass, fields
 from datetime import date
 
-from workflows.program import Parameters, Program, safety_gaps
-from workflows.vocabulary import ENGINE_PARAMETERS, RequirementSpec, parameters_read
+from workflows.program import Parameters, Program, parameters_read_by, safety_gaps
+from workflows.vocabulary import RequirementSpec
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ def _specs(program: Program) -> list[Finding]:
 
 
 def _unused(program: Program) -> list[Finding]:
-    read = set(ENGINE_PARAMETERS).union(*(parameters_read(s) for s in program.requirements))
+    read = parameters_read_by(program.requirements)
     names = [f.name for f in fields(Parameters) if f.name != "effective_from"]
     unused = [n for n in names if n not in read]
     if not unused:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -19,6 +19,7 @@ from workflows.questionnaires import QuestionnaireSpec, parse_questionnaires
 from workflows.relaxations import RelaxationSpec, parse_relaxations
 from workflows.vocabulary import (
     ENGINE_PARAMETERS,
+    KINDS,
     RequirementSpec,
     VocabularyError,
     parameters_read,
@@ -277,8 +278,7 @@ def parse_program(text: str, source: str = "<program>") -> Program:
         requirements, problem = _requirements(source, raw), None
     except ProgramError as error:  # reported after the parameters (the file's order)
         requirements, problem = (), error
-    read = frozenset(ENGINE_PARAMETERS).union(*(parameters_read(spec) for spec in requirements)) \
-        if problem is None else frozenset(_FIELDS)
+    read = parameters_read_by(requirements) if problem is None else frozenset(_FIELDS)
     deviations = _deviations(source, raw.get("deviations"))
     parameter_sets = _parameter_sets(source, raw.get("parameters"), deviations, read)
     if problem is not None:
@@ -318,6 +318,11 @@ def _requirements(source: str, raw: Mapping[str, Any]) -> tuple[RequirementSpec,
     return specs
 
 
+def parameters_read_by(requirements: Iterable[RequirementSpec]) -> frozenset[str]:
+    """T4: the [[parameters]] the engine and the declared requirements read (only these are bounded)."""
+    return frozenset(ENGINE_PARAMETERS).union(*(parameters_read(spec) for spec in requirements))
+
+
 def change_dates(program: Program) -> list[date]:
     """Every date on which the program changes (a parameter block, a requirement's bounds)."""
     marks = {p.effective_from for p in program.parameter_sets}
@@ -331,6 +336,12 @@ _ALWAYS = ((("certification", "prescriber"), "the prescriber's certification"),
            (("enrollment", None), "the patient's enrollment"))
 
 
+def _full_stages(spec: RequirementSpec) -> frozenset[str]:
+    if spec.kind == "certification" and spec.options.get("stakeholder") == "pharmacy":
+        return frozenset({"confirm", "dispense"})  # the pharmacy is known only there
+    return KINDS[spec.kind].allowed_stages
+
+
 def safety_gaps(program: Program) -> list[str]:
     """T4: the dates from which a gate would dispense without knowing who prescribes, who
     dispenses, or whether the patient is enrolled (an information-only program declares it)."""
@@ -338,7 +349,10 @@ def safety_gaps(program: Program) -> list[str]:
         return []
     gaps = []
     for day in change_dates(program):
-        kinds = {(s.kind, s.options.get("stakeholder")) for s in program.requirements_on(day)}
+        # a safeguard counts only if it covers everyone at every stage its kind may apply:
+        # `applies_to` or `stages` cannot narrow it away (T4)
+        kinds = {(s.kind, s.options.get("stakeholder")) for s in program.requirements_on(day)
+                 if s.applies_to is None and s.stages >= _full_stages(s)}
         if not kinds:
             gaps.append(f"from {day} no requirement is in force: the check would allow everyone")
             continue

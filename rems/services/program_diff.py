@@ -15,7 +15,7 @@ from rems.domain.model import Patient, Pharmacy
 from rems.domain.requirements import Decision
 from rems.services.records import load_records
 from rems.services.uow import Context, UnitOfWork
-from workflows.program import Program
+from workflows.program import Program, change_dates
 
 # The stage an open authorization meets next (the pharmacy's check), as the status page reads it.
 NEXT_STAGE = {"authorized": "confirm", "confirmed": "dispense"}
@@ -44,11 +44,7 @@ class Change:
 
 def first_change(current: Program, candidate: Program, today: date) -> date | None:
     """The first date after `today` on which the candidate's parameters or requirements change."""
-    marks = {p.effective_from for p in candidate.parameter_sets}
-    for spec in candidate.requirements:
-        marks |= {d for d in (spec.effective_from, spec.until) if d is not None}
-    later = sorted(d for d in marks if d > today)
-    return later[0] if later else None
+    return next((d for d in change_dates(candidate) if d > today), None)
 
 
 # What the pharmacy brings to the counter (its certification, confirmation, counselling) is not

@@ -70,3 +70,12 @@ def test_the_table_lists_every_block_in_the_gates_order():
     assert [r["rule"] for r in rows] == ["R1", "R25", "R5", "R30", "R9", "R20", "R19", "R24", "R15", "R23",
                                          "R28", "R26", "R29"]
     assert rows[4]["applies_to"] == "adult_frp, child_frp" and rows[1]["stages"] == "confirm, dispense"
+
+
+@pytest.mark.parametrize("narrowing", ['stages = ["dispense"]', 'applies_to = ["adult_male"]'])
+def test_t4_a_safeguard_narrowed_by_stages_or_categories_does_not_count(narrowing):
+    # an adversary's file: the prescriber's certification checked only at the counter, or only for males
+    narrowed = BASE.replace('stakeholder = "prescriber"', f'stakeholder = "prescriber"\n{narrowing}', 1)
+    with pytest.raises(ProgramError) as caught:
+        parse_program(narrowed, "test.toml")
+    assert "the prescriber's certification is not required" in caught.value.reason
