@@ -1,4 +1,4 @@
-"""The table (Markdown), the raw figures (JSON) and the sweep plot."""
+"""The table (Markdown), the raw figures (JSON) and the plots (ratios, sweep, overload)."""
 
 from __future__ import annotations
 
@@ -56,10 +56,56 @@ def write(out: Path, machine: dict[str, Any], settings: dict[str, Any], rows: li
           extra: dict[str, Any]) -> str:
     out.mkdir(parents=True, exist_ok=True)
     table = markdown(machine, settings, rows)
-    (out / "latest.md").write_text("# Latest benchmark run\n\n" + table)
+    plots = "".join(f"![{alt}]({name})\n\n" for name, alt in PLOTS if (out / name).exists())
+    (out / "latest.md").write_text("# Latest benchmark run\n\n" + table + ("\n" + plots if plots else ""))
     document = {"machine": machine, "settings": settings, "rows": [asdict(r) for r in rows], **extra}
     (out / "latest.json").write_text(json.dumps(document, indent=2, default=str) + "\n")
     return table
+
+
+PLOTS = (("ratios.png", "Each measure against the truly bare endpoint of its kind, and its goal"),
+         ("overload.png", "Goodput and p99 of admitted requests at 1x, 2x and 4x capacity"),
+         ("sweep.png", "Reminder sweep time against population"))
+
+
+def _goal_ratio(goal: str) -> float | None:
+    """The ratio a goal asks for ("≥ 0.7 × truly bare read, …" gives 0.7), if it names one."""
+    head = goal.removeprefix("≥").strip().split(" ", 1)[0]
+    try:
+        return float(head)
+    except ValueError:
+        return None
+
+
+def plot_ratios(path: Path, rows: list[Row]) -> None:
+    """Items 2, 3 and 5: every rate with a ratio against the truly bare endpoint, beside its goal."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    shown = [r for r in rows if r.ratio is not None and r.item in {"1", "2", "3", "5"}]
+    if not shown:
+        return
+    labels = [f"{r.item} · {r.measure.split(' (')[0]} · {r.database}" for r in shown]
+    figure, axis = plt.subplots(figsize=(9, 0.32 * len(shown) + 1.2), dpi=110)
+    ys = range(len(shown))
+    colours = ["tab:green" if r.met else ("tab:red" if r.met is False else "tab:blue") for r in shown]
+    axis.barh(list(ys), [r.ratio or 0.0 for r in shown], color=colours)
+    for y, r in zip(ys, shown, strict=True):
+        goal = _goal_ratio(r.goal)
+        if goal is not None:
+            axis.plot([goal, goal], [y - 0.4, y + 0.4], color="black", linewidth=2)
+        axis.text((r.ratio or 0.0) + 0.01, y, f"{r.ratio:.2f}", va="center", fontsize=7)
+    axis.set_yticks(list(ys), labels, fontsize=7)
+    axis.invert_yaxis()
+    axis.set_xlim(0, 1.1)
+    axis.set_xlabel("rate ÷ truly bare endpoint of its kind, same run (black tick: the goal; "
+                    "red: goal missed, green: met)", fontsize=8)
+    axis.grid(True, axis="x", alpha=0.3)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path)
+    plt.close(figure)
 
 
 def plot_sweep(path: Path, points: list[dict[str, Any]]) -> None:

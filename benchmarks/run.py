@@ -7,7 +7,7 @@ check, the confirmation and the dispense, A B A B over rounds with the load aver
 (item 4); the reads on two processes (item 5); the gate in-process; the reminder sweep at growing
 populations and the delivery rate through Celery on a real Redis; the resident sizes. Prints the
 table and writes it with the raw figures to docs/benchmarks/latest.md and latest.json, and the
-sweep and overload plots to docs/benchmarks/sweep.png and overload.png.
+sweep, overload and ratio plots to docs/benchmarks/sweep.png, overload.png and ratios.png.
 """
 
 from __future__ import annotations
@@ -149,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         rows, extra = _merged(earlier, rows, extra, settings)
     rows.sort(key=lambda r: r.item)  # stable: the issue's order, each item's rows as measured
     report.plot_overload(args.out / "overload.png", rows)
+    report.plot_ratios(args.out / "ratios.png", rows)
     about["load_after"] = os.getloadavg()[0]
     settings["wall_seconds"] = round(time.perf_counter() - started)
     table = report.write(args.out, about, settings, rows, extra)
