@@ -233,3 +233,19 @@ def package_resolves(bundle: dict[str, Any]) -> list[str]:
     value_sets = set(select(bundle, "entry.resource[resourceType=ValueSet].url"))
     wanted = select(bundle, "entry.resource[resourceType=Questionnaire].item*.answerValueSet")
     return [f"PKG-7: {url} is not in the package" for url in wanted if str(url).split("|")[0] not in value_sets]
+
+
+def exercised(c: dict[str, Any], body: dict[str, Any]) -> bool:
+    """Whether `c` had something to judge in `body` (its resources of the type, for a type rule): a
+    rule whose path selects nothing in every body we emit proves nothing (a typo in a path, say)."""
+    roots = [r for r in nested(body) if r.get("resourceType") == c["applies"]] or [body]
+    for root in roots:
+        for r in (select(root, c["per"]) if "per" in c else [root]):
+            when = c.get("when")
+            if when is not None:
+                held = select(r, when["path"])
+                if not held or ("equals" in when and when["equals"] not in held):
+                    continue
+            if c.get("max") == 0 or (select(r, c["path"]) if c["path"] else [r]):
+                return True
+    return False

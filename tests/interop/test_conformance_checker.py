@@ -48,6 +48,14 @@ def questionnaire() -> dict[str, Any]:
             "item": [{"linkId": "a", "type": "boolean", "text": "?"}, {"linkId": "b", "type": "display", "text": "!"}]}
 
 
+def communication() -> dict[str, Any]:
+    return {"resourceType": "Communication", "status": "completed", "payload": [{"contentString": "R19"}]}
+
+
+def outcome() -> dict[str, Any]:
+    return {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "invalid"}]}
+
+
 def capability() -> dict[str, Any]:
     op = "https://rems.example.org/fhir/r4/OperationDefinition/"
     return {"resourceType": "CapabilityStatement", "status": "active", "date": "2026-12-01", "kind": "instance",
@@ -101,6 +109,10 @@ CASES: list[tuple[str, Callable[[], dict[str, Any]], str | None, Callable[[dict[
     ("display code", questionnaire, None, _set(["item", 1, "code"], [{"code": "k"}]), "QUE-3"),
     ("display required", questionnaire, None, _set(["item", 1, "required"], False), "QUE-6"),
     ("name", questionnaire, None, _set(["name"], "patient survey"), "QUE-0"),
+    ("display nested", questionnaire, None, _set(["item", 1, "item"], [{"linkId": "c", "type": "string"}]), "QUE-1"),
+    ("empty group", questionnaire, None, _set(["item", 1, "type"], "group"), "QUE-1b"),
+    ("communication", communication, None, _set(["status"], "sent"), "COM-1"),
+    ("severity", outcome, None, _set(["issue", 0, "severity"], "bad"), "OO-1"),
     ("no json", capability, "rems-capability", _set(["format"], ["xml"]), "CAP-2"),
     ("no etasu", capability, "rems-capability", _set(["rest", 0, "resource", 0, "operation", 0, "name"], "x"), "CAP-4"),
     ("no submit", capability, "rems-capability", _set(["rest", 0, "resource", 1, "type"], "Task"), "CAP-5"),

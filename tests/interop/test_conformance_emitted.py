@@ -149,3 +149,46 @@ def test_the_communications_we_send_conform(app: App, looping: Looping) -> None:
     assert {b["resourceType"] for b in bodies} == {"Communication"} and len(bodies) >= 2
     for body in bodies:
         conforms(body)
+
+
+# Constraints nothing in this sample gives anything to judge: the program files hold no display and
+# no group items today (QUE-1, QUE-1b, QUE-3, QUE-6: test_conformance_checker.py exercises them);
+# Communications and OperationOutcomes (COM-1, OO-1) are checked by their own tests above.
+NEVER_EXERCISED = {"QUE-1", "QUE-1b", "QUE-3", "QUE-6", "COM-1", "OO-1"}
+
+
+def test_every_constraint_has_something_to_judge(linked: TestClient, p: Population) -> None:
+    """Each rule selects something in at least one body we emit (else it passes vacuously)."""
+    bodies: dict[str, list[dict[str, Any]]] = {}
+
+    def add(shape: str, *found: dict[str, Any]) -> None:
+        bodies.setdefault(shape, []).extend(found)
+    statement = fhir_body(linked.get("/fhir/r4/metadata"))
+    add("rems-capability", statement)
+    add("CapabilityStatement", statement)
+    add("OperationDefinition", *(fhir_body(linked.get(urlsplit(u).path))
+                                 for u in cc.select(statement, "rest.resource.operation.definition")))
+    for parameters in ([patient(p.ready), medication()], [patient(p.w.frp), medication()]):
+        out = fhir_body(linked.post(URL, headers=p.auth(p.w.doc),
+                                    json={"resourceType": "Parameters", "parameter": parameters}))
+        add("rems-etasu-output", out)
+        add("Parameters", out)
+        add("rems-etasu-guidance", *cc.select(out, "parameter.resource"))
+        add("GuidanceResponse", *cc.select(out, "parameter.resource"))
+    for program in p.w.app.programs.values():
+        for spec in program.questionnaires:
+            bundle = fhir_body(linked.get(f"/fhir/r4/Questionnaire/{spec.id}/$questionnaire-package",
+                                          headers=p.auth(p.w.doc)))
+            add("questionnaire-package", bundle)
+            for kind in ("Bundle", "Questionnaire", "ValueSet"):
+                add(kind, bundle)
+    found = cards_of(linked, p, hook(None)) + cards_of(linked, p, hook(p.w.frp))
+    add("cds-card", *found)
+    add("cds-link-card", *(c for c in found if c.get("links")))
+    tasks = cc.select(found, "suggestions.actions.resource")
+    add("rems-task-smart-launch", *tasks)
+    add("Task", *tasks)
+    add("cds-discovery", linked.get("/cds-services", headers=p.auth(p.w.doc)).json())
+    idle = {c["id"] for c in cc.constraints() if "gap" not in c
+            and not any(cc.exercised(c, b) for b in bodies.get(c["applies"], []))}
+    assert idle == NEVER_EXERCISED
