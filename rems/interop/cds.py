@@ -162,9 +162,11 @@ class Hook:
     orders: tuple[Order, ...]
     pharmacy_ncpdp_id: str | None
     ehr_patient: str = ""  # context.patientId
+    ehr_user: str | None = None  # context.userId when it is a Practitioner (the deferred Task's owner)
 
     def launch(self, now: datetime) -> Launch:
-        return Launch(self.ehr_patient, self.patient_id, now, tuple(o.ref for o in self.orders if o.ref))
+        return Launch(self.ehr_patient, self.patient_id, now, tuple(o.ref for o in self.orders if o.ref),
+                      self.ehr_user)
 
 
 def _obj(value: Any, where: str) -> dict[str, Any]:
@@ -271,8 +273,11 @@ def parse_hook(service_hook: str, body: bytes) -> Hook:
         entries = pharmacy.get("entry")
         pharmacy = next((e.get("resource") for e in entries if isinstance(e, dict)), None) \
             if isinstance(entries, list) else None
+    user = context.get("userId")
+    practitioner = user if isinstance(user, str) and re.fullmatch(r"Practitioner/[A-Za-z0-9\-.]{1,64}", user) \
+        else None  # a PractitionerRole or Patient user is no Task.owner (the IG's profile: Practitioner only)
     return Hook(service_hook, _identifier(patient, codes.REMS_PATIENT), orders,
-                _identifier(pharmacy, codes.NCPDP_PROVIDER), patient_key)
+                _identifier(pharmacy, codes.NCPDP_PROVIDER), patient_key, practitioner)
 
 
 def program_of(orders: Sequence[Order], programs: Iterable[Program], on: datetime) -> Program:

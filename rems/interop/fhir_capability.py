@@ -18,6 +18,8 @@ FHIR_VERSION = "4.0.1"
 IG = "http://hl7.org/fhir/us/medication-rems/ImplementationGuide/hl7.fhir.us.medication-rems|2.0.0"
 SERVED = {"rems-etasu": "GuidanceResponse", "questionnaire-package": "Questionnaire",
           "submit": "QuestionnaireResponse"}  # operation -> its resource, in the CapabilityStatement
+# The IG's requirements CapabilityStatement for our role (input/fsh/...-rems-administrator-system.fsh).
+IG_ADMINISTRATOR = "http://hl7.org/fhir/us/medication-rems/CapabilityStatement/rems-administrator-system"
 RELEASED = "2026-12-01"  # the date of these definitions (not the clock: they change with the code)
 
 
@@ -88,7 +90,7 @@ def capability_statement(base_url: str, software_version: str, now: datetime) ->
     resource: dict[str, Any] = {
         "resourceType": "CapabilityStatement", "status": "active", "date": now.isoformat(),
         "kind": "instance", "publisher": "REMS engine", "fhirVersion": FHIR_VERSION,
-        "format": ["json"], "implementationGuide": [IG],
+        "format": ["json"], "implementationGuide": [IG], "instantiates": [IG_ADMINISTRATOR],
         "software": {"name": "rems-engine", "version": software_version},
         "implementation": {"description": "REMS Administrator System (PS-Pomalidomide, Lenalidomide and "
                                           "Thalidomide REMS)", "url": f"{base_url}/fhir/r4"},

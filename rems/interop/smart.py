@@ -32,6 +32,7 @@ class Launch:
     rems_patient: str | None  # our REMS patient id, when the chart carries it
     now: datetime  # the Task's authoredOn
     orders: tuple[str, ...] = ()  # "MedicationRequest/<id>" of the draft orders, in the EHR
+    practitioner: str | None = None  # "Practitioner/<id>" of the EHR's user (context.userId)
 
     def app_context(self, program_id: str, rule: str) -> str:
         """CDS Hooks `Link.appContext` (a string the EHR hands back to the app at launch): the EHR's
@@ -61,7 +62,9 @@ def task(launch: Launch, url: str, app_context: str, description: str, requester
                    "valueUrl": url},
                   {"type": _coding("smartonfhir-appcontext", "Application context related to this launch."),
                    "valueString": app_context}]}
-    if launch.orders:
+    if launch.practitioner:  # the IG's profile: owner (must support) is the provider whose work queue gets it
+        resource["owner"] = {"reference": launch.practitioner}
+    if launch.orders:  # the IG's profile: SHALL be populated when the task relates to a prescription
         resource["reasonReference"] = {"reference": launch.orders[0]}
     return Task.model_validate(resource).model_dump(mode="json", exclude_none=True)
 
