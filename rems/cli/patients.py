@@ -79,13 +79,18 @@ def enroll(prescriber: str = typer.Option(..., help="Prescriber id"),
     from rems.api.schemas.outputs import PatientOut
     from rems.services import patients as svc
     from rems.services.commands import EnrollPatient, parse
-    cmd = parse(EnrollPatient, program_id=program, prescriber_id=prescriber, name=name, sex=sex,
-                birth_date=birth_date, cycles_regular=not irregular_cycles,
-                facts=stated_facts(menarche, hysterectomy, oophorectomy, postmenopausal_since),
-                ppaf=_ppaf(category, guardian), identifiers=[_identifier(i) for i in identifier],
-                time_zone=time_zone, contact=_contact(phone=phone, email=email, preferred=preferred,
-                                                      guardian_phone=guardian_phone,
-                                                      guardian_email=guardian_email))
+    try:
+        cmd = parse(EnrollPatient, program_id=program, prescriber_id=prescriber, name=name, sex=sex,
+                    birth_date=birth_date, cycles_regular=not irregular_cycles,
+                    facts=stated_facts(menarche, hysterectomy, oophorectomy, postmenopausal_since),
+                    ppaf=_ppaf(category, guardian), identifiers=[_identifier(i) for i in identifier],
+                    time_zone=time_zone, contact=_contact(phone=phone, email=email, preferred=preferred,
+                                                          guardian_phone=guardian_phone,
+                                                          guardian_email=guardian_email))
+    except InvalidInput as error:  # issue 18: a contact field is named by its option
+        if not error.field.startswith("contact."):
+            raise
+        raise InvalidInput("--" + error.field.removeprefix("contact.").replace("_", "-"), error.reason) from None
     p = call(svc.enroll_patient, cmd)
     emit_model(PatientOut.of(p), f"patient {p.id} enrolled ({p.state}; pregnancy testing: {p.test_phase})")
 
