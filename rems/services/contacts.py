@@ -3,11 +3,9 @@ the pages that show them. Never logged, never in an audit entry (only that they 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
-from sqlalchemy import insert, select
-
-from rems.adapters import orm
+from rems.adapters import contact_store
 from rems.services.commands import PatientContact
 from rems.services.uow import Context, UnitOfWork
 
@@ -33,15 +31,10 @@ def record(uow: UnitOfWork, ctx: Context, kind: str, holder_id: str, contact: Co
     """Keep `contact` for the holder just enrolled (nothing when it is empty); the caller commits."""
     if contact.empty:
         return
-    uow.session.execute(insert(orm.contact_details).values(
-        holder_kind=kind, holder_id=holder_id, phone=contact.phone, email=contact.email,
-        preferred=contact.preferred, guardian_phone=contact.guardian_phone,
-        guardian_email=contact.guardian_email, recorded_at=ctx.now))
+    contact_store.add(uow.session, kind, holder_id, asdict(contact), ctx.now)
 
 
 def of(uow: UnitOfWork, kind: str, holder_id: str) -> Contact:
     """The holder's contact details; all empty when none were given."""
-    c = orm.contact_details.c
-    row = uow.session.execute(select(c.phone, c.email, c.preferred, c.guardian_phone, c.guardian_email)
-                              .where(c.holder_kind == kind, c.holder_id == holder_id)).first()
-    return Contact() if row is None else Contact(*row)
+    row = contact_store.of(uow.session, kind, holder_id)
+    return Contact() if row is None else Contact(**row)
