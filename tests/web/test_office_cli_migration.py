@@ -5,7 +5,6 @@ its option, nothing written), and migration 0018 upgrades a filled database on b
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,43 +13,30 @@ from sqlalchemy import create_engine, inspect, select, text
 from rems.adapters import orm
 from rems.adapters.database import migrate
 from rems.bootstrap import App
-from rems.cli.main import run
+from tests.api.test_input_cli import _run
 from tests.api.world import World
 from tests.service.builders import npi_of
 
 
-def _run(args: list[str], db: Path, monkeypatch: pytest.MonkeyPatch,
-         capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-    monkeypatch.setenv("REMS_DATABASE_URL", f"sqlite:///{db}")
-    monkeypatch.setattr(sys, "argv", ["rems", *args])
-    try:
-        run()
-        code = 0
-    except SystemExit as done:
-        code = int(done.code or 0)
-    out = capsys.readouterr()
-    return code, out.err + out.out
-
-
 def test_the_cli_enrolls_with_contact_details_and_names_a_bad_option(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    db = tmp_path / "cli.db"
-    assert _run(["init"], db, monkeypatch, capsys)[0] == 0
+    db = tmp_path / "cli.db"  # where _run points the CLI
+    assert _run(["init"], tmp_path, monkeypatch, capsys)[0] == 0
     code, out = _run(["--json", "prescriber", "enroll", "--name", "Dr C", "--npi", npi_of(5, 150_000_000),
                       "--attested", "--education-reviewed", "--office-phone", "+1 555 010 0100"],
-                     db, monkeypatch, capsys)
+                     tmp_path, monkeypatch, capsys)
     assert code == 0, out
     found = re.search(r'"id": "(prs_[^"]+)"', out)
     assert found, out
     doc = found.group(1)
-    assert _run(["prescriber", "certify", doc, "--program", "pomalidomide"], db, monkeypatch, capsys)[0] == 0
+    assert _run(["prescriber", "certify", doc, "--program", "pomalidomide"], tmp_path, monkeypatch, capsys)[0] == 0
     base = ["patient", "enroll", "--prescriber", doc, "--name", "Cli Patient", "--sex", "male",
             "--birth-date", "1980-01-01", "--category", "adult_male"]
-    code, out = _run([*base, "--phone", "555 0100"], db, monkeypatch, capsys)
+    code, out = _run([*base, "--phone", "555 0100"], tmp_path, monkeypatch, capsys)
     assert code == 2 and "--phone" in out and "international number" in out and "555 0100" not in out, out
-    code, out = _run([*base, "--guardian-email", "p@example.org"], db, monkeypatch, capsys)
+    code, out = _run([*base, "--guardian-email", "p@example.org"], tmp_path, monkeypatch, capsys)
     assert code == 2 and "--guardian-email" in out and "R6" in out, out
-    code, out = _run([*base, "--email", "cli@example.org", "--preferred", "email"], db, monkeypatch, capsys)
+    code, out = _run([*base, "--email", "cli@example.org", "--preferred", "email"], tmp_path, monkeypatch, capsys)
     assert code == 0, out
     engine = create_engine(f"sqlite:///{db}")
     with engine.connect() as connection:
