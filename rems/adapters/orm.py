@@ -162,7 +162,8 @@ prescriptions = Table(
     Column("expires_at", UTCDateTime, index=True),
     Column("qualifying_test_id", String(32), ForeignKey("pregnancy_tests.id")),
     Column("version", Integer, nullable=False),
-    Column("ndc", String(11)))  # issue 17 item 7: the product prescribed (11 digits), if named
+    Column("ndc", String(11)),  # issue 17 item 7: the product prescribed (11 digits), if named
+    Column("strength", String(40)))  # issue 18 (migration 0018): as ordered, e.g. "4 mg", if given
 
 prescriber_surveys = Table(
     "prescriber_surveys", metadata, _id(),
@@ -410,3 +411,13 @@ form_responses = Table(
     Column("answers", JSON, nullable=False),
     Index("ix_form_responses_subject_submitted", "subject_id", "submitted_at"))
 _PLAIN[model.FormResponse] = form_responses
+# Issue 18 (office lane, migration 0018): how a patient (and a minor's guardian, R6) or a
+# prescriber's office is reached, kept apart from the records the gate and the audit trail read,
+# so no check loads them and no audit snapshot carries them; every column may be empty.
+contact_details = Table(
+    "contact_details", metadata,
+    Column("holder_kind", String(20), primary_key=True),  # "patient" | "prescriber"
+    Column("holder_id", String(32), primary_key=True),
+    Column("phone", String(16)), Column("email", String(254)), Column("preferred", String(10)),
+    Column("guardian_phone", String(16)), Column("guardian_email", String(254)),
+    Column("recorded_at", UTCDateTime, nullable=False))

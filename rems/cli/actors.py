@@ -23,13 +23,15 @@ pharmacy = typer.Typer(help="Pharmacy enrollment and certification (R25).", no_a
 @prescriber.command("enroll")
 def enroll_prescriber(name: str = typer.Option(...), npi: str = typer.Option(..., help="10 digits"),
                       attested: bool = typer.Option(False, help="R2 attestation signed"),
-                      education_reviewed: bool = typer.Option(False, help="REMS education done")) -> None:
-    """Enroll a prescriber (certify next)."""
+                      education_reviewed: bool = typer.Option(False, help="REMS education done"),
+                      office_phone: str = typer.Option(None, help="Office phone, international (+1 555 010 0123)"),
+                      office_email: str = typer.Option(None, help="Office e-mail address")) -> None:
+    """Enroll a prescriber (certify next); the office's contact details are never logged."""
     from rems.api.schemas.outputs import PrescriberOut
     from rems.services import certification
     from rems.services.commands import EnrollPrescriber, parse
     cmd = parse(EnrollPrescriber, name=name, npi=npi, attested=attested,
-                education_reviewed=education_reviewed)
+                education_reviewed=education_reviewed, office_phone=office_phone, office_email=office_email)
     p = call(certification.enroll_prescriber, cmd)
     emit_model(PrescriberOut.of(p), f"prescriber {p.id} enrolled (certify next, per program)")
 

@@ -38,14 +38,15 @@ def request(patient_id: str, prescriber: str = typer.Option(...),
             contraception_attested: bool = typer.Option(False, help="R15 counselling attested (FRP)"),
             prescriber_survey: bool = typer.Option(False, help="R19 prescriber survey completed now"),
             ndc: str | None = typer.Option(None, help="The product (NDC) of the patient's program; R24 uses "
-                                                      "its units a day (docs/products.md)")) -> None:
+                                                      "its units a day (docs/products.md)"),
+            strength: str | None = typer.Option(None, help='The strength ordered, e.g. "4 mg"')) -> None:
     """Write a prescription and ask for its authorization number (kept pending if refused)."""
     from rems.services import prescriptions as svc
     from rems.services.commands import RequestAuthorization, parse
     cmd = parse(RequestAuthorization, patient_id=patient_id, prescriber_id=prescriber,
                 days_supply=days_supply, quantity=quantity, refills=refills,
                 contraception_counselling_attested=contraception_attested,
-                prescriber_survey_completed=prescriber_survey, ndc=ndc)
+                prescriber_survey_completed=prescriber_survey, ndc=ndc, strength=strength)
     show_outcome(call(svc.request_authorization, cmd))
 
 

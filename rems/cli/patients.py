@@ -50,6 +50,11 @@ def _ppaf(category: str, guardian: str | None) -> dict[str, Any]:
             "guardian_name": guardian}
 
 
+def _contact(**given: str | None) -> dict[str, str] | None:
+    """Issue 18: the contact options given (the command checks them), None when there are none."""
+    return {name: value for name, value in given.items() if value is not None} or None
+
+
 @patient.command("enroll")
 def enroll(prescriber: str = typer.Option(..., help="Prescriber id"),
            name: str = typer.Option(...), sex: str = typer.Option(..., help="female or male"),
@@ -62,17 +67,30 @@ def enroll(prescriber: str = typer.Option(..., help="Prescriber id"),
            irregular_cycles: bool = typer.Option(False),
            identifier: list[str] = typer.Option(
                [], help="R34: SYSTEM|VALUE, e.g. 'urn:hospital:mrn|12345' (repeatable)"),
-           time_zone: str = typer.Option(None, help="T1: IANA zone (default: the program's)")) -> None:
+           time_zone: str = typer.Option(None, help="T1: IANA zone (default: the program's)"),
+           phone: str = typer.Option(None, help="The patient's phone, international (+1 555 010 0123)"),
+           email: str = typer.Option(None, help="The patient's e-mail address"),
+           preferred: str = typer.Option(None, help="Preferred contact: phone, sms or email"),
+           guardian_phone: str = typer.Option(None, help="R6: the guardian's phone (with --guardian)"),
+           guardian_email: str = typer.Option(None, help="R6: the guardian's e-mail (with --guardian)"),
+           ) -> None:
     """Enroll a patient with a signed PPAF for exactly one risk category (R5); one person, one
-    enrollment per program (R34)."""
+    enrollment per program (R34). Contact details are optional and never logged."""
     from rems.api.schemas.outputs import PatientOut
     from rems.services import patients as svc
     from rems.services.commands import EnrollPatient, parse
-    cmd = parse(EnrollPatient, program_id=program, prescriber_id=prescriber, name=name, sex=sex,
-                birth_date=birth_date, cycles_regular=not irregular_cycles,
-                facts=stated_facts(menarche, hysterectomy, oophorectomy, postmenopausal_since),
-                ppaf=_ppaf(category, guardian), identifiers=[_identifier(i) for i in identifier],
-                time_zone=time_zone)
+    try:
+        cmd = parse(EnrollPatient, program_id=program, prescriber_id=prescriber, name=name, sex=sex,
+                    birth_date=birth_date, cycles_regular=not irregular_cycles,
+                    facts=stated_facts(menarche, hysterectomy, oophorectomy, postmenopausal_since),
+                    ppaf=_ppaf(category, guardian), identifiers=[_identifier(i) for i in identifier],
+                    time_zone=time_zone, contact=_contact(phone=phone, email=email, preferred=preferred,
+                                                          guardian_phone=guardian_phone,
+                                                          guardian_email=guardian_email))
+    except InvalidInput as error:  # issue 18: a contact field is named by its option
+        if not error.field.startswith("contact."):
+            raise
+        raise InvalidInput("--" + error.field.removeprefix("contact.").replace("_", "-"), error.reason) from None
     p = call(svc.enroll_patient, cmd)
     emit_model(PatientOut.of(p), f"patient {p.id} enrolled ({p.state}; pregnancy testing: {p.test_phase})")
 

@@ -156,6 +156,7 @@ class Prescription:  # R19, R22-R24, R33: carries the authorization once issued
     qualifying_test_id: str | None = None
     version: int = 0
     ndc: str | None = None  # issue 17 item 7: the product prescribed (11 digits); R24 uses its units a day
+    strength: str | None = None  # issue 18: the strength ordered ("4 mg"), shown to the pharmacist
 
 
 @dataclass(eq=False)

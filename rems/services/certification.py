@@ -17,7 +17,7 @@ from typing import Literal
 from rems.domain.errors import InvalidInput
 from rems.domain.model import Certification, Pharmacy, Prescriber
 from rems.domain.requirements import need
-from rems.services import program_status
+from rems.services import contacts, program_status
 from rems.services.commands import EnrollPharmacy, EnrollPrescriber
 from rems.services.lifecycle import audit, new_id, transition
 from rems.services.prescriptions import release_confirmations_of, void_open_prescriptions
@@ -33,9 +33,11 @@ REASON_GIVEN = "CERTIFICATION_CHANGE_REASON"  # the audited reason of a suspensi
 def enroll_prescriber(uow: UnitOfWork, ctx: Context, cmd: EnrollPrescriber) -> Prescriber:
     if uow.already_enrolled("npi", cmd.npi):
         raise InvalidInput("npi", "a prescriber with this NPI is already enrolled")
-    prescriber = Prescriber(id=new_id("prs"), enrolled_at=ctx.now, **cmd.model_dump())
+    prescriber = Prescriber(id=new_id("prs"), enrolled_at=ctx.now, **cmd.holder_fields())
     uow.add(prescriber)
     audit(uow, ctx, "prescriber", prescriber.id, "enroll", None, prescriber.state)
+    contacts.record(uow, ctx, "prescriber", prescriber.id,
+                    contacts.Contact(phone=cmd.office_phone, email=cmd.office_email))
     uow.commit()
     return prescriber
 

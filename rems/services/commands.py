@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from rems.domain import inputs
+from rems.domain import contact, inputs
 from rems.domain.errors import InvalidInput
 from workflows.products import NDC_FORMS, ndc11
 from workflows.program import CATEGORIES
@@ -48,6 +48,10 @@ Key = Annotated[str, Field(min_length=1, max_length=40), Plain]
 Reason = Annotated[str, Field(min_length=1, max_length=500), Plain]
 Npi = Annotated[str, AfterValidator(inputs.npi)]  # R1: 10 digits, the last the Luhn check digit
 NcpdpId = Annotated[str, AfterValidator(inputs.ncpdp_id)]  # R25: the 7-digit NCPDP provider id
+# Issue 18: contact details (rems.domain.contact), normalised; the messages never repeat the value.
+Phone = Annotated[str, Field(min_length=1, max_length=40), Plain, AfterValidator(contact.phone)]
+Email = Annotated[str, Field(min_length=1, max_length=254), Plain, AfterValidator(contact.email)]
+Strength = Annotated[str, Field(min_length=1, max_length=40), Plain, AfterValidator(contact.strength)]
 
 
 class Command(BaseModel):
@@ -71,6 +75,12 @@ class EnrollPrescriber(Command):  # R1, R2
     npi: Npi
     attested: bool
     education_reviewed: bool
+    office_phone: Phone | None = None  # issue 18: the office's contact details, kept apart
+    office_email: Email | None = None  # (contact_details, migration 0018), never logged
+
+    def holder_fields(self) -> dict[str, Any]:
+        """The fields the Prescriber record itself takes (the contact details are stored apart)."""
+        return self.model_dump(exclude={"office_phone", "office_email"})
 
 
 class EnrollPharmacy(Command):  # R25
@@ -99,6 +109,22 @@ class PpafSignature(Command):  # R5, R6
     guardian_name: Text | None = None
 
 
+class PatientContact(Command):  # issue 18: how the office reaches the patient (and a guardian, R6)
+    phone: Phone | None = None
+    email: Email | None = None
+    preferred: Literal["phone", "sms", "email"] | None = None
+    guardian_phone: Phone | None = None
+    guardian_email: Email | None = None
+
+    @model_validator(mode="after")
+    def _preferred_is_given(self) -> PatientContact:
+        if self.preferred in ("phone", "sms") and self.phone is None:
+            raise InvalidInput("contact.preferred", f"{self.preferred} needs the patient's phone number")
+        if self.preferred == "email" and self.email is None:
+            raise InvalidInput("contact.preferred", "email needs the patient's e-mail address")
+        return self
+
+
 class EnrollPatient(Command):  # R5-R8
     program_id: Key
     prescriber_id: Key
@@ -111,6 +137,16 @@ class EnrollPatient(Command):  # R5-R8
     ppaf: PpafSignature
     identifiers: Annotated[list[Identifier], Field(max_length=20)] = []
     time_zone: Annotated[str, Field(min_length=1, max_length=64), Plain] | None = None  # T1: IANA name
+    contact: PatientContact | None = None  # issue 18: stored apart (contact_details), never logged
+
+    @model_validator(mode="after")
+    def _guardian_contact_needs_a_guardian(self) -> EnrollPatient:
+        c = self.contact
+        if c is not None and self.ppaf.signed_by != "guardian":
+            for name in ("guardian_phone", "guardian_email"):
+                if getattr(c, name) is not None:
+                    raise InvalidInput(f"contact.{name}", "only for a patient whose PPAF a guardian signs (R6)")
+        return self
 
 
 class RenewPpaf(Command):  # R8, R35: a female's renewal states every fact
@@ -159,6 +195,7 @@ class RequestAuthorization(Command):  # R19, R22-R24, R15
     contraception_counselling_attested: bool = False
     prescriber_survey_completed: bool = False
     ndc: Annotated[str, Field(max_length=20), AfterValidator(_ndc)] | None = None  # issue 17 item 7
+    strength: Strength | None = None  # issue 18: as ordered ("4 mg"), shown at the counter
 
 
 class PharmacyRequest(Command):  # R26

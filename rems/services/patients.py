@@ -10,7 +10,7 @@ from rems.domain.categories import CHILD_CATEGORIES, FRP_CATEGORIES
 from rems.domain.errors import InvalidInput, NotFound
 from rems.domain.model import Patient, PatientSurvey, Ppaf, PregnancyReport, PregnancyTest, Prescriber
 from rems.domain.testing import acceptable
-from rems.services import persons, program_status
+from rems.services import contacts, persons, program_status
 from rems.services.commands import (
     EnrollPatient,
     PpafSignature,
@@ -79,6 +79,7 @@ def enroll_patient(uow: UnitOfWork, ctx: Context, cmd: EnrollPatient) -> Patient
     uow.add(patient)
     uow.flush()
     _sign_ppaf(uow, ctx, patient, cmd.ppaf, "enroll")
+    contacts.record(uow, ctx, "patient", patient.id, contacts.of_patient(cmd.contact))  # issue 18
     uow.commit()
     return patient
 

@@ -87,7 +87,7 @@ def request_authorization(uow: UnitOfWork, ctx: Context, cmd: RequestAuthorizati
                       category=schedule.current_category(patient, program, ctx.now),  # R22, restamped at issue
                       days_supply=cmd.days_supply, quantity=cmd.quantity, refills=cmd.refills,
                       contraception_counselling_attested=cmd.contraception_counselling_attested,
-                      requested_at=ctx.now, ndc=ndc)
+                      requested_at=ctx.now, ndc=ndc, strength=cmd.strength)
     uow.add(rx)
     audit(uow, ctx, "prescription", rx.id, "request", None, rx.state)
     uow.flush()

@@ -17,6 +17,8 @@ from rems.adapters import orm
 from rems.domain import schedule
 from rems.domain.errors import NotFound
 from rems.domain.model import Confirmation, Dispense, Patient, Prescriber, Prescription
+from rems.services import due_patients
+from rems.services.reminders import Window
 from rems.services.uow import Context, UnitOfWork
 from workflows.definitions import PATIENT
 
@@ -38,11 +40,15 @@ _PHASE_INTERVAL = {"weekly": "weekly_test_interval_days",
 NEEDS = {  # why a patient is on the "needs action" list, the most urgent first (the list's order)
     "stopped": "Pregnancy reported: therapy stopped (R30)",
     "test_overdue": "Pregnancy test overdue (R11)",
+    "survey_overdue": "Patient survey overdue (R20)",
     "on_hold": "On hold until a new negative pregnancy test (R12)",
     "refused": "Authorization not issued: refused or waiting for your survey (R19)",
     "expiring": "Authorization expires soon or has expired (R23)",
     "test_due": "Pregnancy test due soon (R11)",
+    "survey_due": "Patient survey due soon (R20)",
 }
+# The reminders' kinds (rems.services.due_patients) each reason above is read from.
+_DUE_KINDS = {"pregnancy_test_": ("test_due", "test_overdue"), "patient_survey_": ("survey_due", "survey_overdue")}
 
 
 @dataclass(frozen=True)
@@ -128,44 +134,66 @@ def patients_page(uow: UnitOfWork, ctx: Context, prescriber_id: str, f: PatientF
     return Listing(rows, total, paging, counts)
 
 
-def _test_flags(uow: UnitOfWork, ctx: Context, lead: timedelta) -> tuple[Any, Any]:
-    """R11: (overdue, due soon): a treated patient whose latest negative test is older than her
-    phase's interval (now), or will be within `lead`, per program and its parameters now."""
+def _long_overdue(uow: UnitOfWork, ctx: Context, lookback: timedelta) -> Any:
+    """R11 beyond the reminders' lookback: a treated patient whose latest negative test is older
+    than her phase's interval and the lookback (the reminders stop there; the list must not)."""
     pt, t = orm.patients.c, orm.pregnancy_tests.c
     overdue: list[Any] = []
-    soon: list[Any] = []
     for program_id, program in uow.programs.items():
         params = schedule.params_at(program, ctx.now)
         for phase, name in _PHASE_INTERVAL.items():
-            interval = timedelta(days=getattr(params, name))
-            for out, since in ((overdue, ctx.now - interval), (soon, ctx.now + lead - interval)):
-                out.append(and_(pt.program_id == program_id, pt.test_phase == phase, ~exists().where(
-                    t.patient_id == pt.id, t.result == "negative", t.collected_at > since)))
-    return or_(false(), *overdue), or_(false(), *soon)
+            since = ctx.now - timedelta(days=getattr(params, name)) - lookback
+            overdue.append(and_(pt.program_id == program_id, pt.test_phase == phase, ~exists().where(
+                t.patient_id == pt.id, t.result == "negative", t.collected_at > since)))
+    return or_(false(), *overdue)
 
 
-def _needs_flags(uow: UnitOfWork, ctx: Context, lead_days: int) -> dict[str, Any]:
+def due_now(uow: UnitOfWork, ctx: Context, prescriber_id: str, lead_days: int,
+            lookback_days: int) -> dict[str, list[str]]:
+    """R11, R20: this prescriber's patients with a pregnancy test or a patient survey due soon
+    (within `lead_days`, or today) or overdue (within `lookback_days`), exactly as the reminder
+    sweep finds them (rems.services.due_patients, the due dates of rems.domain.schedule)."""
+    w = Window(ctx.now, lead_days, lookback_days)
+    found: dict[str, set[str]] = {name: set() for pair in _DUE_KINDS.values() for name in pair}
+    for reminder in [*due_patients.pregnancy_tests(uow, w), *due_patients.patient_surveys(uow, w)]:
+        for prefix, (due, overdue) in _DUE_KINDS.items():
+            if reminder.kind.startswith(prefix):
+                found[overdue if reminder.kind.endswith("_overdue") else due].add(reminder.subject)
+    subjects = sorted(set().union(*found.values()))
+    pt = orm.patients.c
+    mine: set[str] = set()
+    for condition in due_patients.among(uow, pt.id, subjects):  # R5: only the prescriber's own
+        mine.update(uow.session.scalars(select(pt.id).where(condition, pt.prescriber_id == prescriber_id)))
+    return {name: sorted(ids & mine) for name, ids in found.items()}
+
+
+def _needs_flags(uow: UnitOfWork, ctx: Context, prescriber_id: str, lead_days: int,
+                 lookback_days: int) -> dict[str, Any]:
     pt, rx = orm.patients.c, orm.prescriptions.c
-    overdue, soon = _test_flags(uow, ctx, timedelta(days=lead_days))
+    due = due_now(uow, ctx, prescriber_id, lead_days, lookback_days)
     live = pt.state.in_(("active", *HOLD_STATES, "interrupted"))
+    test_overdue = or_(pt.id.in_(due["test_overdue"]),
+                       and_(live, _long_overdue(uow, ctx, timedelta(days=lookback_days))))
     flags = {
         "stopped": pt.state == "pregnancy_stop",
-        "test_overdue": and_(live, overdue),
+        "test_overdue": test_overdue,
+        "survey_overdue": pt.id.in_(due["survey_overdue"]),
         "on_hold": pt.state.in_(HOLD_STATES),
         "refused": exists().where(rx.patient_id == pt.id, rx.state == "requested"),
         "expiring": exists().where(rx.patient_id == pt.id, rx.state.in_(OPEN_RX),
                                    rx.expires_at < ctx.now + timedelta(days=lead_days)),
-        "test_due": and_(live, soon, ~overdue),
+        "test_due": and_(pt.id.in_(due["test_due"]), ~test_overdue),
+        "survey_due": pt.id.in_(due["survey_due"]),
     }
     return {name: flags[name] for name in NEEDS}
 
 
 def needs_action(uow: UnitOfWork, ctx: Context, prescriber_id: str, lead_days: int,
-                 paging: Paging) -> Listing:
+                 paging: Paging, lookback_days: int = 7) -> Listing:
     """The prescriber's patients with something to do (NEEDS), most urgent first, one page; each
     row (patient, [reasons]); `counts` per reason over the whole list."""
     pt = orm.patients.c
-    flags = _needs_flags(uow, ctx, lead_days)
+    flags = _needs_flags(uow, ctx, prescriber_id, lead_days, lookback_days)
     labelled = [flag.label(name) for name, flag in flags.items()]
     scoped = pt.prescriber_id == prescriber_id  # R5
     anything = or_(*flags.values())
@@ -182,6 +210,15 @@ def needs_action(uow: UnitOfWork, ctx: Context, prescriber_id: str, lead_days: i
 
 def _as_int(flag: Any) -> Any:
     return case((flag, 1), else_=0)
+
+
+def strengths(uow: UnitOfWork, prescription_ids: list[str]) -> dict[str, str]:
+    """Issue 18: the strength ordered on each of these prescriptions that recorded one."""
+    if not prescription_ids:
+        return {}
+    rx = orm.prescriptions.c
+    query = select(rx.id, rx.strength).where(rx.id.in_(prescription_ids), rx.strength.is_not(None))
+    return {rx_id: strength for rx_id, strength in uow.session.execute(query)}
 
 
 def patient_history(uow: UnitOfWork, ctx: Context, patient_id: str) -> dict[str, Any]:

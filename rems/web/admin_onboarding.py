@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from rems.domain.access import ApiToken
 from rems.domain.errors import DomainError, InvalidInput
-from rems.services import certification, queries, staff_queues, tokens
+from rems.services import certification, contacts, queries, staff_queues, tokens
 from rems.services.commands import EnrollPharmacy, EnrollPrescriber, parse
 from rems.services.uow import Context, UnitOfWork
 from rems.web.admin import KINDS, PLURAL, actions
@@ -50,7 +50,8 @@ def _enroll(pg: Page, kind: certification.Kind, form: Form) -> str:
     flags = {name: form.flag(name) for name, _label in CHECKS[kind]}
     if kind == "prescriber":
         return pg.run(certification.enroll_prescriber, parse(
-            EnrollPrescriber, name=form.text("name").strip(), npi=form.text("npi").strip(), **flags)).id
+            EnrollPrescriber, name=form.text("name").strip(), npi=form.text("npi").strip(),
+            office_phone=form.opt("office_phone"), office_email=form.opt("office_email"), **flags)).id
     return pg.run(certification.enroll_pharmacy, parse(
         EnrollPharmacy, name=form.text("name").strip(), ncpdp_id=form.text("ncpdp_id").strip(), **flags)).id
 
@@ -77,7 +78,8 @@ def _holder(uow: UnitOfWork, ctx: Context, kind: certification.Kind, record_id: 
                  "actions": actions(kind, held[p].state if p in held else "enrolled")}
                 for p in sorted(uow.programs)]
     return {"record": record, "programs": programs,
-            "tokens": list(staff_queues.tokens_of(uow, ctx, kind, record_id))}
+            "tokens": list(staff_queues.tokens_of(uow, ctx, kind, record_id)),
+            "office": contacts.of(uow, kind, record_id) if kind == "prescriber" else None}  # issue 18
 
 
 def _holder_page(pg: Page, plural: str, record_id: str, extra: dict[str, Any] | None = None,

@@ -15,7 +15,7 @@ from starlette.responses import Response
 from rems.domain.errors import DomainError, Refused
 from rems.domain.model import Patient, Prescription
 from rems.domain.requirements import Decision
-from rems.services import prescriptions, queries, web_queries
+from rems.services import contacts, prescriptions, queries, web_queries
 from rems.services.commands import PharmacyRequest, RecordDispense, parse
 from rems.services.uow import Context, UnitOfWork
 from rems.web import plain
@@ -47,7 +47,8 @@ def _summary(uow: UnitOfWork, ctx: Context, number: str) -> dict[str, Any]:
     """What the pharmacist verifies at the counter: patient, prescriber, drug and supply (R22, R24)."""
     rx, patient, prescriber = web_queries.authorization_of(uow, ctx, number)
     return {"rx": rx, "patient": patient, "prescriber": prescriber, "drug": uow.program(rx.program_id).drug,
-            "program": uow.program(rx.program_id).name, "zone": patient_zone(uow, patient)}
+            "program": uow.program(rx.program_id).name, "zone": patient_zone(uow, patient),
+            "office": contacts.of(uow, "prescriber", prescriber.id)}  # issue 18: to call the office
 
 
 def _zone(uow: UnitOfWork, ctx: Context, prescription_id: str) -> str:

@@ -14,7 +14,7 @@ from starlette.responses import Response
 from rems.domain.categories import FRP_CATEGORIES
 from rems.domain.errors import DomainError, InvalidInput, NotFound, Refused
 from rems.domain.model import Patient
-from rems.services import patients, prescriptions, queries, status, web_queries
+from rems.services import contacts, patients, prescriptions, queries, status, web_queries
 from rems.services.commands import EnrollPatient, RecordPregnancyTest, RenewPpaf, RequestAuthorization, parse
 from rems.services.uow import Context, UnitOfWork
 from rems.web import plain
@@ -50,15 +50,17 @@ def _known_zone(name: str) -> bool:
 
 
 def _home(uow: UnitOfWork, ctx: Context, prescriber_id: str, f: web_queries.PatientFilter,
-          paging: web_queries.Paging, urgent: web_queries.Paging, lead_days: int) -> dict[str, Any]:
+          paging: web_queries.Paging, urgent: web_queries.Paging, lead_days: int,
+          lookback_days: int) -> dict[str, Any]:
     me, certifications = queries.prescriber(uow, ctx, prescriber_id)
-    needs = web_queries.needs_action(uow, ctx, prescriber_id, lead_days, urgent)
+    needs = web_queries.needs_action(uow, ctx, prescriber_id, lead_days, urgent, lookback_days)
     listing = web_queries.patients_page(uow, ctx, prescriber_id, f, paging)
     shown = [p for p, _ in needs.rows] + [p for p, _ in listing.rows]
     statuses = {p.id: status.patient_status(uow, ctx, p.id, prescriber_id) for p, _ in listing.rows}
     zones = {p.id: patient_zone(uow, p) for p in shown}  # T1: each patient's dates in their zone
     certified = {c.program_id for c in certifications if c.state == "certified"}  # R1: per program
     return {"me": me, "needs": needs, "listing": listing, "zones": zones, "statuses": statuses,
+            "office": contacts.of(uow, "prescriber", prescriber_id),  # issue 18
             "certifications": certifications,
             "uncertified": sorted(set(uow.programs) - certified),
             "diagram": diagram("prescriber", certifications[0].state if certifications else "enrolled")}
@@ -73,6 +75,8 @@ def _patient(uow: UnitOfWork, ctx: Context, patient_id: str, prescriber_id: str)
     recorded = {name: getattr(patient, name) for name in ("menarche", "hysterectomy", "bilateral_oophorectomy")}
     ppaf_defaults = {"ppaf.category": found["category"]}
     return {"patient": patient, "zone": patient_zone(uow, patient), "status": found,
+            "contact": contacts.of(uow, "patient", patient_id),
+            "strengths": web_queries.strengths(uow, [rx["id"] for rx in found["prescriptions"]]),
             "frp": found["category"] in FRP_CATEGORIES, "ppaf_defaults": ppaf_defaults, "recorded": recorded,
             "categories": [(c, c.replace("_", " ")) for c in CATEGORIES],
             "max_supply_days": params.max_supply_days, "history": web_queries.patient_history(uow, ctx, patient_id),
@@ -89,7 +93,7 @@ def home(pg: Viewer, q: str = "", state: str = "", category: str = "", sort: str
                                   sort if sort in web_queries.PATIENT_SORTS else "name")
     paging = web_queries.paging_of(page, size)
     context = pg.run(_home, pg.actor_id, f, paging, web_queries.paging_of(urgent),
-                     pg.app.settings.reminder_lead_days)
+                     pg.app.settings.reminder_lead_days, pg.app.settings.reminder_lookback_days)
     query = {"q": f.search, "state": f.state, "category": f.category, "sort": f.sort, "size": paging.size}
     return pg.render("prescriber/home.html", {
         **context, "f": f, "query": query, "urgent_query": {**query, "page": paging.page},
@@ -139,7 +143,16 @@ def _enroll_command(form: Form, pg: Page) -> EnrollPatient:
         prescriber_id=pg.actor_id, name=form.text("name"), sex=form.text("sex"),
         birth_date=form.opt("birth_date"), cycles_regular=form.flag("cycles_regular"),
         facts=stated_facts(form), ppaf=_signature(form), time_zone=form.opt("time_zone"),
-        identifiers=[{"system": system, "value": value}] if system else [])
+        identifiers=[{"system": system, "value": value}] if system else [], contact=_contact(form))
+
+
+CONTACT_FIELDS = ("phone", "email", "preferred", "guardian_phone", "guardian_email")
+
+
+def _contact(form: Form) -> dict[str, str] | None:
+    """Issue 18: the contact fields filled in (the command checks them), None when none is."""
+    given = {name: value for name in CONTACT_FIELDS if (value := form.opt(f"contact.{name}")) is not None}
+    return given or None
 
 
 _ANSWERS = {"yes": True, "no": False}
@@ -234,7 +247,8 @@ def request_authorization(patient_id: str, pg: Poster) -> Response:
         cmd = parse(RequestAuthorization, patient_id=patient_id, prescriber_id=pg.actor_id,
                     days_supply=form.opt("days_supply"), quantity=form.opt("quantity"),
                     contraception_counselling_attested=form.flag("contraception_counselling_attested"),
-                    prescriber_survey_completed=form.flag("prescriber_survey_completed"))
+                    prescriber_survey_completed=form.flag("prescriber_survey_completed"),
+                    strength=form.opt("strength"))
         outcome = pg.run(prescriptions.request_authorization, cmd)
     except DomainError as error:
         return _again(pg, patient_id, error, "rx")

@@ -9,8 +9,10 @@ from collections.abc import Callable
 
 from playwright.sync_api import Page, expect
 
+from rems.adapters import contact_store
 from rems.domain.model import Patient, Prescriber
-from rems.services import patients
+from rems.services import patients, prescriptions
+from rems.services.commands import RequestAuthorization, parse
 from tests.browser.a11y import assert_fits
 from tests.browser.axe import assert_axe_clean
 from tests.browser.conftest import NARROW, Server, shot
@@ -30,7 +32,13 @@ def test_a_pharmacist_verifies_the_patient_dispenses_and_prints_the_receipt(
         server: Server, open_page: OpenPage) -> None:
     w = server.world()
     w.frp_ready()
-    _, number = w.authorization(w.frp, w.doc)
+    number = w.call(prescriptions.request_authorization, parse(
+        RequestAuthorization, patient_id=w.frp, prescriber_id=w.doc, days_supply=28, quantity=28,
+        contraception_counselling_attested=True, prescriber_survey_completed=True,
+        strength="4 mg")).prescription.number or ""  # issue 18: the strength ordered
+    with server.app.uow() as uow:  # issue 18: the office the pharmacist can call
+        contact_store.add(uow.session, "prescriber", w.doc, {"phone": "+15550100199"}, w.clock())
+        uow.commit()
     patient, doctor = _read(server, Patient, w.frp), _read(server, Prescriber, w.doc)
     assert isinstance(patient, Patient) and isinstance(doctor, Prescriber)
 
@@ -45,6 +53,8 @@ def test_a_pharmacist_verifies_the_patient_dispenses_and_prints_the_receipt(
     expect(page.get_by_test_id("patient-category")).to_have_text("Adult female of reproductive potential")
     expect(page.get_by_test_id("prescriber")).to_contain_text(doctor.name)
     expect(page.get_by_test_id("days-supply")).to_have_text("28")
+    expect(page.get_by_test_id("strength")).to_have_text("4 mg")
+    expect(page.get_by_test_id("prescriber-office")).to_have_text("Office: +15550100199")
     folded = page.locator("details.met-fold")
     expect(folded).not_to_have_attribute("open", "")  # the met ones folded below
     expect(folded.locator("li.met").first).to_be_hidden()
@@ -74,6 +84,7 @@ def test_a_pharmacist_verifies_the_patient_dispenses_and_prints_the_receipt(
     page.get_by_test_id("receipt-link").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Dispense receipt")
     expect(page.get_by_test_id("patient-name")).to_have_text(patient.name)
+    expect(page.get_by_test_id("receipt-strength")).to_have_text("4 mg")
     assert_axe_clean(page)
     page.emulate_media(media="print")  # the print stylesheet: no menus, no buttons
     expect(page.locator("header.top")).to_be_hidden()

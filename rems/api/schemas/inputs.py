@@ -15,6 +15,10 @@ from workflows.program import CATEGORIES
 Category = Literal[CATEGORIES]  # type: ignore[valid-type]  # R5a, from the program definitions
 Name = Annotated[str, Field(min_length=1, max_length=200, description="Full name"), Plain]
 Text = Annotated[str, Plain]
+# Issue 18: contact details, checked by the commands (a bad one is a 422 naming the field, the
+# value never repeated) and never logged.
+_PHONE = "{}: phone number in international form (+, country code, number), e.g. +1 555 010 0123"
+_EMAIL = "{}: e-mail address"
 
 
 class EnrollPrescriberIn(In):
@@ -24,6 +28,10 @@ class EnrollPrescriberIn(In):
                                          "check digit (Luhn over 80840 and the first nine)")
     attested: bool = Field(description="R2: the prescriber signed the enrollment attestation")
     education_reviewed: bool = Field(description="R1: the REMS education was reviewed")
+    office_phone: Text | None = Field(default=None, min_length=1, max_length=40, description=_PHONE.format(
+        "The prescriber's office"))
+    office_email: Text | None = Field(default=None, min_length=1, max_length=254, description=_EMAIL.format(
+        "The prescriber's office"))
 
 
 class EnrollPharmacyIn(In):
@@ -67,6 +75,19 @@ class PpafIn(In):
                                       description="R6: the guardian who signed, when a guardian signs")
 
 
+class ContactIn(In):
+    """Issue 18: how the office reaches the patient; a guardian's only when a guardian signs (R6)."""
+
+    phone: Text | None = Field(default=None, min_length=1, max_length=40, description=_PHONE.format("The patient"))
+    email: Text | None = Field(default=None, min_length=1, max_length=254, description=_EMAIL.format("The patient"))
+    preferred: Literal["phone", "sms", "email"] | None = Field(
+        default=None, description="The preferred channel; the matching phone or e-mail must be given")
+    guardian_phone: Text | None = Field(default=None, min_length=1, max_length=40,
+                                        description=_PHONE.format("R6: the guardian"))
+    guardian_email: Text | None = Field(default=None, min_length=1, max_length=254,
+                                        description=_EMAIL.format("R6: the guardian"))
+
+
 class EnrollPatientIn(In):
     program_id: Text = Field(default="pomalidomide", min_length=1, max_length=40,
                             description="REMS program id, one of the deployment's program files (e.g. pomalidomide, ipledge)")
@@ -84,6 +105,7 @@ class EnrollPatientIn(In):
     time_zone: Text | None = Field(
         default=None, min_length=1, max_length=64,
         description="T1: the patient's IANA time zone (default: the program's), e.g. America/Chicago")
+    contact: ContactIn | None = Field(default=None, description="Issue 18: contact details, all optional")
 
 
 class RenewPpafIn(In):
@@ -122,6 +144,8 @@ class PrescriptionIn(In):
     ndc: str | None = Field(default=None, min_length=1, max_length=20, description=(
         "The product prescribed (NDC, 11 digits or hyphenated 10): a product of the patient's program "
         "on the day; R24 then counts that product's units a day (docs/products.md)"))
+    strength: Text | None = Field(default=None, min_length=1, max_length=40, description=(
+        'The strength ordered, a number and its unit (e.g. "4 mg"); shown to the pharmacist'))
 
 
 class ConfirmationIn(In):

@@ -153,13 +153,14 @@ class PrescriptionOut(Out):
     decision: DecisionOut | None = Field(
         default=None, description="The authorization gate, when this call evaluated it: every requirement")
     ndc: str | None = Field(default=None, description="The product prescribed (11-digit NDC), if named")
+    strength: str | None = Field(default=None, description='The strength ordered (e.g. "4 mg"), if given')
 
     @classmethod
     def of(cls, rx: Prescription, decision: Decision | None = None) -> PrescriptionOut:
         return cls(id=rx.id, patient_id=rx.patient_id, state=rx.state, authorized=rx.number is not None,
                    number=rx.number, category=rx.category, days_supply=rx.days_supply,
                    expires_at=rx.expires_at, decision=DecisionOut.of(decision) if decision else None,
-                   ndc=rx.ndc)
+                   ndc=rx.ndc, strength=rx.strength)
 
     @classmethod
     def outcome(cls, outcome: Outcome) -> PrescriptionOut:
