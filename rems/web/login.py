@@ -49,9 +49,10 @@ def login_form(request: Request, seen: Annotated[Visitor, Depends(_visitor_or_an
                ended: str = "") -> Response:
     if seen.principal is not None:
         return RedirectResponse(HOME[seen.principal.role], status_code=303, headers=HEADERS)
-    minutes = application(request).settings.web_idle_minutes
-    return render(request, seen, "login.html", {"notice": ENDED.get(ended, ""), "minutes": minutes,
-                                                "hours": SESSION_HOURS})
+    settings = application(request).settings
+    provider = settings.oidc_label if settings.oidc_issuer else ""  # issue 18 item 4: docs/sign-in.md
+    return render(request, seen, "login.html", {"notice": ENDED.get(ended, ""), "hours": SESSION_HOURS,
+                                                "minutes": settings.web_idle_minutes, "provider": provider})
 
 
 @router.post("/login")
