@@ -142,10 +142,10 @@ def verify_id_token(settings: Settings, id_token: object, jwks_uri: str, issuer:
         raise SignInRefused("SIGN_IN_ID_TOKEN_SIGNATURE", "The sign-in service's answer is not signed by it "
                             "(ID token signature): start again.") from None
     claims: dict[str, Any] = dict(token.claims)
-    at = int(now.timestamp())
+    at, aud = int(now.timestamp()), claims.get("aud")
+    audiences = aud if isinstance(aud, list) else [aud]
     checks = [("iss", claims.get("iss") == issuer, "SIGN_IN_ID_TOKEN_ISSUER", "issued by another service"),
-              ("aud", client_id in (claims.get("aud") if isinstance(claims.get("aud"), list)
-                                    else [claims.get("aud")]), "SIGN_IN_ID_TOKEN_AUDIENCE", "meant for another site"),
+              ("aud", client_id in audiences, "SIGN_IN_ID_TOKEN_AUDIENCE", "meant for another site"),
               ("exp", isinstance(claims.get("exp"), int) and at < claims["exp"] + settings.oidc_leeway_seconds,
                "SIGN_IN_ID_TOKEN_EXPIRED", "expired"),
               ("iat", isinstance(claims.get("iat"), int) and claims["iat"] <= at + settings.oidc_leeway_seconds,

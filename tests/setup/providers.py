@@ -28,7 +28,7 @@ def free_port() -> int:
 
 @contextmanager
 def running(command: list[str], ready_url: str) -> Iterator[None]:
-    log = tempfile.TemporaryFile()
+    log = tempfile.TemporaryFile()  # noqa: SIM115 (outlives this block: closed at the end)
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log,
                                env={**os.environ, "PYTHONPATH": str(ROOT)})
     try:
