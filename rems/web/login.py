@@ -6,9 +6,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import RedirectResponse, Response
 
-from rems.api.auth import application, clock, refuse
+from rems.api.auth import application, clock, refuse, request_id
 from rems.i18n import N_, gettext
-from rems.services.tokens import authenticate
+from rems.services.tokens import authenticate, revoke_token
+from rems.services.uow import Context
 from rems.web.languages import page_language
 from rems.web.pages import (
     HEADERS,
@@ -84,6 +85,11 @@ def logout(request: Request, seen: Annotated[Visitor, Depends(_visitor_or_anonym
            form: Annotated[Form, Depends(read_form)]) -> Response:
     actor = seen.principal.actor if seen.principal else "anonymous"
     csrf_checked(request, seen, form, actor, seen.principal.actor_id if seen.principal else "anonymous")
+    if seen.principal is not None and seen.session is not None and seen.session.own_token:
+        # Issue 18 item 4: a provider's or EHR's sign-in made this token for this session only.
+        ctx = Context(actor, clock(request), request_id(request))
+        with application(request).uow() as uow:
+            revoke_token(uow, ctx, seen.principal.token_id)
     response = RedirectResponse("/web/login", status_code=303, headers=HEADERS)
     cookies(request).clear(response, request)
     return response

@@ -183,7 +183,7 @@ def signed_in(request: Request, actor: tuple[str, str], via: str, target: str, r
         token = open_session(uow, ctx, role, actor_id, via, SESSION_HOURS, refs)
     response = RedirectResponse(target or HOME[role], status_code=303, headers=HEADERS)
     response.delete_cookie(FLOW_COOKIE, path="/web")
-    cookies(request).write(response, request, WebSession.fresh(token.id, clock(request)))
+    cookies(request).write(response, request, WebSession.fresh(token.id, clock(request), own_token=True))
     return response
 
 

@@ -17,6 +17,7 @@ from rems.bootstrap import App
 from tests.api.conftest import Clock
 from tests.api.world import World
 from tests.setup.providers import openid_provider
+from tests.web.conftest import CSRF
 from tests.web.sign_in_walk import Walker, query_of, sign_in_steps, with_query
 
 
@@ -162,3 +163,15 @@ def test_signing_in_through_the_provider_keeps_the_session_limits(walker: Walker
 def test_without_an_issuer_there_is_no_provider_sign_in(client: TestClient) -> None:
     assert client.get("/web/login/oidc").status_code == 404
     assert 'href="/web/login/oidc"' not in client.get("/web/login").text
+
+
+def test_signing_out_ends_a_provider_session_for_good(walker: Walker, issuer: str, configured: App) -> None:
+    # A shared workstation: the cookie copied before signing out must not open the session again.
+    walker.follow(_choose(walker, _to_provider(walker, issuer), "alice@example.org"), stop_at="/web/prescriber")
+    kept = dict(walker.ours.cookies)
+    csrf = CSRF.search(walker.ours.get("/web/prescriber").text)
+    assert csrf is not None
+    assert walker.ours.post("/web/logout", data={"csrf": csrf.group(1)}).status_code == 303
+    walker.ours.cookies.update(kept)
+    assert walker.ours.get("/web/prescriber").headers["location"] == "/web/login?ended=revoked"
+    assert [s[1] for s in sign_in_steps(configured)][-1] == "revoke"
