@@ -25,7 +25,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from starlette.responses import RedirectResponse, Response
 
-from rems.api.auth import application, clock, request_id
+from rems.api.auth import application, clock, refuse, request_id
 from rems.domain.errors import NotFound
 from rems.services.sign_in import open_session, record_step
 from rems.services.uow import Context
@@ -167,10 +167,13 @@ def step(request: Request, actor: str, flow_id: str, what: str, **refs: str) -> 
 
 
 def refused(request: Request, actor: str, flow_id: str, error: SignInRefused, title: str) -> Response:
-    """The clear page of a refused sign-in or launch, after its audit entry."""
+    """The clear page of a refused sign-in or launch, after its audit entry. Counted first as every
+    anonymous refusal is (issue 15 item 8): past the rate, a 429 and nothing written."""
+    status = 403 if error.code.endswith(("UNMAPPED", "NOT_ALLOWED", "UNKNOWN_SUBJECT")) else 400
+    refuse(request, "anonymous", "anonymous", status, error.code, "sign-in refused", "start again")
     step(request, actor, flow_id, "refused", **error.refs, code=error.code)
     response = render(request, Visitor(request, None), "error.html", {"title": title, "detail": error.detail},
-                      403 if error.code.endswith(("UNMAPPED", "NOT_ALLOWED", "UNKNOWN_SUBJECT")) else 400)
+                      status)
     response.delete_cookie(FLOW_COOKIE, path="/web")
     return response
 

@@ -128,3 +128,9 @@ def test_a_launch_never_sends_the_browser_off_our_dashboard(walker: Walker, ehr:
 def test_a_page_opened_without_a_launch_is_the_page_as_ever(walker: Walker, w: World) -> None:
     assert walker.ours.get(f"/web/prescriber/patients/{w.male}", params={"iss": "x"}).headers[
         "location"].startswith("/web/login")
+
+
+def test_refused_launches_are_counted_as_anonymous_refusals(walker: Walker, w: World, configured: App) -> None:
+    # Issue 15 item 8: anonymous refusals are counted per client and route (and past the rate a 429).
+    walker.ours.get("/web/smart/launch", params={"iss": "http://127.0.0.1:9/fhir", "launch": "x"})
+    assert "SMART_ISS_NOT_ALLOWED" in w.refusals("anonymous")
