@@ -178,6 +178,21 @@ def refused(request: Request, actor: str, flow_id: str, error: SignInRefused, ti
     return response
 
 
+def away(request: Request, flow: Flow, url: str, what: str, **refs: str) -> Response:
+    """Off to the provider's (or EHR's) authorization endpoint, the attempt audited and kept."""
+    step(request, "anonymous", flow.id, what, **refs)
+    response = RedirectResponse(url, status_code=303, headers=HEADERS)
+    keep_flow(request, response, flow)
+    return response
+
+
+def answered(code: str, error: str, who: str) -> str:
+    """The authorization code the provider sent back, or why there is none."""
+    if error or not code:
+        raise SignInRefused("SIGN_IN_DENIED", f"{who} did not sign you in ({error[:80] or 'no code'}): start again.")
+    return code[:2000]
+
+
 def signed_in(request: Request, actor: tuple[str, str], via: str, target: str, refs: dict[str, str]) -> Response:
     """A fresh dashboard session for `actor` (role, id), then `target`."""
     role, actor_id = actor
@@ -219,10 +234,7 @@ def oidc_start(request: Request) -> Response:
                             settings.oidc_scope, flow)
     except SignInRefused as error:
         return refused(request, "anonymous", flow.id, error, "Sign-in refused")
-    step(request, "anonymous", flow.id, "oidc_authorize", issuer=flow.issuer)
-    response = RedirectResponse(url, status_code=303, headers=HEADERS)
-    keep_flow(request, response, flow)
-    return response
+    return away(request, flow, url, "oidc_authorize", issuer=flow.issuer)
 
 
 @router.get("/login/oidc/callback")
@@ -233,14 +245,12 @@ def oidc_callback(request: Request, state: str = "", code: str = "", error: str 
     except SignInRefused as refusal:
         return refused(request, "anonymous", "unknown", refusal, "Sign-in refused")
     try:
-        if error or not code:
-            raise SignInRefused("SIGN_IN_DENIED", "The sign-in service did not sign you in "
-                                f"({error[:80] or 'no code'}): start again.")
+        given = answered(code, error, "The sign-in service")
         assert settings.oidc_client_id is not None
         endpoints = _discovery(settings)
         secret = settings.oidc_client_secret.get_secret_value() if settings.oidc_client_secret else None
         tokens = exchange(settings, endpoints, settings.oidc_client_id, secret, _callback_url(settings),
-                          code[:2000], flow)
+                          given, flow)
         claims = verify_id_token(settings, tokens.get("id_token"), endpoints["jwks_uri"], flow.issuer,
                                  settings.oidc_client_id, flow.nonce, clock(request))
         mapped = settings.oidc_subjects.get(claims["sub"])

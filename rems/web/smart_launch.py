@@ -25,10 +25,11 @@ from rems.settings import Settings
 from rems.web.oidc import (
     Flow,
     SignInRefused,
+    answered,
     authorize_url,
+    away,
     exchange,
     fetch_json,
-    keep_flow,
     refused,
     signed_in,
     step,
@@ -54,6 +55,9 @@ class Launches:
         if (path.startswith("/web/") and not path.startswith("/web/smart/") and b"launch=" in query
                 and b"iss=" in query and scope.get("method") == "GET"):
             given = parse_qs(query.decode("latin-1"))
+            if "iss" not in given or "launch" not in given:  # e.g. `?prelaunch=`: an ordinary page
+                await self.app(scope, receive, send)
+                return
             target = urlencode({"iss": given.get("iss", [""])[0], "launch": given.get("launch", [""])[0],
                                 "page": path})
             await RedirectResponse(f"/web/smart/launch?{target}", status_code=303, headers=HEADERS)(scope, receive, send)
@@ -93,10 +97,7 @@ def launch(request: Request, iss: str = "", launch: str = "", page: str = "") ->
                             launch=launch, aud=iss)
     except SignInRefused as error:
         return refused(request, "anonymous", flow.id, error, TITLE)
-    step(request, "anonymous", flow.id, "smart_authorize", iss=iss, page=flow.page)
-    response = RedirectResponse(url, status_code=303, headers=HEADERS)
-    keep_flow(request, response, flow)
-    return response
+    return away(request, flow, url, "smart_authorize", iss=iss, page=flow.page)
 
 
 @router.get("/callback")
@@ -107,10 +108,9 @@ def callback(request: Request, state: str = "", code: str = "", error: str = "")
     except SignInRefused as refusal:
         return refused(request, "anonymous", "unknown", refusal, TITLE)
     try:
-        if error or not code:
-            raise SignInRefused("SIGN_IN_DENIED", f"Your EHR did not authorize the launch ({error[:80] or 'no code'}).")
+        given = answered(code, error, "Your EHR")
         config = _configuration(settings, flow.issuer)
-        tokens = exchange(settings, config, settings.smart_client_id, None, _callback(settings), code[:2000], flow)
+        tokens = exchange(settings, config, settings.smart_client_id, None, _callback(settings), given, flow)
         claims = verify_id_token(settings, tokens.get("id_token"), config["jwks_uri"], config["issuer"],
                                  settings.smart_client_id, flow.nonce, clock(request))
         user = claims.get("fhirUser")

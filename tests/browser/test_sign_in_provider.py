@@ -13,13 +13,13 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.a11y import assert_accessible
 from tests.browser.axe import assert_axe_clean
-from tests.browser.conftest import DESKTOP, Server, _free_port, serving, shot
-from tests.setup.providers import openid_provider
+from tests.browser.conftest import DESKTOP, Server, serving, shot
+from tests.setup.providers import free_port, openid_provider
 
 
 @pytest.fixture(scope="module")
 def provider_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    port = _free_port()
+    port = free_port()
     with openid_provider() as issuer, serving(
             tmp_path_factory.mktemp("oidc-browser"), port=port, REMS_PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
             REMS_OIDC_ISSUER=issuer, REMS_OIDC_CLIENT_ID="rems-dashboard", REMS_OIDC_CLIENT_SECRET="browser-test",

@@ -3,6 +3,9 @@ kept) and a real sign-in service (httpx over loopback), as a browser would."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
@@ -11,9 +14,24 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from rems.adapters import orm
+from rems.api.app import create_app
 from rems.bootstrap import App
+from tests.api.conftest import Clock
 
 OURS = "http://127.0.0.1:8000"  # REMS_PUBLIC_BASE_URL's default: our callback URLs start with it
+
+
+def real_time() -> Clock:
+    """The providers stamp their ID tokens with the real time: our clock starts there too."""
+    return Clock(datetime.now(UTC).replace(microsecond=0))
+
+
+@contextmanager
+def walking(app: App, clock: Clock) -> Iterator[Walker]:
+    with TestClient(create_app(app, clock), follow_redirects=False) as client:
+        walker = Walker(client)
+        yield walker
+        walker.close()
 
 
 class Walker:

@@ -5,20 +5,18 @@ the ID token's signature, iss, aud, exp and nonce verified; only mapped subjects
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from rems.api.app import create_app
 from rems.bootstrap import App
 from tests.api.conftest import Clock
 from tests.api.world import World
 from tests.setup.providers import openid_provider
 from tests.web.conftest import CSRF
-from tests.web.sign_in_walk import Walker, query_of, sign_in_steps, with_query
+from tests.web.sign_in_walk import Walker, query_of, real_time, sign_in_steps, walking, with_query
 
 
 @pytest.fixture(scope="session")
@@ -29,8 +27,7 @@ def issuer() -> Iterator[str]:
 
 @pytest.fixture
 def clock() -> Clock:
-    # The provider stamps its ID tokens with the real time: our clock starts there too.
-    return Clock(datetime.now(UTC).replace(microsecond=0))
+    return real_time()
 
 
 @pytest.fixture
@@ -45,10 +42,8 @@ def configured(app: App, w: World, issuer: str) -> App:
 
 @pytest.fixture
 def walker(configured: App, clock: Clock) -> Iterator[Walker]:
-    with TestClient(create_app(configured, clock), follow_redirects=False) as client:
-        walker = Walker(client)
+    with walking(configured, clock) as walker:
         yield walker
-        walker.close()
 
 
 def _to_provider(walker: Walker, issuer: str) -> str:

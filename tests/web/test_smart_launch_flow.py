@@ -7,19 +7,16 @@ prescriber; every step audited, every refusal a page (R5, R6, R8, R15, R19: the 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
-from fastapi.testclient import TestClient
 
-from rems.api.app import create_app
 from rems.bootstrap import App
 from tests.api.conftest import Clock
 from tests.api.world import World
 from tests.setup.providers import smart_ehr
-from tests.web.sign_in_walk import Walker, query_of, sign_in_steps, with_query
+from tests.web.sign_in_walk import Walker, query_of, real_time, sign_in_steps, walking, with_query
 
 CDS_ISSUER = "https://ehr.example.org"  # the EHR's CDS Hooks JWT issuer, whose practitioners we map
 
@@ -32,7 +29,7 @@ def ehr() -> Iterator[str]:
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock(datetime.now(UTC).replace(microsecond=0))  # the EHR stamps its ID tokens with real time
+    return real_time()
 
 
 @pytest.fixture
@@ -45,10 +42,8 @@ def configured(app: App, w: World, ehr: str) -> App:
 
 @pytest.fixture
 def walker(configured: App, clock: Clock) -> Iterator[Walker]:
-    with TestClient(create_app(configured, clock), follow_redirects=False) as client:
-        walker = Walker(client)
+    with walking(configured, clock) as walker:
         yield walker
-        walker.close()
 
 
 def _launch(ehr: str, practitioner: str = "Practitioner/dr-123") -> str:
