@@ -4,6 +4,8 @@ the ID token's signature, iss, aud, exp and nonce verified; only mapped subjects
 
 from __future__ import annotations
 
+import base64
+import logging
 from collections.abc import Iterator
 
 import httpx
@@ -170,3 +172,16 @@ def test_signing_out_ends_a_provider_session_for_good(walker: Walker, issuer: st
     walker.ours.cookies.update(kept)
     assert walker.ours.get("/web/prescriber").headers["location"] == "/web/login?ended=revoked"
     assert [s[1] for s in sign_in_steps(configured)][-1] == "revoke"
+
+
+def test_the_client_secret_and_the_code_never_reach_a_log(walker: Walker, issuer: str,
+                                                          caplog: pytest.LogCaptureFixture) -> None:
+    answer = _choose(walker, _to_provider(walker, issuer), "alice@example.org")
+    code = query_of(answer.headers["location"])["code"]
+    caplog.set_level(logging.DEBUG)  # from here on, only what our application logs (and the TestClient)
+    walker.follow(answer, stop_at="/web/prescriber")
+    ours = [r.getMessage() for r in caplog.records if "testserver" not in r.getMessage()]  # not the browser's
+    assert any("/oauth2/token" in line for line in ours)  # httpx logged our requests to the provider
+    basic = base64.b64encode(b"rems-dashboard:s3cret-of-the-test").decode()
+    for secret in ("s3cret-of-the-test", basic, code):
+        assert not [line for line in ours if secret in line]
