@@ -12,6 +12,8 @@ is an audit entry (entity `sign_in`); a refusal is a page that says why.
 """
 # No `from __future__ import annotations`: FastAPI resolves the annotations at run time.
 
+import json
+import re
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
@@ -40,6 +42,7 @@ from rems.web.pages import HEADERS
 
 router = APIRouter(prefix="/web/smart", include_in_schema=False)
 TITLE = "Launch from your EHR refused"
+_PLAIN_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 
 class Launches:
@@ -73,6 +76,20 @@ def _configuration(settings: Settings, iss: str) -> dict[str, Any]:
         raise SignInRefused("SMART_EHR_UNSUITABLE", "Your EHR's SMART configuration does not offer an EHR launch "
                             "with PKCE (S256): ask your EHR administrator.", iss=iss)
     return found
+
+
+def app_context(given: object) -> dict[str, str]:
+    """What we put in the card's `appContext` (rems/interop/smart.py), as the EHR hands it back in
+    the token response (CDS Hooks 2.0): our patient id, the program and the rule, each a plain id;
+    anything else, or anything malformed, is ignored (the page opened scopes what is shown)."""
+    try:
+        found = json.loads(given) if isinstance(given, str) and len(given) < 4096 else None
+    except ValueError:
+        found = None
+    if not isinstance(found, dict):
+        return {}
+    return {k: v for k in ("remsPatientId", "program", "rule")
+            if isinstance(v := found.get(k), str) and _PLAIN_ID.fullmatch(v)}
 
 
 def _callback(settings: Settings) -> str:
@@ -115,9 +132,9 @@ def callback(request: Request, state: str = "", code: str = "", error: str = "")
                                  settings.smart_client_id, flow.nonce, clock(request))
         user = claims.get("fhirUser")
         practitioner = user.removeprefix(f"{flow.issuer}/") if isinstance(user, str) else ""
-        ehr_patient = tokens.get("patient")
+        ehr_patient, context = tokens.get("patient"), app_context(tokens.get("appContext"))
         step(request, "anonymous", flow.id, "smart_token", iss=flow.issuer, practitioner=practitioner,
-             **({"ehr_patient": ehr_patient} if isinstance(ehr_patient, str) else {}))
+             **({"ehr_patient": ehr_patient} if isinstance(ehr_patient, str) else {}), **context)
         cds_issuer = settings.smart_issuers[flow.issuer]
         prescriber = settings.cds_practitioners.get(cds_issuer, {}).get(practitioner)
         if not practitioner.startswith("Practitioner/") or prescriber is None:
@@ -125,9 +142,12 @@ def callback(request: Request, state: str = "", code: str = "", error: str = "")
                                 "linked to a prescriber of this REMS: ask the program administrator to link you "
                                 "(REMS_CDS_PRACTITIONERS).", iss=flow.issuer, practitioner=practitioner)
         try:
-            return signed_in(request, ("prescriber", prescriber), "smart", flow.page,
+            # A launch of the bare app URL (no card page) opens the patient the card was about.
+            page = flow.page or (f"/web/prescriber/patients/{context['remsPatientId']}"
+                                 if "remsPatientId" in context else "")
+            return signed_in(request, ("prescriber", prescriber), "smart", page,
                              {"iss": flow.issuer, "practitioner": practitioner, "flow": flow.id,
-                              "page": flow.page or "/web/prescriber"})
+                              "page": page or "/web/prescriber"})
         except NotFound:
             raise SignInRefused("SMART_PRACTITIONER_UNMAPPED", "You are linked to a prescriber that does not "
                                 "exist here: ask the program administrator.", iss=flow.issuer) from None

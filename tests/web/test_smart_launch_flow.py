@@ -6,6 +6,7 @@ prescriber; every step audited, every refusal a page (R5, R6, R8, R15, R19: the 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,6 +14,7 @@ import httpx
 import pytest
 
 from rems.bootstrap import App
+from rems.web.smart_launch import app_context
 from tests.api.conftest import Clock
 from tests.api.world import World
 from tests.setup.providers import smart_ehr
@@ -46,11 +48,13 @@ def walker(configured: App, clock: Clock) -> Iterator[Walker]:
         yield walker
 
 
-def _launch(ehr: str, practitioner: str = "Practitioner/dr-123") -> str:
-    """The EHR's side: a launch context for its user and patient, as it makes before opening our page."""
+def _launch(ehr: str, practitioner: str = "Practitioner/dr-123", rems_patient: str = "") -> str:
+    """The EHR's side: a launch context for its user and patient, as it makes before opening our page;
+    the appContext is the card's (rems/interop/smart.py: docs/standards.md's example)."""
+    context = {"program": "pomalidomide", "providerSystemPatientId": "ehr-patient-1", "rule": "R8",
+               **({"remsPatientId": rems_patient} if rems_patient else {})}
     made = httpx.post(f"{ehr.removesuffix('/fhir')}/_test/launch", json={
-        "fhirUser": f"{ehr}/{practitioner}", "patient": "ehr-patient-1",
-        "appContext": '{"program":"pomalidomide","providerSystemPatientId":"ehr-patient-1","rule":"R8"}'})
+        "fhirUser": f"{ehr}/{practitioner}", "patient": "ehr-patient-1", "appContext": json.dumps(context)})
     launch: str = made.json()["launch"]
     return launch
 
@@ -80,7 +84,8 @@ def test_an_ehr_launch_opens_the_cards_page_as_the_mapped_prescriber(walker: Wal
     steps = sign_in_steps(configured)
     assert [s[1] for s in steps] == ["smart_authorize", "smart_token", "sign_in_smart"]
     assert steps[0][2] == {"iss": ehr, "page": page}
-    assert steps[1][2] == {"iss": ehr, "practitioner": "Practitioner/dr-123", "ehr_patient": "ehr-patient-1"}
+    assert steps[1][2] == {"iss": ehr, "practitioner": "Practitioner/dr-123", "ehr_patient": "ehr-patient-1",
+                           "program": "pomalidomide", "rule": "R8"}
     assert steps[2][0] == f"prescriber:{w.doc}" and steps[2][2]["practitioner"] == "Practitioner/dr-123"
 
 
@@ -129,3 +134,25 @@ def test_refused_launches_are_counted_as_anonymous_refusals(walker: Walker, w: W
     # Issue 15 item 8: anonymous refusals are counted per client and route (and past the rate a 429).
     walker.ours.get("/web/smart/launch", params={"iss": "http://127.0.0.1:9/fhir", "launch": "x"})
     assert "SMART_ISS_NOT_ALLOWED" in w.refusals("anonymous")
+
+
+def test_a_launch_of_the_bare_app_url_opens_the_patient_of_the_app_context(walker: Walker, ehr: str,
+                                                                           w: World) -> None:
+    # A deferred launch from the Task in a work queue may open the application URL alone.
+    to_ehr = walker.ours.get("/web/smart/launch", params={"iss": ehr, "launch": _launch(ehr, rems_patient=w.male)})
+    landed = walker.follow(to_ehr, stop_at="/web/")
+    assert landed.headers["location"] == f"/web/prescriber/patients/{w.male}"
+    assert walker.ours.get(landed.headers["location"]).status_code == 200
+
+
+def test_an_app_context_naming_another_prescribers_patient_shows_nothing_of_it(walker: Walker, ehr: str,
+                                                                               w: World) -> None:
+    to_ehr = walker.ours.get("/web/smart/launch", params={"iss": ehr, "launch": _launch(ehr, rems_patient=w.stranger)})
+    landed = walker.follow(to_ehr, stop_at="/web/")
+    assert walker.ours.get(landed.headers["location"]).status_code == 404  # scoped to doc, as ever
+
+
+@pytest.mark.parametrize("given", [None, 7, "not json", "[1]", '{"remsPatientId": "../admin"}',
+                                   '{"remsPatientId": {"$ne": 1}}', '{"rule": "' + "x" * 65 + '"}'])
+def test_an_app_context_that_is_not_ours_is_ignored(given: object) -> None:
+    assert app_context(given) == {}
