@@ -221,3 +221,55 @@ class Settings(BaseSettings):
         if self.cds_jwt_max_lifetime_seconds < 1 or self.cds_jwt_leeway_seconds < 0:
             raise ValueError("REMS_CDS_JWT_MAX_LIFETIME_SECONDS must be >= 1; the leeway must not be negative")
         return self
+
+    # -- oidc lane (issue 18 item 4, issue 16 item 4; docs/sign-in.md) ---------------------------
+    # Sign-in through an OpenID Connect provider, beside the token sign-in. Off unless an issuer is
+    # named. The client secret comes from REMS_OIDC_CLIENT_SECRET or, better, a file
+    # (REMS_OIDC_CLIENT_SECRET_FILE, e.g. a container secret); it is never logged.
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    oidc_client_secret_file: Path | None = None
+    oidc_scope: str = "openid email profile"
+    oidc_label: str = "your organisation's sign-in"  # "Sign in with …" on the sign-in page
+    # The provider's subject (`sub`) -> our actor, "role:id" (e.g. "prescriber:prs_0a1b2c3d4e5f",
+    # "admin:alice"). Explicit: a subject not listed is refused, whatever its other claims.
+    oidc_subjects: dict[str, str] = {}
+    oidc_leeway_seconds: int = Field(default=30, ge=0, le=300)  # clock skew on the ID token's exp/iat
+    oidc_timeout_seconds: float = 5.0  # discovery, JWKS and token requests to the provider
+    # SMART App Launch (EHR launch) from a CDS card: the EHR's FHIR base URL (the launch's `iss`)
+    # -> the CDS issuer whose REMS_CDS_PRACTITIONERS mapping turns its fhirUser into our
+    # prescriber. An `iss` not listed is refused. REMS_SMART_CLIENT_ID: our client id at the EHRs
+    # (a public client: PKCE, no secret).
+    smart_issuers: dict[str, str] = {}
+    smart_client_id: str = "rems-dashboard"
+    smart_scope: str = "launch openid fhirUser patient/Patient.rs"
+
+    @model_validator(mode="after")
+    def _oidc_configured(self) -> Settings:  # oidc lane
+        if self.oidc_client_secret_file is not None:
+            if self.oidc_client_secret is not None:
+                raise ValueError("REMS_OIDC_CLIENT_SECRET and REMS_OIDC_CLIENT_SECRET_FILE are both set: give one")
+            try:
+                self.oidc_client_secret = SecretStr(self.oidc_client_secret_file.read_text().strip())
+            except OSError as error:
+                raise ValueError(f"REMS_OIDC_CLIENT_SECRET_FILE cannot be read: {error.strerror}") from None
+        if self.oidc_issuer is not None:
+            if not _absolute(self.oidc_issuer) or not self.oidc_client_id:
+                raise ValueError("REMS_OIDC_ISSUER must be an absolute http(s) URL and REMS_OIDC_CLIENT_ID set")
+            if self.env == "production" and not self.oidc_issuer.startswith("https://"):
+                raise ValueError("REMS_OIDC_ISSUER must be https in production")
+        roles = ("prescriber", "pharmacy", "admin")
+        bad = sorted(s for s, a in self.oidc_subjects.items() if a.partition(":")[0] not in roles
+                     or not a.partition(":")[2])
+        if bad:
+            raise ValueError(f"REMS_OIDC_SUBJECTS: map each subject to 'prescriber:<id>', 'pharmacy:<id>' or "
+                             f"'admin:<name>', not for {bad}")
+        for iss, cds in self.smart_issuers.items():
+            if not _absolute(iss) or iss.endswith("/"):
+                raise ValueError(f"REMS_SMART_ISSUERS: {iss!r} must be an absolute FHIR base URL without a trailing /")
+            if cds not in self.cds_issuers:
+                raise ValueError(f"REMS_SMART_ISSUERS: {iss!r} names {cds!r}, which is not in REMS_CDS_ISSUERS")
+            if self.env == "production" and not iss.startswith("https://"):
+                raise ValueError("REMS_SMART_ISSUERS must be https in production")
+        return self

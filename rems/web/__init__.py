@@ -16,10 +16,12 @@ from rems.web import (
     admin_patients,
     admin_programs,
     login,
+    oidc,
     operations,
     patient,
     pharmacy,
     prescriber,
+    smart_launch,
 )
 from rems.web import languages as i18n_web
 from rems.web.pages import HEADERS, LoginRequired, ShowError, cookies
@@ -40,10 +42,11 @@ def install(api: FastAPI) -> None:
     api.mount("/web/static", StaticFiles(directory=STATIC), name="web-static")
     # operations, onboarding and programs first: their fixed paths must win over admin's
     # /web/admin/{kind}/{id}/{trigger}.
-    for module in (login, prescriber, pharmacy, operations, admin_patients, admin_programs, admin_onboarding, admin,
+    for module in (login, oidc, smart_launch, prescriber, pharmacy, operations, admin_patients, admin_programs, admin_onboarding, admin,
                    patient):
         api.include_router(module.router)
     api.include_router(i18n_web.router)  # issue 18 item 5: the language switch
+    api.add_middleware(smart_launch.Launches)  # issue 16 item 4: an EHR launch of any dashboard page
     api.add_exception_handler(LoginRequired, _to_login)
     api.add_exception_handler(ShowError, login.show_error)
 

@@ -6,9 +6,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import RedirectResponse, Response
 
-from rems.api.auth import application, clock, refuse
+from rems.api.auth import application, clock, refuse, request_id
 from rems.i18n import N_, gettext
-from rems.services.tokens import authenticate
+from rems.services.tokens import authenticate, revoke_token
+from rems.services.uow import Context
 from rems.web.languages import page_language
 from rems.web.pages import (
     HEADERS,
@@ -49,9 +50,10 @@ def login_form(request: Request, seen: Annotated[Visitor, Depends(_visitor_or_an
                ended: str = "") -> Response:
     if seen.principal is not None:
         return RedirectResponse(HOME[seen.principal.role], status_code=303, headers=HEADERS)
-    minutes = application(request).settings.web_idle_minutes
-    return render(request, seen, "login.html", {"notice": ENDED.get(ended, ""), "minutes": minutes,
-                                                "hours": SESSION_HOURS})
+    settings = application(request).settings
+    provider = settings.oidc_label if settings.oidc_issuer else ""  # issue 18 item 4: docs/sign-in.md
+    return render(request, seen, "login.html", {"notice": ENDED.get(ended, ""), "hours": SESSION_HOURS,
+                                                "minutes": settings.web_idle_minutes, "provider": provider})
 
 
 @router.post("/login")
@@ -83,6 +85,11 @@ def logout(request: Request, seen: Annotated[Visitor, Depends(_visitor_or_anonym
            form: Annotated[Form, Depends(read_form)]) -> Response:
     actor = seen.principal.actor if seen.principal else "anonymous"
     csrf_checked(request, seen, form, actor, seen.principal.actor_id if seen.principal else "anonymous")
+    if seen.principal is not None and seen.session is not None and seen.session.own_token:
+        # Issue 18 item 4: a provider's or EHR's sign-in made this token for this session only.
+        ctx = Context(actor, clock(request), request_id(request))
+        with application(request).uow() as uow:
+            revoke_token(uow, ctx, seen.principal.token_id)
     response = RedirectResponse("/web/login", status_code=303, headers=HEADERS)
     cookies(request).clear(response, request)
     return response

@@ -40,11 +40,14 @@ class WebSession:
     token_id: str | None = None
     started: int | None = None  # sign-in, epoch seconds of the application's clock
     seen: int | None = None  # the last request of the signed-in user, likewise
+    # Issue 18 item 4: the token was made for this session by an OpenID Connect or SMART sign-in
+    # (rems/services/sign_in.py): signing out revokes it, so the session cannot come back.
+    own_token: bool = False
 
     @classmethod
-    def fresh(cls, token_id: str | None = None, now: datetime | None = None) -> WebSession:
+    def fresh(cls, token_id: str | None = None, now: datetime | None = None, own_token: bool = False) -> WebSession:
         at = int(now.timestamp()) if now is not None else None
-        return cls(secrets.token_urlsafe(32), token_id, at, at)
+        return cls(secrets.token_urlsafe(32), token_id, at, at, own_token)
 
     def touched(self, now: datetime) -> WebSession:
         return replace(self, seen=int(now.timestamp()))
@@ -86,11 +89,13 @@ class Cookies:
             return None
         token_id, started, seen = data.get("t"), data.get("s"), data.get("l")
         return WebSession(data["c"], token_id if isinstance(token_id, str) else None,
-                          started if isinstance(started, int) else None, seen if isinstance(seen, int) else None)
+                          started if isinstance(started, int) else None, seen if isinstance(seen, int) else None,
+                          data.get("o") is True)
 
     def write(self, response: Response, request: Request, session: WebSession) -> None:
         response.set_cookie(COOKIE, self._signer.dumps({"c": session.csrf, "t": session.token_id,
-                                                     "s": session.started, "l": session.seen}),
+                                                     "s": session.started, "l": session.seen,
+                                                     "o": session.own_token}),
                             max_age=SESSION_HOURS * 3600, path="/", httponly=True, samesite="lax",
                             secure=self._production or request.url.scheme == "https")
 

@@ -51,13 +51,13 @@ class Server:
 
 
 @contextmanager
-def serving(folder: Path, **settings: str) -> Iterator[Server]:
-    """`rems serve` on a free loopback port over a new SQLite file in `folder`; `settings` are more
-    REMS_* variables (e.g. REMS_WEB_IDLE_MINUTES="1")."""
+def serving(folder: Path, port: int | None = None, **settings: str) -> Iterator[Server]:
+    """`rems serve` on a loopback port (free, unless given) over a new SQLite file in `folder`;
+    `settings` are more REMS_* variables (e.g. REMS_WEB_IDLE_MINUTES="1")."""
     url = f"sqlite:///{folder / 'rems.db'}"
     app = bootstrap(Settings(env="test", database_url=url))
     app.migrate()
-    port = _free_port()
+    port = port or _free_port()
     env = {**os.environ, "REMS_DATABASE_URL": url, "REMS_ENV": "test", **settings}
     env.pop("REMS_SESSION_SECRET", None)
     with (folder / "server.log").open("w") as log:
