@@ -19,6 +19,9 @@ IG = "http://hl7.org/fhir/us/medication-rems/ImplementationGuide/hl7.fhir.us.med
 SERVED = {"rems-etasu": "GuidanceResponse", "questionnaire-package": "Questionnaire",
           "submit": "QuestionnaireResponse"}  # operation -> its resource, in the CapabilityStatement
 # The IG's requirements CapabilityStatement for our role (input/fsh/...-rems-administrator-system.fsh).
+# SMART App Launch (2.2.0 in the IG), which the IG's CapabilityStatement for our role names with expectation SHALL:
+# our dashboard is the SMART app an EHR launches (rems/web/smart_launch.py; docs/sign-in.md).
+SMART_IG = "http://hl7.org/fhir/smart-app-launch/ImplementationGuide/hl7.fhir.uv.smart-app-launch"  # unversioned, as the IG names it
 IG_ADMINISTRATOR = "http://hl7.org/fhir/us/medication-rems/CapabilityStatement/rems-administrator-system"
 RELEASED = "2026-12-01"  # the date of these definitions (not the clock: they change with the code)
 
@@ -90,14 +93,15 @@ def capability_statement(base_url: str, software_version: str, now: datetime) ->
     resource: dict[str, Any] = {
         "resourceType": "CapabilityStatement", "status": "active", "date": now.isoformat(),
         "kind": "instance", "publisher": "REMS engine", "fhirVersion": FHIR_VERSION,
-        "format": ["json"], "implementationGuide": [IG], "instantiates": [IG_ADMINISTRATOR],
+        "format": ["json"], "implementationGuide": [IG, SMART_IG], "instantiates": [IG_ADMINISTRATOR],
         "software": {"name": "rems-engine", "version": software_version},
         "implementation": {"description": "REMS Administrator System (PS-Pomalidomide, Lenalidomide and "
                                           "Thalidomide REMS)", "url": f"{base_url}/fhir/r4"},
         "rest": [{
             "mode": "server",
             "documentation": "Bearer tokens issued by the REMS administrator (`rems token create`, "
-                             "prescriber or pharmacy role); SMART App Launch is not offered yet.",
+                             "prescriber or pharmacy role). Our dashboard is a SMART App Launch "
+                             "(EHR launch) app: /web/smart/launch with iss and launch; docs/sign-in.md.",
             "security": {"cors": True, "description": "Authorization: Bearer <token>. CORS for the "
                          "configured origins only."},
             "resource": [

@@ -62,6 +62,7 @@ def capability() -> dict[str, Any]:
             "fhirVersion": "4.0.1", "format": ["json"],
             "instantiates": ["http://hl7.org/fhir/us/medication-rems/CapabilityStatement/rems-administrator-system"],
             "implementation": {"description": "x"},
+            "implementationGuide": ["http://hl7.org/fhir/smart-app-launch/ImplementationGuide/hl7.fhir.uv.smart-app-launch"],
             "rest": [{"mode": "server", "resource": [
                 {"type": t, "operation": [{"name": n, "definition": op + n}]} for t, n in
                 (("GuidanceResponse", "rems-etasu"), ("QuestionnaireResponse", "submit"),

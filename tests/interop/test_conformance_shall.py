@@ -41,15 +41,18 @@ def test_shall_offer_restful_fhir_in_json(client: TestClient) -> None:
 
 
 # -- issue 16: "SHALL offer ... SMART App Launch"; IG specification.md (SHALL follow SMART App Launch)
-def test_shall_offer_smart_app_launch_from_cards(linked: TestClient, p: Population) -> None:
+def test_shall_offer_smart_app_launch_from_cards(linked: TestClient, client: TestClient,
+                                                  p: Population) -> None:
     response = linked.post("/cds-services/rems-order-sign", headers=p.auth(p.w.doc), json=hook(None))
     [card] = response.json()["cards"]
     [smart] = [link for link in card["links"] if link["type"] == "smart"]
     assert urlsplit(smart["url"]).scheme == "https" and smart["url"].startswith(BASE)  # our launch URL
     assert json.loads(smart["appContext"])["providerSystemPatientId"] == "ehr-1"  # the EHR's context
-    # The EHR launch handshake (launch, iss, PKCE) on that URL is the oidc lane's (issue 16.4): until it
-    # is merged the CapabilityStatement does not declare SMART (CAP-9 stays a known gap).
-    assert "CAP-9" in cc.known_gaps()
+    # The EHR launch handshake on that URL (launch, iss, PKCE) is tests/web/test_smart_launch_flow.py's;
+    # the CapabilityStatement declares SMART App Launch (CAP-9) and no gap is left on it.
+    assert "CAP-9" not in cc.known_gaps()
+    guides = client.get("/fhir/r4/metadata").json()["implementationGuide"]
+    assert any(g.startswith("http://hl7.org/fhir/smart-app-launch/ImplementationGuide/") for g in guides)
 
 
 # -- issue 16 and IG specification.md "Submitting Completed Questionnaires": SHALL support $submit
