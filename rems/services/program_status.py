@@ -17,6 +17,7 @@ from rems.domain.errors import InvalidInput, Refused
 from rems.domain.lifecycle import DISCRETION, ProgramStatusChange, Status, WaiverUse
 from rems.domain.model import Prescription
 from rems.domain.requirements import Decision, need
+from rems.services.gate_reads import detached
 from rems.services.lifecycle import audit, new_id
 from rems.services.uow import Context, UnitOfWork
 from workflows.lifecycle import STATES, rank
@@ -29,8 +30,9 @@ _SHORT = {"closed_to_new_enrollment": "closed", "enforcement_discretion": "discr
 
 def changes(uow: UnitOfWork, program_id: str) -> Sequence[ProgramStatusChange]:
     t = orm.program_status_changes.c
-    query = select(ProgramStatusChange).where(t.program_id == program_id).order_by(t.recorded_at)
-    return uow.session.scalars(query).all()
+    query = select(orm.program_status_changes).where(t.program_id == program_id).order_by(t.recorded_at)
+    # Issue 14 item 3: every confirmation and dispense reads these; read-only records, no ORM load.
+    return [detached(ProgramStatusChange, dict(row._mapping)) for row in uow.connection().execute(query)]
 
 
 def status(uow: UnitOfWork, ctx: Context, program_id: str) -> Status:
