@@ -9,7 +9,7 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from rems.adapters import orm
 from rems.domain import lifecycle
@@ -29,10 +29,14 @@ _SHORT = {"closed_to_new_enrollment": "closed", "enforcement_discretion": "discr
 
 
 def changes(uow: UnitOfWork, program_id: str) -> Sequence[ProgramStatusChange]:
-    t = orm.program_status_changes.c
-    query = select(orm.program_status_changes).where(t.program_id == program_id).order_by(t.recorded_at)
     # Issue 14 item 3: every confirmation and dispense reads these; read-only records, no ORM load.
-    return [detached(ProgramStatusChange, dict(row._mapping)) for row in uow.connection().execute(query)]
+    rows = uow.connection().execute(_CHANGES, {"program_id": program_id})
+    return [detached(ProgramStatusChange, dict(row._mapping)) for row in rows]
+
+
+_CHANGES = (select(orm.program_status_changes)  # built once: its cache key is not computed per call
+            .where(orm.program_status_changes.c.program_id == bindparam("program_id"))
+            .order_by(orm.program_status_changes.c.recorded_at))
 
 
 def status(uow: UnitOfWork, ctx: Context, program_id: str) -> Status:
