@@ -231,7 +231,7 @@ def _wrap_parts(parts: _Parts) -> list[Callable[[], None]]:
         parts.wrap(program_status, "changes", "  of which reading the changes"),
         parts.wrap(prescriptions, "transition", "state machine and audit staging"),
         parts.wrap(UnitOfWork, "commit", "commit: hooks, ORM flush, COMMIT"),
-        parts.wrap(audit_chain, "_write_pending", "  of which the audit entries (Core)"),
+        parts.wrap(audit_chain, "_write_pending", "  of which the audit entries (head look, INSERT)"),
         parts.wrap(Session, "flush", "  of which the ORM flush (INSERT, UPDATE)"),
         parts.wrap(UnitOfWork, "__exit__", "unit of work closed"),
     ]
