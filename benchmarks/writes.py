@@ -223,9 +223,9 @@ def _wrap_parts(parts: _Parts) -> list[Callable[[], None]]:
     from rems.services.uow import UnitOfWork
     return [
         parts.wrap(optimistic, "_ahead", "snapshot: the gate's reads and decision before the write lock"),
+        parts.wrap(records, "_records", "  the gate's history: statement and records (in the snapshot on SQLite)"),
+        parts.wrap(gate, "evaluate", "  the gate itself (pure)"),
         parts.wrap(optimistic.Ahead, "still_holds", "under the lock: BEGIN IMMEDIATE and the fingerprint"),
-        parts.wrap(records, "_records", "  of which the gate's history (statement and records)"),
-        parts.wrap(gate, "evaluate", "  of which the gate (pure)"),
         parts.wrap(UnitOfWork, "get", "ORM reads by key (PostgreSQL and the locked path)"),
         parts.wrap(program_status, "gate", "program status (its changes read)"),
         parts.wrap(program_status, "changes", "  of which reading the changes"),
