@@ -48,6 +48,17 @@ def _authorized(s: Scenario) -> Prescription:
     return rx
 
 
+def _confirmed_and_dispensed(s: Scenario) -> tuple[list[str], list[str]]:
+    """A patient's authorization confirmed, then dispensed: the statements of each write."""
+    rx = _authorized(s)
+    assert rx.number is not None
+    with writer_statements(s) as confirming:
+        confirmation = s.confirm(rx.number)
+    with writer_statements(s) as dispensing:
+        s.dispense(confirmation.number)
+    return confirming, dispensing
+
+
 def _under_the_lock(statements: list[str]) -> list[str]:
     assert "BEGIN IMMEDIATE" in statements, statements
     return statements[statements.index("BEGIN IMMEDIATE") + 1:]
@@ -63,12 +74,7 @@ def test_sqlite_a_confirmation_and_a_dispense_read_no_record_again_under_the_wri
     s = scenario
     if s.app.engine.dialect.name != "sqlite":
         pytest.skip("SQLite decides on a snapshot before its one write lock; PostgreSQL under row locks")
-    rx = _authorized(s)
-    assert rx.number is not None
-    with writer_statements(s) as confirming:
-        confirmation = s.confirm(rx.number)
-    with writer_statements(s) as dispensing:
-        s.dispense(confirmation.number)
+    confirming, dispensing = _confirmed_and_dispensed(s)
     for statements in (confirming, dispensing):
         locked = _under_the_lock(statements)
         assert not [q for q in locked if q.startswith(BY_KEY)], locked
@@ -105,12 +111,7 @@ def test_the_locked_patient_is_selected_once_r28(scenario: Scenario, monkeypatch
     if locked_path:
         monkeypatch.setattr(optimistic, "confirmation", lambda *_args: None)
         monkeypatch.setattr(optimistic, "dispense", lambda *_args: None)
-    rx = _authorized(s)
-    assert rx.number is not None
-    with writer_statements(s) as confirming:
-        confirmation = s.confirm(rx.number)
-    with writer_statements(s) as dispensing:
-        s.dispense(confirmation.number)
+    confirming, dispensing = _confirmed_and_dispensed(s)
     for statements in (confirming, dispensing):
         patients = [q for q in statements if q.startswith("SELECT patients.id, patients.program_id")]
         assert len(patients) == 1, patients
