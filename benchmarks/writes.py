@@ -5,6 +5,12 @@ write path (locks, gate reads, audit, commit) from the server and the load gener
 
     .venv/bin/python -m benchmarks.writes --databases sqlite,postgresql
 
+`--profile`: one thread instead, and what one write costs: the statements it runs (counted by an
+event listener, listed for the first write), the CPU time of the writing thread per part (the
+parts wrapped for the run only) and of the other threads (the audit sealer), against the truly
+bare write's CPU in the same run. CPU time, not wall time: the load of a shared machine disturbs it
+least (the load average is printed).
+
 Figures on a shared machine are indicative only; compare runs taken side by side.
 """
 
@@ -169,6 +175,145 @@ def measure(kind: str, workdir: Path, patients: int, rounds: int, threads: int, 
         plain.dispose()
 
 
+class _Parts:
+    """CPU time (`time.thread_time`) of the calling thread per named part, and statement counts."""
+
+    def __init__(self) -> None:
+        self.cpu: dict[str, float] = {}
+        self.order: list[str] = []
+        self.statements = 0
+        self.listing: list[str] | None = None
+
+    def wrap(self, owner: Any, attribute: str, name: str) -> Callable[[], None]:
+        original = getattr(owner, attribute)
+        self.order.append(name)
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            began = time.thread_time()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                self.cpu[name] = self.cpu.get(name, 0.0) + time.thread_time() - began
+        setattr(owner, attribute, timed)
+        return lambda: setattr(owner, attribute, original)
+
+    def count(self, engine: Any) -> None:
+        main = threading.main_thread()
+
+        def seen(_connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            if threading.current_thread() is main:
+                self.statements += 1
+                if self.listing is not None:
+                    self.listing.append(" ".join(statement.split())[:100])
+        event.listen(engine, "before_cursor_execute", seen)
+        def note(name: str) -> Callable[[Any], None]:
+            def noted(_connection: Any) -> None:
+                if self.listing is not None and threading.current_thread() is main:
+                    self.listing.append(f"[{name}]")
+            return noted
+        for name in ("begin", "commit", "rollback"):  # BEGIN IMMEDIATE is a statement of its own
+            event.listen(engine, name, note(name))
+
+
+def _wrap_parts(parts: _Parts) -> list[Callable[[], None]]:
+    from sqlalchemy.orm import Session
+
+    from rems.domain import gate
+    from rems.services import audit_chain, program_status, records
+    from rems.services.uow import UnitOfWork
+    return [
+        parts.wrap(optimistic, "_ahead", "snapshot: the gate's reads and decision before the write lock"),
+        parts.wrap(records, "_records", "  the gate's history: statement and records (in the snapshot on SQLite)"),
+        parts.wrap(gate, "evaluate", "  the gate itself (pure)"),
+        parts.wrap(optimistic.Ahead, "still_holds", "under the lock: BEGIN IMMEDIATE and the fingerprint"),
+        parts.wrap(UnitOfWork, "get", "ORM reads by key (PostgreSQL and the locked path)"),
+        parts.wrap(program_status, "gate", "program status (its changes read)"),
+        parts.wrap(program_status, "changes", "  of which reading the changes"),
+        parts.wrap(prescriptions, "transition", "state machine and audit staging"),
+        parts.wrap(UnitOfWork, "commit", "commit: hooks, ORM flush, COMMIT"),
+        parts.wrap(audit_chain, "_write_pending", "  of which the audit entries (head look, INSERT)"),
+        parts.wrap(Session, "flush", "  of which the ORM flush (INSERT, UPDATE)"),
+        parts.wrap(UnitOfWork, "__exit__", "unit of work closed"),
+    ]
+
+
+def profile(kind: str, workdir: Path, patients: int, writes: int) -> None:
+    with databases.database(kind, workdir) as url:
+        app = bootstrap(Settings(env="development", database_url=url))
+        app.migrate()
+        bare.create_table(app.engine)
+        params = app.programs["pomalidomide"].at(datetime.now(UTC))
+        seeded = seed.seed(app.engine, params, seed.Plan(patients=patients, writes=writes + 20))
+        plain = create_engine(url)  # no project code at all
+        if kind == "sqlite":
+            event.listen(plain, "connect", lambda c, _r: c.execute("PRAGMA synchronous = FULL"))
+        pharmacies = seeded.pharmacies
+
+        def confirm(item: tuple[int, str]) -> tuple[str, str]:
+            pharmacy = pharmacies[item[0] % len(pharmacies)]
+            with app.uow() as uow:
+                made = prescriptions.obtain_confirmation(uow, Context(f"pharmacy:{pharmacy}", datetime.now(UTC)),
+                                                         parse(PharmacyRequest, number=item[1],
+                                                               pharmacy_id=pharmacy))
+            return made.number, pharmacy
+
+        def dispense(item: tuple[str, str]) -> None:
+            with app.uow() as uow:
+                prescriptions.record_dispense(uow, Context(f"pharmacy:{item[1]}", datetime.now(UTC)), parse(
+                    RecordDispense, confirmation_number=item[0], pharmacy_id=item[1], counselled=True,
+                    education_checklist_completed=True, medication_guide_given=True))
+
+        def bare_write(n: int) -> None:
+            with plain.begin() as connection:
+                connection.execute(insert(bare.bench_writes).values(
+                    prescription_id=f"rx_{n}", actor="bench", at=datetime.now(UTC)))
+
+        parts = _Parts()
+        parts.count(app.engine)  # before the sealer's thread starts: it iterates the listeners
+        numbers = list(enumerate(seeded.writes))
+        for made in [confirm(item) for item in numbers[:10]]:  # warm-up: pools, caches, imports
+            dispense(made)
+        for n in range(50):
+            bare_write(n)
+        undo = _wrap_parts(parts)
+        work = numbers[10:10 + writes]
+        try:
+            confirmed: list[tuple[str, str]] = []
+            for name, one, items in (("confirmation", confirm, work), ("dispense", dispense, None)):
+                todo: list[Any] = list(items if items is not None else confirmed)
+                parts.cpu.clear()
+                parts.statements = 0
+                parts.listing = []
+                first = one(todo[0])
+                listing, parts.listing = parts.listing, None
+                process, thread = time.process_time(), time.thread_time()
+                results = [one(item) for item in todo[1:]]
+                process, thread = time.process_time() - process, time.thread_time() - thread
+                if name == "confirmation":
+                    confirmed = [first, *results]  # type: ignore[list-item]
+                n = len(todo) - 1
+                statements = (parts.statements - sum(1 for line in listing if not line.startswith("["))) / n
+                print(f"{kind} {name}: {1e6 * thread / n:,.0f} µs CPU in the writing thread, "
+                      f"{1e6 * (process - thread) / n:,.0f} µs in the others (the sealer), "
+                      f"{statements:.1f} statements per write ({n} writes)")
+                for part in parts.order:
+                    print(f"    {part:66s} {1e6 * parts.cpu.get(part, 0.0) / n:7,.0f} µs")
+                print("    statements of one write, in order:")
+                for line in listing:
+                    print(f"      {line}")
+        finally:
+            for restore in undo:
+                restore()
+        began = time.thread_time()
+        for n in range(300):
+            bare_write(n)
+        print(f"{kind} truly bare durable write: {1e6 * (time.thread_time() - began) / 300:,.0f} µs CPU; "
+              f"load average {os.getloadavg()[0]:.1f}")
+        app.sealer.close()
+        app.engine.dispose()
+        plain.dispose()
+
+
 def main() -> None:
     p = argparse.ArgumentParser(prog="python -m benchmarks.writes", description=__doc__.split("\n\n")[0])
     p.add_argument("--databases", default="sqlite,postgresql")
@@ -179,9 +324,15 @@ def main() -> None:
     p.add_argument("--locked", action="store_true",
                    help="also measure every decision under the write lock (before issue 14 item 3's "
                         "optimistic path), interleaved with the optimistic one in each round")
+    p.add_argument("--profile", action="store_true",
+                   help="one thread: statements and CPU time per part of one confirmation and one dispense")
+    p.add_argument("--writes", type=int, default=300, help="with --profile: confirmations (and dispenses)")
     args = p.parse_args()
     with tempfile.TemporaryDirectory(prefix="rems-writes-") as tmp:
         for kind in args.databases.split(","):
+            if args.profile:
+                profile(kind, Path(tmp), args.patients, args.writes)
+                continue
             measure(kind, Path(tmp), args.patients, args.rounds, args.threads, args.seconds, args.locked)
 
 

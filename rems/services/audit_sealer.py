@@ -36,7 +36,7 @@ class Sealer:
     def committed(self) -> None:
         """A transaction that wrote audit entries has committed."""
         if self.mode == "inline":
-            self._seal_quietly()
+            self._seal_quietly(probe=False)  # this commit wrote entries: no idle look first
             return
         self._start()
         self._wake.set()
@@ -70,15 +70,15 @@ class Sealer:
     def _run(self) -> None:
         while not self._stop.is_set():
             # While the database is unreachable nothing can be written either: look less often.
-            self._wake.wait(min(self.interval * 20, 10.0) if self._failing else self.interval)
+            woken = self._wake.wait(min(self.interval * 20, 10.0) if self._failing else self.interval)
             self._wake.clear()
-            self._seal_quietly()
+            self._seal_quietly(probe=not woken)  # woken by a commit: entries are pending
 
-    def _seal_quietly(self) -> None:
+    def _seal_quietly(self, probe: bool = True) -> None:
         # The writer's transaction is committed whatever happens here: an entry left pending is
         # chained by the next seal (this process's or another's), and verify reports a stuck one.
         try:
-            audit_chain.seal_all(self.engine)
+            audit_chain.seal_all(self.engine, probe=probe)
         except Exception:
             if not self._failing:
                 log.exception("audit entries left pending; the next seal retries them")

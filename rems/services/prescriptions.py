@@ -192,7 +192,7 @@ def _dispense_under_lock(uow: UnitOfWork, ctx: Context, cmd: RecordDispense) -> 
     if confirmation.pharmacy_id != pharmacy.id:
         raise NotFound("confirmation", cmd.confirmation_number)
     rx = uow.lock_prescription(confirmation.prescription_id)  # its patient and person first (R28)
-    patient = uow.get(Patient, rx.patient_id, lock=True)
+    patient = uow.get(Patient, rx.patient_id)  # locked just now: the session's copy, no statement
     counselling = Counselling(cmd.counselled, cmd.education_checklist_completed,
                               cmd.medication_guide_given)
     records = load_records(uow, patient, rx, pharmacy, confirmation, counselling)

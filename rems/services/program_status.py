@@ -9,7 +9,7 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from rems.adapters import orm
 from rems.domain import lifecycle
@@ -17,6 +17,7 @@ from rems.domain.errors import InvalidInput, Refused
 from rems.domain.lifecycle import DISCRETION, ProgramStatusChange, Status, WaiverUse
 from rems.domain.model import Prescription
 from rems.domain.requirements import Decision, need
+from rems.services.gate_reads import detached
 from rems.services.lifecycle import audit, new_id
 from rems.services.uow import Context, UnitOfWork
 from workflows.lifecycle import STATES, rank
@@ -28,9 +29,14 @@ _SHORT = {"closed_to_new_enrollment": "closed", "enforcement_discretion": "discr
 
 
 def changes(uow: UnitOfWork, program_id: str) -> Sequence[ProgramStatusChange]:
-    t = orm.program_status_changes.c
-    query = select(ProgramStatusChange).where(t.program_id == program_id).order_by(t.recorded_at)
-    return uow.session.scalars(query).all()
+    # Issue 14 item 3: every confirmation and dispense reads these; read-only records, no ORM load.
+    rows = uow.connection().execute(_CHANGES, {"program_id": program_id})
+    return [detached(ProgramStatusChange, dict(row._mapping)) for row in rows]
+
+
+_CHANGES = (select(orm.program_status_changes)  # built once: its cache key is not computed per call
+            .where(orm.program_status_changes.c.program_id == bindparam("program_id"))
+            .order_by(orm.program_status_changes.c.recorded_at))
 
 
 def status(uow: UnitOfWork, ctx: Context, program_id: str) -> Status:

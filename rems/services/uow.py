@@ -50,9 +50,12 @@ class UnitOfWork:
         self.write = write
         self._session: Session | None = None
         self._connection: Connection | None = None
+        # Issue 14 item 3: the rows `lock_prescription` locked, held so the session's (weak) identity
+        # map keeps them: a locked patient asked for again by key was selected a second time.
+        self._locked: list[Any] = []
 
     def __enter__(self) -> UnitOfWork:
-        self._session, self._connection = None, None
+        self._session, self._connection, self._locked = None, None, []
         if self.write:
             self._session = self._sessions()
         return self
@@ -346,5 +349,7 @@ class UnitOfWork:
         patient_id = self.session.execute(select(t.patient_id).where(which)).scalar()
         if patient_id is None:
             raise NotFound("authorization" if number else "prescription", number or prescription_id or "")
-        self.lock_person(self.get(model.Patient, patient_id, lock=True).person_id)
+        patient = self.get(model.Patient, patient_id, lock=True)
+        self._locked.append(patient)
+        self.lock_person(patient.person_id)
         return self.session.scalars(select(model.Prescription).where(which).with_for_update()).one()
