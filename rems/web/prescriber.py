@@ -272,14 +272,3 @@ def missed_period(patient_id: str, pg: Poster) -> Response:
     except DomainError as error:
         return _again(pg, patient_id, error, "hold")
     return pg.redirect(f"/web/prescriber/patients/{patient_id}")
-
-
-@router.post("/prescriptions/{prescription_id}/survey")
-def prescriber_survey(prescription_id: str, pg: Poster) -> Response:
-    """R19: the survey for a pending prescription; the number issues if every other gate holds."""
-    try:
-        outcome = pg.run(prescriptions.record_prescriber_survey, prescription_id, pg.actor_id)
-    except DomainError as error:
-        return pg.failed("error.html", {"title": "Refused", "detail": str(error)}, error)
-    rx = outcome.prescription
-    return pg.redirect(f"/web/prescriber/patients/{rx.patient_id}?rx={rx.id}#result")

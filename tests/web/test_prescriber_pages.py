@@ -111,7 +111,9 @@ def test_an_authorization_without_the_prescriber_survey_shows_r19_and_the_survey
     result = browser.get(done.headers["location"]).text
     assert "No authorization number yet" in result and "R19_PRESCRIBER_SURVEY_MISSING" in result
     rx_id = done.headers["location"].split("rx=")[1].split("#")[0]
-    done = browser.submit(f"/web/prescriber/prescriptions/{rx_id}/survey", {}, page_url)
+    assert f'href="/web/prescriber/prescriptions/{rx_id}/survey"' in result  # issue 16.3: its questions
+    survey = f"/web/prescriber/prescriptions/{rx_id}/survey"
+    done = browser.submit(survey, {"answers.counselled": "true", "answers.supply-limit": "true"}, survey)
     assert 'data-testid="authorization-number">POM-' in browser.get(done.headers["location"]).text
 
 
