@@ -39,10 +39,6 @@ def answers_of(spec: QuestionnaireSpec, form: Form, skip: tuple[str, ...] = ()) 
     return out
 
 
-def choices(spec: QuestionnaireSpec | None) -> dict[str, list[tuple[str, str]]]:
-    return {i.link_id: [(o, o) for o in i.options] for i in spec.items} if spec else {}
-
-
 def failed(pg: Page, template: str, context: dict[str, Any], error: DomainError) -> Response:
     """The form again, every bad or wrong answer beside its own question (a wrong knowledge answer
     says to review it, never what the right one is)."""
@@ -58,8 +54,7 @@ def _survey(uow: UnitOfWork, ctx: Context, prescription_id: str, prescriber_id: 
         raise NotFound("prescription", prescription_id)  # R5: another's is not found (audited)
     spec = forms.form_of(uow.program(rx.program_id), "prescriber_survey")
     fixed = next((i.link_id for i in spec.items if i.maps_to == PRESCRIPTION_FIELD), "") if spec else ""
-    return {"rx": rx, "patient": uow.get(Patient, rx.patient_id), "questionnaire": spec,
-            "choices": choices(spec), "fixed": fixed}
+    return {"rx": rx, "patient": uow.get(Patient, rx.patient_id), "questionnaire": spec, "fixed": fixed}
 
 
 def _record_survey(uow: UnitOfWork, ctx: Context, prescription_id: str, prescriber_id: str,
@@ -109,7 +104,7 @@ def _ppaf(pg: Page, questionnaire_id: str) -> dict[str, Any]:
     program, spec = forms.find(pg.app.programs, questionnaire_id)
     if spec.form != "enrollment":
         raise NotFound("PPAF", questionnaire_id)
-    return {"program": program, "questionnaire": spec, "choices": choices(spec)}
+    return {"program": program, "questionnaire": spec}
 
 
 @router.get("/ppaf")

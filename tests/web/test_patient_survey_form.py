@@ -78,3 +78,16 @@ def test_the_api_and_the_page_grade_alike(client: TestClient, browser: Browser, 
     assert 'id="f-answers-donate-blood-error"' in web.text
     assert surveys(w, w.frp) == 0
     assert w.count(FormResponse, orm.form_responses.c.passed.is_(False)) == 2
+
+
+def test_a_spanish_reader_gets_the_files_spanish_questions_and_is_graded_alike(browser: Browser, w: World) -> None:
+    """Issue 18 item 5 for the forms: the questionnaire file's `es` texts; a choice answers its source option."""
+    spanish = {"Accept-Language": "es"}
+    page = signed_in(browser, w, w.frp).get("/web/patient", headers=spanish)
+    assert "¿Puede compartir Pomalyst (pomalidomida) con otra persona?" in page.text
+    assert '<option value="Return them to the pharmacy or the program" >Devolverlas a la farmacia o al programa' \
+        in page.text
+    assert "May you share Pomalyst" not in page.text
+    r = browser.submit("/web/patient/survey", {"respondent": "patient", **RIGHT}, "/web/patient")
+    assert r.status_code == 303, r.text
+    assert surveys(w, w.frp) == 1
