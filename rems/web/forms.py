@@ -17,6 +17,7 @@ from rems.domain.errors import DomainError, InvalidInput, NotFound
 from rems.domain.model import Patient, Prescription
 from rems.services import prescriptions
 from rems.services import questionnaires as forms
+from rems.services.commands import RequestAuthorization
 from rems.services.uow import Context, UnitOfWork
 from rems.web.pages import Form, Page, page, posted
 from workflows.questionnaires import PRESCRIPTION_FIELD, QuestionnaireSpec
@@ -48,11 +49,23 @@ def failed(pg: Page, template: str, context: dict[str, Any], error: DomainError)
 
 
 # -- the prescriber survey of one prescription (R19) -------------------------------------------
+def survey_form(uow: UnitOfWork, program_id: str) -> QuestionnaireSpec | None:
+    return forms.form_of(uow.program(program_id), "prescriber_survey")
+
+
+def request_unsurveyed(uow: UnitOfWork, ctx: Context, cmd: RequestAuthorization) -> prescriptions.Outcome:
+    """The request form's "survey done" box counts only where the program asks no survey questions:
+    where it does, the survey is answered on its own page (R19), as `$submit` takes it."""
+    if cmd.prescriber_survey_completed and survey_form(uow, uow.get(Patient, cmd.patient_id).program_id):
+        cmd = cmd.model_copy(update={"prescriber_survey_completed": False})
+    return prescriptions.request_authorization(uow, ctx, cmd)
+
+
 def _survey(uow: UnitOfWork, ctx: Context, prescription_id: str, prescriber_id: str) -> dict[str, Any]:
     rx = uow.get(Prescription, prescription_id)
     if rx.prescriber_id != prescriber_id:
         raise NotFound("prescription", prescription_id)  # R5: another's is not found (audited)
-    spec = forms.form_of(uow.program(rx.program_id), "prescriber_survey")
+    spec = survey_form(uow, rx.program_id)
     fixed = next((i.link_id for i in spec.items if i.maps_to == PRESCRIPTION_FIELD), "") if spec else ""
     return {"rx": rx, "patient": uow.get(Patient, rx.patient_id), "questionnaire": spec, "fixed": fixed}
 
@@ -68,7 +81,7 @@ def _record_survey(uow: UnitOfWork, ctx: Context, prescription_id: str, prescrib
 
 
 @router.get("/prescriptions/{prescription_id}/survey")
-def survey_form(prescription_id: str, pg: Viewer) -> Response:
+def survey_page(prescription_id: str, pg: Viewer) -> Response:
     try:
         context = pg.run(_survey, prescription_id, pg.actor_id)
     except DomainError as error:

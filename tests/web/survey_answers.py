@@ -16,3 +16,11 @@ API: dict[str, dict[str, Any]] = {
     "pomalidomide": {k: {"false": False, "true": True}.get(v, v) for k, v in POMALIDOMIDE.items()},
     "ipledge": {"two-methods": "Two", "before-and-after": True, "birth-defects": True, "donate-blood": False,
                 "share": False, "methods-used": "an IUD and condoms"}}
+# R19: the pomalidomide prescriber survey's right answers (counselled; within R24's supply limits),
+# posted on /web/prescriber/prescriptions/{id}/survey (the request form's box no longer stands for it).
+PRESCRIBER = {"answers.counselled": "true", "answers.supply-limit": "true"}
+
+
+def rx_of(location: str) -> str:
+    """The prescription id of the patient page a request redirects to (?rx=...#result)."""
+    return location.split("rx=")[1].split("#")[0]

@@ -9,13 +9,14 @@ questionnaire file's items (what each form asks).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 from fastapi.testclient import TestClient
 
 from rems.adapters import orm
 from rems.domain.model import FormResponse, Patient, PrescriberSurvey, Prescription
-from tests.api.world import World
+from tests.api.world import PROGRAM, World
 from tests.web.conftest import Browser, signed_in
 
 R19 = "R19_PRESCRIBER_SURVEY_MISSING"
@@ -143,3 +144,30 @@ def test_the_page_and_submit_enroll_alike(client: TestClient, browser: Browser, 
                  uow.get(Patient, fhir.json()["issue"][0]["details"]["coding"][0]["code"])]
         assert {(p.sex, p.birth_date.isoformat(), p.state, p.program_id) for p in twins} == {
             ("male", "1980-02-03", "active", "pomalidomide")}
+
+
+def test_the_request_forms_survey_box_is_not_the_survey(browser: Browser, w: World) -> None:
+    """R19 where the program asks its survey's questions: ticking a box on the request form does
+    not stand for them (the dashboard grades as `$submit` does)."""
+    signed_in(browser, w, w.doc)
+    page_url = f"/web/prescriber/patients/{w.patient(w.doc, 'adult_male')}"
+    assert 'name="prescriber_survey_completed"' not in browser.get(page_url).text
+    done = browser.submit(f"{page_url}/prescriptions", {"days_supply": "28", "quantity": "28",
+                                                        "prescriber_survey_completed": "on"}, page_url)
+    result = browser.get(done.headers["location"]).text
+    assert R19 in result and 'data-testid="authorization-number">' not in result
+
+
+def test_a_program_without_survey_questions_keeps_the_one_button_survey(browser: Browser, w: World) -> None:
+    rx = pending(w)
+    program = w.app.programs[PROGRAM]
+    w.app.programs[PROGRAM] = dataclasses.replace(program, questionnaires=())
+    try:
+        signed_in(browser, w, w.doc)
+        url = f"/web/prescriber/prescriptions/{rx}/survey"
+        page = browser.get(url)
+        assert "declares no prescriber survey questions" in page.text and "answers." not in page.text
+        done = browser.submit(url, {}, url)
+        assert done.status_code == 303 and surveyed(w, rx) == 1
+    finally:
+        w.app.programs[PROGRAM] = program
