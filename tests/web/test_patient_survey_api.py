@@ -1,5 +1,6 @@
 """Issue 16 item 3: `POST /v1/patient/survey` takes the answers to the program's patient survey
-Questionnaire and grades them as FHIR `$submit` does (SQLite and PostgreSQL).
+Questionnaire and grades them as FHIR `$submit` does (SQLite and PostgreSQL: the dashboard's
+fixtures, as the page and the API are compared in test_patient_survey_form.py).
 
 Oracles from the rules text, not the code: R20 (an FRP needs a patient survey before each
 prescription; a survey with a wrong knowledge answer does not count, so the gate still names R20),
@@ -10,7 +11,6 @@ guardian answers for a child), and the pomalidomide questionnaire file's items (
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -18,12 +18,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from rems.adapters import orm
-from rems.api.app import create_app
-from rems.bootstrap import App
 from rems.domain.model import FormResponse, PatientSurvey
 from rems.services import patients, prescriptions
 from rems.services.commands import EnrollPatient, RecordPregnancyTest, RequestAuthorization, parse
-from tests.api.conftest import Clock
 from tests.api.world import PROGRAM, World
 from tests.service.builders import NO_FACTS
 
@@ -34,22 +31,6 @@ RIGHT: dict[str, Any] = {"share": False, "donate-blood": False,
                          "return-unused": "Return them to the pharmacy or the program",
                          "pregnancy-stop": "Stop taking it and call the prescriber at once"}
 R20_DUE = "R20_PATIENT_SURVEY_DUE"
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def w(app: App, clock: Clock) -> World:
-    return World(app, clock).cast()
-
-
-@pytest.fixture
-def client(app: App, clock: Clock) -> Iterator[TestClient]:
-    with TestClient(create_app(app, clock)) as test_client:
-        yield test_client
 
 
 def with_tests(w: World, patient_id: str) -> str:
