@@ -272,3 +272,25 @@ def test_a_guardian_submits_a_childs_survey_and_the_child_alone_is_refused(clien
         {"linkId": k, "answer": [answer(True if k == "share" else v)]} for k, v in RIGHT.items()]})
     assert wrong.status_code == 422 and "share" in outcome(wrong)["diagnostics"]  # graded alike for a guardian
     assert p.w.count(PatientSurvey, orm.patient_surveys.c.patient_id == child) == 1
+
+
+def test_the_package_carries_the_files_spanish_texts(client: TestClient, p: Population) -> None:
+    """Issue 18 item 5 for the SMART app: FHIR's translation extension on each text, and each option's
+    Spanish as a ValueSet designation (the answer stays the option's code)."""
+    bundle = client.get(f"/fhir/r4/Questionnaire/{SURVEY}/$questionnaire-package", headers=p.auth(p.w.frp)).json()
+    Bundle.model_validate(bundle)
+    questionnaire = bundle["entry"][0]["resource"]
+
+    def spanish(element: dict[str, Any]) -> str:
+        [ext] = [e for e in element["extension"] if e["url"] == "http://hl7.org/fhir/StructureDefinition/translation"]
+        parts = {x["url"]: x for x in ext["extension"]}
+        assert parts["lang"]["valueCode"] == "es"
+        return str(parts["content"]["valueString"])
+
+    assert spanish(questionnaire["_title"]).startswith("Encuesta del paciente")
+    share = next(i for i in questionnaire["item"] if i["linkId"] == "share")
+    assert spanish(share["_text"]).startswith("¿Puede compartir Pomalyst (pomalidomida)")
+    [options] = [e["resource"] for e in bundle["entry"][1:] if e["resource"]["id"].endswith("return-unused")]
+    first = options["compose"]["include"][0]["concept"][0]
+    assert (first["code"], first["designation"]) == ("1", [{"language": "es",
+                                                             "value": "Devolverlas a la farmacia o al programa"}])
