@@ -7,6 +7,11 @@ Questionnaires. A knowledge question carries its `correct` answer: one wrong ans
 survey (R20/R19: a failed survey is recorded and audited, and does not count); on an enrollment
 form `correct` marks an agreement the PPAF needs (any other answer: not enrolled). Errors are
 ProgramError(source, field, reason) naming the questionnaire file and the field.
+
+Translations (issue 18 item 5): a form may carry `[questionnaire.es]` (title, note) and an item
+`[questionnaire.item.es]` (text, and for a choice its options in the same order). Only what is shown
+is translated: a choice's answer stays its source option, so grading and the stored answers do not
+depend on the reader's language.
 """
 
 from __future__ import annotations
@@ -31,8 +36,9 @@ ENROLLMENT_FIELDS = ("name", "sex", "birth_date", "cycles_regular", "time_zone",
                      "ppaf.signed_by", "ppaf.guardian_name")
 PRESCRIPTION_FIELD = "prescription_id"  # a prescriber survey names its prescription (R19)
 PLACEHOLDER = "[placeholder: a program administrator replaces this]"
-_FORM_KEYS = {"id", "form", "title", "requirement", "applies_to", "item", "note"}
-_ITEM_KEYS = {"link_id", "text", "type", "options", "correct", "required", "maps_to"}
+LANGUAGES = ("es",)  # the dashboard's catalogues besides English (rems/i18n LOCALES; a unit test keeps them in step)
+_FORM_KEYS = {"id", "form", "title", "requirement", "applies_to", "item", "note", *LANGUAGES}
+_ITEM_KEYS = {"link_id", "text", "type", "options", "correct", "required", "maps_to", *LANGUAGES}
 
 
 @dataclass(frozen=True)
@@ -44,10 +50,19 @@ class ItemSpec:
     correct: bool | str | None = None  # a knowledge question's right answer (None: not graded)
     required: bool = True
     maps_to: str | None = None  # enrollment: the command field; prescriber survey: prescription_id
+    translations: tuple[tuple[str, str, tuple[str, ...]], ...] = ()  # (language, text, options shown)
 
     @property
     def knowledge(self) -> bool:
         return self.correct is not None
+
+    def text_in(self, lang: str) -> str:
+        return next((text for code, text, _ in self.translations if code == lang), self.text)
+
+    def choices_in(self, lang: str) -> list[tuple[str, str]]:
+        """(the option answered, the option shown in `lang`) for each option, in order."""
+        shown = next((options for code, _, options in self.translations if code == lang and options), self.options)
+        return list(zip(self.options, shown, strict=True))
 
 
 @dataclass(frozen=True)
@@ -59,6 +74,13 @@ class QuestionnaireSpec:
     requirement: str | None = None  # the [[requirements]] id it satisfies
     applies_to: frozenset[str] | None = None  # risk categories (enrollment: the PPAF's category)
     note: str | None = None
+    translations: tuple[tuple[str, str | None, str | None], ...] = ()  # (language, title, note)
+
+    def title_in(self, lang: str) -> str:
+        return next((title for code, title, _ in self.translations if code == lang and title), self.title)
+
+    def note_in(self, lang: str) -> str | None:
+        return next((note for code, _, note in self.translations if code == lang and note), self.note)
 
     @property
     def knowledge_items(self) -> tuple[ItemSpec, ...]:
@@ -124,7 +146,38 @@ def _item(source: str, where: str, raw: Any, form: str) -> ItemSpec:
     if maps_to is not None and maps_to not in allowed:
         raise QuestionnaireError(source, where + "maps_to", f"must be one of {', '.join(allowed)}"
                                  if allowed else "this form fills no command field")
-    return ItemSpec(link_id, text, kind, tuple(options), correct, required, maps_to)
+    return ItemSpec(link_id, text, kind, tuple(options), correct, required, maps_to,
+                    _item_translations(source, where, raw, tuple(options)))
+
+
+def _translated(source: str, where: str, raw: Mapping[str, Any], allowed: set[str]) -> list[tuple[str, dict[str, Any]]]:
+    out = []
+    for lang in LANGUAGES:
+        table = raw.get(lang)
+        if table is None:
+            continue
+        if not isinstance(table, dict):
+            raise QuestionnaireError(source, where + lang, f"must be a [...{lang}] table")
+        unknown = sorted(set(table) - allowed)
+        if unknown:
+            raise QuestionnaireError(source, f"{where}{lang}.{unknown[0]}", "unknown field")
+        out.append((lang, table))
+    return out
+
+
+def _item_translations(source: str, where: str, raw: Mapping[str, Any],
+                       options: tuple[str, ...]) -> tuple[tuple[str, str, tuple[str, ...]], ...]:
+    out = []
+    for lang, table in _translated(source, where, raw, {"text", "options"}):
+        text = _text(source, f"{where}{lang}.", table, "text")
+        assert text is not None
+        shown = table.get("options", [])
+        if shown and (not options or not isinstance(shown, list) or len(shown) != len(options)
+                      or not all(isinstance(o, str) and o.strip() for o in shown)):
+            raise QuestionnaireError(source, f"{where}{lang}.options",
+                                     f"a choice's {len(options)} options, translated in the same order")
+        out.append((lang, text, tuple(shown)))
+    return tuple(out)
 
 
 def _form(source: str, where: str, raw: Any, program_id: str,
@@ -176,8 +229,11 @@ def _form(source: str, where: str, raw: Any, program_id: str,
         raise QuestionnaireError(source, where + "item", f"no item maps_to {PRESCRIPTION_FIELD!r} (R19: the "
                                  "survey is for one prescription)")
     note = _text(source, where, raw, "note", required=False)
+    translations = tuple((lang, _text(source, f"{where}{lang}.", table, "title", required=False),
+                          _text(source, f"{where}{lang}.", table, "note", required=False))
+                         for lang, table in _translated(source, where, raw, {"title", "note"}))
     return QuestionnaireSpec(qid, form, title, parsed, requirement,
-                             frozenset(applies) if applies is not None else None, note)
+                             frozenset(applies) if applies is not None else None, note, translations)
 
 
 def parse_questionnaire_text(text: str, source: str, program_id: str,

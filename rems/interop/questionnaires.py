@@ -23,6 +23,7 @@ from workflows.program import Program
 from workflows.questionnaires import PLACEHOLDER, ItemSpec, QuestionnaireSpec
 
 OPTION_SYSTEM = "urn:rems-engine:questionnaire-option"  # CodeSystem of our options: code = its position
+TRANSLATION = "http://hl7.org/fhir/StructureDefinition/translation"  # the file's other-language texts
 _TYPE = {"boolean": "boolean", "choice": "choice", "string": "string", "date": "date", "display": "display"}
 _VALUES = ("valueBoolean", "valueString", "valueDate", "valueDateTime", "valueInteger", "valueDecimal",
            "valueCoding", "valueTime", "valueUri")
@@ -44,8 +45,18 @@ def option_code(item: ItemSpec, text: str) -> str:
     return str(item.options.index(text) + 1)
 
 
+def _translations(pairs: list[tuple[str, str]]) -> dict[str, Any] | None:
+    """FHIR's core translation extension on a string element (`_text`, `_title`), one per language."""
+    return {"extension": [{"url": TRANSLATION, "extension": [
+        {"url": "lang", "valueCode": lang}, {"url": "content", "valueString": text}]} for lang, text in pairs]} \
+        if pairs else None
+
+
 def value_set(base_url: str, spec: QuestionnaireSpec, item: ItemSpec, now: datetime) -> dict[str, Any]:
-    concepts = [{"code": option_code(item, o), "display": o} for o in item.options]
+    concepts: list[dict[str, Any]] = [{"code": option_code(item, o), "display": o} for o in item.options]
+    for lang, _, shown in item.translations:  # the option in another language: a designation
+        for concept, text in zip(concepts, shown, strict=False):
+            concept.setdefault("designation", []).append({"language": lang, "value": text})
     resource: dict[str, Any] = {
         "resourceType": "ValueSet", "id": _value_set_id(spec, item), "url": _value_set_url(base_url, spec, item),
         "status": "active", "name": "".join(c for c in _value_set_id(spec, item).title() if c.isalnum()),
@@ -63,6 +74,9 @@ def _item(base_url: str, spec: QuestionnaireSpec, item: ItemSpec) -> dict[str, A
         out["required"] = item.required
     if item.type == "choice":
         out["answerValueSet"] = _value_set_url(base_url, spec, item)
+    texts = _translations([(lang, text) for lang, text, _ in item.translations])
+    if texts:
+        out["_text"] = texts
     if item.knowledge and spec.form != "enrollment":  # graded; the right answer is not sent
         out["code"] = [{"system": codes.RULES, "code": "knowledge", "display": "knowledge question"}]
     return out
@@ -80,6 +94,9 @@ def questionnaire(base_url: str, program: Program, spec: QuestionnaireSpec) -> d
         "item": [_item(base_url, spec, item) for item in spec.items]}
     if spec.note:
         resource["description"] = spec.note
+    titles = _translations([(lang, title) for lang, title, _ in spec.translations if title])
+    if titles:
+        resource["_title"] = titles
     Questionnaire.model_validate(resource)
     return resource
 

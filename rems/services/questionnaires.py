@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
+from rems.domain import schedule
 from rems.domain.errors import InvalidInput, NotFound
 from rems.domain.model import FormResponse, Patient, PatientSurvey, Prescription
 from rems.services import patients, prescriptions, program_status
@@ -26,6 +27,27 @@ from workflows.questionnaires import ItemSpec, QuestionnaireSpec
 
 MAX_TEXT = 500
 FAILED = "wrong answer to a knowledge question: the survey is recorded as failed and does not count"
+REVIEW = "review this question: the answer given is not the program's ({rule}); the survey is recorded " \
+    "as failed and does not count, take it again"
+
+
+class FormInvalid(InvalidInput):
+    """Every bad answer of one form, `answers.<linkId>` -> reason (the first is `field`/`reason`)."""
+
+    def __init__(self, errors: Mapping[str, str]) -> None:
+        first = next(iter(errors))
+        super().__init__(first, errors[first])
+        self.errors = dict(errors)
+
+
+class SurveyFailed(FormInvalid):
+    """R19/R20: a wrong knowledge answer. Names the questions to review, never their right answers."""
+
+    def __init__(self, rule: str, response: FormResponse) -> None:
+        super().__init__({f"answers.{link}": REVIEW.format(rule=rule) for link in response.wrong})
+        self.rule, self.response_id, self.wrong = rule, response.id, tuple(response.wrong)
+        self.reason = f"{FAILED} ({rule}); wrong: {', '.join(response.wrong)}"
+        self.args = (f"{self.field}: {self.reason}",)
 
 
 def find(programs: Mapping[str, Program], questionnaire_id: str) -> tuple[Program, QuestionnaireSpec]:
@@ -66,17 +88,22 @@ def _value(item: ItemSpec, value: Any) -> Any:
 
 
 def checked(spec: QuestionnaireSpec, answers: Mapping[str, Any]) -> dict[str, Any]:
-    """The answers, each of its item's type; unknown linkIds and missing required ones named."""
-    for link_id in answers:
-        if spec.item(link_id) is None:
-            raise InvalidInput(f"answers.{link_id}", f"no such item in questionnaire {spec.id}")
+    """The answers, each of its item's type; every unknown linkId and missing or mistyped answer
+    named at once (FormInvalid), so a form shows each beside its field."""
+    errors = {f"answers.{link_id}": f"no such item in questionnaire {spec.id}"
+              for link_id in answers if spec.item(link_id) is None}
     out: dict[str, Any] = {}
     for item in spec.items:
         if answers.get(item.link_id) is None:
             if item.required:
-                raise InvalidInput(f"answers.{item.link_id}", "required")
+                errors[f"answers.{item.link_id}"] = "required"
             continue
-        out[item.link_id] = _value(item, answers[item.link_id])
+        try:
+            out[item.link_id] = _value(item, answers[item.link_id])
+        except InvalidInput as bad:
+            errors[bad.field] = bad.reason
+    if errors:
+        raise FormInvalid(errors)
     return out
 
 
@@ -93,12 +120,12 @@ def _response(ctx: Context, program: Program, spec: QuestionnaireSpec, subject_i
                         wrong=missed, answers=stored)
 
 
-def _fail(uow: UnitOfWork, ctx: Context, response: FormResponse, entity: str, rule: str) -> InvalidInput:
+def _fail(uow: UnitOfWork, ctx: Context, response: FormResponse, entity: str, rule: str) -> SurveyFailed:
     uow.add(response)
     audit(uow, ctx, entity, response.id, "fail", None, "failed",
           refs={"questionnaire": response.questionnaire_id, "subject": response.subject_id})
     uow.commit()
-    return InvalidInput(f"answers.{response.wrong[0]}", f"{FAILED} ({rule}); wrong: {', '.join(response.wrong)}")
+    return SurveyFailed(rule, response)
 
 
 def _spec_for(uow: UnitOfWork, questionnaire_id: str, form: str, program_id: str) -> tuple[Program, QuestionnaireSpec]:
@@ -123,6 +150,33 @@ def submit_patient_survey(uow: UnitOfWork, ctx: Context, questionnaire_id: str, 
         raise _fail(uow, ctx, response, "patient_survey", "R20")
     uow.add(response)  # committed with the survey
     return patients.record_patient_survey(uow, ctx, cmd)
+
+
+def patient_form(uow: UnitOfWork, ctx: Context, patient: Patient) -> QuestionnaireSpec | None:
+    """The program's patient survey questionnaire, if it applies to the patient's category (T1)."""
+    program = uow.program(patient.program_id)
+    spec = form_of(program, "patient_survey")
+    if spec is None or (spec.applies_to is not None
+                        and schedule.current_category(patient, program, ctx.now) not in spec.applies_to):
+        return None
+    return spec
+
+
+def take_patient_survey(uow: UnitOfWork, ctx: Context, cmd: RecordPatientSurvey,
+                        answers: Mapping[str, Any] | None) -> PatientSurvey:
+    """R20, R6 for the API and the dashboard: where the program declares the patient survey's
+    questions, the answers are required and graded as `$submit` grades them; where it declares none,
+    there is nothing to answer and the survey is recorded as before."""
+    patient = uow.get(Patient, cmd.patient_id)
+    spec = patient_form(uow, ctx, patient)
+    if spec is None:
+        if answers:
+            raise InvalidInput("answers", f"program {patient.program_id} declares no patient survey questions")
+        return patients.record_patient_survey(uow, ctx, cmd)
+    if answers is None:
+        raise InvalidInput("answers", f"required: the answers to questionnaire {spec.id} "
+                           f"(GET /fhir/r4/Questionnaire/{spec.id}/$questionnaire-package)")
+    return submit_patient_survey(uow, ctx, spec.id, cmd, answers)
 
 
 def submit_prescriber_survey(uow: UnitOfWork, ctx: Context, questionnaire_id: str, prescriber_id: str,
@@ -164,8 +218,9 @@ def _enrollment_fields(spec: QuestionnaireSpec, given: Mapping[str, Any]) -> dic
 
 
 def submit_enrollment(uow: UnitOfWork, ctx: Context, questionnaire_id: str, prescriber_id: str,
-                      answers: Mapping[str, Any]) -> Patient:
-    """R5-R8: the PPAF of one risk category becomes patients.enroll_patient."""
+                      answers: Mapping[str, Any], extra: Mapping[str, Any] | None = None) -> Patient:
+    """R5-R8: the PPAF of one risk category becomes patients.enroll_patient. `extra`: command
+    fields the form does not ask (the dashboard's identifier, R34), never one an item fills."""
     program, spec = find(uow.programs, questionnaire_id)
     if spec.form != "enrollment" or spec.applies_to is None:
         raise InvalidInput("questionnaire", f"{questionnaire_id} is a {spec.form} form, not an enrollment")
@@ -173,7 +228,7 @@ def submit_enrollment(uow: UnitOfWork, ctx: Context, questionnaire_id: str, pres
     refused = wrong(spec, given)
     if refused:  # an agreement the PPAF needs was not given: nothing is recorded
         raise InvalidInput(f"answers.{refused[0]}", "the PPAF needs this agreement (R5): not enrolled")
-    data = _enrollment_fields(spec, given)
+    data = {**(extra or {}), **_enrollment_fields(spec, given)}
     [category] = spec.applies_to
     data["ppaf"] = {**data.get("ppaf", {}), "category": category}
     if data.get("sex") == "male":

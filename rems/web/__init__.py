@@ -15,6 +15,7 @@ from rems.web import (
     admin_onboarding,
     admin_patients,
     admin_programs,
+    forms,
     login,
     oidc,
     operations,
@@ -42,7 +43,8 @@ def install(api: FastAPI) -> None:
     api.mount("/web/static", StaticFiles(directory=STATIC), name="web-static")
     # operations, onboarding and programs first: their fixed paths must win over admin's
     # /web/admin/{kind}/{id}/{trigger}.
-    for module in (login, oidc, smart_launch, prescriber, pharmacy, operations, admin_patients, admin_programs, admin_onboarding, admin,
+    for module in (login, oidc, smart_launch, forms, prescriber, pharmacy, operations, admin_patients, admin_programs,
+                   admin_onboarding, admin,
                    patient):
         api.include_router(module.router)
     api.include_router(i18n_web.router)  # issue 18 item 5: the language switch

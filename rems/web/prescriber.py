@@ -14,11 +14,12 @@ from starlette.responses import Response
 from rems.domain.categories import FRP_CATEGORIES
 from rems.domain.errors import DomainError, InvalidInput, NotFound, Refused
 from rems.domain.model import Patient
-from rems.services import contacts, patients, prescriptions, queries, status, web_queries
+from rems.services import contacts, patients, queries, status, web_queries
 from rems.services.commands import EnrollPatient, RecordPregnancyTest, RenewPpaf, RequestAuthorization, parse
 from rems.services.uow import Context, UnitOfWork
 from rems.web import plain
 from rems.web.diagram import diagram
+from rems.web.forms import request_unsurveyed, survey_form
 from rems.web.pages import Form, Page, page, posted
 from rems.web.zones import patient_zone
 from workflows.definitions import PATIENT
@@ -74,7 +75,8 @@ def _patient(uow: UnitOfWork, ctx: Context, patient_id: str, prescriber_id: str)
     # R35: the renewal form answers no fact for the prescriber; it shows what is recorded.
     recorded = {name: getattr(patient, name) for name in ("menarche", "hysterectomy", "bilateral_oophorectomy")}
     ppaf_defaults = {"ppaf.category": found["category"]}
-    return {"patient": patient, "zone": patient_zone(uow, patient), "status": found,
+    return {"survey_form": survey_form(uow, patient.program_id) is not None,  # issue 16.3: asked, not ticked
+            "patient": patient, "zone": patient_zone(uow, patient), "status": found,
             "contact": contacts.of(uow, "patient", patient_id),
             "strengths": web_queries.strengths(uow, [rx["id"] for rx in found["prescriptions"]]),
             "frp": found["category"] in FRP_CATEGORIES, "ppaf_defaults": ppaf_defaults, "recorded": recorded,
@@ -249,7 +251,7 @@ def request_authorization(patient_id: str, pg: Poster) -> Response:
                     contraception_counselling_attested=form.flag("contraception_counselling_attested"),
                     prescriber_survey_completed=form.flag("prescriber_survey_completed"),
                     strength=form.opt("strength"))
-        outcome = pg.run(prescriptions.request_authorization, cmd)
+        outcome = pg.run(request_unsurveyed, cmd)
     except DomainError as error:
         return _again(pg, patient_id, error, "rx")
     return pg.redirect(f"/web/prescriber/patients/{patient_id}?rx={outcome.prescription.id}#result")
@@ -286,14 +288,3 @@ def missed_period(patient_id: str, pg: Poster) -> Response:
     except DomainError as error:
         return _again(pg, patient_id, error, "hold")
     return pg.redirect(f"/web/prescriber/patients/{patient_id}")
-
-
-@router.post("/prescriptions/{prescription_id}/survey")
-def prescriber_survey(prescription_id: str, pg: Poster) -> Response:
-    """R19: the survey for a pending prescription; the number issues if every other gate holds."""
-    try:
-        outcome = pg.run(prescriptions.record_prescriber_survey, prescription_id, pg.actor_id)
-    except DomainError as error:
-        return pg.failed("error.html", {"title": "Refused", "detail": str(error)}, error)
-    rx = outcome.prescription
-    return pg.redirect(f"/web/prescriber/patients/{rx.patient_id}?rx={rx.id}#result")

@@ -12,6 +12,7 @@ from typing import Any
 from rems.services import patients, relaxations
 from rems.services.uow import Context
 from tests.api.world import ADMIN, World
+from tests.web import survey_answers
 from tests.workers.helpers import park_one
 from workflows.program import PROGRAM_DIR
 from workflows.relaxations import RelaxationSpec
@@ -210,7 +211,8 @@ ENDPOINTS = [
     _therapy("interrupt", lambda w: w.male),
     _therapy("resume", _interrupted),
     _therapy("discontinue", lambda w: w.male),
-    Endpoint("POST /v1/patient/survey", lambda w: Call(w.male, "POST", "/v1/patient/survey", {}), 201,
+    Endpoint("POST /v1/patient/survey", lambda w: Call(w.male, "POST", "/v1/patient/survey", {
+                 "answers": survey_answers.API["pomalidomide"]}), 201,
              (lambda w: Call(w.male, "POST", "/v1/patient/survey", {"respondent": "dog"}), "respondent")),
     Endpoint("POST /v1/admin/prescribers",
              lambda w: Call(ADMIN, "POST", f"{A}/prescribers", {

@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from rems.domain.model import Dispense, Prescription
 from tests.api.conftest import Clock
 from tests.api.world import ADMIN, World
+from tests.web import survey_answers
 
 D, P = "/v1/prescriber", "/v1/pharmacy"
 COUNSELLED = {"counselled": True, "education_checklist_completed": True, "medication_guide_given": True}
@@ -46,7 +47,8 @@ def test_an_frp_patient_goes_from_enrollment_to_one_dispense(client: TestClient,
         recorded = client.post(f"{D}/patients/{patient}/pregnancy-tests", headers=doc, json=test)
         assert recorded.status_code == 201
     w.token("patient", patient)
-    assert client.post("/v1/patient/survey", headers=w.auth(patient), json={}).status_code == 201
+    survey = {"answers": survey_answers.API["pomalidomide"]}  # R20: the program's questions (issue 16.3)
+    assert client.post("/v1/patient/survey", headers=w.auth(patient), json=survey).status_code == 201
     rx = client.post(f"{D}/prescriptions", headers=doc, json={
         "patient_id": patient, "days_supply": 28, "quantity": 21,
         "contraception_counselling_attested": True}).json()

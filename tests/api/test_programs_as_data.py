@@ -21,6 +21,7 @@ from rems.domain.model import Dispense, PregnancyReport
 from rems.services import certification
 from tests.api.conftest import Clock
 from tests.api.world import World
+from tests.web import survey_answers
 
 D, P = "/v1/prescriber", "/v1/pharmacy"
 NEW_YORK = ZoneInfo("America/New_York")  # the program files' zone (T1: the patients' default)
@@ -75,7 +76,8 @@ def test_ipledge_a_patient_who_can_get_pregnant_from_registration_to_a_dispense(
     record_test(client, doc, patient, clock.now - timedelta(days=25), setting="office")
     record_test(client, doc, patient, clock.now - timedelta(days=8))
     w.token("patient", patient)
-    assert client.post("/v1/patient/survey", headers=w.auth(patient), json={}).status_code == 201
+    survey = {"answers": survey_answers.API["ipledge"]}  # IP6: the comprehension questions (issue 16.3)
+    assert client.post("/v1/patient/survey", headers=w.auth(patient), json=survey).status_code == 201
     late = prescribe(client, doc, patient)
     assert codes(late["decision"]["failures"]) == {"R9_RECENT_TEST_MISSING"}
     assert client.post(f"{D}/prescriptions/{late['id']}/void", headers=doc).status_code == 200
@@ -132,7 +134,8 @@ def test_ipledge_home_tests_count_only_from_the_2026_version(client: TestClient,
         record_test(client, doc, patient, clock.now - timedelta(days=25), setting="office")
         record_test(client, doc, patient, clock.now - timedelta(days=1), **home)
         w.token("patient", patient)
-        assert client.post("/v1/patient/survey", headers=w.auth(patient), json={}).status_code == 201
+        survey = {"answers": survey_answers.API["ipledge"]}  # IP6 (issue 16.3)
+        assert client.post("/v1/patient/survey", headers=w.auth(patient), json=survey).status_code == 201
         return prescribe(client, doc, patient)
 
     before = ready_with_home_tests()  # 2 March 2026: the version before the modification

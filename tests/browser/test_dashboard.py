@@ -88,8 +88,13 @@ def test_a_prescriber_takes_an_frp_patient_from_enrollment_to_an_authorization(
     doc.reload()
     doc.get_by_label("Quantity (capsules)").fill("21")
     doc.get_by_label("I counselled on two reliable contraception methods (R15)").check()
-    doc.get_by_label("I completed the prescriber survey for this prescription (R19)").check()
     doc.get_by_role("button", name="Request the authorization").click()
+    # issue 16.3: R19 is the program's prescriber survey, answered on its own page
+    doc.get_by_role("link", name="Prescriber survey (R19): answer it, then authorize").click()
+    for link_id, answer in survey_answers.PRESCRIBER.items():
+        doc.locator(f'select[name="{link_id}"]').select_option(answer)
+    assert_accessible(doc)
+    doc.get_by_role("button", name="Submit the survey (R19)").click()
     expect(doc.get_by_test_id("authorization-number")).to_have_text(re.compile(r"^POM-\d{10}$"))
     expect(doc.get_by_test_id("authorization-expiry")).to_have_text(re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d E[SD]T"))
     expect(doc.locator('figure[data-workflow="patient"] li[aria-current]')).to_have_text("active")

@@ -7,6 +7,7 @@ R5-R8 (the PPAF enrols), and the program's knowledge answers as written in its q
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -18,10 +19,12 @@ from sqlalchemy import select
 from rems.adapters import orm
 from rems.domain.model import FormResponse, Patient, PatientSurvey, PrescriberSurvey, Prescription
 from rems.interop.codes import REMS_PATIENT
-from rems.services import prescriptions
-from rems.services.commands import RequestAuthorization, parse
+from rems.services import patients, prescriptions
+from rems.services.commands import EnrollPatient, RequestAuthorization, parse
+from tests.api.world import PROGRAM
 from tests.interop.conftest import Population
 from tests.interop.fhir_helpers import call, medication, patient, unmet
+from tests.service.builders import NO_FACTS
 
 SUBMIT = "/fhir/r4/QuestionnaireResponse/$submit"
 SURVEY = "pomalidomide-patient-survey"
@@ -236,3 +239,58 @@ def test_the_counselling_checklist_is_refused_on_its_own(client: TestClient, p: 
     r = client.post(SUBMIT, headers=p.auth(p.w.pharm), json=response(
         "pomalidomide-counselling", {"counselled": True, "education-checklist": True, "medication-guide": True}))
     assert r.status_code == 422 and "dispense" in outcome(r)["diagnostics"]
+
+
+# -- $submit by a guardian for a minor (R6) ----------------------------------------------------
+def test_a_guardian_submits_a_childs_survey_and_the_child_alone_is_refused(client: TestClient,
+                                                                         p: Population) -> None:
+    """R6: a child is under 18, and a parent or guardian completes the survey for a child; R20:
+    a female child who can get pregnant needs the survey before the prescription."""
+    child = p.w.call(patients.enroll_patient, parse(
+        EnrollPatient, program_id=PROGRAM, prescriber_id=p.w.doc, name="Minor Form",
+        sex="female", birth_date=(p.clock() - timedelta(days=15 * 365)).date(),
+        facts={**NO_FACTS, "menarche": True},
+        ppaf={"category": "child_frp", "signed_by": "guardian", "guardian_name": "A Guardian"})).id
+    p.w.token("patient", child)
+    p.negative_tests(child)
+    alone = client.post(SUBMIT, headers=p.auth(child), json=response(SURVEY, RIGHT, child))
+    assert alone.status_code == 422
+    issue = outcome(alone)
+    assert issue["expression"] == ["QuestionnaireResponse.source"] and "R6" in issue["diagnostics"]
+    assert p.w.count(PatientSurvey, orm.patient_surveys.c.patient_id == child) == 0
+    assert p.w.count(FormResponse, orm.form_responses.c.subject_id == child) == 0  # nothing half-written
+    assert r20_unmet(client, p, child)
+    by_guardian = {**response(SURVEY, RIGHT, child), "source": {"reference": "RelatedPerson/guardian-1",
+                                                                 "display": "A Guardian"}}
+    r = client.post(SUBMIT, headers=p.auth(child), json=by_guardian)
+    assert r.status_code == 200, r.text
+    with p.w.app.uow() as uow:
+        [survey] = uow.patient_surveys(child)
+        assert survey.respondent == "guardian"
+    assert not r20_unmet(client, p, child)
+    wrong = client.post(SUBMIT, headers=p.auth(child), json={**by_guardian, "item": [
+        {"linkId": k, "answer": [answer(True if k == "share" else v)]} for k, v in RIGHT.items()]})
+    assert wrong.status_code == 422 and "share" in outcome(wrong)["diagnostics"]  # graded alike for a guardian
+    assert p.w.count(PatientSurvey, orm.patient_surveys.c.patient_id == child) == 1
+
+
+def test_the_package_carries_the_files_spanish_texts(client: TestClient, p: Population) -> None:
+    """Issue 18 item 5 for the SMART app: FHIR's translation extension on each text, and each option's
+    Spanish as a ValueSet designation (the answer stays the option's code)."""
+    bundle = client.get(f"/fhir/r4/Questionnaire/{SURVEY}/$questionnaire-package", headers=p.auth(p.w.frp)).json()
+    Bundle.model_validate(bundle)
+    questionnaire = bundle["entry"][0]["resource"]
+
+    def spanish(element: dict[str, Any]) -> str:
+        [ext] = [e for e in element["extension"] if e["url"] == "http://hl7.org/fhir/StructureDefinition/translation"]
+        parts = {x["url"]: x for x in ext["extension"]}
+        assert parts["lang"]["valueCode"] == "es"
+        return str(parts["content"]["valueString"])
+
+    assert spanish(questionnaire["_title"]).startswith("Encuesta del paciente")
+    share = next(i for i in questionnaire["item"] if i["linkId"] == "share")
+    assert spanish(share["_text"]).startswith("¿Puede compartir Pomalyst (pomalidomida)")
+    [options] = [e["resource"] for e in bundle["entry"][1:] if e["resource"]["id"].endswith("return-unused")]
+    first = options["compose"]["include"][0]["concept"][0]
+    assert (first["code"], first["designation"]) == ("1", [{"language": "es",
+                                                             "value": "Devolverlas a la farmacia o al programa"}])

@@ -98,3 +98,35 @@ def test_the_program_must_name_an_existing_questionnaire_file(value: str, reason
 def test_a_program_without_forms_still_loads() -> None:
     program = parse_program(BASE.replace(LINE, "", 1), "test.toml")
     assert program.questionnaires == ()
+
+
+# -- translations (issue 18 item 5 for the forms) ----------------------------------------------
+def test_the_pomalidomide_patient_survey_carries_its_spanish_texts() -> None:
+    [survey] = [q for q in load_programs()["pomalidomide"].questionnaires if q.form == "patient_survey"]
+    assert survey.title_in("es").startswith("Encuesta del paciente")
+    share = survey.item("share")
+    assert share is not None and share.text_in("es").startswith("¿Puede compartir")
+    assert share.text_in("fr") == share.text  # no such language: the file's own text
+    choice = survey.item("return-unused")
+    assert choice is not None
+    # shown in Spanish, answered with the source option: grading does not depend on the language
+    assert choice.choices_in("es")[0] == ("Return them to the pharmacy or the program",
+                                          "Devolverlas a la farmacia o al programa")
+    assert all(item.text_in("es") != item.text for item in survey.items)  # every question translated
+
+
+def test_the_questionnaire_languages_are_the_dashboards_catalogues() -> None:
+    from rems.i18n import DEFAULT, LOCALES
+    from workflows.questionnaires import LANGUAGES
+
+    assert set(LANGUAGES) == set(LOCALES) - {DEFAULT}
+
+
+@pytest.mark.parametrize(("old", "new", "field"), [
+    ('es.options = ["Devolverlas a la farmacia o al programa", "Guardarlas para más adelante", '
+     '"Dárselas a otra persona"]', 'es.options = ["Devolverlas"]', "es.options"),
+    ('es.text = "¿Puede compartir', 'es.texto = "¿Puede compartir', "es.texto"),
+    ('[questionnaire.es]\ntitle = "Encuesta', '[questionnaire.es]\ntitulo = "Encuesta', "es.titulo"),
+])
+def test_a_bad_translation_is_refused_naming_its_field(tmp_path: Path, old: str, new: str, field: str) -> None:
+    assert field in refused(edited(old, new), tmp_path).field

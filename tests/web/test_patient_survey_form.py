@@ -55,7 +55,39 @@ def test_an_unanswered_question_is_named_and_nothing_recorded(browser: Browser, 
     assert surveys(w, w.frp) == 0 and w.count(FormResponse) == 0
 
 
-def test_the_api_survey_without_answers_stays_valid(client: TestClient, w: World) -> None:
-    """The API's POST /v1/patient/survey records the survey taken on the program's own channel."""
-    assert client.post("/v1/patient/survey", headers=w.auth(w.male), json={}).status_code == 201
-    assert surveys(w, w.male) == 1
+def test_every_wrong_answer_is_marked_to_review_and_the_right_one_is_not_told(browser: Browser, w: World) -> None:
+    signed_in(browser, w, w.frp)
+    wrong = {**RIGHT, "answers.share": "true", "answers.pregnancy-stop": "Keep taking it until the next visit"}
+    r = browser.submit("/web/patient/survey", wrong, "/web/patient")
+    assert r.status_code == 422
+    for link_id in ("share", "pregnancy-stop"):  # R20: each question to review, beside itself
+        assert f'id="f-answers-{link_id}-error">review this question' in r.text
+        assert f'aria-describedby="f-answers-{link_id}-error"' in r.text
+    assert 'id="f-answers-donate-blood-error"' not in r.text  # a right answer is not marked
+    assert surveys(w, w.frp) == 0
+
+
+def test_the_api_and_the_page_grade_alike(client: TestClient, browser: Browser, w: World) -> None:
+    """The same wrong answer fails on both (the same service): 422, nothing in patient_surveys."""
+    api = client.post("/v1/patient/survey", headers=w.auth(w.frp), json={
+        "answers": {**survey_answers.API["pomalidomide"], "donate-blood": True}})
+    signed_in(browser, w, w.frp)
+    web = browser.submit("/web/patient/survey", {**RIGHT, "answers.donate-blood": "true"}, "/web/patient")
+    assert api.status_code == web.status_code == 422
+    assert [e["field"] for e in api.json()["errors"]] == ["answers.donate-blood"]
+    assert 'id="f-answers-donate-blood-error"' in web.text
+    assert surveys(w, w.frp) == 0
+    assert w.count(FormResponse, orm.form_responses.c.passed.is_(False)) == 2
+
+
+def test_a_spanish_reader_gets_the_files_spanish_questions_and_is_graded_alike(browser: Browser, w: World) -> None:
+    """Issue 18 item 5 for the forms: the questionnaire file's `es` texts; a choice answers its source option."""
+    spanish = {"Accept-Language": "es"}
+    page = signed_in(browser, w, w.frp).get("/web/patient", headers=spanish)
+    assert "¿Puede compartir Pomalyst (pomalidomida) con otra persona?" in page.text
+    assert '<option value="Return them to the pharmacy or the program" >Devolverlas a la farmacia o al programa' \
+        in page.text
+    assert "May you share Pomalyst" not in page.text
+    r = browser.submit("/web/patient/survey", {"respondent": "patient", **RIGHT}, "/web/patient")
+    assert r.status_code == 303, r.text
+    assert surveys(w, w.frp) == 1

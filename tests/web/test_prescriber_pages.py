@@ -11,6 +11,7 @@ from rems.services import patients
 from rems.services.commands import RecordPatientSurvey, parse
 from tests.api.conftest import Clock
 from tests.api.world import World
+from tests.web import survey_answers
 from tests.web.conftest import Browser, signed_in
 
 NEW = "/web/prescriber/patients/new"
@@ -93,8 +94,12 @@ def test_an_frp_patient_goes_from_enrollment_to_an_authorization_through_the_for
     w.call(patients.record_patient_survey, parse(RecordPatientSurvey, patient_id=patient_id), actor="patient")
     done = browser.submit(f"{page_url}/prescriptions", {
         "days_supply": "28", "quantity": "21", "contraception_counselling_attested": "on",
-        "prescriber_survey_completed": "on"}, page_url)
+        "prescriber_survey_completed": "on"}, page_url)  # issue 16.3: the box is not the survey
     assert done.status_code == 303
+    assert 'data-testid="authorization-number">' not in browser.get(done.headers["location"]).text
+    survey = f"/web/prescriber/prescriptions/{survey_answers.rx_of(done.headers['location'])}/survey"
+    done = browser.submit(survey, survey_answers.PRESCRIBER, survey)  # R19: answered, then the number
+    assert done.status_code == 303, done.text
     result = browser.get(done.headers["location"]).text
     number = re.search(r'data-testid="authorization-number">([^<]+)<', result)
     assert number and number.group(1).startswith("POM-")
@@ -111,7 +116,9 @@ def test_an_authorization_without_the_prescriber_survey_shows_r19_and_the_survey
     result = browser.get(done.headers["location"]).text
     assert "No authorization number yet" in result and "R19_PRESCRIBER_SURVEY_MISSING" in result
     rx_id = done.headers["location"].split("rx=")[1].split("#")[0]
-    done = browser.submit(f"/web/prescriber/prescriptions/{rx_id}/survey", {}, page_url)
+    assert f'href="/web/prescriber/prescriptions/{rx_id}/survey"' in result  # issue 16.3: its questions
+    survey = f"/web/prescriber/prescriptions/{rx_id}/survey"
+    done = browser.submit(survey, {"answers.counselled": "true", "answers.supply-limit": "true"}, survey)
     assert 'data-testid="authorization-number">POM-' in browser.get(done.headers["location"]).text
 
 

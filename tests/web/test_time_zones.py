@@ -14,6 +14,7 @@ from rems.services import prescriptions
 from rems.web.zones import shown, to_utc
 from tests.api.conftest import Clock
 from tests.api.world import World
+from tests.web import survey_answers
 from tests.web.conftest import Browser, signed_in
 
 NY = "America/New_York"
@@ -111,8 +112,9 @@ def test_t1_the_authorization_expiry_is_shown_in_the_patients_zone(browser: Brow
     signed_in(browser, w, w.doc)
     page_url = f"/web/prescriber/patients/{w.male}"
     w.call(prescriptions.void_prescription, w.rx)  # R36: one open authorization; this test issues one
-    done = browser.submit(f"{page_url}/prescriptions", {"days_supply": "28", "quantity": "28",
-                                                        "prescriber_survey_completed": "on"}, page_url)
+    done = browser.submit(f"{page_url}/prescriptions", {"days_supply": "28", "quantity": "28"}, page_url)
+    survey = f"/web/prescriber/prescriptions/{survey_answers.rx_of(done.headers['location'])}/survey"
+    done = browser.submit(survey, survey_answers.PRESCRIBER, survey)  # R19 (issue 16.3)
     result = browser.get(done.headers["location"]).text
     assert 'data-testid="authorization-number">POM-' in result, result
     # issued at 2026-03-02 09:00Z = 04:00 EST, valid 30 days (R23): 2026-04-01 09:00Z = 05:00 EDT

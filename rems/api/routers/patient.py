@@ -1,4 +1,9 @@
-"""The patient (or a guardian for a child): their own survey, and nothing else (R20, R6)."""
+"""The patient (or a guardian for a child): their own survey, and nothing else (R20, R6).
+
+Issue 16 item 3: the answers to the program's patient survey Questionnaire are graded by the same
+service as FHIR `$submit` and the dashboard (rems/services/questionnaires.py); each bad or wrong
+answer is a field of the 422 (`answers.<linkId>`), a wrong knowledge answer never with the right one.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +13,11 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
 from rems.api.calls import Calls, writer
-from rems.api.errors import problems
+from rems.api.errors import problem, problems
+from rems.api.schemas.common import FieldError
 from rems.api.schemas.inputs import PatientSurveyIn
 from rems.api.schemas.outputs import SurveyOut
-from rems.services import patients
+from rems.services import questionnaires
 from rems.services.commands import RecordPatientSurvey, parse
 
 router = APIRouter(prefix="/v1/patient", tags=["patient"], responses=problems(401, 403, 404, 422))
@@ -19,8 +25,13 @@ Writer = Annotated[Calls, Depends(writer("patient"))]
 
 
 @router.post("/survey", status_code=201, response_model=SurveyOut,
-             summary="Complete the patient survey (R20); a guardian answers for a child (R6)")
+             summary="Complete the patient survey (R20) with its answers; a guardian answers for a child (R6)")
 def survey(calls: Writer, body: PatientSurveyIn | None = None) -> JSONResponse:
     cmd = parse(RecordPatientSurvey, patient_id=calls.actor_id,
                 respondent=body.respondent if body else "patient")
-    return calls.create(SurveyOut.of, patients.record_patient_survey, cmd)
+    try:
+        return calls.create(SurveyOut.of, questionnaires.take_patient_survey, cmd, body.answers if body else None)
+    except questionnaires.FormInvalid as bad:
+        kind = "survey-failed" if isinstance(bad, questionnaires.SurveyFailed) else "invalid-input"
+        return problem(calls.request, 422, kind, str(bad), field=bad.field,
+                       errors=[FieldError(field=f, message=m) for f, m in bad.errors.items()])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field
 
@@ -164,3 +164,11 @@ class DispenseIn(In):
 class PatientSurveyIn(In):
     respondent: Literal["patient", "guardian"] = Field(
         default="patient", description="R6: a parent or guardian answers for a child")
+    # the values are checked against each item's type by the service, which names the item
+    answers: dict[Annotated[str, Field(max_length=64)], Any] | None = Field(
+        default=None, max_length=100, description=(
+            "R20, issue 16 item 3: linkId -> answer to the program's patient survey Questionnaire "
+            "(`GET /fhir/r4/Questionnaire/{id}/$questionnaire-package`): true/false for a boolean item, "
+            "the option's text for a choice, YYYY-MM-DD for a date. Required where the program declares "
+            "the questions; a wrong answer to a knowledge question fails the survey (422, recorded as failed)."),
+            examples=[{"share": False, "donate-blood": False}])
