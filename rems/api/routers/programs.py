@@ -230,7 +230,7 @@ def requirement_table(program_id: ProgramId, calls: Reader) -> RequirementsOut:
     return calls.read(RequirementsOut.model_validate, program_views.requirements, program_id)
 
 
-@router.post("/{program_id}/diff", response_model=DiffOut,
+@router.post("/{program_id}/diff", response_model=DiffOut, responses=problems(413),
              summary="A new version before it takes effect: who would be refused or freed on its date")
 def diff(program_id: ProgramId, body: DiffIn, calls: Reader) -> DiffOut:
     """Replays today's live patients (readiness, and each open authorization at its next stage)
