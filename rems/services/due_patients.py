@@ -9,7 +9,8 @@ over a patient's older history to find them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -51,30 +52,57 @@ def among(uow: UnitOfWork, column: Any, ids: list[str]) -> list[Any]:
     return [column.in_(ids[start:start + 500]) for start in range(0, len(ids), 500)]
 
 
-_RELATED = (("tests", orm.pregnancy_tests, orm.pregnancy_tests.c.collected_at),
-            ("ppafs", orm.ppafs, orm.ppafs.c.signed_at),
-            ("surveys", orm.patient_surveys, orm.patient_surveys.c.completed_at),
-            ("dispenses", orm.dispenses, orm.dispenses.c.dispensed_at))
+_D = orm.dispenses.c
+# (kind, table, the columns read, order). Of a dispense the finders read only when and how much
+# (R28, R11's treatment start) and its id (R28's subject): fewer columns, less to convert per row.
+_RELATED: tuple[tuple[str, Any, tuple[Any, ...], Any], ...] = (
+    ("tests", orm.pregnancy_tests, (orm.pregnancy_tests,), orm.pregnancy_tests.c.collected_at),
+    ("ppafs", orm.ppafs, (orm.ppafs,), orm.ppafs.c.signed_at),
+    ("surveys", orm.patient_surveys, (orm.patient_surveys,), orm.patient_surveys.c.completed_at),
+    ("dispenses", orm.dispenses, (_D.id, _D.patient_id, _D.dispensed_at, _D.days_supply), _D.dispensed_at))
+_KINDS = ("tests", "ppafs", "surveys", "dispenses")  # Bundle's fields after the patient, in order
+
+
+CACHE = "rems.due_patients.loaded"  # Session.info key: rows read once per find_due (see sharing)
+
+
+@contextmanager
+def sharing(uow: UnitOfWork) -> Iterator[None]:
+    """Within one pass of the finders (rems.services.reminders.find_due, one read transaction),
+    a patient's row and records are read once: the survey and refill finders, for instance, both
+    need the same candidates' dispenses. Outside it every _load reads afresh."""
+    uow.session.info[CACHE] = {}
+    try:
+        yield
+    finally:
+        uow.session.info.pop(CACHE, None)
 
 
 def _load(uow: UnitOfWork, patient_ids: Iterable[str], *wanted: str) -> list[Bundle]:
     """The candidates' rows and, of their records, the `wanted` kinds ("tests", "ppafs",
     "surveys", "dispenses": only what the finder reads), one query per table (per chunk), each
-    ordered as the gate wants."""
+    ordered as the gate wants; within `sharing`, only what an earlier finder did not read."""
     ids = sorted(set(patient_ids))
-    bundles: dict[str, Bundle] = {}
-    for condition in among(uow, orm.patients.c.id, ids):
+    cache: dict[str, dict[str, Any]] = uow.session.info.get(CACHE, {})
+    patients = cache.setdefault("patients", {})
+    missing = [i for i in ids if i not in patients]
+    for condition in among(uow, orm.patients.c.id, missing):
         for p in uow.session.execute(select(orm.patients).where(condition)).all():
-            bundles[p.id] = Bundle(p)
-    for attr, table, order in _RELATED:
+            patients[p.id] = p
+    for i in missing:
+        patients.setdefault(i, None)  # no such patient: not asked again
+    found = [i for i in ids if patients[i] is not None]
+    for attr, table, columns, order in _RELATED:
         if attr not in wanted:
             continue
-        for condition in among(uow, table.c.patient_id, ids):
-            for row in uow.session.execute(select(table).where(condition).order_by(order, table.c.id)).all():
-                bundle = bundles.get(row.patient_id)
-                if bundle is not None:
-                    getattr(bundle, attr).append(row)
-    return [bundles[i] for i in ids if i in bundles]
+        rows = cache.setdefault(attr, {})
+        missing = [i for i in found if i not in rows]
+        for i in missing:
+            rows[i] = []
+        for condition in among(uow, table.c.patient_id, missing):
+            for row in uow.session.execute(select(*columns).where(condition).order_by(order, table.c.id)).all():
+                rows[row.patient_id].append(row)
+    return [Bundle(patients[i], *(cache[attr][i] if attr in wanted else [] for attr in _KINDS)) for i in found]
 
 
 def _live(bundles: list[Bundle], states: tuple[str, ...]) -> list[Bundle]:
