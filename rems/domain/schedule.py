@@ -5,7 +5,7 @@ category change (R8). The gate, the status page, the reminders and the reports a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
@@ -158,16 +158,18 @@ def survey_valid_until(rule: SurveyRule, category: str, surveys: Sequence[Comple
 
 
 def survey_due(rule: SurveyRule, category: str, surveys: Sequence[Completed],
-               dispenses: Sequence[Supplied], tz: str, window_days: int) -> datetime | None:
+               dispenses: Sequence[Supplied], tz: str, window_days: int,
+               opens: Callable[[], datetime | None] | None = None) -> datetime | None:
     """R20 for people (status page, reminders): the instant by which a survey is needed for the
     next prescription. While the last survey counts, the end of its interval; once a dispense
     follows it, the day the next one can be dispensed (R28's window), since "monthly" is one
     survey per prescription; OVERDUE when one is needed and there is no date to wait for (a
-    first prescription); None when none is needed."""
+    first prescription); None when none is needed. `opens`: refill_opens(dispenses, window_days,
+    tz) when the caller already has it (the reminder sweep computes it once per patient)."""
     until = survey_valid_until(rule, category, surveys, dispenses, tz)
     if until != OVERDUE or not dispenses:
         return until
-    return refill_opens(dispenses, window_days, tz)
+    return refill_opens(dispenses, window_days, tz) if opens is None else opens()
 
 
 # R23, R27, T3: expiries

@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import String, and_, any_, bindparam, false, or_, select
@@ -237,10 +238,11 @@ def patient_surveys(uow: UnitOfWork, w: Window) -> list[Reminder]:
     for b in _live(_load(uow, _candidates(uow, by_survey) + _candidates(uow, by_dispense), "surveys", "dispenses"),
                    LIVE_PATIENT_STATES):
         params, category = _params(uow, b.patient, w), _category(uow, b.patient, w)
-        tz = _tz(uow, b.patient)
-        due = schedule.survey_due(params.survey[category], category, b.surveys,
-                                  still_counting(b.dispenses, params.refill_window_days), tz,
-                                  params.refill_window_days)
+        tz, window_days = _tz(uow, b.patient), params.refill_window_days
+        # survey_due reads of the dispenses only the latest (which still_counting always keeps)
+        # and R28's opening, computed once per pass on the ones still counting (_refill_opens).
+        due = schedule.survey_due(params.survey[category], category, b.surveys, b.dispenses, tz, window_days,
+                                  partial(_refill_opens, uow, b, window_days, tz))
         day = None if due is None or due == schedule.OVERDUE else local_date(due, tz)
         if day is not None and w.holds(day):
             out.append(Reminder(f"patient:{b.patient.id}", f"patient_survey_{w.stage(day)}",
@@ -265,6 +267,18 @@ def still_counting(dispenses: list[Any], window_days: int) -> list[Any]:
     return [d for d in dispenses if d.dispensed_at + timedelta(days=d.days_supply + 1) > latest]
 
 
+def _refill_opens(uow: UnitOfWork, b: Bundle, window_days: int, tz: str) -> datetime | None:
+    """R28's opening for a candidate (schedule.refill_opens on the dispenses still counting),
+    computed once per find_due pass: the survey finder (R20, once a dispense follows the last
+    survey) and the refill finder need the same one for most of their candidates."""
+    memo: dict[tuple[str, int, str], datetime | None] = \
+        uow.session.info.get(CACHE, {}).setdefault("refill_opens", {})
+    key = (b.patient.id, window_days, tz)
+    if key not in memo:
+        memo[key] = schedule.refill_opens(still_counting(b.dispenses, window_days), window_days, tz)
+    return memo[key]
+
+
 def refill_windows(uow: UnitOfWork, w: Window) -> list[Reminder]:
     """R28: the window for the next dispense opened (at most N days of supply left), remind once
     it has opened, within the lookback."""
@@ -283,7 +297,7 @@ def refill_windows(uow: UnitOfWork, w: Window) -> list[Reminder]:
         last = b.dispenses[-1]
         tz = _tz(uow, b.patient)
         window_days = _params(uow, b.patient, w).refill_window_days
-        opens = schedule.refill_opens(still_counting(b.dispenses, window_days), window_days, tz)
+        opens = _refill_opens(uow, b, window_days, tz)
         if opens is not None and w.start <= opens <= w.now:
             out.append(Reminder(f"patient:{b.patient.id}", "refill_window_open", last.id,
                                 local_date(opens, tz), "R28"))
