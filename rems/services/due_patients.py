@@ -118,11 +118,17 @@ def _all_params(uow: UnitOfWork, w: Window) -> list[Parameters]:
 
 
 def _params(uow: UnitOfWork, patient: Patient, w: Window) -> Parameters:
-    return schedule.params_at(uow.program(patient.program_id), w.now)
+    """T3: the parameters in force at w.now of the patient's program, once per program and pass."""
+    memo: dict[tuple[str, datetime], Parameters] = uow.session.info.get(CACHE, {}).setdefault("params", {})
+    key = (patient.program_id, w.now)
+    if key not in memo:
+        memo[key] = schedule.params_at(uow.program(patient.program_id), w.now)
+    return memo[key]
 
 
 def _category(uow: UnitOfWork, patient: Patient, w: Window) -> str:
-    return schedule.current_category(patient, uow.program(patient.program_id), w.now)
+    """schedule.current_category, on the parameters of _params: the category on the patient's date."""
+    return category_of(patient, local_date(w.now, _tz(uow, patient)), _params(uow, patient, w))
 
 
 def _tz(uow: UnitOfWork, patient: Patient) -> str:
