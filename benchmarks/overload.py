@@ -9,9 +9,14 @@ and, after the last phase, how long until a request is answered normally again.
 from __future__ import annotations
 
 import itertools
+import json
+import os
+import sys
+import time
 from pathlib import Path
+from typing import Any
 
-from benchmarks import load, openloop, seed
+from benchmarks import databases, load, openloop, seed, side_by_side
 from benchmarks.report import Row
 
 MULTIPLES = (1, 2, 4)
@@ -51,3 +56,78 @@ def measure(kind: str, base: str, pid: int, seeded: seed.Seeded, tokens: dict[st
                         kind, phase.goodput, "req/s", summary["p50_ok_ms"], summary["p99_ok_ms"], ratio,
                         goal, met, "; ".join(notes), raw={**summary, "capacity_rps": capacity}))
     return rows
+
+
+def _cpu_s(pid: int) -> float:
+    """utime + stime of a process (its threads included), from /proc/<pid>/stat, in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def limits(kind: str, size: int, limits_: list[int], seconds: float, multiples: tuple[int, ...],
+           connections: int, workdir: Path) -> list[dict[str, Any]]:
+    """Issue 14 item 4, choosing the in-flight limit: per limit, the capacity (a fresh process
+    that never refuses, closed loop: wrk, `connections`), then a fresh process with that limit
+    offered each multiple of it by the open loop; with the server's and this generator's CPU per phase (on a 2-core machine
+    the generator's CPU is taken from the server it measures)."""
+    from benchmarks import stack
+    from benchmarks.server import serving
+    options = stack.Options(size=size, writes=1, seconds=seconds, write_seconds=seconds,
+                            connections=connections, client="wrk", in_process_calls=1)
+    out = []
+    with databases.database(kind, workdir) as url:
+        app, seeded, _ = stack._seed(kind, url, options)
+        tokens = stack._tokens(app, seeded.pharmacies)
+        app.engine.dispose()
+        checks = side_by_side.read_measures(seeded, tokens)[-1].items
+        secrets = itertools.cycle(tokens.values())
+        items = [load.Item("GET", f"/v1/pharmacy/authorizations/{n}/check", next(secrets)) for n in seeded.checks]
+        for limit in limits_:
+            # Capacity: the closed loop's 2xx rate on a process that never refuses (its limit twice
+            # the connections), just before; then a process with this limit, warmed up.
+            with serving(url, workdir / f"server-roomy-{limit}.log",
+                         env={"REMS_MAX_CONCURRENT_REQUESTS": str(2 * connections)}) as server:
+                load.run("wrk", server.base, checks, min(2.0, seconds), connections, False)  # warm-up
+                cpu0 = _cpu_s(server.pid)
+                closed = load.run("wrk", server.base, checks, seconds, connections, False)
+                capacity = (closed.requests - closed.errors) / closed.seconds if closed.seconds else 0.0
+                point: dict[str, Any] = {"limit": limit, "capacity_rps": capacity, "closed_p99_ms": closed.p99_ms,
+                                         "closed_cpu_ms_per_request": 1e3 * (_cpu_s(server.pid) - cpu0)
+                                         / max(1, closed.requests), "load_average": os.getloadavg()[0]}
+            with serving(url, workdir / f"server-{limit}.log",
+                         env={"REMS_MAX_CONCURRENT_REQUESTS": str(limit)}) as server:
+                openloop.run(server.base, items, [capacity], min(2.0, seconds), lambda: 0.0)  # warm-up
+                for multiple in multiples:
+                    cpu0, mine0 = _cpu_s(server.pid), time.process_time()
+                    phase = openloop.run(server.base, items, [capacity * multiple], seconds,
+                                         lambda: _rss_mib(server.pid))[0]
+                    server_cpu, mine = _cpu_s(server.pid) - cpu0, time.process_time() - mine0
+                    summary = phase.summary()
+                    point[f"{multiple}x"] = {
+                        "goodput_ratio": phase.goodput / capacity if capacity else None,
+                        "goodput_rps": phase.goodput, "refused": phase.refused, "timeouts": phase.timeouts,
+                        "p50_ok_ms": summary["p50_ok_ms"], "p99_ok_ms": summary["p99_ok_ms"],
+                        "server_cpu_s": server_cpu, "generator_cpu_s": mine, "memory": phase.memory,
+                        "wall_s": max(phase.seconds, phase.finished - phase.started)}
+                print(json.dumps(point), file=sys.stderr, flush=True)
+                out.append(point)
+    return out
+
+
+if __name__ == "__main__":
+    import argparse
+    import tempfile
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.overload", description=limits.__doc__)
+    parser.add_argument("--database", default="sqlite", choices=("sqlite", "postgresql"))
+    parser.add_argument("--size", type=int, default=2000)
+    parser.add_argument("--limits", default="4,8,16,32")
+    parser.add_argument("--multiples", default="1,2")
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--out", type=Path)
+    arguments = parser.parse_args()
+    found = limits(arguments.database, arguments.size, [int(x) for x in arguments.limits.split(",")],
+                   arguments.seconds, tuple(int(x) for x in arguments.multiples.split(",")),
+                   arguments.connections, Path(tempfile.mkdtemp(prefix="rems-overload-")))
+    if arguments.out:
+        arguments.out.write_text(json.dumps(found, indent=1))

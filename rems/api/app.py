@@ -13,8 +13,7 @@ from fastapi.openapi.utils import get_openapi
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rems import logs, web
-from rems.api import docs, errors, metrics
-from rems.api.admission import Admission
+from rems.api import admission, docs, errors, metrics
 from rems.api.input_guard import BodyLimit, plain_address
 from rems.api.routers import (
     admin,
@@ -110,9 +109,8 @@ def create_app(app: App, clock: Callable[[], datetime] | None = None) -> FastAPI
     api.add_middleware(Cors, origins=app.settings.cors_origins,  # issue 16: CDS and FHIR routes only
                        max_age_seconds=app.settings.cors_max_age_seconds)
     api.add_middleware(BodyLimit, limit=app.settings.max_body_bytes, exempt=INTEROP_PATHS)  # issue 15 item 6
-    # Issue 14 item 4: excess requests refused at once, before anything but the request id.
-    api.add_middleware(Admission, limit=app.settings.max_concurrent_requests,
-                       retry_after_seconds=app.settings.retry_after_seconds)
+    # Issue 14 item 4: excess requests refused at once, outside every other layer (admission.install).
+    admission.install(api, app.settings.max_concurrent_requests, app.settings.retry_after_seconds)
     api.add_middleware(RequestId)
     return api
 

@@ -5,12 +5,12 @@ category change (R8). The gate, the status page, the reminders and the reports a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 
-from rems.domain.calendar import calendar_days, day_end, day_start, local_date, zone_of
+from rems.domain.calendar import calendar_days, day_end, day_start, local_date, zone, zone_of
 from rems.domain.categories import FRP_CATEGORIES, category_of, next_category_change
 from rems.domain.model import Confirmation, Patient, PregnancyTest, Prescription
 from rems.domain.testing import frp_valid_until, next_test_due
@@ -110,19 +110,30 @@ def refill_opens(dispenses: Sequence[Supplied], window_days: int, tz: str) -> da
     latest = max(d.dispensed_at for d in dispenses)
     if sum(d.days_supply for d in dispenses) <= window_days:
         return latest
+    # on_hand(dispenses, at, tz), with each dispense's local date read once per call and the
+    # instant's once per probe (it is probed O(n log supply) times): the same sum, term by term.
+    z = zone(tz)
+    held = [(d.dispensed_at, d.days_supply, d.dispensed_at.astimezone(z).date()) for d in dispenses]
+
+    def left(at: datetime) -> int:
+        on_day, total = at.astimezone(z).date(), 0
+        for when, supply, start in held:
+            used = 0 if at <= when else max(0, min((at - when) // DAY, (on_day - start).days))
+            total += max(0, supply - used)
+        return total
+
     firsts = []
-    for d in dispenses:
-        start = local_date(d.dispensed_at, tz)
-        lo, hi = 1, d.days_supply
-        if hi < lo or on_hand(dispenses, _day_used_at(d.dispensed_at, hi, tz, start), tz) > window_days:
+    for when, supply, start in held:
+        lo, hi = 1, supply
+        if hi < lo or left(_day_used_at(when, hi, tz, start)) > window_days:
             continue  # even its last step leaves too much on hand: another dispense's step comes first
         while lo < hi:
             mid = (lo + hi) // 2
-            if on_hand(dispenses, _day_used_at(d.dispensed_at, mid, tz, start), tz) <= window_days:
+            if left(_day_used_at(when, mid, tz, start)) <= window_days:
                 hi = mid
             else:
                 lo = mid + 1
-        firsts.append(_day_used_at(d.dispensed_at, lo, tz, start))
+        firsts.append(_day_used_at(when, lo, tz, start))
     return min(firsts)
 
 
@@ -147,16 +158,18 @@ def survey_valid_until(rule: SurveyRule, category: str, surveys: Sequence[Comple
 
 
 def survey_due(rule: SurveyRule, category: str, surveys: Sequence[Completed],
-               dispenses: Sequence[Supplied], tz: str, window_days: int) -> datetime | None:
+               dispenses: Sequence[Supplied], tz: str, window_days: int,
+               opens: Callable[[], datetime | None] | None = None) -> datetime | None:
     """R20 for people (status page, reminders): the instant by which a survey is needed for the
     next prescription. While the last survey counts, the end of its interval; once a dispense
     follows it, the day the next one can be dispensed (R28's window), since "monthly" is one
     survey per prescription; OVERDUE when one is needed and there is no date to wait for (a
-    first prescription); None when none is needed."""
+    first prescription); None when none is needed. `opens`: refill_opens(dispenses, window_days,
+    tz) when the caller already has it (the reminder sweep computes it once per patient)."""
     until = survey_valid_until(rule, category, surveys, dispenses, tz)
     if until != OVERDUE or not dispenses:
         return until
-    return refill_opens(dispenses, window_days, tz)
+    return refill_opens(dispenses, window_days, tz) if opens is None else opens()
 
 
 # R23, R27, T3: expiries

@@ -9,9 +9,11 @@ over a patient's older history to find them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import String, and_, any_, bindparam, false, or_, select
@@ -51,30 +53,57 @@ def among(uow: UnitOfWork, column: Any, ids: list[str]) -> list[Any]:
     return [column.in_(ids[start:start + 500]) for start in range(0, len(ids), 500)]
 
 
-_RELATED = (("tests", orm.pregnancy_tests, orm.pregnancy_tests.c.collected_at),
-            ("ppafs", orm.ppafs, orm.ppafs.c.signed_at),
-            ("surveys", orm.patient_surveys, orm.patient_surveys.c.completed_at),
-            ("dispenses", orm.dispenses, orm.dispenses.c.dispensed_at))
+_D = orm.dispenses.c
+# (kind, table, the columns read, order). Of a dispense the finders read only when and how much
+# (R28, R11's treatment start) and its id (R28's subject): fewer columns, less to convert per row.
+_RELATED: tuple[tuple[str, Any, tuple[Any, ...], Any], ...] = (
+    ("tests", orm.pregnancy_tests, (orm.pregnancy_tests,), orm.pregnancy_tests.c.collected_at),
+    ("ppafs", orm.ppafs, (orm.ppafs,), orm.ppafs.c.signed_at),
+    ("surveys", orm.patient_surveys, (orm.patient_surveys,), orm.patient_surveys.c.completed_at),
+    ("dispenses", orm.dispenses, (_D.id, _D.patient_id, _D.dispensed_at, _D.days_supply), _D.dispensed_at))
+_KINDS = ("tests", "ppafs", "surveys", "dispenses")  # Bundle's fields after the patient, in order
+
+
+CACHE = "rems.due_patients.loaded"  # Session.info key: rows read once per find_due (see sharing)
+
+
+@contextmanager
+def sharing(uow: UnitOfWork) -> Iterator[None]:
+    """Within one pass of the finders (rems.services.reminders.find_due, one read transaction),
+    a patient's row and records are read once: the survey and refill finders, for instance, both
+    need the same candidates' dispenses. Outside it every _load reads afresh."""
+    uow.session.info[CACHE] = {}
+    try:
+        yield
+    finally:
+        uow.session.info.pop(CACHE, None)
 
 
 def _load(uow: UnitOfWork, patient_ids: Iterable[str], *wanted: str) -> list[Bundle]:
     """The candidates' rows and, of their records, the `wanted` kinds ("tests", "ppafs",
     "surveys", "dispenses": only what the finder reads), one query per table (per chunk), each
-    ordered as the gate wants."""
+    ordered as the gate wants; within `sharing`, only what an earlier finder did not read."""
     ids = sorted(set(patient_ids))
-    bundles: dict[str, Bundle] = {}
-    for condition in among(uow, orm.patients.c.id, ids):
+    cache: dict[str, dict[str, Any]] = uow.session.info.get(CACHE, {})
+    patients = cache.setdefault("patients", {})
+    missing = [i for i in ids if i not in patients]
+    for condition in among(uow, orm.patients.c.id, missing):
         for p in uow.session.execute(select(orm.patients).where(condition)).all():
-            bundles[p.id] = Bundle(p)
-    for attr, table, order in _RELATED:
+            patients[p.id] = p
+    for i in missing:
+        patients.setdefault(i, None)  # no such patient: not asked again
+    found = [i for i in ids if patients[i] is not None]
+    for attr, table, columns, order in _RELATED:
         if attr not in wanted:
             continue
-        for condition in among(uow, table.c.patient_id, ids):
-            for row in uow.session.execute(select(table).where(condition).order_by(order, table.c.id)).all():
-                bundle = bundles.get(row.patient_id)
-                if bundle is not None:
-                    getattr(bundle, attr).append(row)
-    return [bundles[i] for i in ids if i in bundles]
+        rows = cache.setdefault(attr, {})
+        missing = [i for i in found if i not in rows]
+        for i in missing:
+            rows[i] = []
+        for condition in among(uow, table.c.patient_id, missing):
+            for row in uow.session.execute(select(*columns).where(condition).order_by(order, table.c.id)).all():
+                rows[row.patient_id].append(row)
+    return [Bundle(patients[i], *(cache[attr][i] if attr in wanted else [] for attr in _KINDS)) for i in found]
 
 
 def _live(bundles: list[Bundle], states: tuple[str, ...]) -> list[Bundle]:
@@ -89,11 +118,17 @@ def _all_params(uow: UnitOfWork, w: Window) -> list[Parameters]:
 
 
 def _params(uow: UnitOfWork, patient: Patient, w: Window) -> Parameters:
-    return schedule.params_at(uow.program(patient.program_id), w.now)
+    """T3: the parameters in force at w.now of the patient's program, once per program and pass."""
+    memo: dict[tuple[str, datetime], Parameters] = uow.session.info.get(CACHE, {}).setdefault("params", {})
+    key = (patient.program_id, w.now)
+    if key not in memo:
+        memo[key] = schedule.params_at(uow.program(patient.program_id), w.now)
+    return memo[key]
 
 
 def _category(uow: UnitOfWork, patient: Patient, w: Window) -> str:
-    return schedule.current_category(patient, uow.program(patient.program_id), w.now)
+    """schedule.current_category, on the parameters of _params: the category on the patient's date."""
+    return category_of(patient, local_date(w.now, _tz(uow, patient)), _params(uow, patient, w))
 
 
 def _tz(uow: UnitOfWork, patient: Patient) -> str:
@@ -209,10 +244,11 @@ def patient_surveys(uow: UnitOfWork, w: Window) -> list[Reminder]:
     for b in _live(_load(uow, _candidates(uow, by_survey) + _candidates(uow, by_dispense), "surveys", "dispenses"),
                    LIVE_PATIENT_STATES):
         params, category = _params(uow, b.patient, w), _category(uow, b.patient, w)
-        tz = _tz(uow, b.patient)
-        due = schedule.survey_due(params.survey[category], category, b.surveys,
-                                  still_counting(b.dispenses, params.refill_window_days), tz,
-                                  params.refill_window_days)
+        tz, window_days = _tz(uow, b.patient), params.refill_window_days
+        # survey_due reads of the dispenses only the latest (which still_counting always keeps)
+        # and R28's opening, computed once per pass on the ones still counting (_refill_opens).
+        due = schedule.survey_due(params.survey[category], category, b.surveys, b.dispenses, tz, window_days,
+                                  partial(_refill_opens, uow, b, window_days, tz))
         day = None if due is None or due == schedule.OVERDUE else local_date(due, tz)
         if day is not None and w.holds(day):
             out.append(Reminder(f"patient:{b.patient.id}", f"patient_survey_{w.stage(day)}",
@@ -237,6 +273,18 @@ def still_counting(dispenses: list[Any], window_days: int) -> list[Any]:
     return [d for d in dispenses if d.dispensed_at + timedelta(days=d.days_supply + 1) > latest]
 
 
+def _refill_opens(uow: UnitOfWork, b: Bundle, window_days: int, tz: str) -> datetime | None:
+    """R28's opening for a candidate (schedule.refill_opens on the dispenses still counting),
+    computed once per find_due pass: the survey finder (R20, once a dispense follows the last
+    survey) and the refill finder need the same one for most of their candidates."""
+    memo: dict[tuple[str, int, str], datetime | None] = \
+        uow.session.info.get(CACHE, {}).setdefault("refill_opens", {})
+    key = (b.patient.id, window_days, tz)
+    if key not in memo:
+        memo[key] = schedule.refill_opens(still_counting(b.dispenses, window_days), window_days, tz)
+    return memo[key]
+
+
 def refill_windows(uow: UnitOfWork, w: Window) -> list[Reminder]:
     """R28: the window for the next dispense opened (at most N days of supply left), remind once
     it has opened, within the lookback."""
@@ -255,7 +303,7 @@ def refill_windows(uow: UnitOfWork, w: Window) -> list[Reminder]:
         last = b.dispenses[-1]
         tz = _tz(uow, b.patient)
         window_days = _params(uow, b.patient, w).refill_window_days
-        opens = schedule.refill_opens(still_counting(b.dispenses, window_days), window_days, tz)
+        opens = _refill_opens(uow, b, window_days, tz)
         if opens is not None and w.start <= opens <= w.now:
             out.append(Reminder(f"patient:{b.patient.id}", "refill_window_open", last.id,
                                 local_date(opens, tz), "R28"))

@@ -80,3 +80,35 @@ def test_limit_zero_admits_everything(db_path: Path) -> None:
 def test_admission_settings_are_validated(name: str, value: int) -> None:
     with pytest.raises(ValueError, match="REMS_MAX_CONCURRENT_REQUESTS"):
         Settings(env="test", **{name: value})
+
+
+def test_a_refusal_echoes_the_callers_request_id_or_makes_a_distinct_one(db_path: Path) -> None:
+    """Admission runs outside every other layer (admission.install), RequestId included, so it
+    gives the refusal its id itself: a safe X-Request-ID is echoed, anything else replaced."""
+    async def scenario() -> list[httpx.Response]:
+        application = bootstrap(Settings(env="test", database_url=f"sqlite:///{db_path}",
+                                         max_concurrent_requests=1))
+        transport = httpx.ASGITransport(app=create_app(application))
+        try:
+            async with httpx.AsyncClient(transport=transport, base_url="http://rems.test") as client:
+                release = asyncio.Event()
+                held = asyncio.create_task(client.post("/v1/prescriber/patients", content=_stalled(release),
+                                                       headers={"Content-Type": "application/json"}))
+                for _ in range(50):
+                    await asyncio.sleep(0)
+                path = "/v1/pharmacy/authorizations/RX-1/check"
+                answers = [await client.get(path, headers={"X-Request-ID": "pos-7.a:1"}),
+                           await client.get(path, headers={"X-Request-ID": "bad id/../"}),
+                           await client.get(path), await client.get(path)]
+                release.set()
+                await held
+        finally:
+            application.engine.dispose()
+        return answers
+
+    given, bad, first, second = asyncio.run(scenario())
+    assert [a.status_code for a in (given, bad, first, second)] == [503] * 4
+    assert given.headers["x-request-id"] == given.json()["request_id"] == "pos-7.a:1"
+    ids = [a.headers["x-request-id"] for a in (bad, first, second)]
+    assert [a.json()["request_id"] for a in (bad, first, second)] == ids
+    assert len(set(ids)) == 3 and all(i.startswith("api-") and " " not in i for i in ids)
