@@ -95,8 +95,13 @@ def _sqlite_begin(connection: Connection, queue: WriterQueue | None = None) -> N
 
 def reading(engine: Engine) -> Engine:
     """The same engine and pool, for transactions that only read: on SQLite they begin deferred
-    and take no write lock; on PostgreSQL nothing changes."""
-    return engine.execution_options(**{READ_ONLY: True})
+    and take no write lock; on PostgreSQL nothing changes. Made once per engine (issue 14 item 2:
+    a new option engine per read unit of work cost a check more than its SELECTs' parsing)."""
+    found: Engine | None = getattr(engine, "_rems_reading", None)  # kept on the engine: no leak
+    if found is None:
+        found = engine.execution_options(**{READ_ONLY: True})
+        engine._rems_reading = found  # type: ignore[attr-defined]
+    return found
 
 
 def alembic_config(url: str) -> Config:
