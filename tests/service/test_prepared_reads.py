@@ -8,6 +8,11 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
+from sqlalchemy import Column, MetaData, String, Table, bindparam, create_engine, select
+from sqlalchemy.exc import DBAPIError
+
+from rems.adapters.prepared import Prepared
 from rems.domain.model import Patient
 from rems.services import gate_reads as reads
 from rems.services import labs
@@ -57,3 +62,13 @@ def test_an_unknown_number_reads_no_head(scenario: Scenario) -> None:
     s = scenario.enrolled("adult_male")
     assert s.read(lambda uow: reads.head(uow.connection(), reads.check_statement,
                                          {"number": "PAUTH-NONE", "pharmacy_id": s.pharmacy_id})) is None
+
+
+def test_a_driver_error_is_sqlalchemys_and_names_no_bound_value() -> None:
+    """lost_a_race and the error handlers see a DBAPIError as before; issue 15 item 3: no value."""
+    table = Table("absent", MetaData(), Column("id", String))
+    engine = create_engine("sqlite://")
+    with engine.connect() as connection, pytest.raises(DBAPIError) as raised:
+        Prepared(select(table).where(table.c.id == bindparam("id")), engine.dialect).rows(
+            connection, {"id": "PATIENT-SECRET-42"})
+    assert "no such table" in str(raised.value) and "PATIENT-SECRET-42" not in str(raised.value)
