@@ -113,8 +113,9 @@ class Settings(BaseSettings):
     # without a database read, so a revocation takes effect within this bound in every process
     # (docs/hot-path.md); 0 reads the token on every request.
     token_cache_seconds: float = Field(default=5.0, ge=0, le=60)
-    # Worker threads the async read routes (the pharmacy check) hand their database work to.
-    read_threads: int = Field(default=8, ge=1, le=64)
+    # Worker threads the async read routes (the pharmacy check) hand their database work to
+    # (0: none, the work runs on the event loop; docs/hot-path.md).
+    read_threads: int = Field(default=8, ge=0, le=64)
 
     # Scale lane (issue 14 items 4, 5; issue 15 item 7). Admission control per server process:
     # requests in flight at once, beyond which the next gets 503 + Retry-After (0: no limit).

@@ -80,7 +80,9 @@ def _sqlite_begin(connection: Connection, queue: WriterQueue | None = None) -> N
     # timeout instead of failing. Readers (WAL) never wait for a writer.
     read_only = connection.get_execution_options().get(READ_ONLY, False)
     if read_only or queue is None:
-        connection.exec_driver_sql("BEGIN")
+        # Issue 14 item 2: on the driver's connection (a read's BEGIN through the engine cost more
+        # than the check's SELECTs); the Connection already counts itself in a transaction here.
+        connection.connection.driver_connection.execute("BEGIN")  # type: ignore[union-attr]
         return
     dbapi_connection = connection.connection.dbapi_connection
     queue.enter(dbapi_connection)  # issue 14 item 3: this process's writers in line, not polling
@@ -93,8 +95,13 @@ def _sqlite_begin(connection: Connection, queue: WriterQueue | None = None) -> N
 
 def reading(engine: Engine) -> Engine:
     """The same engine and pool, for transactions that only read: on SQLite they begin deferred
-    and take no write lock; on PostgreSQL nothing changes."""
-    return engine.execution_options(**{READ_ONLY: True})
+    and take no write lock; on PostgreSQL nothing changes. Made once per engine (issue 14 item 2:
+    a new option engine per read unit of work cost a check more than its SELECTs' parsing)."""
+    found: Engine | None = getattr(engine, "_rems_reading", None)  # kept on the engine: no leak
+    if found is None:
+        found = engine.execution_options(**{READ_ONLY: True})
+        engine._rems_reading = found  # type: ignore[attr-defined]
+    return found
 
 
 def alembic_config(url: str) -> Config:

@@ -10,10 +10,11 @@ from typing import Annotated, Any, TypeVar
 from anyio import CapacityLimiter, to_thread
 from fastapi import Depends, Header, Request
 from fastapi.responses import JSONResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel
 
 from rems.api import idempotency
-from rems.api.auth import Principal, application, clock, refuse, request_id, role
+from rems.api.auth import Principal, application, bearer, clock, current_principal, refuse, request_id, role
 from rems.api.idempotency import Fingerprint
 from rems.domain.errors import DomainError, NotFound
 from rems.services import retry
@@ -52,7 +53,9 @@ class Calls:
         def work() -> bytes:
             body = self.read(render, service, *args)
             return json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
-        body = await to_thread.run_sync(work, limiter=_readers(self.request))
+        limiter = _readers(self.request)
+        # REMS_READ_THREADS=0: on the event loop itself, no hand-off (see docs/hot-path.md)
+        body = work() if limiter is None else await to_thread.run_sync(work, limiter=limiter)
         return Response(body, media_type="application/json")
 
     def create(self, render: Callable[[T], BaseModel], service: Callable[..., T], *args: Any) -> JSONResponse:
@@ -106,22 +109,29 @@ class Calls:
         return error
 
 
-def _readers(request: Request) -> CapacityLimiter:
+def _readers(request: Request) -> CapacityLimiter | None:
     """The worker threads async reads hand off to, per application (issue 14 item 2): a few more
     than the cores, so a burst queues for a thread instead of 40 threads thrashing the GIL and
-    opening connections past the pool's size."""
+    opening connections past the pool's size; None (REMS_READ_THREADS=0): no hand-off."""
     state = request.app.state
     limiter: CapacityLimiter | None = getattr(state, "readers", None)
     if limiter is None:
-        limiter = state.readers = CapacityLimiter(application(request).settings.read_threads)
+        threads = application(request).settings.read_threads
+        if not threads:
+            return None
+        limiter = state.readers = CapacityLimiter(threads)
     return limiter
 
 
 def reader(name: str) -> Callable[..., Awaitable[Calls]]:
     guard = role(name)
 
-    async def dependency(request: Request, principal: Annotated[Principal, Depends(guard)]) -> Calls:
-        return Calls(request, principal)  # no I/O: no hand-off to a worker thread (issue 14 item 2)
+    async def dependency(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None,
+                                                                  Depends(bearer)]) -> Calls:
+        # Issue 14 item 2: the principal and the role checked here, as `Depends(role(name))` would
+        # (the same functions, the same refusals), without two more levels of dependency solving;
+        # no I/O on a cached token: no hand-off to a worker thread.
+        return Calls(request, await guard(request, await current_principal(request, credentials)))
     return dependency
 
 

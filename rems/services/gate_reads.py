@@ -5,13 +5,14 @@ R25), whether the prescriber survey is done (R19), the latest readmission decisi
 the check the authorization, its patient and the pharmacy), one UNION ALL for the history (R34:
 tests and pregnancy reports of every enrollment of the person, dispenses (R28) and patient surveys
 (R20) of every enrollment in this program, the PPAFs of this enrollment, and the person's lab
-results (issue 17 item 1)). The statements are built once per process with bound parameters, so
-SQLAlchemy compiles each once; objects built from rows never enter a session's identity map
-(nothing here is written back).
+results (issue 17 item 1)). The statements are built once per process with bound parameters and
+compiled once per store (rems/adapters/prepared.py); they run on the DBAPI cursor, and their rows
+become domain objects directly: no Row, no session, no identity map (nothing here is written back).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from typing import Any, TypeVar
 
@@ -20,7 +21,6 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Integer,
-    Row,
     Select,
     String,
     and_,
@@ -33,10 +33,12 @@ from sqlalchemy import (
     select,
     union_all,
 )
+from sqlalchemy.orm import configure_mappers
 from sqlalchemy.sql.elements import KeyedColumnElement
 
 from rems.adapters import orm
 from rems.adapters.orm import DecimalText, UTCDateTime
+from rems.adapters.prepared import Prepared
 from rems.domain import model
 
 T = TypeVar("T")
@@ -56,15 +58,43 @@ def detached(cls: type[T], values: dict[str, Any]) -> T:
     return entity
 
 
-def build(cls: type[T], table: Any, prefix: str, row: Row[Any]) -> T:
-    """A domain object from the prefixed columns of one row (outside any session)."""
-    values = row._mapping
-    return detached(cls, {c.name: values[f"{prefix}_{c.name}"] for c in table.c})
+Head = dict[str, Any]  # one row of a head statement, by column key
 
 
-def built_or_none(cls: type[T], table: Any, prefix: str, row: Row[Any]) -> T | None:
+@cache
+def _names(table: Any, prefix: str) -> tuple[tuple[str, str], ...]:
+    return tuple((c.name, f"{prefix}_{c.name}") for c in table.c)
+
+
+def build(cls: type[T], table: Any, prefix: str, head: Head) -> T:
+    """A domain object from the prefixed columns of one head row (outside any session)."""
+    return detached(cls, {name: head[key] for name, key in _names(table, prefix)})
+
+
+def built_or_none(cls: type[T], table: Any, prefix: str, head: Head) -> T | None:
     """As `build`, None when an outer join found nothing (its primary key is NULL)."""
-    return build(cls, table, prefix, row) if row._mapping[f"{prefix}_id"] is not None else None
+    return build(cls, table, prefix, head) if head[f"{prefix}_id"] is not None else None
+
+
+_PREPARED: dict[tuple[Any, ...], Prepared] = {}
+
+
+def prepared(connection: Connection, build: Callable[..., Select[Any]], *args: Any) -> Prepared:
+    """The statement `build(*args)` compiled once for the connection's store (issue 14 item 2)."""
+    dialect = connection.dialect
+    key = (build, args, dialect.name, dialect.driver, dialect.paramstyle)
+    found = _PREPARED.get(key)
+    if found is None:
+        configure_mappers()  # `detached` objects read their attributes through the mapped classes
+        found = _PREPARED[key] = Prepared(build(*args), dialect)
+    return found
+
+
+def head(connection: Connection, build: Callable[[], Select[Any]], params: dict[str, Any]) -> Head | None:
+    """The first row of a head statement (`check_statement`, `context_statement`), by column key."""
+    statement = prepared(connection, build)
+    rows = statement.rows(connection, params)
+    return dict(zip(statement.keys, rows[0], strict=True)) if rows else None
 
 
 def _context(prescriber_id: Any, program_id: Any, person_id: Any, prescription_id: Any) -> list[Any]:
@@ -170,15 +200,26 @@ def history_statement(of_person: bool) -> Any:
     return select(union).order_by(union.c.kind, union.c.t1)
 
 
+@cache
+def _slots_at(statement: Prepared) -> dict[str, tuple[type[Any], tuple[tuple[str, int], ...]]]:
+    """Per kind: its class and (attribute, position in the row) of each of its slots."""
+    at = statement.index
+    return {kind: (cls, (("id", at["id"]), ("patient_id", at["patient_id"]),
+                         *((column, at[slot]) for slot, column in slots.items())))
+            for kind, (cls, _table, slots) in KINDS.items()}
+
+
 def history(connection: Connection, patient: model.Patient) -> dict[str, list[Any]]:
     """Every kind of record in KINDS, each list in its time order."""
     of_person = patient.person_id is not None
     params = {"patient_id": patient.id, "person_id": patient.person_id, "program_id": patient.program_id}
     if not of_person:
         params = {"patient_id": patient.id}
+    statement = prepared(connection, history_statement, of_person)
+    shapes = _slots_at(statement)
     found: dict[str, list[Any]] = {kind: [] for kind in KINDS}
-    for row in connection.execute(history_statement(of_person), params):
-        cls, _table, slots = KINDS[row.kind]
-        values = {column: row._mapping[slot] for slot, column in slots.items()}
-        found[row.kind].append(detached(cls, {"id": row.id, "patient_id": row.patient_id, **values}))
+    for row in statement.rows(connection, params):
+        kind = row[0]
+        cls, slots = shapes[kind]
+        found[kind].append(detached(cls, {column: row[i] for column, i in slots}))
     return found

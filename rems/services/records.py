@@ -11,9 +11,8 @@ Issue 14 item 2: two statements (rems/services/gate_reads.py), the check's own l
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
-from sqlalchemy import Connection, Row
+from sqlalchemy import Connection
 
 from rems.adapters import orm
 from rems.domain.errors import NotFound
@@ -37,7 +36,7 @@ def _utc(moment: datetime | None) -> datetime | None:
     return moment
 
 
-def _records(connection: Connection, head: Row[Any], patient: Patient, prescription: Prescription | None,
+def _records(connection: Connection, head: reads.Head, patient: Patient, prescription: Prescription | None,
              pharmacy: Pharmacy | None, confirmation: Confirmation | None,
              counselling: Counselling | None) -> Records:
     found = reads.history(connection, patient)
@@ -46,14 +45,14 @@ def _records(connection: Connection, head: Row[Any], patient: Patient, prescript
         patient=patient, prescriber=reads.build(Prescriber, orm.prescribers, "pr", head),
         prescription=prescription, ppafs=found["1ppaf"], tests=found["2test"],
         patient_surveys=found["3survey"],
-        prescriber_survey_done=prescription is not None and bool(head.survey_done),
+        prescriber_survey_done=prescription is not None and bool(head["survey_done"]),
         dispenses=found["4dispense"], pharmacy=pharmacy, confirmation=confirmation, counselling=counselling,
         # R1, R25: the certifications in the patient's program only
         prescriber_certification=reads.built_or_none(Certification, orm.certifications, "pc", head),
         pharmacy_certification=(reads.built_or_none(Certification, orm.certifications, "hc", head)
                                 if pharmacy else None),
         pregnancy_reports=found["5report"] if person else (),
-        readmitted_at=_utc(head.readmitted_at) if person else None, lab_results=found["6lab"])
+        readmitted_at=_utc(head["readmitted_at"]) if person else None, lab_results=found["6lab"])
 
 
 def load_records(uow: UnitOfWork, patient: Patient, prescription: Prescription | None = None,
@@ -61,10 +60,10 @@ def load_records(uow: UnitOfWork, patient: Patient, prescription: Prescription |
                  counselling: Counselling | None = None) -> Records:
     prescriber_id = prescription.prescriber_id if prescription else patient.prescriber_id
     connection = uow.connection()
-    head = connection.execute(reads.context_statement(), {
+    head = reads.head(connection, reads.context_statement, {
         "prescriber_id": prescriber_id, "program_id": patient.program_id, "person_id": patient.person_id,
         "prescription_id": prescription.id if prescription else None,
-        "pharmacy_id": pharmacy.id if pharmacy else None}).first()
+        "pharmacy_id": pharmacy.id if pharmacy else None})
     if head is None:
         raise NotFound("prescriber", prescriber_id)
     return _records(connection, head, patient, prescription, pharmacy, confirmation, counselling)
@@ -75,8 +74,8 @@ def load_check(uow: UnitOfWork, number: str, pharmacy_id: str,
     """The check's authorization (by number), its patient, the pharmacy and the gate's records, in
     two statements; `patient_id`, if given, must be the authorization's (else NotFound)."""
     connection = uow.connection()
-    head = connection.execute(reads.check_statement(), {"number": number, "pharmacy_id": pharmacy_id}).first()
-    if head is None or head.ph_id is None:
+    head = reads.head(connection, reads.check_statement, {"number": number, "pharmacy_id": pharmacy_id})
+    if head is None or head["ph_id"] is None:
         uow.get(Pharmacy, pharmacy_id)  # an unknown pharmacy is named as such, as before
         raise NotFound("authorization", number)
     rx = reads.build(Prescription, orm.prescriptions, "rx", head)

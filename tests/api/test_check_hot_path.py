@@ -3,6 +3,7 @@ from the cache, and a body in DecisionOut's shape rendered once (R25-R27: same a
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -69,3 +70,13 @@ def test_a_number_of_another_patient_or_nobody_is_404(client: TestClient, w: Wor
     assert other.status_code == 404
     assert client.get(f"{P}/authorizations/PAUTH-NONE/check", headers=w.auth(w.pharm)).status_code == 404
     assert w.count(Pharmacy) == 2
+
+
+def test_each_request_has_its_own_id_and_a_callers_safe_id_is_kept(client: TestClient, w: World) -> None:
+    url = f"{P}/authorizations/{w.number}/check"
+    made = {client.get(url, headers=w.auth(w.pharm)).headers["x-request-id"] for _ in range(3)}
+    assert len(made) == 3 and all(re.fullmatch(r"api-[0-9a-f]{16,}", rid) for rid in made), made
+    given = client.get(url, headers={**w.auth(w.pharm), "X-Request-ID": "counter-7:abc"})
+    assert given.headers["x-request-id"] == "counter-7:abc"
+    unsafe = client.get(url, headers={**w.auth(w.pharm), "X-Request-ID": "no spaces <b>"})
+    assert re.fullmatch(r"api-[0-9a-f]{16,}", unsafe.headers["x-request-id"])
