@@ -12,7 +12,7 @@ become domain objects directly: no Row, no session, no identity map (nothing her
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import cache
 from typing import Any, TypeVar
 
@@ -58,7 +58,7 @@ def detached(cls: type[T], values: dict[str, Any]) -> T:
     return entity
 
 
-Head = dict[str, Any]  # one row of a head statement, by column key
+Head = Mapping[Any, Any]  # one row of a head statement, by column key
 
 
 @cache

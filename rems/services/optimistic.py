@@ -235,10 +235,11 @@ def dispense(uow: UnitOfWork, ctx: Context, cmd: RecordDispense) -> Dispensing |
             "number": cmd.confirmation_number, "pharmacy_id": cmd.pharmacy_id}).first()
         if row is None or row.ph_id is None or row.cf_pharmacy_id != row.ph_id:
             return None  # the locked path words the error (unknown or not this pharmacy's)
-        confirmation = reads.build(Confirmation, orm.confirmations, "cf", row)
-        rx = reads.build(Prescription, orm.prescriptions, "rx", row)
-        patient = reads.build(Patient, orm.patients, "pt", row)
-        pharmacy = reads.build(Pharmacy, orm.pharmacies, "ph", row)
+        head = row._mapping  # build() takes the head's column values by key (gate_reads.Head)
+        confirmation = reads.build(Confirmation, orm.confirmations, "cf", head)
+        rx = reads.build(Prescription, orm.prescriptions, "rx", head)
+        patient = reads.build(Patient, orm.patients, "pt", head)
+        pharmacy = reads.build(Pharmacy, orm.pharmacies, "ph", head)
         counselling = Counselling(cmd.counselled, cmd.education_checklist_completed,
                                   cmd.medication_guide_given)
         records = load_records(snapshot, patient, rx, pharmacy, confirmation, counselling)
