@@ -58,7 +58,7 @@ def refuse(request: Request, actor: str, subject: str, status: int, code: str, d
     """Record the refusal and return it: an actor's in its own audited transaction (it must outlive
     the request); an anonymous one counted, and past the rate a 429 raised (issue 15 item 8)."""
     if actor == "anonymous":
-        _count_anonymous(request, code)
+        count_anonymous(request, code)
     else:
         reason = need(False, "AUTH", code, f"{request.method} {request.url.path}: {detail}", remedy)
         with application(request).uow() as uow:
@@ -71,7 +71,9 @@ def refuse(request: Request, actor: str, subject: str, status: int, code: str, d
     return ApiError(status, kind, detail, headers=headers)
 
 
-def _count_anonymous(request: Request, code: str) -> None:
+def count_anonymous(request: Request, code: str) -> None:
+    """Count one anonymous request that will write (a refusal, or a sign-in's first audited step) at
+    the per-client rate of issue 15 item 8: past it, a 429 with Retry-After and nothing written."""
     route = getattr(request.scope.get("route"), "path", None) or "unmatched"
     client = request.client.host if request.client else "unknown"
     wait = counter_for(application(request)).refused(clock(request), client, route, code)

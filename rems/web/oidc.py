@@ -25,7 +25,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from starlette.responses import RedirectResponse, Response
 
-from rems.api.auth import application, clock, refuse, request_id
+from rems.api.auth import application, clock, count_anonymous, refuse, request_id
 from rems.domain.errors import NotFound
 from rems.services.sign_in import open_session, record_step
 from rems.services.uow import Context
@@ -179,7 +179,10 @@ def refused(request: Request, actor: str, flow_id: str, error: SignInRefused, ti
 
 
 def away(request: Request, flow: Flow, url: str, what: str, **refs: str) -> Response:
-    """Off to the provider's (or EHR's) authorization endpoint, the attempt audited and kept."""
+    """Off to the provider's (or EHR's) authorization endpoint, the attempt audited and kept. An
+    anonymous start writes an audit row, so it is counted at the anonymous per-client rate first:
+    a flood of starts gets 429s, not audit rows (SIGN_IN_STARTED in the anonymous counts)."""
+    count_anonymous(request, "SIGN_IN_STARTED")
     step(request, "anonymous", flow.id, what, **refs)
     response = RedirectResponse(url, status_code=303, headers=HEADERS)
     keep_flow(request, response, flow)

@@ -185,3 +185,18 @@ def test_the_client_secret_and_the_code_never_reach_a_log(walker: Walker, issuer
     basic = base64.b64encode(b"rems-dashboard:s3cret-of-the-test").decode()
     for secret in ("s3cret-of-the-test", basic, code):
         assert not [line for line in ours if secret in line]
+
+
+def test_a_flood_of_sign_in_starts_gets_429s_not_audit_rows(walker: Walker, configured: App) -> None:
+    # Issue 15 item 8 and security by default: an anonymous start writes an audit row, so it is
+    # counted at the anonymous per-client rate first; past it, 429 with Retry-After and nothing written.
+    from rems.api.anonymous import counter_for
+    counter = counter_for(configured)
+    limit, counter.per_minute = counter.per_minute, 3
+    try:
+        answers = [walker.ours.get("/web/login/oidc") for _ in range(5)]
+    finally:
+        counter.per_minute = limit
+    assert [a.status_code for a in answers[:3]] == [303, 303, 303]
+    assert {a.status_code for a in answers[3:]} == {429} and answers[3].headers["Retry-After"]
+    assert [s[1] for s in sign_in_steps(configured)] == ["oidc_authorize"] * 3
