@@ -274,3 +274,23 @@ class Settings(BaseSettings):
             if self.env == "production" and not iss.startswith("https://"):
                 raise ValueError("REMS_SMART_ISSUERS must be https in production")
         return self
+
+    # prefetch lane (issue 16, IG STU2 Prefetch, G-3): a hook lacking a prefetch we declare is
+    # completed from the EHR's FHIR server (`fhirServer`, with the hook's `fhirAuthorization`
+    # token) only when that base is allow-listed here for the EHR's issuer (the JWT's `iss`):
+    # issuer -> FHIR base URLs. Any other fhirServer is refused (audited) and never contacted.
+    cds_fhir_servers: dict[str, list[str]] = {}
+    cds_fhir_timeout_seconds: float = Field(default=2.0, gt=0, le=30)  # the whole of one read
+
+    @model_validator(mode="after")
+    def _fhir_servers_safe(self) -> Settings:  # prefetch lane
+        if unknown := sorted(set(self.cds_fhir_servers) - set(self.cds_issuers)):
+            raise ValueError(f"REMS_CDS_FHIR_SERVERS names issuers not in REMS_CDS_ISSUERS: {unknown}")
+        for issuer, bases in self.cds_fhir_servers.items():
+            for base in bases:
+                parts = urlsplit(base)
+                if not _absolute(base) or parts.query or parts.fragment or \
+                        (self.env == "production" and parts.scheme != "https"):
+                    raise ValueError(f"REMS_CDS_FHIR_SERVERS: {base!r} of {issuer!r} must be an absolute "
+                                     "http(s) base URL without query or fragment (https in production)")
+        return self

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -137,6 +137,14 @@ class BadHook(ValueError):
     """Malformed hook input: answered with a "Bad Request" warning card."""
 
 
+class FhirServerRefused(BadHook):
+    """A `fhirServer` not allow-listed for the caller (G-3): the Bad Request card, and an audited refusal."""
+
+
+class EhrUnreadable(Exception):
+    """The EHR's FHIR server could not be read (G-3): a clear card (HTTP 412, CDS Hooks 2.0), never a 500."""
+
+
 class UnacceptableValue(ValueError):
     """A value the engine refuses wherever it comes from (a control character, a number of more
     digits than any field takes): a 422 naming its JSON path, as on every interface (issue 15
@@ -242,7 +250,17 @@ def _identifier(resource: Any, system: str) -> str | None:
     return None
 
 
-def parse_hook(service_hook: str, body: bytes) -> Hook:
+# What a prefetch lacks, read elsewhere: (the hook's JSON, missing key -> template, the draft orders)
+# -> key -> the resource (or None: no data). Raises BadHook when it must not be read.
+Fetch = Callable[[Mapping[str, Any], Mapping[str, str], tuple[Order, ...]], Mapping[str, Any]]
+
+
+def templates(service_hook: str) -> Mapping[str, str]:
+    """The prefetch templates our service for this hook declares in discovery."""
+    return next(s["prefetch"] for s in SERVICES.values() if s["hook"] == service_hook)
+
+
+def parse_hook(service_hook: str, body: bytes, fetch: Fetch | None = None) -> Hook:
     try:
         raw = _obj(json_input.loads(body), "the request")
     except json_input.BadJson as bad:  # issue 15 item 6: huge numbers, control characters, depth
@@ -257,17 +275,23 @@ def parse_hook(service_hook: str, body: bytes) -> Hook:
     patient_key = context.get("patientId")
     if not isinstance(patient_key, str) or not re.fullmatch(r"[A-Za-z0-9\-.]{1,64}", patient_key):
         raise BadHook("context.patientId is required (a FHIR id)")
+    orders = _draft_orders(service_hook, context, f"Patient/{patient_key}") \
+        if service_hook in ORDER_HOOKS else ()
     prefetch = _obj(raw.get("prefetch") or {}, "prefetch")
+    missing = {key: url for key, url in templates(service_hook).items() if key not in prefetch}
+    if fetch is not None and missing:  # G-3: read from the EHR's FHIR server (rems/interop/ehr_fhir.py)
+        prefetch = {**fetch(raw, missing, orders), **prefetch}
     patient = prefetch.get("patient")
     if patient is not None:
         if _obj(patient, "prefetch.patient").get("resourceType") != "Patient":
             raise BadHook("prefetch.patient is not a Patient")
         if patient.get("id") != patient_key:
             raise BadHook(f"prefetch.patient.id does not match context.patientId ({patient_key})")
+    elif service_hook in ORDER_HOOKS and "patient" in prefetch:  # CDS Hooks: null is "no data"
+        raise BadHook(f"prefetch.patient is null: the EHR has no Patient/{patient_key}")
     elif service_hook in ORDER_HOOKS:
-        raise BadHook("prefetch.patient is required: the REMS patient id is read from its identifiers")
-    orders = _draft_orders(service_hook, context, f"Patient/{patient_key}") \
-        if service_hook in ORDER_HOOKS else ()
+        raise BadHook("prefetch.patient is required: the REMS patient id is read from its identifiers "
+                      "(or send fhirServer and fhirAuthorization of an allow-listed EHR)")
     pharmacy = prefetch.get("pharmacy")
     if isinstance(pharmacy, dict) and pharmacy.get("resourceType") == "Bundle":
         entries = pharmacy.get("entry")
@@ -345,6 +369,14 @@ def pharmacy_card(ncpdp_id: str, requirement: Requirement | None, program: Progr
     return _card(f"Pharmacy {ncpdp_id} cannot dispense {program.drug}: not certified (R25)", "warning",
                  f"**R25** `{requirement.code if requirement else 'R25_PHARMACY_NOT_CERTIFIED'}`: {why}. "
                  "Send the prescription to a certified pharmacy.", program.name, "R25")
+
+
+def ehr_unreadable(reason: str) -> dict[str, Any]:
+    """The hook lacked a prefetch and the EHR's FHIR server could not be read (G-3)."""
+    return _card("REMS requirements not checked: the EHR's FHIR server could not be read", "warning",
+                 f"The REMS service needed data this hook did not prefetch and could not read it: {reason}. "
+                 "The REMS requirements of this order are unknown, not met: try again, or open the "
+                 "patient's REMS record on the dashboard.", "REMS engine")
 
 
 def unknown_patient_card(rems_id: str, base_url: str) -> dict[str, Any]:

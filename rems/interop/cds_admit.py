@@ -105,4 +105,4 @@ def admit(request: Request, credentials: HTTPAuthorizationCredentials | None, bo
     if refused is not None:
         return refused
     role, actor_id = ("prescriber", prescriber_id) if prescriber_id else ("cds_client", "discovery")
-    return Call(request, Principal(role, actor_id, f"jwt:{claims.jti}"[:64]))
+    return Call(request, Principal(role, actor_id, f"jwt:{claims.jti}"[:64]), claims.issuer)

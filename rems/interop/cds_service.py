@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from rems.domain import gate
-from rems.interop import cds, etasu, lookup
+from rems.interop import cds, ehr_fhir, etasu, lookup
 from rems.interop.cds import Hook
 from rems.services.uow import Context, UnitOfWork
+from rems.settings import Settings
+from workflows.program import Program
 
 
 @dataclass
 class Answer:
     cards: list[dict[str, Any]] = field(default_factory=list)
     refused: str | None = None  # another prescriber's patient: audit it
+
+
+def from_ehr(settings: Settings, issuer: str | None, programs: Sequence[Program], now: datetime) -> cds.Fetch:
+    """What completes a hook's missing prefetch: the EHR's allow-listed FHIR server (G-3)."""
+    return ehr_fhir.Prefetcher(settings, issuer, programs, now)
 
 
 def _pharmacy(uow: UnitOfWork, ctx: Context, hook: Hook, program: Any) -> list[dict[str, Any]]:

@@ -32,6 +32,7 @@ class Denied:
 class Call:
     request: Request
     principal: Principal
+    issuer: str | None = None  # the EHR's `iss` when it called with its JWT (rems/interop/cds_admit.py)
 
     @property
     def app(self) -> App:
@@ -49,6 +50,10 @@ class Call:
         """Audit an attempt on another actor's record (answered like an unknown one)."""
         refuse(self.request, self.principal.actor, self.principal.actor_id, 404,
                "AUTH_NOT_FOUND_OR_NOT_YOURS", detail, "ask only for your own records")
+
+    def refused(self, code: str, detail: str, remedy: str) -> None:
+        """Audit a refusal answered in the wire format's own shape (a card, not a status)."""
+        refuse(self.request, self.principal.actor, self.principal.actor_id, 403, code, detail, remedy)
 
 
 def caller(*roles: str) -> Callable[..., Call | Denied]:

@@ -11,13 +11,20 @@ import json
 from typing import Any
 from urllib.parse import urlsplit
 
-import pytest
 from fastapi.testclient import TestClient
 
+from rems.api.app import create_app
+from rems.bootstrap import App
+from rems.interop.codes import REMS_PATIENT
+from tests.api.conftest import Clock
 from tests.interop import conformance_check as cc
 from tests.interop.conftest import BASE, Population
+from tests.interop.ehr_fhir_server import FhirEhr, fhir_ehr  # noqa: F401 (the fixture)
 from tests.interop.fhir_helpers import POMALYST_4MG_NDC, case, medication, patient
+from tests.interop.jwks import Ehr
 from tests.interop.test_cds_hooks import hook, order
+from tests.interop.test_cds_jwt import ehr  # noqa: F401 (the fixture)
+from tests.interop.test_cds_prefetch import post, reading_app
 from tests.interop.test_fhir_questionnaires import RIGHT, SURVEY
 from tests.interop.test_fhir_questionnaires import response as questionnaire_response
 
@@ -130,13 +137,22 @@ def test_shall_refuse_unauthenticated_cds_and_fhir_calls(client: TestClient) -> 
 
 
 # -- IG "Prefetch": the REMS Administrator's CDS service SHALL query the Provider System for the
-# resources (Patient, MedicationRequest, Practitioner...) not provided in the CDS request
-@pytest.mark.xfail(strict=True, reason="gap: we never call the EHR's FHIR server (docs/conformance.md, G-3)")
-def test_shall_query_the_provider_system_when_prefetch_is_missing(client: TestClient, p: Population) -> None:
+# resources (Patient, MedicationRequest, Practitioner...) not provided in the CDS request. CDS Hooks
+# 2.0 "FHIR Resource Access": with the request's fhirServer and fhirAuthorization (bearer) token.
+# The EHR here is real (its JWK Set and its FHIR server on loopback); more in test_cds_prefetch.py.
+def test_shall_query_the_provider_system_when_prefetch_is_missing(
+        app: App, clock: Clock, ehr: Ehr, p: Population, fhir_ehr: FhirEhr) -> None:  # noqa: F811
     body = hook(p.w.frp)
     del body["prefetch"]
-    body["fhirServer"] = "https://ehr.example.org/fhir"
-    body["fhirAuthorization"] = {"access_token": "x", "token_type": "Bearer", "expires_in": 300,
+    body["fhirServer"] = fhir_ehr.base
+    body["fhirAuthorization"] = {"access_token": "x-7", "token_type": "Bearer", "expires_in": 300,
                                  "scope": "patient/Patient.read", "subject": "rems"}
-    found = client.post("/cds-services/rems-order-sign", headers=p.auth(p.w.doc), json=body).json()["cards"]
-    assert "Bad Request" not in {c["summary"] for c in found}
+    fhir_ehr.hold({"resourceType": "Patient", "id": "ehr-1",
+                   "identifier": [{"system": REMS_PATIENT, "value": p.w.frp}]})
+    with TestClient(create_app(reading_app(app, ehr, p, [fhir_ehr.base]), clock)) as client:
+        response = post(client, ehr, clock, body)
+    found = response.json()["cards"]
+    assert response.status_code == 200 and "Bad Request" not in {c["summary"] for c in found}
+    assert [c["source"]["topic"]["code"] for c in found] == ["R9", "R9", "R20"]  # her unmet ETASU
+    [read] = fhir_ehr.requests()  # the Provider System was queried, with the EHR's token
+    assert (read["path"], read["headers"]["authorization"]) == ("/fhir/Patient/ehr-1", "Bearer x-7")

@@ -3,7 +3,8 @@
 An EHR calls with its signed JWT (rems/interop/cds_admit.py: allow-listed issuer, its user mapped to
 one of our prescribers); our own clients may still send a prescriber bearer token. A patient is found
 by our REMS patient id in prefetch.patient.identifier and must be the prescriber's own. Malformed
-hook input is answered with a "Bad Request" warning card.
+hook input is answered with a "Bad Request" warning card. A prefetch the EHR did not send is read
+from its FHIR server when that server is allow-listed for the EHR (rems/interop/ehr_fhir.py).
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ async def discovery(request: Request, credentials: Credentials) -> JSONResponse:
 @router.post("/{service_id}", summary="Call a REMS CDS service: cards for every unmet requirement",
              responses={200: {"description": "{cards: [...]}; a Bad Request card for malformed input"},
                         401: {"description": "no or bad token"}, 403: {"description": "not a prescriber"},
-                        404: {"description": "no such service"}, 413: {"description": "body too large"}})
+                        404: {"description": "no such service"}, 413: {"description": "body too large"},
+                        412: {"description": "a missing prefetch could not be read from the EHR: a card says why"}})
 async def service(service_id: ServiceId, request: Request, credentials: Credentials) -> JSONResponse:
     body = await body_of(request)  # first: the EHR's user is named in its context.userId
     if body is None:
@@ -59,12 +61,20 @@ def _respond(request: Request, credentials: HTTPAuthorizationCredentials | None,
     if service_id not in cds.SERVICES:
         return JSONResponse({"detail": f"no CDS service {service_id!r}"}, status_code=404)
     hook_name = cds.SERVICES[service_id]["hook"]
+    settings = call.app.settings
+    fetch = cds_service.from_ehr(settings, call.issuer, tuple(call.app.programs.values()), call.ctx.now)
     try:
-        hook = cds.parse_hook(hook_name, body)
+        hook = cds.parse_hook(hook_name, body, fetch)  # before the unit of work: no transaction waits on the EHR
         with call.app.uow() as uow:
-            answer = cds_service.cards(uow, call.ctx, call.caller, hook, call.app.settings.public_base_url)
+            answer = cds_service.cards(uow, call.ctx, call.caller, hook, settings.public_base_url)
     except cds.UnacceptableValue as bad:
         return JSONResponse({"detail": str(bad), "field": bad.field}, status_code=422)
+    except cds.FhirServerRefused as refused:  # request forgery guard (G-3): audited, nothing fetched
+        call.refused("AUTH_FHIR_SERVER_NOT_ALLOWED", str(refused),
+                     "send the prefetch, or ask the REMS administrator to allow-list this FHIR server")
+        return JSONResponse({"cards": [cds.bad_request(str(refused))]})
+    except cds.EhrUnreadable as down:  # CDS Hooks 2.0: 412 when the data cannot be obtained
+        return JSONResponse({"cards": [cds.ehr_unreadable(str(down))]}, status_code=412)
     except cds.BadHook as bad:
         return JSONResponse({"cards": [cds.bad_request(str(bad))]})
     if answer.refused:
