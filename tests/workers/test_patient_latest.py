@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Connection, Engine, insert, select
 
 from rems.adapters import orm
 from rems.adapters.database import migrate
@@ -67,19 +67,25 @@ def _history(engine: Engine, s: Scenario, patient_id: str, rng: random.Random, n
                 c.execute(insert(orm.patient_surveys).values(id=f"ps_{key}", patient_id=patient_id,
                                                              completed_at=moment, respondent="patient"))
             else:
-                c.execute(insert(orm.prescriptions).values(
-                    id=f"rx_{key}", program_id=s.program, patient_id=patient_id, prescriber_id=s.prescriber_id,
-                    category="adult_frp", days_supply=28, quantity=28, refills=0,
-                    contraception_counselling_attested=True, requested_at=moment, state="dispensed",
-                    number=f"N-{key}", version=1))
-                c.execute(insert(orm.confirmations).values(
-                    id=f"cf_{key}", number=f"C-{key}", prescription_id=f"rx_{key}", pharmacy_id=s.pharmacy_id,
-                    issued_at=moment, expires_at=moment + timedelta(days=1), state="used", version=1))
-                c.execute(insert(orm.dispenses).values(
-                    id=f"ds_{key}", prescription_id=f"rx_{key}", confirmation_id=f"cf_{key}",
-                    pharmacy_id=s.pharmacy_id, patient_id=patient_id, dispensed_at=moment,
-                    days_supply=rng.choice([7, 14, 28]), counselled=True, education_checklist_completed=True,
-                    medication_guide_given=True))
+                dispense_row(c, s, patient_id, key, moment, rng.choice([7, 14, 28]))
+
+
+def dispense_row(c: Connection, s: Scenario, patient_id: str, key: str, moment: datetime, supply: int) -> None:
+    """A dispense of `supply` days at `moment`, with its own authorization and confirmation, written
+    as rows (the gate is not what is tested here)."""
+    c.execute(insert(orm.prescriptions).values(
+        id=f"rx_{key}", program_id=s.program, patient_id=patient_id, prescriber_id=s.prescriber_id,
+        category="adult_frp", days_supply=28, quantity=28, refills=0,
+        contraception_counselling_attested=True, requested_at=moment, state="dispensed",
+        number=f"N-{key}", version=1))
+    c.execute(insert(orm.confirmations).values(
+        id=f"cf_{key}", number=f"C-{key}", prescription_id=f"rx_{key}", pharmacy_id=s.pharmacy_id,
+        issued_at=moment, expires_at=moment + timedelta(days=1), state="used", version=1))
+    c.execute(insert(orm.dispenses).values(
+        id=f"ds_{key}", prescription_id=f"rx_{key}", confirmation_id=f"cf_{key}",
+        pharmacy_id=s.pharmacy_id, patient_id=patient_id, dispensed_at=moment,
+        days_supply=supply, counselled=True, education_checklist_completed=True,
+        medication_guide_given=True))
 
 
 PROGRAMS = ("pomalidomide", "mycophenolate")  # two programs, patients of each interleaved (0021)
