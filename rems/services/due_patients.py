@@ -5,7 +5,8 @@ puts the due date inside the window for one of the program intervals, through a 
 indexed column; the exact due date then comes from the domain functions the gate uses, on the
 candidates' records loaded in a few IN queries. The latest test, survey and dispense of each
 patient are kept on write in `patient_latest` (migration 0014, issue 14 item 6), so no query steps
-over a patient's older history to find them."""
+over a patient's older history to find them; with the patient's program (migration 0021), so R28's
+ranges are each program's own (_per_program)."""
 
 from __future__ import annotations
 
