@@ -396,10 +396,13 @@ patient_latest = Table(
     Column("last_negative_test_at", UTCDateTime), Column("last_negative_sensitivity", Integer),
     Column("last_survey_at", UTCDateTime), Column("first_dispense_at", UTCDateTime),
     Column("last_dispense_at", UTCDateTime), Column("last_dispense_supply", Integer),
+    # migration 0021: the patient's program (set by the triggers from patients), so R28's ranges
+    # are chosen per program on (program_id, supply, latest dispense)
+    Column("program_id", String(40), nullable=False),
     Index("ix_patient_latest_test", "last_negative_test_at"),
     Index("ix_patient_latest_sensitivity", "last_negative_sensitivity"),
     Index("ix_patient_latest_survey", "last_survey_at"),
-    Index("ix_patient_latest_dispense", "last_dispense_supply", "last_dispense_at"))
+    Index("ix_patient_latest_program_dispense", "program_id", "last_dispense_supply", "last_dispense_at"))
 # Issue 16 item 3 (questionnaires lane, migration 0017): every submitted form; a failed survey is
 # kept here only (patient_surveys holds the passed ones, which alone satisfy R20).
 form_responses = Table(

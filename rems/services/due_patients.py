@@ -5,11 +5,12 @@ puts the due date inside the window for one of the program intervals, through a 
 indexed column; the exact due date then comes from the domain functions the gate uses, on the
 candidates' records loaded in a few IN queries. The latest test, survey and dispense of each
 patient are kept on write in `patient_latest` (migration 0014, issue 14 item 6), so no query steps
-over a patient's older history to find them."""
+over a patient's older history to find them; with the patient's program (migration 0021), so R28's
+ranges are each program's own (_per_program)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -224,22 +225,22 @@ def lab_tests(uow: UnitOfWork, w: Window) -> list[Reminder]:
 def patient_surveys(uow: UnitOfWork, w: Window) -> list[Reminder]:
     """R20: the patient survey coming due, due, overdue (schedule.survey_due: one survey for each
     prescription, needed by the day the next one can be dispensed)."""
-    all_params = _all_params(uow, w)
-    intervals = {r.interval_days for p in all_params for r in p.survey.values()}
-    lt = orm.patient_latest.c  # migration 0014: each patient's latest survey and dispense
+    intervals = {r.interval_days for p in _all_params(uow, w) for r in p.survey.values()}
+    lt = orm.patient_latest.c  # migrations 0014, 0021: each patient's latest survey and dispense, program
     # A survey counts to the end of a local date (T1): a day either side covers every zone.
     around = {days + shift for days in intervals for shift in (-1, 0, 1)}
     by_survey = select(lt.patient_id).where(_anchored(lt.last_survey_at, w, around))
     # Once a dispense follows the last survey, the next survey is due when the next dispense may
     # be made (R28's window opens): select on that date, one range per days_supply on the
-    # (days_supply, dispensed_at) index (as refill_windows), for latest dispenses with no survey
-    # after them. The window opens at least `supply - refill_window_days` days after the latest
-    # dispense and at most its supply and a day after it; a day either side covers every zone.
-    ranges = [and_(lt.last_dispense_supply == supply, lt.last_dispense_at >= w.start - timedelta(days=supply + 2),
-                   lt.last_dispense_at < w.end + timedelta(days=1 - off))
-              for supply, off in _supply_offsets(all_params)]
+    # (program_id, days_supply, dispensed_at) index, each program's own (as refill_windows), for
+    # latest dispenses with no survey after them. The window opens at least `supply -
+    # refill_window_days` days after the latest dispense and at most its supply and a day after
+    # it; a day either side covers every zone.
+    ranges = _per_program(uow, w, lambda supply, off: and_(
+        lt.last_dispense_supply == supply, lt.last_dispense_at >= w.start - timedelta(days=supply + 2),
+        lt.last_dispense_at < w.end + timedelta(days=1 - off)))
     by_dispense = select(lt.patient_id).where(
-        or_(false(), *ranges), or_(lt.last_survey_at.is_(None), lt.last_survey_at <= lt.last_dispense_at))
+        ranges, or_(lt.last_survey_at.is_(None), lt.last_survey_at <= lt.last_dispense_at))
     out = []
     for b in _live(_load(uow, _candidates(uow, by_survey) + _candidates(uow, by_dispense), "surveys", "dispenses"),
                    LIVE_PATIENT_STATES):
@@ -256,10 +257,22 @@ def patient_surveys(uow: UnitOfWork, w: Window) -> list[Reminder]:
     return out
 
 
-def _supply_offsets(all_params: list[Parameters]) -> list[tuple[int, int]]:
+def _supply_offsets(params: Parameters) -> list[tuple[int, int]]:
     """(days_supply, days from a dispense of that supply until R28's window can open at the earliest)."""
-    return sorted({(supply, supply - p.refill_window_days) for p in all_params
-                   for supply in range(1, p.max_supply_days + 1)})
+    return [(supply, supply - params.refill_window_days) for supply in range(1, params.max_supply_days + 1)]
+
+
+def _per_program(uow: UnitOfWork, w: Window, supply_range: Callable[[int, int], Any]) -> Any:
+    """R28's ranges on patient_latest, each program's own (migration 0021): `program_id = X AND
+    (one range per days_supply from X's refill window and largest supply)`, OR-ed over the
+    programs, on the (program_id, supply, latest dispense) index. Built from every program's
+    parameters for every patient, one program's wide window (30 days) selected every patient of
+    the others dispensed within it, and the candidates grew with the population."""
+    lt = orm.patient_latest.c
+    return or_(false(), *(and_(lt.program_id == program_id,
+                               or_(false(), *(supply_range(supply, off)
+                                              for supply, off in _supply_offsets(schedule.params_at(program, w.now)))))
+                          for program_id, program in sorted(uow.programs.items())))
 
 
 def still_counting(dispenses: list[Any], window_days: int) -> list[Any]:
@@ -288,16 +301,14 @@ def _refill_opens(uow: UnitOfWork, b: Bundle, window_days: int, tz: str) -> date
 def refill_windows(uow: UnitOfWork, w: Window) -> list[Reminder]:
     """R28: the window for the next dispense opened (at most N days of supply left), remind once
     it has opened, within the lookback."""
-    all_params = _all_params(uow, w)
-    lt = orm.patient_latest.c  # migration 0014: each patient's latest dispense and its supply
-    # One range per days_supply on the (supply, latest dispense) index: opens = dispensed_at +
-    # days_supply - refill_window_days must fall between the window's start and now.
-    offsets = _supply_offsets(all_params)
-    # Earlier dispenses still on hand only delay the opening, by at most the latest's own supply
-    # and a day (it was dispensed with at most the window on hand).
-    ranges = [and_(lt.last_dispense_supply == supply, lt.last_dispense_at >= w.start - timedelta(days=supply + 1),
-                   lt.last_dispense_at <= w.now - timedelta(days=off)) for supply, off in offsets]
-    query = select(lt.patient_id).where(or_(false(), *ranges))
+    lt = orm.patient_latest.c  # migrations 0014, 0021: each patient's latest dispense, its supply, program
+    # Per program, one range per days_supply on the (program, supply, latest dispense) index:
+    # opens = dispensed_at + days_supply - refill_window_days must fall between the window's start
+    # and now. Earlier dispenses still on hand only delay the opening, by at most the latest's own
+    # supply and a day (it was dispensed with at most the window on hand).
+    query = select(lt.patient_id).where(_per_program(uow, w, lambda supply, off: and_(
+        lt.last_dispense_supply == supply, lt.last_dispense_at >= w.start - timedelta(days=supply + 1),
+        lt.last_dispense_at <= w.now - timedelta(days=off))))
     out = []
     for b in _live(_load(uow, _candidates(uow, query), "dispenses"), ("active",)):
         last = b.dispenses[-1]
