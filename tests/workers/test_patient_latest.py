@@ -110,7 +110,7 @@ def test_the_service_writes_keep_it_too(app: App) -> None:
     assert kept["last_dispense_at"] is not None and kept["last_negative_test_at"] is not None
 
 
-@pytest.mark.parametrize("before", ["0010", "0017"])  # before 0014 (no table); before 0021 (no program)
+@pytest.mark.parametrize("before", ["0010", "0018"])  # before 0014 (no table); before 0021 (no program)
 def test_the_migration_fills_it_from_the_history_already_there(app: App, before: str) -> None:
     rng = random.Random(6)
     patients = []
@@ -121,7 +121,7 @@ def test_the_migration_fills_it_from_the_history_already_there(app: App, before:
             _history(app.engine, s, s.patient_id, rng, n)
             patients.append((s.patient_id, program))
     migrate(app.engine, before, "downgrade")
-    if before == "0017":  # history recorded under 0014's triggers, which keep no program
+    if before == "0018":  # history recorded under 0014's triggers, which keep no program
         late = Scenario(app, program=PROGRAMS[1]).certified_prescriber().certified_pharmacy()
         late.enrolled("adult_frp").ready()
         _history(app.engine, late, late.patient_id, rng, 4)
