@@ -49,10 +49,23 @@ def _labelled(table: Any, prefix: str) -> list[Any]:
     return [c.label(f"{prefix}_{c.name}") for c in table.c]
 
 
+_configured = False
+
+
+def _configure() -> None:
+    global _configured
+    configure_mappers()
+    _configured = True
+
+
 def detached(cls: type[T], values: dict[str, Any]) -> T:
     """A read-only domain object: its column attributes set plainly, no ORM state at all (the
     mapped constructor's instrumentation cost more than the SQL; a profile showed it). Reading it
-    is ordinary; adding it to a session or setting an attribute fails loudly, never silently."""
+    is ordinary; adding it to a session or setting an attribute fails loudly, never silently.
+    The mappers must be configured first: an attribute of a class whose mapper is not configured
+    yet has no implementation (a process whose first read is this one, e.g. `rems program status`)."""
+    if not _configured:
+        _configure()
     entity: T = cls.__new__(cls)
     entity.__dict__.update(values)
     return entity

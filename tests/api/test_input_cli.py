@@ -9,11 +9,13 @@ from pathlib import Path
 import pytest
 
 from rems.cli.main import run
+from rems.cli.output import state
 
 
 def _run(args: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
          capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
     monkeypatch.setenv("REMS_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.setattr(state, "app", None)  # the CLI keeps its application per process: this test's database
     monkeypatch.setattr(sys, "argv", ["rems", *args])
     try:
         run()

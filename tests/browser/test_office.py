@@ -20,6 +20,7 @@ from tests.browser.a11y import assert_fits
 from tests.browser.axe import assert_axe_clean
 from tests.browser.conftest import NARROW, Server, shot
 from tests.browser.test_dashboard import _sign_in_with_the_keyboard
+from tests.web import survey_answers
 
 OpenPage = Callable[..., Page]
 
@@ -49,8 +50,12 @@ def test_contact_details_and_the_strength_from_enrollment_to_the_counter(
     expect(doc.get_by_test_id("contact-preferred")).to_have_text("text message")
     doc.get_by_label("Quantity (capsules)").fill("28")
     doc.get_by_label("Strength (optional)").fill("4 mg")
-    doc.get_by_label("I completed the prescriber survey for this prescription (R19)").check()
     doc.get_by_role("button", name="Request the authorization").click()
+    # issue 16.3: R19 is the program's prescriber survey, answered on its own page
+    doc.get_by_role("link", name="Prescriber survey (R19): answer it, then authorize").click()
+    for link_id, answer in survey_answers.PRESCRIBER.items():
+        doc.locator(f'select[name="{link_id}"]').select_option(answer)
+    doc.get_by_role("button", name="Submit the survey (R19)").click()
     number = doc.get_by_test_id("authorization-number").inner_text()
     expect(doc.locator('td[data-label="Strength"]').first).to_have_text("4 mg")
     assert_axe_clean(doc)
