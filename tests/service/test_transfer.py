@@ -233,14 +233,23 @@ def test_a_program_among_others_exports_its_records_and_the_chain_reduced_to_has
 
 
 def test_no_token_secret_hash_or_contact_is_exported(app: App, tmp_path: Path) -> None:
-    from rems.services import notifications, tokens
+    from rems.services import contacts, notifications, tokens
     s = populated(app)
     secret = s.call(tokens.issue_token, tokens.IssueToken(role="prescriber", actor_id=s.prescriber_id,
                                                           expires_in_days=3)).secret
     with app.engine.connect() as connection:
         digest = connection.execute(select(orm.api_tokens.c.token_hash)).scalar()
     s.call(notifications.set_contact, f"patient:{s.patient_id}", "patient@example.org", None)
+
+    def enrolment_contact(uow: Any, ctx: Context) -> None:  # issue 18: taken at enrollment
+        contacts.record(uow, ctx, "patient", s.patient_id, contacts.Contact(
+            phone="+15550100199", email="enrolled@example.org", guardian_email="guardian@example.org"))
+        uow.commit()
+    s.call(enrolment_contact)
     exported(app, s, tmp_path / "out")
     everything = "".join(p.read_text(encoding="utf-8") for p in (tmp_path / "out").iterdir())
     assert secret not in everything and str(digest) not in everything
     assert "patient@example.org" not in everything
+    assert rows(app, orm.contact_details) == 1  # recorded, and none of it leaves with the export
+    for value in ("+15550100199", "enrolled@example.org", "guardian@example.org"):
+        assert value not in everything
