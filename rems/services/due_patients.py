@@ -265,9 +265,9 @@ def _supply_offsets(params: Parameters) -> list[tuple[int, int]]:
 def _per_program(uow: UnitOfWork, w: Window, supply_range: Callable[[int, int], Any]) -> Any:
     """R28's ranges on patient_latest, each program's own (migration 0021): `program_id = X AND
     (one range per days_supply from X's refill window and largest supply)`, OR-ed over the
-    programs, on the (program_id, supply, latest dispense) index. Built from every program's
-    parameters for every patient, one program's wide window (30 days) selected every patient of
-    the others dispensed within it, and the candidates grew with the population."""
+    programs, on the (program_id, supply, latest dispense) index. (Before 0021 the ranges of every
+    program applied to every patient: one program's wide window, 30 days, selected every patient of
+    the others dispensed within it, and the candidates grew with the population.)"""
     lt = orm.patient_latest.c
     return or_(false(), *(and_(lt.program_id == program_id,
                                or_(false(), *(supply_range(supply, off)
