@@ -17,9 +17,10 @@ from pydantic import BaseModel
 from sqlalchemy import Column, DateTime, Engine, Integer, MetaData, String, Table, insert, select
 
 from rems.adapters.orm import prescriptions
+from rems.adapters.uow import UnitOfWork
 from rems.api.calls import Calls, reader, writer
 from rems.domain.errors import NotFound
-from rems.services.uow import Context, UnitOfWork
+from rems.services.context import Context
 
 metadata = MetaData()
 bench_writes = Table(  # created by the harness in the benchmark database only, never migrated

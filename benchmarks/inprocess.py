@@ -14,10 +14,10 @@ from rems.bootstrap import App
 from rems.domain import gate
 from rems.domain.gate import Records
 from rems.domain.model import Patient, Pharmacy
-from rems.services import prescriptions
 from rems.services.commands import PharmacyRequest, parse
-from rems.services.records import load_records
-from rems.services.uow import Context
+from rems.services.context import Context
+from rems.services.dispensing import prescriptions
+from rems.services.dispensing.records import load_records
 
 
 def summarize(seconds: Sequence[float]) -> dict[str, float]:

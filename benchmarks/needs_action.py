@@ -16,10 +16,12 @@ from typing import Any
 
 from sqlalchemy import event
 
+from rems.adapters.uow import UnitOfWork
 from rems.bootstrap import bootstrap
-from rems.services import prescriptions, web_queries
 from rems.services.commands import RecordDispense, parse
-from rems.services.uow import Context, UnitOfWork
+from rems.services.context import Context
+from rems.services.dispensing import prescriptions
+from rems.services.views import web_queries
 from rems.settings import Settings
 from tests.api.world import World
 

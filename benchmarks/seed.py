@@ -25,7 +25,7 @@ from rems.domain.categories import FRP_CATEGORIES, category_of
 from rems.domain.identity import name_key
 from rems.domain.inputs import npi_check_digit
 from rems.domain.model import Patient
-from rems.services import audit_chain
+from rems.services.audit import audit_chain
 from workflows.program import PROGRAM_DIR, Parameters, load_program
 
 PROGRAM = "pomalidomide"  # the seeded population's program (patients, prescriptions, certifications)

@@ -14,8 +14,8 @@ from benchmarks import bare, databases, inprocess, interleave, load, overload, s
 from benchmarks.report import Row
 from benchmarks.server import rss_kib, serving
 from rems.bootstrap import App, bootstrap
-from rems.services.tokens import IssueToken, issue_token
-from rems.services.uow import Context
+from rems.services.access.tokens import IssueToken, issue_token
+from rems.services.context import Context
 from rems.settings import Settings
 
 TOKENS = 8  # pharmacies with a token: the load comes from several counters

@@ -35,10 +35,10 @@ from benchmarks.report import Row
 from benchmarks.server import ROOT, free_port, rss_kib
 from rems.adapters import orm
 from rems.bootstrap import App, bootstrap
-from rems.services import notifications
-from rems.services.reminders import Window, find_due, sweep_reminders
-from rems.services.sweeps import expire_due
-from rems.services.uow import Context
+from rems.services.context import Context
+from rems.services.reminders import notifications
+from rems.services.reminders.reminders import Window, find_due, sweep_reminders
+from rems.services.reminders.sweeps import expire_due
 from rems.settings import Settings
 
 GOAL_SWEEP_S = 5.0
@@ -337,7 +337,7 @@ def explain(size: int, due: int, workdir: Path) -> None:
     the plan (EXPLAIN ANALYZE, BUFFERS) of every statement it ran, slowest first."""
     from sqlalchemy import event
 
-    from rems.services.reminders import finders
+    from rems.services.reminders.reminders import finders
     with databases.database("postgresql", workdir) as url:
         app = bootstrap(Settings(env="development", database_url=url))
         app.migrate()

@@ -34,9 +34,9 @@ from sqlalchemy import create_engine, event, insert
 from benchmarks import bare, databases, seed
 from rems.adapters.sqlite_writers import WriterQueue
 from rems.bootstrap import bootstrap
-from rems.services import optimistic, prescriptions
 from rems.services.commands import PharmacyRequest, RecordDispense, parse
-from rems.services.uow import Context
+from rems.services.context import Context
+from rems.services.dispensing import optimistic, prescriptions
 from rems.settings import Settings
 
 
@@ -154,7 +154,7 @@ def measure(kind: str, workdir: Path, patients: int, rounds: int, threads: int, 
             results = {"bare": _run(threads, list(range(10**6)), bare_write, seconds)}
             mine = numbers[r * share:(r + 1) * share]
             # --locked: half the round's work decided under the write lock as before issue 14
-            # item 3's optimistic path (rems/services/optimistic.py), in A B / B A order by round.
+            # item 3's optimistic path (rems/services/dispensing/optimistic.py), in A B / B A order by round.
             ways = ([False, True] if r % 2 == 0 else [True, False]) if locked else [False]
             for way, work in zip(ways, (mine[:len(mine) // 2], mine[len(mine) // 2:]) if locked else (mine,),
                                  strict=True):
@@ -218,9 +218,11 @@ class _Parts:
 def _wrap_parts(parts: _Parts) -> list[Callable[[], None]]:
     from sqlalchemy.orm import Session
 
+    from rems.adapters.uow import UnitOfWork
     from rems.domain import gate
-    from rems.services import audit_chain, program_status, records
-    from rems.services.uow import UnitOfWork
+    from rems.services.audit import audit_chain
+    from rems.services.dispensing import records
+    from rems.services.programs import program_status
     return [
         parts.wrap(optimistic, "_ahead", "snapshot: the gate's reads and decision before the write lock"),
         parts.wrap(records, "_records", "  the gate's history: statement and records (in the snapshot on SQLite)"),

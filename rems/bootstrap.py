@@ -10,11 +10,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from rems.adapters.database import make_engine, migrate, session_factory
 from rems.adapters.orm import start_mappers
+from rems.adapters.uow import UnitOfWork
 from rems.interop import loop
 from rems.services import commit_hooks
-from rems.services.audit_chain import SEALER
-from rems.services.audit_sealer import Sealer
-from rems.services.uow import UnitOfWork
+from rems.services.audit.audit_chain import SEALER
+from rems.services.audit.audit_sealer import Sealer
 from rems.settings import Settings
 from workflows.products import check_product_overlaps
 from workflows.program import Program, load_programs

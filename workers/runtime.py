@@ -13,8 +13,8 @@ from rems.adapters.notify.smtp import SmtpChannel
 from rems.adapters.notify.webhook import WebhookChannel
 from rems.bootstrap import App, bootstrap
 from rems.interop import loop_channels
-from rems.services.notifications import Policy
-from rems.services.uow import Context
+from rems.services.context import Context
+from rems.services.reminders.notifications import Policy
 from rems.settings import Settings
 
 

@@ -11,9 +11,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from rems.services import delivery, notifications
-from rems.services.reminders import sweep_reminders
-from rems.services.sweeps import expire_due
+from rems.services.reminders import delivery, notifications
+from rems.services.reminders.reminders import sweep_reminders
+from rems.services.reminders.sweeps import expire_due
 from rems.settings import Settings
 from workers.app import app
 from workers.runtime import Runtime, runtime
@@ -51,7 +51,7 @@ def relay_body(rt: Runtime, publish: Publish) -> int:
 
 
 def send_body(rt: Runtime, notification_ids: list[str]) -> dict[str, str]:
-    """Each id's outcome (rems.services.delivery.deliver_batch)."""
+    """Each id's outcome (rems.services.reminders.delivery.deliver_batch)."""
     return delivery.deliver_batch(rt.app.uow, rt.channels, lambda: rt.context("worker:notify"),
                                   notification_ids, rt.policy)
 

@@ -270,7 +270,7 @@ def start_mappers() -> None:
         mapper_registry.map_imperatively(cls, table)
 
 # Issue 4: the reminder outbox. The natural key makes a reminder at-most-once however often the
-# sweep runs; state changes are compare-and-set UPDATEs (rems/services/notifications.py).
+# sweep runs; state changes are compare-and-set UPDATEs (rems/services/reminders/notifications.py).
 notifications = Table(
     "notifications", metadata, _id(), Column("recipient", String(80), nullable=False),
     Column("kind", String(40), nullable=False), Column("subject", String(32), nullable=False),

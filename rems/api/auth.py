@@ -20,9 +20,9 @@ from rems.bootstrap import App
 from rems.domain.access import token_hash
 from rems.domain.requirements import need
 from rems.metrics import REFUSALS
+from rems.services.access.tokens import authenticate
+from rems.services.context import Context
 from rems.services.lifecycle import audit
-from rems.services.tokens import authenticate
-from rems.services.uow import Context
 
 bearer = HTTPBearer(auto_error=False, scheme_name="bearer",
                     description="A token from `rems token create --role … --actor …`")

@@ -13,12 +13,13 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel
 
+from rems.adapters.uow import UnitOfWork
 from rems.api import idempotency
 from rems.api.auth import Principal, application, bearer, clock, current_principal, refuse, request_id, role
 from rems.api.idempotency import Fingerprint
 from rems.domain.errors import DomainError, NotFound
-from rems.services import retry
-from rems.services.uow import Context, UnitOfWork
+from rems.services.context import Context
+from rems.services.dispensing import retry
 
 T = TypeVar("T")
 R = TypeVar("R")

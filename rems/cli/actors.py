@@ -9,10 +9,11 @@ import typer
 from rems.cli.output import call, emit_model, local, state
 
 if TYPE_CHECKING:
-    from rems.services.uow import Context, UnitOfWork
+    from rems.adapters.uow import UnitOfWork
+    from rems.services.context import Context
 
 Kind = Literal["prescriber", "pharmacy"]
-# rems.services.certification.TRIGGERS, spelled here so that `rems --help` loads no service
+# rems.services.enrollment.certification.TRIGGERS, spelled here so that `rems --help` loads no service
 # (tests/unit/test_cli_lazy.py keeps the two equal).
 TRIGGERS = ("certify", "suspend", "reinstate", "lapse", "recertify", "revoke")
 
@@ -28,8 +29,8 @@ def enroll_prescriber(name: str = typer.Option(...), npi: str = typer.Option(...
                       office_email: str = typer.Option(None, help="Office e-mail address")) -> None:
     """Enroll a prescriber (certify next); the office's contact details are never logged."""
     from rems.api.schemas.outputs import PrescriberOut
-    from rems.services import certification
     from rems.services.commands import EnrollPrescriber, parse
+    from rems.services.enrollment import certification
     cmd = parse(EnrollPrescriber, name=name, npi=npi, attested=attested,
                 education_reviewed=education_reviewed, office_phone=office_phone, office_email=office_email)
     p = call(certification.enroll_prescriber, cmd)
@@ -43,8 +44,8 @@ def enroll_pharmacy(name: str = typer.Option(...), ncpdp_id: str = typer.Option(
                     records_and_audits_accepted: bool = typer.Option(False)) -> None:
     """Enroll a pharmacy through its authorized representative (certify next)."""
     from rems.api.schemas.outputs import PharmacyOut
-    from rems.services import certification
     from rems.services.commands import EnrollPharmacy, parse
+    from rems.services.enrollment import certification
     cmd = parse(EnrollPharmacy, name=name, ncpdp_id=ncpdp_id,
                 representative_enrolled=representative_enrolled, staff_trained=staff_trained,
                 records_and_audits_accepted=records_and_audits_accepted)
@@ -54,7 +55,7 @@ def enroll_pharmacy(name: str = typer.Option(...), ncpdp_id: str = typer.Option(
 
 def _program(program: str | None) -> str:
     """R1, R25: the program named, or the default where it is the only program loaded (else exit 2)."""
-    from rems.services import certification
+    from rems.services.enrollment import certification
     app = state.get_app()
     return certification.program_of(app.programs, program, app.settings.default_program, "--program")
 
@@ -66,7 +67,7 @@ def _certification_command(group: typer.Typer, kind: Kind, trigger: str) -> None
     def command(record_id: str = typer.Argument(..., metavar="ID"),
                 program: str | None = typer.Option(None, "--program", help=PROGRAM_HELP)) -> None:
         from rems.api.schemas.outputs import CertificationOut
-        from rems.services import certification
+        from rems.services.enrollment import certification
         c = call(certification.change_certification, kind, record_id, trigger, _program(program))
         emit_model(CertificationOut.of(c), f"{kind} {c.holder_id} in {c.program_id}: {c.state}")
     command.__doc__ = f"{trigger.capitalize()} a {kind} in one program (audited; R1, R3, R25)."
@@ -76,7 +77,7 @@ def _certification_command(group: typer.Typer, kind: Kind, trigger: str) -> None
 def _show_command(group: typer.Typer, kind: Kind) -> None:
     def read(uow: UnitOfWork, ctx: Context, record_id: str) -> Any:
         from rems.api.schemas.outputs import PharmacyOut, PrescriberOut
-        from rems.services import queries
+        from rems.services.views import queries
         if kind == "prescriber":
             return PrescriberOut.found(queries.prescriber(uow, ctx, record_id))
         return PharmacyOut.found(queries.pharmacy(uow, ctx, record_id))

@@ -13,8 +13,9 @@ from rems.cli.output import call, emit, fail, local, utc
 from rems.domain.errors import InvalidInput
 
 if TYPE_CHECKING:
-    from rems.services import audit_verify
-    from rems.services.uow import Context, UnitOfWork
+    from rems.adapters.uow import UnitOfWork
+    from rems.services.audit import audit_verify
+    from rems.services.context import Context
 
 # Documented in docs/cli.md: the audit chain does not verify (an entry altered, inserted, removed).
 EXIT_TAMPERED = 7
@@ -49,7 +50,7 @@ def _change(before: str | None, after: str | None) -> str:
 
 
 def _read_head(path: Path) -> audit_verify.Head:
-    from rems.services import audit_verify
+    from rems.services.audit import audit_verify
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as error:
@@ -73,7 +74,7 @@ def verify(head: Path = typer.Option(None, "--head", help="A head exported by `r
                                                            "also fail if the chain no longer holds it")
            ) -> None:
     """Walk the hash chain; exit 7 naming the first entry altered, inserted or removed."""
-    from rems.services import audit_verify
+    from rems.services.audit import audit_verify
     anchor = _read_head(head) if head is not None else None
     result = call(audit_verify.verify, anchor)
     if not result.ok:
@@ -86,7 +87,7 @@ def verify(head: Path = typer.Option(None, "--head", help="A head exported by `r
 def export_head(out: Path = typer.Option(None, "--out", help="Write the head to this file as JSON")
                 ) -> None:
     """Verify the chain and print (or write) its head: keep it elsewhere, check with verify --head."""
-    from rems.services import audit_verify
+    from rems.services.audit import audit_verify
     result = call(audit_verify.head)
     if not result.ok:
         _broken(result)

@@ -10,7 +10,7 @@ from rems.cli.output import EXIT_REFUSED, call, emit, emit_model, local, show_de
 from rems.cli.output import state as cli
 
 if TYPE_CHECKING:
-    from rems.services.prescriptions import Outcome
+    from rems.services.dispensing.prescriptions import Outcome
 
 rx = typer.Typer(help="Prescriptions and authorizations (R19, R22-R24).", no_args_is_help=True)
 
@@ -41,8 +41,8 @@ def request(patient_id: str, prescriber: str = typer.Option(...),
                                                       "its units a day (docs/products.md)"),
             strength: str | None = typer.Option(None, help='The strength ordered, e.g. "4 mg"')) -> None:
     """Write a prescription and ask for its authorization number (kept pending if refused)."""
-    from rems.services import prescriptions as svc
     from rems.services.commands import RequestAuthorization, parse
+    from rems.services.dispensing import prescriptions as svc
     cmd = parse(RequestAuthorization, patient_id=patient_id, prescriber_id=prescriber,
                 days_supply=days_supply, quantity=quantity, refills=refills,
                 contraception_counselling_attested=contraception_attested,
@@ -53,7 +53,7 @@ def request(patient_id: str, prescriber: str = typer.Option(...),
 @rx.command("authorize")
 def authorize(prescription_id: str, prescriber: str = typer.Option(...)) -> None:
     """Retry the authorization of a pending prescription."""
-    from rems.services import prescriptions as svc
+    from rems.services.dispensing import prescriptions as svc
     show_outcome(call(svc.authorize, prescription_id, prescriber))
 
 
@@ -61,7 +61,7 @@ def authorize(prescription_id: str, prescriber: str = typer.Option(...)) -> None
 def void(prescription_id: str) -> None:
     """Void a prescription and any live confirmation (audited)."""
     from rems.api.schemas.outputs import PrescriptionOut
-    from rems.services import prescriptions as svc
+    from rems.services.dispensing import prescriptions as svc
     p = call(svc.void_prescription, prescription_id)
     emit_model(PrescriptionOut.of(p), f"prescription {p.id}: {p.state}")
 
@@ -69,8 +69,8 @@ def void(prescription_id: str) -> None:
 def check(number: str, pharmacy: str = typer.Option(..., help="Pharmacy id"),
           patient: str = typer.Option(None, help="Patient id, if the pharmacy has it")) -> None:
     """The pharmacy's check: every requirement for a confirmation, met or not."""
-    from rems.services import prescriptions as svc
     from rems.services.commands import PharmacyRequest, parse
+    from rems.services.dispensing import prescriptions as svc
     decision = call(svc.check, parse(PharmacyRequest, number=number, pharmacy_id=pharmacy,
                                      patient_id=patient))
     show_decision(decision, f"authorization {number}")
@@ -81,8 +81,8 @@ def check(number: str, pharmacy: str = typer.Option(..., help="Pharmacy id"),
 def confirm(number: str, pharmacy: str = typer.Option(...), patient: str = typer.Option(None)) -> None:
     """Obtain a confirmation number (R26), valid for the program's window (R27)."""
     from rems.api.schemas.outputs import ConfirmationOut
-    from rems.services import prescriptions as svc
     from rems.services.commands import PharmacyRequest, parse
+    from rems.services.dispensing import prescriptions as svc
     c = call(svc.obtain_confirmation, parse(PharmacyRequest, number=number, pharmacy_id=pharmacy,
                                             patient_id=patient))
     emit_model(ConfirmationOut.of(c), f"confirmation {c.number} (expires {local(c.expires_at)})")
@@ -94,8 +94,8 @@ def dispense(confirmation: str, pharmacy: str = typer.Option(...),
              medication_guide: bool = typer.Option(False, help="R29 Medication Guide given")) -> None:
     """Record the dispense under a confirmation number; every gate is checked again."""
     from rems.api.schemas.outputs import DispenseOut
-    from rems.services import prescriptions as svc
     from rems.services.commands import RecordDispense, parse
+    from rems.services.dispensing import prescriptions as svc
     d = call(svc.record_dispense, parse(
         RecordDispense, confirmation_number=confirmation, pharmacy_id=pharmacy, counselled=counselled,
         education_checklist_completed=checklist, medication_guide_given=medication_guide))
@@ -105,6 +105,6 @@ def dispense(confirmation: str, pharmacy: str = typer.Option(...),
 
 def sweep() -> None:
     """Expire authorizations (R23) and confirmations (R27) past their time, audited."""
-    from rems.services.sweeps import expire_due
+    from rems.services.reminders.sweeps import expire_due
     counts = call(expire_due)
     emit(counts, ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in counts.items()))

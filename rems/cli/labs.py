@@ -22,8 +22,8 @@ def record(patient_id: str, analyte: str = typer.Option(..., help="ALT, AST, ANC
            setting: str = typer.Option("lab", help="lab, office or home")) -> None:
     """Record a lab result of a patient."""
     from rems.api.routers.lab_results import LabResultOut
-    from rems.services import labs as svc
     from rems.services.commands import parse
+    from rems.services.enrollment import labs as svc
     cmd = parse(svc.RecordLabResult, patient_id=patient_id, analyte=analyte, value=value, unit=unit,
                 upper_limit_normal=uln, lower_limit=lower_limit, setting=setting,
                 collected_at=instant(collected_at, "--collected-at", "collected_at") or datetime.now(UTC))
@@ -35,9 +35,10 @@ def record(patient_id: str, analyte: str = typer.Option(..., help="ALT, AST, ANC
 @lab.command("list")
 def list_results(patient_id: str) -> None:
     """A patient's lab results, in collection order."""
+    from rems.adapters.uow import UnitOfWork
     from rems.api.routers.lab_results import LabResultOut
-    from rems.services import labs as svc
-    from rems.services.uow import Context, UnitOfWork
+    from rems.services.context import Context
+    from rems.services.enrollment import labs as svc
 
     def rendered(uow: UnitOfWork, ctx: Context, key: str) -> list[LabResultOut]:
         return [LabResultOut.of(r) for r in svc.lab_results(uow, ctx, key)]  # inside the unit of work

@@ -21,7 +21,7 @@ PROGRAM = typer.Argument(..., help="Program id, e.g. pomalidomide")
 @program.command("status")
 def status(program_id: str = PROGRAM) -> None:
     """The state in force now, the file's [[lifecycle]] blocks and the recorded changes."""
-    from rems.services import program_status
+    from rems.services.programs import program_status
     shown = call(program_status.describe, program_id)
     since = f" since {shown['effective_from']}" if shown["effective_from"] else ""
     lines = [f"{shown['program']}: {shown['state']}{since} ({shown['source']}) {shown['reason']}".rstrip()]
@@ -41,7 +41,7 @@ def set_status(program_id: str = PROGRAM,
                reason: str = typer.Option(..., help="Why (e.g. the FDA action)")) -> None:
     """Record a lifecycle change, audited with the actor (--actor) and the reason."""
     from rems.api.routers.programs import StatusChangeOut
-    from rems.services import program_status
+    from rems.services.programs import program_status
     try:
         day = date.fromisoformat(effective_from.strip())
     except ValueError:
@@ -55,7 +55,7 @@ def uses(program_id: str = PROGRAM,
          waiver: str = typer.Option(None, help="Only this waiver (enforcement_discretion or a relaxation)")) -> None:
     """Reconciliation: every gate decision allowed by enforcement discretion or a relaxation."""
     from rems.api.routers.programs import WaiverUseOut
-    from rems.services import program_status
+    from rems.services.programs import program_status
     found = call(lambda uow, ctx: [WaiverUseOut.of(u) for u in program_status.uses(uow, ctx, program_id,
                                                                                  waiver)])
     emit([u.model_dump(mode="json") for u in found],
@@ -75,20 +75,20 @@ def activate(program_id: str = PROGRAM, name: str = typer.Argument(..., help="A 
              reason: str = typer.Option(..., help="Why the program's systems cannot be used"),
              hours: int = typer.Option(None, help="Shorter than the declared max_hours")) -> None:
     """Activate a relaxation the program file declares; in force once a second administrator approves."""
-    from rems.services import relaxations
+    from rems.services.programs import relaxations
     _show(call(relaxations.activate, program_id, name, reason, hours), "activated, awaiting approval")
 
 
 @relaxation.command("approve")
 def approve(program_id: str = PROGRAM, activation_id: str = typer.Argument(...)) -> None:
     """Approve an activation (--actor must differ from the one who activated it)."""
-    from rems.services import relaxations
+    from rems.services.programs import relaxations
     _show(call(relaxations.approve, program_id, activation_id), "approved: in force")
 
 
 @relaxation.command("revoke")
 def revoke(program_id: str = PROGRAM, activation_id: str = typer.Argument(...)) -> None:
-    from rems.services import relaxations
+    from rems.services.programs import relaxations
     _show(call(relaxations.revoke, program_id, activation_id), "revoked")
 
 
@@ -96,7 +96,7 @@ def revoke(program_id: str = PROGRAM, activation_id: str = typer.Argument(...)) 
 def list_activations(program_id: str = PROGRAM) -> None:
     """Every activation, oldest first."""
     from rems.api.routers.programs import ActivationOut
-    from rems.services import relaxations
+    from rems.services.programs import relaxations
     found = call(lambda uow, ctx: [ActivationOut.of(a) for a in relaxations.activations(uow, ctx, program_id)])
     emit([a.model_dump(mode="json") for a in found],
          "\n".join(f"{a.id} {a.name}: by {a.activated_by} {local(a.activated_at)}, approved by "

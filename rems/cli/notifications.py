@@ -38,21 +38,21 @@ def list_(state: str = typer.Option(None, help="pending, sending, sent, failed o
           recipient: str = typer.Option(None, help="e.g. patient:pat_…"),
           limit: int = typer.Option(100, min=1, max=500)) -> None:
     """The outbox, newest first."""
-    from rems.services import notifications as outbox
+    from rems.services.reminders import notifications as outbox
     _show(call(outbox.listing, state, recipient, limit))
 
 
 @notifications.command("parked")
 def parked(limit: int = typer.Option(100, min=1, max=500)) -> None:
     """Notifications parked after their last failed attempt (never dropped: act on them)."""
-    from rems.services import notifications as outbox
+    from rems.services.reminders import notifications as outbox
     _show(call(outbox.parked, limit))
 
 
 @notifications.command("retry")
 def retry(notification_id: str = typer.Argument(..., metavar="ID")) -> None:
     """Send a parked notification again, with a fresh set of attempts (audited)."""
-    from rems.services import notifications as outbox
+    from rems.services.reminders import notifications as outbox
     n = call(outbox.retry, notification_id)
     emit(_row(n), f"notification {n.id}: {n.state}")
 
@@ -62,7 +62,7 @@ def contact(recipient: str = typer.Argument(..., help="patient:ID, prescriber:ID
             email: str = typer.Option(None, help="Email address (SMTP channel)"),
             phone: str = typer.Option(None, help="E.164 phone number (webhook/SMS channel)")) -> None:
     """Set where a recipient's reminders go (neither: the outbox only)."""
-    from rems.services import notifications as outbox
+    from rems.services.reminders import notifications as outbox
     c = call(outbox.set_contact, recipient, email, phone)
     channels = [name for name, value in (("email", c.email), ("webhook", c.phone)) if value] or ["outbox"]
     emit({"recipient": c.recipient, "channels": channels}, f"{c.recipient}: {', '.join(channels)}")

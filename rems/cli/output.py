@@ -23,9 +23,9 @@ from rems.logs import request_id, scrub
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
+    from rems.adapters.uow import UnitOfWork
     from rems.bootstrap import App
     from rems.domain.requirements import Decision
-    from rems.services.uow import UnitOfWork
 
 # Exit codes: documented in docs/cli.md; a refusal is not a crash.
 EXIT_BAD_INPUT, EXIT_REFUSED, EXIT_NOT_FOUND, EXIT_CONFLICT, EXIT_SETUP = 2, 3, 4, 5, 6
@@ -50,7 +50,7 @@ state = State()
 
 def call(service: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run one service call in its own unit of work, stamped with actor and time."""
-    from rems.services.uow import Context
+    from rems.services.context import Context
     ctx = Context(actor=state.actor or f"cli:{os.environ.get('USER', 'operator')}",  # one id per run:
                   now=datetime.now(UTC), request_id=request_id.get() or f"cli-{uuid.uuid4().hex[:16]}")
     uow: UnitOfWork

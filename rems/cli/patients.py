@@ -10,7 +10,7 @@ import typer
 from rems.cli.output import call, emit, emit_model, instant, local, local_text
 from rems.domain.errors import InvalidInput
 
-# rems.services.patients.STATE_TRIGGERS, spelled here so that `rems --help` loads no service
+# rems.services.enrollment.patients.STATE_TRIGGERS, spelled here so that `rems --help` loads no service
 # (tests/unit/test_cli_lazy.py keeps the two equal).
 STATE_TRIGGERS = ("interrupt", "resume", "discontinue")
 
@@ -77,8 +77,8 @@ def enroll(prescriber: str = typer.Option(..., help="Prescriber id"),
     """Enroll a patient with a signed PPAF for exactly one risk category (R5); one person, one
     enrollment per program (R34). Contact details are optional and never logged."""
     from rems.api.schemas.outputs import PatientOut
-    from rems.services import patients as svc
     from rems.services.commands import EnrollPatient, parse
+    from rems.services.enrollment import patients as svc
     try:
         cmd = parse(EnrollPatient, program_id=program, prescriber_id=prescriber, name=name, sex=sex,
                     birth_date=birth_date, cycles_regular=not irregular_cycles,
@@ -102,8 +102,8 @@ def renew_ppaf(patient_id: str, category: str = typer.Option(...),
                postmenopausal_since: str | None = POSTMENOPAUSAL) -> None:
     """Sign a new PPAF after a category change (R8): state every current fact of a female (R35)."""
     from rems.api.schemas.outputs import PatientOut
-    from rems.services import patients as svc
     from rems.services.commands import RenewPpaf, parse
+    from rems.services.enrollment import patients as svc
     cmd = parse(RenewPpaf, patient_id=patient_id, ppaf=_ppaf(category, guardian),
                 facts=stated_facts(menarche, hysterectomy, oophorectomy, postmenopausal_since))
     p = call(svc.renew_ppaf, cmd)
@@ -113,7 +113,7 @@ def renew_ppaf(patient_id: str, category: str = typer.Option(...),
 def _patient_command(name: str, help_text: str, service: str, *args: Any) -> None:
     def command(patient_id: str) -> None:
         from rems.api.schemas.outputs import PatientOut
-        from rems.services import patients as svc
+        from rems.services.enrollment import patients as svc
         p = call(getattr(svc, service), patient_id, *args)
         emit_model(PatientOut.of(p), f"patient {p.id}: {p.state}")
     command.__doc__ = help_text
@@ -134,7 +134,7 @@ for _trigger in STATE_TRIGGERS:
 def time_zone(patient_id: str, zone: str = typer.Option(..., help="T1: IANA zone, e.g. America/Chicago")) -> None:
     """Change the patient's time zone: every calendar rule follows it (T1); audited."""
     from rems.api.schemas.persons import TimeZoneOut
-    from rems.services import patients as svc
+    from rems.services.enrollment import patients as svc
     p = call(svc.change_time_zone, patient_id, zone)
     emit_model(TimeZoneOut.of(p), f"patient {p.id}: time zone {p.time_zone}")
 
@@ -143,7 +143,7 @@ def time_zone(patient_id: str, zone: str = typer.Option(..., help="T1: IANA zone
 def cycles(patient_id: str, regular: bool = typer.Option(..., "--regular/--irregular")) -> None:
     """Record whether menstrual cycles are regular (R11 test interval)."""
     from rems.api.schemas.outputs import PatientOut
-    from rems.services import patients as svc
+    from rems.services.enrollment import patients as svc
     p = call(svc.set_cycles, patient_id, regular)
     emit_model(PatientOut.of(p), f"patient {p.id}: cycles {'regular' if regular else 'irregular'}")
 
@@ -156,8 +156,8 @@ def record_test(patient_id: str, result: str = typer.Option(..., help="negative 
                 home_accepted: bool = typer.Option(False, help="Prescriber accepts a home test")) -> None:
     """Record a pregnancy test result."""
     from rems.api.schemas.outputs import PregnancyTestOut
-    from rems.services import patients as svc
     from rems.services.commands import RecordPregnancyTest, parse
+    from rems.services.enrollment import patients as svc
     cmd = parse(RecordPregnancyTest, patient_id=patient_id, result=result,
                 sensitivity_miu_per_ml=sensitivity, setting=setting, home_test_accepted=home_accepted,
                 collected_at=instant(collected_at, "--collected-at", "collected_at") or datetime.now(UTC))
@@ -169,8 +169,8 @@ def record_test(patient_id: str, result: str = typer.Option(..., help="negative 
 def patient_survey(patient_id: str, respondent: str = typer.Option("patient", help="patient or guardian")) -> None:
     """The patient (or a guardian for a child) completes the patient survey (R20, R6)."""
     from rems.api.schemas.outputs import SurveyOut
-    from rems.services import patients as svc
     from rems.services.commands import RecordPatientSurvey, parse
+    from rems.services.enrollment import patients as svc
     s = call(svc.record_patient_survey, parse(RecordPatientSurvey, patient_id=patient_id,
                                                respondent=respondent))
     emit_model(SurveyOut.of(s), f"patient survey {s.id} recorded {local(s.completed_at)}")
@@ -180,14 +180,14 @@ def patient_survey(patient_id: str, respondent: str = typer.Option("patient", he
 def prescriber_survey(prescription_id: str, prescriber: str = typer.Option(...)) -> None:
     """The prescriber survey for a pending prescription (R19); authorizes if every gate holds."""
     from rems.cli.dispensing import show_outcome
-    from rems.services.prescriptions import record_prescriber_survey
+    from rems.services.dispensing.prescriptions import record_prescriber_survey
     show_outcome(call(record_prescriber_survey, prescription_id, prescriber))
 
 
 def status(patient_id: str) -> None:
     """Every gate of a patient, green or red, and what is due next."""
     from rems.api.schemas.outputs import PatientStatusOut
-    from rems.services.status import patient_status
+    from rems.services.views.status import patient_status
     data = call(patient_status, patient_id)
     lines = [f"patient {data['patient_id']} ({data['program']}): {data['state']}, category "
              f"{data['category']} (PPAF: {data['ppaf_category']}), testing: {data['test_phase']}"]

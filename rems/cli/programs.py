@@ -63,7 +63,7 @@ def diff(file: Path = typer.Argument(..., help="The new version's program file (
          changed_only: bool = typer.Option(True, "--changed-only/--all", help="Hide unchanged patients")) -> None:
     """Replay today's patients under the version in force and under FILE on its date: per patient,
     which requirements change and who would be refused or freed. Writes nothing."""
-    from rems.services.program_diff import diff_program
+    from rems.services.programs.program_diff import diff_program
     candidate = _load(file)
     changes = call(diff_program, candidate, on.date() if on else None)
     shown = [c for c in changes if not changed_only or c.outcome != "unchanged"]

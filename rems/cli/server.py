@@ -11,8 +11,9 @@ import typer
 from rems.cli.output import call, emit, state
 
 if TYPE_CHECKING:  # the services load when a command runs, not for `rems --help` (issue 15 item 11)
-    from rems.services import certification
-    from rems.services.uow import Context, UnitOfWork
+    from rems.adapters.uow import UnitOfWork
+    from rems.services.context import Context
+    from rems.services.enrollment import certification
 
 DEMO_NPI, DEMO_NCPDP = "1999999992", "1999990"  # R1: a valid NPI check digit
 
@@ -40,7 +41,7 @@ def _demo_actor(kind: certification.Kind, cls: type[Any], column: str, value: st
     demo's program (R1, R25: certification is per program)."""
     from sqlalchemy import select
 
-    from rems.services import certification
+    from rems.services.enrollment import certification
 
     def find(uow, ctx):  # type: ignore[no-untyped-def]
         found = uow.session.scalars(select(cls).filter_by(**{column: value})).first()
@@ -56,8 +57,8 @@ def _demo_actor(kind: certification.Kind, cls: type[Any], column: str, value: st
 
 def _actors(program_id: str) -> tuple[str, str]:
     from rems.domain.model import Pharmacy, Prescriber
-    from rems.services import certification
     from rems.services.commands import EnrollPharmacy, EnrollPrescriber, parse
+    from rems.services.enrollment import certification
     doc = _demo_actor("prescriber", Prescriber, "npi", DEMO_NPI, lambda: call(
         certification.enroll_prescriber, parse(EnrollPrescriber, name="Dr Demo Prescriber", npi=DEMO_NPI,
                                                attested=True, education_reviewed=True)), program_id)
@@ -72,8 +73,10 @@ def _actors(program_id: str) -> tuple[str, str]:
 def seed_demo(days: int = typer.Option(7, help="Days the demo tokens stay valid")) -> None:
     """A certified prescriber and pharmacy, a new adult male patient with an authorization ready for
     the pharmacy, and a fresh token per role (printed once). Refused in production."""
-    from rems.services import patients, prescriptions, tokens
+    from rems.services.access import tokens
     from rems.services.commands import EnrollPatient, RequestAuthorization, parse
+    from rems.services.dispensing import prescriptions
+    from rems.services.enrollment import patients
     settings = state.get_app().settings
     if settings.env == "production":
         raise typer.BadParameter("seed-demo is for development databases only")

@@ -14,7 +14,7 @@ def create(role: str = typer.Option(..., help="prescriber, pharmacy, patient or 
            actor: str = typer.Option(..., help="The prescriber, pharmacy or patient id; an admin's name"),
            expires_in_days: int = typer.Option(90, help="Days until the token expires")) -> None:
     """Create a token for one actor and role; it is shown now and never again."""
-    from rems.services import tokens as svc
+    from rems.services.access import tokens as svc
     from rems.services.commands import parse
     issued = call(svc.issue_token, parse(svc.IssueToken, role=role, actor_id=actor,
                                          expires_in_days=expires_in_days))
@@ -28,6 +28,6 @@ def create(role: str = typer.Option(..., help="prescriber, pharmacy, patient or 
 @token.command("revoke")
 def revoke(token_id: str = typer.Argument(..., metavar="TOKEN_ID")) -> None:
     """Revoke a token by its id (tok_…); calls with it are refused from now on."""
-    from rems.services import tokens as svc
+    from rems.services.access import tokens as svc
     t = call(svc.revoke_token, token_id)
     emit({"id": t.id, "revoked_at": t.revoked_at}, f"token {t.id} revoked at {local(t.revoked_at)}")

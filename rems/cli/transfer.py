@@ -14,8 +14,9 @@ from rems.cli.output import EXIT_REFUSED, call, emit, fail, state
 from rems.domain.errors import InvalidInput
 
 if TYPE_CHECKING:
+    from rems.adapters.uow import UnitOfWork
+    from rems.services.context import Context
     from rems.services.transfer.proof import Proof
-    from rems.services.uow import Context, UnitOfWork
 
 T = TypeVar("T")
 # Documented in docs/export-import.md: the copy's gate answers differ from the export's.
@@ -110,7 +111,7 @@ def import_csv(kind: str = typer.Argument(..., help="prescribers, pharmacies or 
                                                                      "(default: the one program loaded)")
                ) -> None:
     """Bulk import of existing enrollments, every row through the ordinary use cases; all or nothing."""
-    from rems.services import certification
+    from rems.services.enrollment import certification
     from rems.services.transfer.csv_import import Batch, import_csv
     application = state.get_app()
     chosen = certification.program_of(application.programs, program_id,

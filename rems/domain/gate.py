@@ -72,7 +72,7 @@ class Records:
     confirmation: Confirmation | None = None
     counselling: Counselling | None = None
     # R1, R25: the prescriber's and the pharmacy's certification in THIS program (None: never
-    # certified in it). Loaded by rems/services/records.py.
+    # certified in it). Loaded by rems/services/dispensing/records.py.
     prescriber_certification: Certification | None = None
     pharmacy_certification: Certification | None = None
     # R30, R34: the person's pregnancy reports in every enrollment and program (`tests` above are
@@ -81,7 +81,7 @@ class Records:
     pregnancy_reports: Sequence[PregnancyReport] = ()
     readmitted_at: datetime | None = None
     # R36: the patient's other prescriptions in this program (any state; the gate decides which
-    # are open). Filled by rems/services/prescriptions.py for the authorize stage.
+    # are open). Filled by rems/services/dispensing/prescriptions.py for the authorize stage.
     other_prescriptions: Sequence[Prescription] = ()
     lab_results: Sequence[LabResult] = ()  # issue 17 item 1: the person's lab results (rems/domain/labs.py)
 

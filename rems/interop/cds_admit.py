@@ -20,8 +20,8 @@ from rems.domain.model import Prescriber
 from rems.interop import cds_jwt
 from rems.interop.cds_jwt import BadJwt, Claims, JwksCache
 from rems.interop.web import Call, Denied, caller
+from rems.services.context import Context
 from rems.services.lifecycle import audit
-from rems.services.uow import Context
 
 CDS_PATH = "/cds-services"
 _prescriber = caller("prescriber")

@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from rems.adapters.uow import UnitOfWork
 from rems.domain import gate
 from rems.interop import cds, ehr_fhir, etasu, lookup
 from rems.interop.cds import Hook
-from rems.services.uow import Context, UnitOfWork
+from rems.services.context import Context
 from rems.settings import Settings
 from workflows.program import Program
 

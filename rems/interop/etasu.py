@@ -13,12 +13,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
 
+from rems.adapters.uow import UnitOfWork
 from rems.domain import gate
 from rems.domain.errors import NotFound
 from rems.domain.model import Patient, Pharmacy, Prescription
 from rems.domain.requirements import Requirement, need
-from rems.services.records import load_records
-from rems.services.uow import Context, UnitOfWork
+from rems.services.context import Context
+from rems.services.dispensing.records import load_records
 from workflows.program import Program
 
 Outcome = Literal["success", "data-required", "failure"]

@@ -15,10 +15,11 @@ from fhir.resources.R4B.operationoutcome import OperationOutcome
 from fhir.resources.R4B.parameters import Parameters
 from pydantic import ValidationError
 
+from rems.adapters.uow import UnitOfWork
 from rems.domain.errors import NotFound
 from rems.interop import codes, etasu, fhir_outcome, json_input
 from rems.interop.etasu import Caller, Etasu
-from rems.services.uow import Context, UnitOfWork
+from rems.services.context import Context
 
 FHIR_JSON = fhir_outcome.FHIR_JSON
 CASE_NAMES = ("caseNumber", "case_number")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from rems.adapters import orm
+from rems.adapters.uow import UnitOfWork
 from rems.domain.model import Pharmacy, Prescriber
-from rems.services.uow import UnitOfWork
 
 
 def pharmacy_by_ncpdp(uow: UnitOfWork, ncpdp_id: str) -> Pharmacy | None:

@@ -21,12 +21,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from rems.adapters import orm
+from rems.adapters.uow import UnitOfWork
 from rems.domain import schedule
 from rems.domain.model import Confirmation, Patient, Pharmacy, Prescriber, Prescription
 from rems.domain.requirements import Requirement
 from rems.interop import codes
+from rems.services.context import Context
 from rems.services.lifecycle import new_id
-from rems.services.uow import Context, UnitOfWork
 from rems.settings import Settings
 
 KEY = "rems.loop"  # session.info: the routes, put there by install() (bootstrap)

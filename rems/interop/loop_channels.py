@@ -14,9 +14,9 @@ from sqlalchemy import select
 
 from rems.adapters import orm
 from rems.adapters.notify.port import Channel, DeliveryError, Message
+from rems.adapters.uow import UnitOfWork
 from rems.interop import ncpdp_xml
 from rems.interop.loop import NOTIFICATION
-from rems.services.uow import UnitOfWork
 from rems.settings import Settings
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from rems.adapters.uow import UnitOfWork
 from rems.domain import gate
 from rems.domain.errors import InvalidInput, NotFound, Refused
 from rems.domain.model import Pharmacy, Prescriber
@@ -20,10 +21,10 @@ from rems.domain.requirements import Requirement, need
 from rems.interop import codes, etasu, lookup
 from rems.interop.etasu import Caller, Etasu
 from rems.interop.ncpdp_xml import Approval, Counselling, Message
-from rems.services import prescriptions
 from rems.services.commands import PharmacyRequest, RecordDispense, parse
-from rems.services.records import load_records
-from rems.services.uow import Context, UnitOfWork
+from rems.services.context import Context
+from rems.services.dispensing import prescriptions
+from rems.services.dispensing.records import load_records
 from workflows.program import Program
 
 

@@ -17,7 +17,7 @@ from rems.api.auth import Principal, application, authenticated, bearer, clock, 
 from rems.api.errors import ApiError
 from rems.bootstrap import App
 from rems.interop.etasu import Caller
-from rems.services.uow import Context
+from rems.services.context import Context
 
 MAX_BODY = 512 * 1024  # bytes: larger messages are refused before parsing
 

@@ -6,11 +6,12 @@ import secrets
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from rems.adapters.uow import UnitOfWork
 from rems.domain.errors import Conflict, Refused
 from rems.domain.model import AuditEntry
 from rems.domain.requirements import Requirement, need
-from rems.services import audit_chain
-from rems.services.uow import Context, UnitOfWork
+from rems.services.audit import audit_chain
+from rems.services.context import Context
 from workflows.engine import ConditionsNotMet, InvalidTrigger, fire
 
 # What each machine condition means when it fails: rule id, code, message, remedy.

@@ -14,14 +14,17 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
+from rems.adapters.uow import UnitOfWork
 from rems.domain import schedule
 from rems.domain.errors import InvalidInput, NotFound
 from rems.domain.model import FormResponse, Patient, PatientSurvey, Prescription
-from rems.services import patients, prescriptions, program_status
 from rems.services.commands import EnrollPatient, RecordPatientSurvey, parse
+from rems.services.context import Context
+from rems.services.dispensing import prescriptions
+from rems.services.dispensing.prescriptions import Outcome
+from rems.services.enrollment import patients
 from rems.services.lifecycle import audit, new_id
-from rems.services.prescriptions import Outcome
-from rems.services.uow import Context, UnitOfWork
+from rems.services.programs import program_status
 from workflows.program import Program
 from workflows.questionnaires import ItemSpec, QuestionnaireSpec
 

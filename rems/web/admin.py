@@ -7,11 +7,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from starlette.responses import Response
 
+from rems.adapters.uow import UnitOfWork
 from rems.domain.errors import Conflict, DomainError, InvalidInput
-from rems.services import certification, queries, staff_queues
 from rems.services.commands import Command, Reason, parse
-from rems.services.staff_queues import Slice
-from rems.services.uow import Context, UnitOfWork
+from rems.services.context import Context
+from rems.services.enrollment import certification
+from rems.services.views import queries, staff_queues
+from rems.services.views.staff_queues import Slice
 from rems.web.diagram import diagram, edges
 from rems.web.pages import Page, page, posted
 from workflows.definitions import WORKFLOWS

@@ -1,7 +1,7 @@
 """Onboarding without a shell (issue 18 item 3): the administrator enrolls prescribers (R1, R2) and
 pharmacies (R25), sees each one's certification in every program, and issues and revokes their
 tokens. A token is shown once, on the page that answers the POST, and only its hash is stored
-(rems/services/tokens.py, the same code as `rems token create`)."""
+(rems/services/access/tokens.py, the same code as `rems token create`)."""
 # No `from __future__ import annotations`: FastAPI resolves the annotations at run time.
 
 from typing import Annotated, Any
@@ -9,11 +9,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from starlette.responses import Response
 
+from rems.adapters.uow import UnitOfWork
 from rems.domain.access import ApiToken
 from rems.domain.errors import DomainError, InvalidInput
-from rems.services import certification, contacts, queries, staff_queues, tokens
+from rems.services.access import tokens
 from rems.services.commands import EnrollPharmacy, EnrollPrescriber, parse
-from rems.services.uow import Context, UnitOfWork
+from rems.services.context import Context
+from rems.services.enrollment import certification, contacts
+from rems.services.views import queries, staff_queues
 from rems.web.admin import KINDS, PLURAL, actions
 from rems.web.pages import Form, Page, page, posted
 

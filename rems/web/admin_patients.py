@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends
 from starlette.responses import Response
 
 from rems.domain.errors import DomainError
-from rems.services import persons
 from rems.services.commands import CorrectFacts, DecideReadmission, TransferPatient, parse
+from rems.services.enrollment import persons
 from rems.web.pages import Page, page, posted
 from rems.web.prescriber import stated_facts
 

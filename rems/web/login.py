@@ -8,8 +8,8 @@ from starlette.responses import RedirectResponse, Response
 
 from rems.api.auth import application, clock, refuse, request_id
 from rems.i18n import N_, gettext
-from rems.services.tokens import authenticate, revoke_token
-from rems.services.uow import Context
+from rems.services.access.tokens import authenticate, revoke_token
+from rems.services.context import Context
 from rems.web.languages import page_language
 from rems.web.pages import (
     HEADERS,

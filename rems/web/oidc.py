@@ -27,8 +27,8 @@ from starlette.responses import RedirectResponse, Response
 
 from rems.api.auth import application, clock, count_anonymous, refuse, request_id
 from rems.domain.errors import NotFound
-from rems.services.sign_in import open_session, record_step
-from rems.services.uow import Context
+from rems.services.access.sign_in import open_session, record_step
+from rems.services.context import Context
 from rems.settings import Settings
 from rems.web.pages import HEADERS, HOME, Visitor, cookies, render
 from rems.web.session import SESSION_HOURS, WebSession

@@ -10,10 +10,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from starlette.responses import PlainTextResponse, Response
 
+from rems.adapters.uow import UnitOfWork
 from rems.domain.errors import DomainError, InvalidInput
-from rems.services import notifications, reports
+from rems.services import reports
+from rems.services.context import Context
+from rems.services.reminders import notifications
 from rems.services.reports import assessments
-from rems.services.uow import Context, UnitOfWork
 from rems.web.pages import HEADERS, Page, page, posted
 
 router = APIRouter(prefix="/web/admin", include_in_schema=False)

@@ -21,7 +21,7 @@ from rems.api.auth import Principal, application, clock, refuse, request_id
 from rems.bootstrap import App
 from rems.domain.errors import Conflict, DomainError, InvalidInput, NotFound, Refused
 from rems.domain.inputs import control_character
-from rems.services.uow import Context
+from rems.services.context import Context
 from rems.web import languages as i18n_web
 from rems.web.session import Cookies, WebSession, principal_of
 from rems.web.zones import shown, to_utc

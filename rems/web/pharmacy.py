@@ -12,12 +12,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from starlette.responses import Response
 
+from rems.adapters.uow import UnitOfWork
 from rems.domain.errors import DomainError, Refused
 from rems.domain.model import Patient, Prescription
 from rems.domain.requirements import Decision
-from rems.services import contacts, prescriptions, queries, web_queries
 from rems.services.commands import PharmacyRequest, RecordDispense, parse
-from rems.services.uow import Context, UnitOfWork
+from rems.services.context import Context
+from rems.services.dispensing import prescriptions
+from rems.services.enrollment import contacts
+from rems.services.views import queries, web_queries
 from rems.web import plain
 from rems.web.diagram import diagram
 from rems.web.pages import Page, page, posted

@@ -11,12 +11,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from fastapi import APIRouter, Depends
 from starlette.responses import Response
 
+from rems.adapters.uow import UnitOfWork
 from rems.domain.categories import FRP_CATEGORIES
 from rems.domain.errors import DomainError, InvalidInput, NotFound, Refused
 from rems.domain.model import Patient
-from rems.services import contacts, patients, queries, status, web_queries
 from rems.services.commands import EnrollPatient, RecordPregnancyTest, RenewPpaf, RequestAuthorization, parse
-from rems.services.uow import Context, UnitOfWork
+from rems.services.context import Context
+from rems.services.enrollment import contacts, patients
+from rems.services.views import queries, status, web_queries
 from rems.web import plain
 from rems.web.diagram import diagram
 from rems.web.forms import request_unsurveyed, survey_form

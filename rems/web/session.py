@@ -24,10 +24,10 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.requests import Request
 from starlette.responses import Response
 
+from rems.adapters.uow import UnitOfWork
 from rems.api.auth import Principal
 from rems.domain.access import ApiToken
 from rems.domain.errors import NotFound
-from rems.services.uow import UnitOfWork
 
 COOKIE = "rems_session"
 SESSION_HOURS = 12  # a signed cookie older than this is refused; sign in again
@@ -41,7 +41,7 @@ class WebSession:
     started: int | None = None  # sign-in, epoch seconds of the application's clock
     seen: int | None = None  # the last request of the signed-in user, likewise
     # Issue 18 item 4: the token was made for this session by an OpenID Connect or SMART sign-in
-    # (rems/services/sign_in.py): signing out revokes it, so the session cannot come back.
+    # (rems/services/access/sign_in.py): signing out revokes it, so the session cannot come back.
     own_token: bool = False
 
     @classmethod

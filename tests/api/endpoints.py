@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from rems.services import patients, relaxations
-from rems.services.uow import Context
+from rems.services.context import Context
+from rems.services.enrollment import patients
+from rems.services.programs import relaxations
 from tests.api.world import ADMIN, World
 from tests.web import survey_answers
 from tests.workers.helpers import park_one

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from rems.api.principals import PrincipalCache
-from rems.services import tokens
+from rems.services.access import tokens
 from tests.api.conftest import Clock
 from tests.api.world import ADMIN, World
 

@@ -13,8 +13,9 @@ from sqlalchemy import event
 
 from rems.api.schemas.common import DecisionOut
 from rems.domain.model import Pharmacy
-from rems.services import certification, prescriptions
 from rems.services.commands import PharmacyRequest
+from rems.services.dispensing import prescriptions
+from rems.services.enrollment import certification
 from tests.api.world import PROGRAM, World
 
 P = "/v1/pharmacy"
@@ -36,7 +37,7 @@ def selects(w: World) -> Iterator[list[str]]:
 
 def _as_the_service_decides(w: World, number: str, pharmacy: str) -> dict[str, Any]:
     with w.app.uow(write=False) as uow:
-        from rems.services.uow import Context
+        from rems.services.context import Context
         decision = prescriptions.check(uow, Context(f"pharmacy:{pharmacy}", w.clock()),
                                        PharmacyRequest(number=number, pharmacy_id=pharmacy))
     return DecisionOut.of(decision).model_dump(mode="json")

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from rems.services import prescriptions
 from rems.services.commands import PharmacyRequest, parse
+from rems.services.dispensing import prescriptions
 from tests.api.world import World
 
 

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from rems.api.app import create_app
 from rems.bootstrap import App
 from rems.domain.model import AuditEntry, LabResult, Patient
-from rems.services.records import load_check, load_records
+from rems.services.dispensing.records import load_check, load_records
 from tests.api.conftest import Clock
 from tests.api.test_check_hot_path import selects
 from tests.api.world import World

@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 from rems.api.app import create_app
 from rems.bootstrap import App
 from rems.domain.model import Prescription
-from rems.services import patients
 from rems.services.commands import EnrollPatient, parse
+from rems.services.enrollment import patients
 from tests.api.conftest import Clock
 from tests.api.world import World
 

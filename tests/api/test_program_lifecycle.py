@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from rems.api.app import create_app
 from rems.bootstrap import App
-from rems.services import certification
+from rems.services.enrollment import certification
 from tests.api.conftest import Clock
 from tests.api.world import ADMIN, World
 from workflows.relaxations import RelaxationSpec

@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 
 from rems.domain.errors import Refused
 from rems.domain.model import Dispense, PregnancyReport
-from rems.services import certification
+from rems.services.enrollment import certification
 from tests.api.conftest import Clock
 from tests.api.world import World
 from tests.web import survey_answers

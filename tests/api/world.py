@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from rems.api import anonymous
 from rems.bootstrap import App
-from rems.services import certification, patients, prescriptions, tokens
+from rems.services.access import tokens
 from rems.services.commands import (
     EnrollPatient,
     EnrollPharmacy,
@@ -29,7 +29,9 @@ from rems.services.commands import (
     RequestAuthorization,
     parse,
 )
-from rems.services.uow import Context
+from rems.services.context import Context
+from rems.services.dispensing import prescriptions
+from rems.services.enrollment import certification, patients
 from tests.service.builders import NO_FACTS, npi_of
 
 T = TypeVar("T")

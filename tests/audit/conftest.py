@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import text
 
 from rems.bootstrap import App
-from rems.services import audit_verify
-from rems.services.uow import Context
+from rems.services.audit import audit_verify
+from rems.services.context import Context
 from tests.api.conftest import api_template, client, clock, db_path, rems_app, w  # noqa: F401
 from tests.conftest import T0
 from tests.service.builders import Scenario

@@ -11,8 +11,9 @@ import pytest
 
 from rems.domain.errors import Refused
 from rems.domain.model import Prescription
-from rems.services import patients, prescriptions
 from rems.services.commands import RecordPatientSurvey, parse
+from rems.services.dispensing import prescriptions
+from rems.services.enrollment import patients
 from rems.services.reports import Period
 from tests.service.builders import Scenario, codes
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from rems.services import reports
-from rems.services.uow import Context
+from rems.services.context import Context
 from tests.api.world import ADMIN, World
 
 PERIOD = {"start": "2026-03-01T00:00:00Z", "end": "2026-04-01T00:00:00Z"}

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import select
 
 from rems.adapters import orm
-from rems.services import certification
 from rems.services.commands import EnrollPharmacy, parse
+from rems.services.enrollment import certification
 from tests.audit.conftest import verify
 from tests.service.builders import Scenario
 

@@ -10,9 +10,9 @@ from rems.adapters import orm
 from rems.bootstrap import App
 from rems.domain.errors import Refused
 from rems.domain.model import AuditEntry, Confirmation, Dispense, Patient, Prescription
-from rems.services import prescriptions
 from rems.services.commands import RecordDispense, parse
-from rems.services.uow import Context
+from rems.services.context import Context
+from rems.services.dispensing import prescriptions
 from tests.audit.conftest import verify
 from tests.service.builders import Scenario, codes
 

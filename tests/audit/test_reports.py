@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from rems.services import reports
-from rems.services.uow import Context
+from rems.services.context import Context
 from tests.audit.population import PERIOD, Expected, seed
 from tests.service.builders import Scenario
 

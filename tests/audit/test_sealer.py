@@ -15,8 +15,8 @@ from sqlalchemy import func, select, text
 
 from rems.adapters import orm
 from rems.bootstrap import App
-from rems.services import certification
 from rems.services.commands import EnrollPharmacy, parse
+from rems.services.enrollment import certification
 from tests.audit.conftest import tamper, verify
 from tests.service.builders import Scenario
 

@@ -9,8 +9,8 @@ from pathlib import Path
 from benchmarks import inprocess, seed
 from benchmarks.stack import _tokens
 from rems.bootstrap import bootstrap
-from rems.services import audit_verify
-from rems.services.uow import Context
+from rems.services.audit import audit_verify
+from rems.services.context import Context
 from rems.settings import Settings
 
 

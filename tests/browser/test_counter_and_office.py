@@ -11,8 +11,9 @@ from playwright.sync_api import Page, expect
 
 from rems.adapters import contact_store
 from rems.domain.model import Patient, Prescriber
-from rems.services import patients, prescriptions
 from rems.services.commands import RequestAuthorization, parse
+from rems.services.dispensing import prescriptions
+from rems.services.enrollment import patients
 from tests.browser.a11y import assert_fits
 from tests.browser.axe import assert_axe_clean
 from tests.browser.conftest import NARROW, Server, shot

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from playwright.sync_api import Page, expect
 
-from rems.services import patients
+from rems.services.enrollment import patients
 from tests.api.world import ADMIN
 from tests.browser.a11y import assert_accessible, assert_fits
 from tests.browser.conftest import NARROW, Server, shot

@@ -14,8 +14,8 @@ from datetime import timedelta
 
 from playwright.sync_api import Page, expect
 
-from rems.services import prescriptions
 from rems.services.commands import RecordDispense, parse
+from rems.services.dispensing import prescriptions
 from tests.browser.a11y import assert_fits
 from tests.browser.axe import assert_axe_clean
 from tests.browser.conftest import NARROW, Server, shot

@@ -14,8 +14,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from rems.services import prescriptions
 from rems.services.commands import RecordDispense, parse
+from rems.services.dispensing import prescriptions
 from tests.api.world import ADMIN, World
 from tests.browser.a11y import assert_accessible, assert_fits
 from tests.browser.axe import assert_axe_clean

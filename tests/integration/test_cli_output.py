@@ -16,8 +16,8 @@ from rems.api.app import create_app
 from rems.bootstrap import App
 from rems.cli.main import run
 from rems.cli.output import state
-from rems.services import tokens
-from rems.services.uow import Context
+from rems.services.access import tokens
+from rems.services.context import Context
 from tests.conftest import T0
 
 NPI = "1234567893"  # a valid check digit (Luhn over 80840 + the NPI)

@@ -18,7 +18,7 @@ from rems.adapters import orm
 from rems.adapters.database import migrate
 from rems.api.app import create_app
 from rems.bootstrap import App, bootstrap
-from rems.services import certification
+from rems.services.enrollment import certification
 from rems.settings import Settings
 from tests.api.world import PROGRAM, World
 

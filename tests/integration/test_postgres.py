@@ -25,8 +25,9 @@ from rems.adapters.database import alembic_config
 from rems.bootstrap import App, bootstrap
 from rems.domain.errors import Conflict, NotFound, Refused
 from rems.domain.model import AuditEntry, Confirmation, Dispense, Pharmacy, Prescription
-from rems.services import prescriptions, sweeps
-from rems.services.uow import Context
+from rems.services.context import Context
+from rems.services.dispensing import prescriptions
+from rems.services.reminders import sweeps
 from rems.settings import Settings
 from tests import pg
 from tests.races import race
@@ -328,7 +329,7 @@ def test_a_pg_dump_restored_into_a_fresh_database_has_the_same_rows_and_an_appen
 
 def _restored_chain_holds_the_source_head(source: App, restored: App, ctx: Context) -> None:
     """Issue 6: the restored audit chain verifies against the head exported before the backup."""
-    from rems.services import audit_verify
+    from rems.services.audit import audit_verify
     with source.uow() as uow:
         exported = audit_verify.head(uow, ctx)
     assert exported.ok and exported.head.seq > 0
@@ -340,7 +341,7 @@ def _restored_chain_holds_the_source_head(source: App, restored: App, ctx: Conte
 
 # -- issue 6: the audit chain under racing writers ---------------------------------------------------
 def test_racing_pharmacies_leave_one_unbroken_audit_chain_with_every_refusal_in_it(s: Scenario) -> None:
-    from rems.services import audit_verify
+    from rems.services.audit import audit_verify
     _rx, number = _authorized(s)
     pharmacies = [s.pharmacy_id] + [s.new_pharmacy() for _ in range(PHARMACIES - 1)]
     with _slow_commits(s.app):

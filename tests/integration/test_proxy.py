@@ -25,8 +25,8 @@ import httpx
 import pytest
 
 from rems.bootstrap import bootstrap
-from rems.services.tokens import IssueToken, issue_token
-from rems.services.uow import Context
+from rems.services.access.tokens import IssueToken, issue_token
+from rems.services.context import Context
 from rems.settings import Settings
 from tests import pg
 

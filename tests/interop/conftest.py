@@ -18,8 +18,8 @@ from fastapi.testclient import TestClient
 from rems.api.app import create_app
 from rems.bootstrap import App
 from rems.domain.model import Pharmacy, Prescriber
-from rems.services import certification, patients
 from rems.services.commands import EnrollPharmacy, RecordPatientSurvey, RecordPregnancyTest, parse
+from rems.services.enrollment import certification, patients
 from tests.api.conftest import Clock
 from tests.api.world import World
 

@@ -166,8 +166,8 @@ def test_the_pharmacy_card_reads_the_certification_of_the_patients_program_r25(
     lenalidomide patient, until it is certified in lenalidomide."""
     from datetime import timedelta
 
-    from rems.services import certification, patients
     from rems.services.commands import EnrollPatient, parse
+    from rems.services.enrollment import certification, patients
     p.w.call(certification.change_certification, "prescriber", p.w.doc, "certify", "lenalidomide")
     patient = p.w.call(patients.enroll_patient, parse(
         EnrollPatient, program_id="lenalidomide", prescriber_id=p.w.doc, name="Len Patient", sex="male",

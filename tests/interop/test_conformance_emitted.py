@@ -16,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from rems.bootstrap import App
-from rems.services import sweeps
+from rems.services.reminders import sweeps
 from tests.interop import conformance_check as cc
 from tests.interop.conftest import BASE, Population
 from tests.interop.fhir_helpers import URL, case, medication, patient

@@ -19,8 +19,9 @@ from sqlalchemy import select
 from rems.adapters import orm
 from rems.domain.model import FormResponse, Patient, PatientSurvey, PrescriberSurvey, Prescription
 from rems.interop.codes import REMS_PATIENT
-from rems.services import patients, prescriptions
 from rems.services.commands import EnrollPatient, RequestAuthorization, parse
+from rems.services.dispensing import prescriptions
+from rems.services.enrollment import patients
 from tests.api.world import PROGRAM
 from tests.interop.conftest import Population
 from tests.interop.fhir_helpers import call, medication, patient, unmet

@@ -20,7 +20,8 @@ from rems.adapters import orm
 from rems.bootstrap import App, bootstrap
 from rems.domain.model import Patient, Pharmacy, Prescriber
 from rems.interop import codes, loop_channels
-from rems.services import confirmations, prescriptions, sweeps
+from rems.services.dispensing import confirmations, prescriptions
+from rems.services.reminders import sweeps
 from rems.settings import Settings
 from tests.api.conftest import Clock
 from tests.interop.loop_receiver import Receiver, receiver  # noqa: F401 (the fixture)

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from fastapi.testclient import TestClient
 
 from rems.domain.model import Dispense, Prescription
-from rems.services import certification
+from rems.services.enrollment import certification
 from tests.interop.conftest import Population
 from tests.interop.ncpdp_helpers import URL, message, send, text, texts
 
@@ -167,8 +167,8 @@ def test_initiation_reads_the_certifications_of_the_drugs_program(client: TestCl
     leaves pomalidomide open; a pharmacy certified in pomalidomide only is closed (PHC) for lenalidomide."""
     from datetime import timedelta as td
 
-    from rems.services import patients
     from rems.services.commands import EnrollPatient, parse
+    from rems.services.enrollment import patients
     closed = "Body/REMSInitiationResponse/Response/Closed/ReasonCode"
     p.w.call(certification.change_certification, "prescriber", p.w.doc, "certify", "lenalidomide")
     patient = p.w.call(patients.enroll_patient, parse(

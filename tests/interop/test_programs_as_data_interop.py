@@ -9,8 +9,8 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 
 from rems.interop.codes import RXNORM
-from rems.services import patients
 from rems.services.commands import EnrollPatient, parse
+from rems.services.enrollment import patients
 from tests.interop.conftest import Population
 from tests.interop.fhir_helpers import call, guidance, medication, patient, unmet
 from tests.interop.test_cds_hooks import cards, hook, order

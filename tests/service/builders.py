@@ -15,12 +15,12 @@ from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 
+from rems.adapters.uow import UnitOfWork
 from rems.bootstrap import App
 from rems.domain.errors import Refused
 from rems.domain.inputs import npi_check_digit
 from rems.domain.model import AuditEntry, Certification, Confirmation, Dispense, PregnancyTest, Prescription
 from rems.domain.requirements import Decision
-from rems.services import certification, patients, prescriptions
 from rems.services.commands import (
     EnrollPatient,
     EnrollPharmacy,
@@ -32,8 +32,10 @@ from rems.services.commands import (
     RequestAuthorization,
     parse,
 )
-from rems.services.prescriptions import Outcome
-from rems.services.uow import Context, UnitOfWork
+from rems.services.context import Context
+from rems.services.dispensing import prescriptions
+from rems.services.dispensing.prescriptions import Outcome
+from rems.services.enrollment import certification, patients
 from tests.conftest import T0
 
 T = TypeVar("T")

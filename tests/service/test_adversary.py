@@ -15,10 +15,11 @@ import pytest
 
 from rems.domain.errors import InvalidInput, Refused
 from rems.domain.model import Dispense, Patient
-from rems.services import patients, persons, prescriptions
 from rems.services.commands import DecideReadmission, RenewPpaf, parse
-from rems.services.status import patient_status
-from rems.services.uow import Context
+from rems.services.context import Context
+from rems.services.dispensing import prescriptions
+from rems.services.enrollment import patients, persons
+from rems.services.views.status import patient_status
 from tests.service.builders import NO_FACTS, Scenario, codes
 
 NEW_YORK = ZoneInfo("America/New_York")

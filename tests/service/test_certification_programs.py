@@ -14,7 +14,7 @@ from rems.adapters import orm
 from rems.bootstrap import App, bootstrap
 from rems.domain.errors import Refused
 from rems.domain.model import Confirmation, Prescription
-from rems.services import prescriptions
+from rems.services.dispensing import prescriptions
 from rems.settings import Settings
 from tests.service.builders import Scenario, codes
 from workflows.program import PROGRAM_DIR

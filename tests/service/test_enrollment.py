@@ -9,8 +9,9 @@ import pytest
 
 from rems.domain.errors import InvalidInput, Refused
 from rems.domain.model import AuditEntry, Patient, Ppaf, Prescription
-from rems.services import patients, prescriptions
 from rems.services.commands import EnrollPharmacy, EnrollPrescriber, RecordPregnancyTest, RenewPpaf, parse
+from rems.services.dispensing import prescriptions
+from rems.services.enrollment import patients
 from tests.service.builders import NO_FACTS, Scenario, codes, years_before
 
 

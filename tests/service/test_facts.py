@@ -9,8 +9,9 @@ import pytest
 
 from rems.domain.errors import InvalidInput
 from rems.domain.model import AuditEntry, Patient, Ppaf
-from rems.services import patients, persons, status
 from rems.services.commands import CorrectFacts, RecordPregnancyTest, RenewPpaf, parse
+from rems.services.enrollment import patients, persons
+from rems.services.views import status
 from tests.service.builders import NO_FACTS, Scenario
 
 # At 2026-03-02 10:30 UTC it is already 3 March in Kiritimati (UTC+14) and still 1 March in

@@ -8,13 +8,13 @@ from datetime import timedelta
 
 import pytest
 
+from rems.adapters.uow import UnitOfWork
 from rems.domain.errors import NotFound
 from rems.domain.gate import Records
 from rems.domain.model import LabResult, Patient
-from rems.services import labs
 from rems.services.commands import parse
-from rems.services.records import load_records
-from rems.services.uow import UnitOfWork
+from rems.services.dispensing.records import load_records
+from rems.services.enrollment import labs
 from tests.service.builders import Scenario
 from tests.service.test_person import _again
 

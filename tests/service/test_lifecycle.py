@@ -13,7 +13,9 @@ from sqlalchemy import select
 from rems.bootstrap import App
 from rems.domain.errors import InvalidInput, Refused
 from rems.domain.lifecycle import WaiverUse
-from rems.services import prescriptions, program_status, relaxations, status
+from rems.services.dispensing import prescriptions
+from rems.services.programs import program_status, relaxations
+from rems.services.views import status
 from tests.service.builders import Scenario, codes
 from workflows.relaxations import RelaxationSpec
 

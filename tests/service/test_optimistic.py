@@ -12,7 +12,8 @@ import pytest
 
 from rems.domain.errors import Refused
 from rems.domain.model import Confirmation, Dispense, Prescription
-from rems.services import certification, optimistic, prescriptions
+from rems.services.dispensing import optimistic, prescriptions
+from rems.services.enrollment import certification
 from tests.service.builders import Scenario
 from tests.service.test_races import _second_open_authorization
 

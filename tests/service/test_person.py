@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import pytest
 
+from rems.adapters.uow import UnitOfWork
 from rems.domain.errors import Conflict, InvalidInput, NotFound, Refused
 from rems.domain.gate import Records
 from rems.domain.model import AuditEntry, Patient, Person, PersonIdentifier, Prescription, ReadmissionDecision
-from rems.services import patients, persons
 from rems.services.commands import DecideReadmission, TransferPatient, parse
-from rems.services.records import load_records
-from rems.services.uow import UnitOfWork
+from rems.services.dispensing.records import load_records
+from rems.services.enrollment import patients, persons
 from tests.races import race
 from tests.service.builders import Scenario, codes
 

@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 from rems.bootstrap import App
 from rems.domain.errors import InvalidInput, Refused
 from rems.domain.model import Patient
-from rems.services import patients, persons
 from rems.services.commands import DecideReadmission, parse
+from rems.services.enrollment import patients, persons
 from tests.service.builders import Scenario
 
 PROGRAMS = ("pomalidomide", "lenalidomide")

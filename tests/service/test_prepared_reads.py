@@ -13,11 +13,11 @@ from sqlalchemy import Column, MetaData, String, Table, bindparam, create_engine
 from sqlalchemy.exc import DBAPIError
 
 from rems.adapters.prepared import Prepared
+from rems.adapters.uow import UnitOfWork
 from rems.domain.model import Patient
-from rems.services import gate_reads as reads
-from rems.services import labs
 from rems.services.commands import parse
-from rems.services.uow import UnitOfWork
+from rems.services.dispensing import gate_reads as reads
+from rems.services.enrollment import labs
 from tests.service.builders import Scenario
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from rems.domain.errors import NotFound, Refused
 from rems.domain.model import Confirmation, Dispense, Patient, PregnancyTest, Prescription
-from rems.services import prescriptions
+from rems.services.dispensing import prescriptions
 from tests.service.builders import Scenario, codes
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from rems.domain.errors import InvalidInput
 from rems.domain.model import AuditEntry
-from rems.services.program_diff import diff_program
+from rems.services.programs.program_diff import diff_program
 from tests.service.builders import Scenario
 from workflows.program import PROGRAM_DIR, parse_program
 

@@ -24,7 +24,7 @@ from rems.domain.model import (
     PrescriberSurvey,
     Prescription,
 )
-from rems.services import certification, patients
+from rems.services.enrollment import certification, patients
 from rems.services.lifecycle import new_id, new_number
 from tests.races import race
 from tests.service.builders import Scenario
@@ -239,5 +239,5 @@ def _attempts_of(use_case: Callable[..., Any]) -> bool:
                                       patients.report_missed_period])
 def test_every_safety_action_is_retried_until_applied(use_case: Callable[..., Any]) -> None:
     """Issue 13 item 9: the suspension/revocation, positive test, pregnancy report and missed
-    period use cases carry the retry (rems/services/retry.py)."""
+    period use cases carry the retry (rems/services/dispensing/retry.py)."""
     assert _attempts_of(use_case)

@@ -6,7 +6,9 @@ import pytest
 
 from rems.domain.errors import InvalidInput, Refused
 from rems.domain.model import Confirmation, Patient, PregnancyReport, Prescription
-from rems.services import patients, prescriptions, status
+from rems.services.dispensing import prescriptions
+from rems.services.enrollment import patients
+from rems.services.views import status
 from tests.service.builders import Scenario, codes
 
 

@@ -9,7 +9,8 @@ import pytest
 
 from rems.domain.errors import Refused
 from rems.domain.model import Prescription
-from rems.services import prescriptions, status
+from rems.services.dispensing import prescriptions
+from rems.services.views import status
 from tests.service.builders import Scenario, codes, years_before
 from tests.service.test_enrollment import _renew
 

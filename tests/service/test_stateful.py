@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 from sqlalchemy import select
 
+from rems.adapters.uow import UnitOfWork
 from rems.bootstrap import bootstrap
 from rems.domain import gate
 from rems.domain.errors import DomainError
@@ -31,9 +32,9 @@ from rems.domain.model import (
     Prescriber,
     Prescription,
 )
-from rems.services import patients, prescriptions
-from rems.services.records import load_records
-from rems.services.uow import UnitOfWork
+from rems.services.dispensing import prescriptions
+from rems.services.dispensing.records import load_records
+from rems.services.enrollment import patients
 from rems.settings import Settings
 from tests.service.builders import Scenario, codes
 

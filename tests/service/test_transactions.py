@@ -1,7 +1,7 @@
 """Units of work on both stores (issue 13 items 8 and 9): a writer serialises with every other writer
 from its first statement (SQLite: BEGIN IMMEDIATE), waits for the lock rather than failing, and a
 reader never waits; DDL is transactional; a safety action that loses a race is run again until it
-is applied, writing its audit entries once (rems/services/retry.py)."""
+is applied, writing its audit entries once (rems/services/dispensing/retry.py)."""
 
 from __future__ import annotations
 
@@ -16,12 +16,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from rems.adapters.database import migrate
+from rems.adapters.uow import UnitOfWork
 from rems.bootstrap import App
 from rems.domain.errors import Conflict, InvalidInput
 from rems.domain.model import AuditEntry, Patient, Prescriber
-from rems.services import retry
+from rems.services.context import Context
+from rems.services.dispensing import retry
 from rems.services.lifecycle import audit
-from rems.services.uow import Context, UnitOfWork
 from tests.races import race
 from tests.service.builders import Scenario
 
@@ -196,7 +197,7 @@ def test_inside_a_larger_unit_of_work_it_runs_once_and_leaves_the_rollback_to_th
 
 
 def test_only_suspend_and_revoke_are_retried_among_certification_changes(scenario: Scenario) -> None:
-    from rems.services.certification import change_certification
+    from rems.services.enrollment.certification import change_certification
     ctx = scenario.ctx()
     with scenario.app.uow() as uow:
         assert retry.applies(change_certification, uow, ctx, "prescriber", "p", "suspend", "pomalidomide")

@@ -16,12 +16,12 @@ from rems.adapters import orm
 from rems.bootstrap import App, bootstrap
 from rems.domain.errors import InvalidInput
 from rems.domain.model import Patient
-from rems.services.audit_chain import GENESIS
+from rems.services.audit.audit_chain import GENESIS
+from rems.services.context import Context
 from rems.services.transfer import answers, load, proof
 from rems.services.transfer import format as files
 from rems.services.transfer.export import export_program
 from rems.services.transfer.format import sha256
-from rems.services.uow import Context
 from rems.settings import Settings
 from tests.service.builders import Scenario
 
@@ -233,7 +233,9 @@ def test_a_program_among_others_exports_its_records_and_the_chain_reduced_to_has
 
 
 def test_no_token_secret_hash_or_contact_is_exported(app: App, tmp_path: Path) -> None:
-    from rems.services import contacts, notifications, tokens
+    from rems.services.access import tokens
+    from rems.services.enrollment import contacts
+    from rems.services.reminders import notifications
     s = populated(app)
     secret = s.call(tokens.issue_token, tokens.IssueToken(role="prescriber", actor_id=s.prescriber_id,
                                                           expires_in_days=3)).secret

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import event
 
 from rems.domain.model import Prescription
-from rems.services import optimistic
+from rems.services.dispensing import optimistic
 from tests.service.builders import Scenario
 
 

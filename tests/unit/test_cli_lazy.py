@@ -7,8 +7,8 @@ import subprocess
 import sys
 
 from rems.cli import actors, patients
-from rems.services import certification
-from rems.services import patients as patient_services
+from rems.services.enrollment import certification
+from rems.services.enrollment import patients as patient_services
 
 # Not pydantic: typer itself loads it to coerce a command's options.
 HEAVY = ("sqlalchemy", "fastapi", "celery", "alembic", "matplotlib", "rems.services",

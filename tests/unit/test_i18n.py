@@ -16,8 +16,8 @@ from pydantic import ValidationError
 from rems import i18n
 from rems.adapters.notify.smtp import SmtpChannel
 from rems.domain.model import Contact, Notification
-from rems.services import delivery
-from rems.services.claims import Claim
+from rems.services.reminders import delivery
+from rems.services.reminders.claims import Claim
 from rems.settings import Settings
 from workers.runtime import Runtime
 

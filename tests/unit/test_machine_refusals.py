@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 import pytest
 
 from rems.domain.errors import Refused
+from rems.services.context import Context
 from rems.services.lifecycle import CONDITIONS, transition
-from rems.services.uow import Context
 from workflows.definitions import WORKFLOWS
 from workflows.engine import conditions_of, fire
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from rems.domain.model import Patient, Prescription
-from rems.services import patients
+from rems.services.enrollment import patients
 from tests.api.world import ADMIN, World
 from tests.web.conftest import Browser, signed_in
 

@@ -11,10 +11,11 @@ from datetime import timedelta
 
 import pytest
 
-from rems.services import notifications, prescriptions
 from rems.services.commands import RecordDispense, parse
+from rems.services.context import Context
+from rems.services.dispensing import prescriptions
+from rems.services.reminders import notifications
 from rems.services.reports import Durations, assessments
-from rems.services.uow import Context
 from tests.api.conftest import Clock
 from tests.api.world import ADMIN, World
 from tests.web.conftest import Browser, signed_in

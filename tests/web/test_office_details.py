@@ -20,8 +20,9 @@ from sqlalchemy import select
 
 from rems.adapters import orm
 from rems.domain.model import Patient, Prescriber, Prescription
-from rems.services import patients, prescriptions
 from rems.services.commands import RecordDispense, RecordPatientSurvey, parse
+from rems.services.dispensing import prescriptions
+from rems.services.enrollment import patients
 from tests.api.conftest import Clock
 from tests.api.world import ADMIN, World
 from tests.service.builders import npi_of

@@ -7,9 +7,10 @@ import re
 from datetime import timedelta
 
 from rems.domain.model import Notification
-from rems.services import notifications, prescriptions
 from rems.services.commands import RecordDispense, parse
-from rems.services.uow import Context
+from rems.services.context import Context
+from rems.services.dispensing import prescriptions
+from rems.services.reminders import notifications
 from tests.api.conftest import Clock
 from tests.api.world import ADMIN, World
 from tests.web.conftest import Browser, signed_in

@@ -19,8 +19,9 @@ from fastapi.testclient import TestClient
 
 from rems.adapters import orm
 from rems.domain.model import FormResponse, PatientSurvey
-from rems.services import patients, prescriptions
 from rems.services.commands import EnrollPatient, RecordPregnancyTest, RequestAuthorization, parse
+from rems.services.dispensing import prescriptions
+from rems.services.enrollment import patients
 from tests.api.world import PROGRAM, World
 from tests.service.builders import NO_FACTS
 

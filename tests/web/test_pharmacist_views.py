@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 
 from rems.domain.model import Dispense, Patient, Prescriber
-from rems.services import patients, prescriptions
 from rems.services.commands import RecordDispense, parse
+from rems.services.dispensing import prescriptions
+from rems.services.enrollment import patients
 from tests.api.conftest import Clock
 from tests.api.world import World
 from tests.web.conftest import Browser, signed_in

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 from rems.domain.model import Confirmation, Dispense
-from rems.services import patients
 from rems.services.commands import RecordPregnancyTest, parse
+from rems.services.enrollment import patients
 from tests.api.conftest import Clock
 from tests.api.world import World
 from tests.web.conftest import Browser, signed_in

@@ -15,8 +15,9 @@ from sqlalchemy import select
 
 from rems.adapters import orm
 from rems.domain.model import Patient
-from rems.services import patients, prescriptions
 from rems.services.commands import RecordDispense, parse
+from rems.services.dispensing import prescriptions
+from rems.services.enrollment import patients
 from tests.api.conftest import Clock
 from tests.api.world import World
 from tests.web.conftest import Browser, signed_in

@@ -7,8 +7,8 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from rems.domain.model import Patient, PregnancyTest, Prescription
-from rems.services import patients
 from rems.services.commands import RecordPatientSurvey, parse
+from rems.services.enrollment import patients
 from tests.api.conftest import Clock
 from tests.api.world import World
 from tests.web import survey_answers

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from rems.api.app import create_app
 from rems.bootstrap import App
 from rems.domain.model import Patient
-from rems.services import tokens
+from rems.services.access import tokens
 from rems.web.session import COOKIE
 from tests.api.conftest import Clock
 from tests.api.world import ADMIN, World

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from rems.api.app import create_app
 from rems.domain.access import ApiToken, token_hash
 from rems.domain.model import Pharmacy, Prescriber, Prescription
-from rems.services.certification import REASON_GIVEN
+from rems.services.enrollment.certification import REASON_GIVEN
 from tests.api.conftest import Clock
 from tests.api.world import ADMIN, World
 from tests.service.builders import npi_of

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from rems.domain.model import Patient, PregnancyTest
-from rems.services import prescriptions
+from rems.services.dispensing import prescriptions
 from rems.web.zones import shown, to_utc
 from tests.api.conftest import Clock
 from tests.api.world import World

@@ -6,9 +6,9 @@ from datetime import UTC, date, datetime
 
 from rems.adapters.notify.port import RecordingChannel
 from rems.bootstrap import App
-from rems.services import delivery, notifications
-from rems.services.notifications import Policy, Reminder
-from rems.services.uow import Context
+from rems.services.context import Context
+from rems.services.reminders import delivery, notifications
+from rems.services.reminders.notifications import Policy, Reminder
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

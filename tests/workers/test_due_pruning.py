@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rems.domain import schedule
-from rems.services.due_patients import still_counting
+from rems.services.reminders.due_patients import still_counting
 
 T0 = datetime(2026, 3, 7, 22, 30, tzinfo=UTC)  # the eve of a DST change in America/Chicago
 

@@ -19,8 +19,9 @@ from rems.api.app import create_app
 from rems.cli.main import run
 from rems.cli.output import state
 from rems.domain.model import Notification
-from rems.services import delivery, notifications, tokens
-from rems.services.uow import Context
+from rems.services.access import tokens
+from rems.services.context import Context
+from rems.services.reminders import delivery, notifications
 from tests.service.builders import Scenario
 from tests.workers.conftest import FAIL_DOMAIN, HOLD_PHONE, Live, wait_for
 

@@ -12,9 +12,9 @@ from rems.adapters.notify.port import Message, RecordingChannel
 from rems.bootstrap import App
 from rems.domain.errors import Conflict
 from rems.domain.model import Notification
-from rems.services import delivery, notifications
-from rems.services.notifications import Policy, Reminder
-from rems.services.uow import Context
+from rems.services.context import Context
+from rems.services.reminders import delivery, notifications
+from rems.services.reminders.notifications import Policy, Reminder
 from tests.conftest import T0
 from tests.service.builders import Scenario
 

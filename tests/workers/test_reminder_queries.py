@@ -6,13 +6,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 
+from rems.adapters.uow import UnitOfWork
 from rems.bootstrap import App
 from rems.domain.model import Patient
-from rems.services import patients
 from rems.services.commands import RenewPpaf, parse
-from rems.services.reminders import Window, find_due, sweep_reminders
-from rems.services.sweeps import expire_due
-from rems.services.uow import Context, UnitOfWork
+from rems.services.context import Context
+from rems.services.enrollment import patients
+from rems.services.reminders.reminders import Window, find_due, sweep_reminders
+from rems.services.reminders.sweeps import expire_due
 from tests.service.builders import Scenario, years_before
 
 LEAD, LOOKBACK = 3, 7
@@ -251,7 +252,7 @@ def test_lab_tests_due_soon_today_and_overdue_from_the_programs_own_cadence(app:
     program without lab tests gets no such reminder."""
     from decimal import Decimal
 
-    from rems.services.labs import RecordLabResult, record_lab_result
+    from rems.services.enrollment.labs import RecordLabResult, record_lab_result
     s = Scenario(app, program="bosentan").certified_prescriber().certified_pharmacy().enrolled("adult_male")
     alt_at, ast_at = s.now - timedelta(days=2), s.now - timedelta(days=1)
     for analyte, collected in (("ALT", alt_at), ("AST", ast_at)):

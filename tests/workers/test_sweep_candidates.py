@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from rems.bootstrap import App
-from rems.services import due_patients
-from rems.services.reminders import Window
+from rems.services.reminders import due_patients
+from rems.services.reminders.reminders import Window
 from tests.service.builders import Scenario
 from tests.workers.test_patient_latest import dispense_row
 

@@ -11,9 +11,9 @@ from rems.adapters import orm
 from rems.adapters.notify.port import Channel, RecordingChannel
 from rems.bootstrap import App
 from rems.domain.model import Prescription
-from rems.services import notifications
-from rems.services.notifications import Reminder
-from rems.services.uow import Context
+from rems.services.context import Context
+from rems.services.reminders import notifications
+from rems.services.reminders.notifications import Reminder
 from tests.api.conftest import Clock
 from tests.service.builders import Scenario
 from tests.workers.helpers import T0

@@ -11,9 +11,10 @@ from rems.api.calls import Calls, reader, writer
 from rems.api.errors import problems
 from rems.api.schemas.inputs import CertificationChangeIn, EnrollPharmacyIn, EnrollPrescriberIn
 from rems.api.schemas.outputs import AuditEntryOut, CertificationOut, PharmacyOut, PrescriberOut, SweepOut
-from rems.services import certification, queries
 from rems.services.commands import EnrollPharmacy, EnrollPrescriber, parse
-from rems.services.sweeps import expire_due
+from rems.services.enrollment import certification
+from rems.services.reminders.sweeps import expire_due
+from rems.services.views import queries
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"], responses=problems(401, 403, 422))
 Reader = Annotated[Calls, Depends(reader("admin"))]

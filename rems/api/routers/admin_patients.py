@@ -12,8 +12,8 @@ from rems.api.calls import Calls, writer
 from rems.api.errors import problems
 from rems.api.schemas.outputs import PatientOut
 from rems.api.schemas.persons import CorrectFactsIn, ReadmissionIn, ReadmissionOut, TransferIn, TransferOut
-from rems.services import persons
 from rems.services.commands import CorrectFacts, DecideReadmission, TransferPatient, parse
+from rems.services.enrollment import persons
 
 router = APIRouter(prefix="/v1/admin/patients/{patient_id}", tags=["admin"],
                    responses=problems(401, 403, 404, 409, 422))

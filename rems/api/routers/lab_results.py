@@ -15,8 +15,8 @@ from rems.api.calls import Calls, reader, writer
 from rems.api.errors import problems
 from rems.api.schemas.common import In, Out, Plain
 from rems.domain.model import LabResult
-from rems.services import labs
 from rems.services.commands import Moment, parse
+from rems.services.enrollment import labs
 
 router = APIRouter(prefix="/v1/prescriber/patients/{patient_id}", tags=["prescriber"],
                    responses=problems(401, 403, 404, 409, 422))

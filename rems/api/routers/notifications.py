@@ -13,7 +13,7 @@ from rems.api.calls import Calls, reader, writer
 from rems.api.errors import problems
 from rems.api.schemas.common import Out
 from rems.domain.model import Notification
-from rems.services import notifications
+from rems.services.reminders import notifications
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"], responses=problems(401, 403, 422))
 Reader = Annotated[Calls, Depends(reader("admin"))]

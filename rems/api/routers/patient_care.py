@@ -13,8 +13,8 @@ from rems.api.errors import problems
 from rems.api.schemas.inputs import CyclesIn, PregnancyReportIn, PregnancyTestIn, RenewPpafIn
 from rems.api.schemas.outputs import PatientOut, PregnancyTestOut
 from rems.api.schemas.persons import TimeZoneIn, TimeZoneOut
-from rems.services import patients
 from rems.services.commands import RecordPregnancyTest, RenewPpaf, parse
+from rems.services.enrollment import patients
 
 router = APIRouter(prefix="/v1/prescriber/patients/{patient_id}", tags=["prescriber"],
                    responses=problems(401, 403, 404, 409, 422))

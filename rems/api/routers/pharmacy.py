@@ -12,9 +12,10 @@ from rems.api.errors import problems
 from rems.api.schemas.common import DecisionOut, decision_json
 from rems.api.schemas.inputs import ConfirmationIn, DispenseIn
 from rems.api.schemas.outputs import ConfirmationOut, DispenseOut, PharmacyOut
-from rems.services import prescriptions, queries
 from rems.services.commands import PharmacyRequest, RecordDispense, parse
-from rems.services.confirmations import void_confirmation
+from rems.services.dispensing import prescriptions
+from rems.services.dispensing.confirmations import void_confirmation
+from rems.services.views import queries
 
 router = APIRouter(prefix="/v1/pharmacy", tags=["pharmacy"], responses=problems(401, 403, 404, 422))
 Reader = Annotated[Calls, Depends(reader("pharmacy"))]

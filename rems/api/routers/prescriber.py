@@ -11,8 +11,10 @@ from rems.api.calls import Calls, reader, writer
 from rems.api.errors import problems
 from rems.api.schemas.inputs import EnrollPatientIn, PrescriptionIn
 from rems.api.schemas.outputs import PatientOut, PatientStatusOut, PrescriberOut, PrescriptionOut
-from rems.services import patients, prescriptions, queries, status
 from rems.services.commands import EnrollPatient, RequestAuthorization, parse
+from rems.services.dispensing import prescriptions
+from rems.services.enrollment import patients
+from rems.services.views import queries, status
 
 router = APIRouter(prefix="/v1/prescriber", tags=["prescriber"], responses=problems(401, 403, 404, 422))
 Reader = Annotated[Calls, Depends(reader("prescriber"))]

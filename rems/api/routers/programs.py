@@ -16,7 +16,7 @@ from rems.api.errors import problems
 from rems.api.schemas.common import In, Out
 from rems.api.schemas.inputs import Text
 from rems.domain.lifecycle import ProgramStatusChange, RelaxationActivation, WaiverUse
-from rems.services import program_status, program_views, relaxations
+from rems.services.programs import program_status, program_views, relaxations
 
 router = APIRouter(prefix="/v1/admin/programs", tags=["admin"], responses=problems(401, 403, 404, 422))
 Reader = Annotated[Calls, Depends(reader("admin"))]

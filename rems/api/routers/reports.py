@@ -20,7 +20,8 @@ from rems.api.schemas.reports import (
     VerificationOut,
 )
 from rems.domain.errors import InvalidInput
-from rems.services import audit_verify, reports
+from rems.services import reports
+from rems.services.audit import audit_verify
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"], responses=problems(401, 403, 422))
 Reader = Annotated[Calls, Depends(reader("admin"))]

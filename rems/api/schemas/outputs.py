@@ -22,7 +22,7 @@ from rems.domain.model import (
     Prescription,
 )
 from rems.domain.requirements import Decision
-from rems.services.prescriptions import Outcome
+from rems.services.dispensing.prescriptions import Outcome
 
 STATE = "State in its workflow (see the state machines in docs/workflows.md)"
 

@@ -12,7 +12,7 @@ from rems.api.schemas.common import Id, In, Out, Plain
 from rems.api.schemas.inputs import ReproductiveFactsIn
 from rems.api.schemas.outputs import PatientOut
 from rems.domain.model import Patient, ReadmissionDecision
-from rems.services.persons import Transfer
+from rems.services.enrollment.persons import Transfer
 
 Text = Annotated[str, Plain]
 Reason = Field(min_length=1, max_length=500, description="Why (kept in the audit trail; no names)")

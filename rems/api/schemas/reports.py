@@ -9,7 +9,7 @@ from pydantic import Field
 
 from rems.api.schemas.common import Out
 from rems.services import reports
-from rems.services.audit_verify import Verification
+from rems.services.audit.audit_verify import Verification
 
 
 class PeriodSummaryOut(Out):

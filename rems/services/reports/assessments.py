@@ -23,10 +23,11 @@ from typing import Any
 from sqlalchemy import func, select
 
 from rems.adapters import orm
+from rems.adapters.uow import UnitOfWork
+from rems.services.context import Context
 from rems.services.reports.period import Period
 from rems.services.reports.summary import period_summary
 from rems.services.reports.tables import csv_text
-from rems.services.uow import Context, UnitOfWork
 
 # Relaxations used in a period, by relaxation name (rems/services relaxations, lifecycle lane).
 RelaxationsUsed = Callable[[UnitOfWork, Period], Mapping[str, int]]

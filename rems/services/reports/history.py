@@ -8,9 +8,10 @@ from datetime import datetime
 from sqlalchemy import and_, or_, select
 
 from rems.adapters import orm
+from rems.adapters.uow import UnitOfWork
 from rems.domain.model import Patient
-from rems.services.refusals import ENTITY as GATE
-from rems.services.uow import Context, UnitOfWork
+from rems.services.context import Context
+from rems.services.dispensing.refusals import ENTITY as GATE
 
 
 @dataclass(frozen=True)

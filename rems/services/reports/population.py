@@ -11,9 +11,9 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, select
 
 from rems.adapters import orm
+from rems.adapters.uow import UnitOfWork
 from rems.domain import schedule
 from rems.domain.model import Dispense, Patient, PatientSurvey, Ppaf, PregnancyTest
-from rems.services.uow import UnitOfWork
 from workflows.program import Parameters, ProgramError
 
 T = TypeVar("T")

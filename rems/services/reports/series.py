@@ -9,9 +9,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from rems.adapters import orm
+from rems.adapters.uow import UnitOfWork
+from rems.services.context import Context
 from rems.services.reports.period import Period
 from rems.services.reports.summary import refusal_rows, rules_of
-from rems.services.uow import Context, UnitOfWork
 
 
 @dataclass(frozen=True)

@@ -11,12 +11,13 @@ from typing import Any
 from sqlalchemy import func, select
 
 from rems.adapters import orm
+from rems.adapters.uow import UnitOfWork
 from rems.domain import schedule
 from rems.domain.categories import FRP_CATEGORIES
-from rems.services.refusals import ENTITY as GATE
+from rems.services.context import Context
+from rems.services.dispensing.refusals import ENTITY as GATE
 from rems.services.reports.period import Period
 from rems.services.reports.population import PatientRecords, params_at, treated_patients
-from rems.services.uow import Context, UnitOfWork
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ prescription the authorize stage (with the patient's other open prescriptions, a
 authorization does); an authorized one the confirm stage with no pharmacy yet (R25 answers for the
 missing pharmacy); a confirmed one the dispense stage with its live confirmation and its pharmacy,
 the counselling checklist stated complete (R29), so the answer is about every other requirement. The records come from the services' own
-loader (rems/services/records.py), so the copy is asked exactly what the engine asks.
+loader (rems/services/dispensing/records.py), so the copy is asked exactly what the engine asks.
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from typing import Any
 from sqlalchemy import select
 
 from rems.adapters import orm
+from rems.adapters.uow import UnitOfWork
 from rems.domain import gate, schedule
 from rems.domain.model import Confirmation, Counselling, Patient, Pharmacy, Prescription
-from rems.services.records import load_records
+from rems.services.dispensing.records import load_records
 from rems.services.transfer.format import instant
-from rems.services.uow import UnitOfWork
 
 _STAGES = {"requested": "authorize", "authorized": "confirm", "confirmed": "dispense"}
 COUNSELLED = Counselling(counselled=True, education_checklist_completed=True, medication_guide_given=True)

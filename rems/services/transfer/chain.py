@@ -14,8 +14,8 @@ from typing import Any
 
 from rems.domain.errors import InvalidInput
 from rems.domain.model import AuditEntry
-from rems.services.audit_chain import FIELDS, GENESIS, entry_hash
-from rems.services.audit_verify import Head
+from rems.services.audit.audit_chain import FIELDS, GENESIS, entry_hash
+from rems.services.audit.audit_verify import Head
 from rems.services.transfer.format import AUDIT, Bundle, instant, parse_instant
 
 FILE = f"{AUDIT}.ndjson"

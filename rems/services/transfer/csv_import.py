@@ -23,11 +23,12 @@ from sqlalchemy.orm import SessionTransaction
 from sqlalchemy.orm.exc import StaleDataError
 
 from rems.adapters import orm
+from rems.adapters.uow import UnitOfWork
 from rems.domain.errors import Conflict, DomainError, InvalidInput, Refused
-from rems.services import certification, patients
-from rems.services.audit_chain import SEALER
+from rems.services.audit.audit_chain import SEALER
 from rems.services.commands import EnrollPatient, EnrollPharmacy, EnrollPrescriber, parse
-from rems.services.uow import Context, UnitOfWork
+from rems.services.context import Context
+from rems.services.enrollment import certification, patients
 
 YES = {"true", "yes", "y", "1"}
 NO = {"false", "no", "n", "0"}

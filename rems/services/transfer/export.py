@@ -18,8 +18,10 @@ from typing import Any
 from sqlalchemy import Connection, func, select, text, union
 
 from rems.adapters import orm
-from rems.services import audit_verify
-from rems.services.audit_chain import FIELDS
+from rems.adapters.uow import UnitOfWork
+from rems.services.audit import audit_verify
+from rems.services.audit.audit_chain import FIELDS
+from rems.services.context import Context
 from rems.services.lifecycle import audit
 from rems.services.transfer import answers
 from rems.services.transfer.format import (
@@ -35,7 +37,6 @@ from rems.services.transfer.format import (
     line_of,
     sha256,
 )
-from rems.services.uow import Context, UnitOfWork
 
 NOT_EXPORTED = ("api_tokens (neither secrets nor their hashes)", "idempotency_keys", "notifications",
                 "notification_contacts (contact data)", "audit_pending (chained before the export)",

@@ -18,14 +18,15 @@ from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from rems.adapters import orm
+from rems.adapters.uow import UnitOfWork
 from rems.domain.errors import Conflict, InvalidInput
 from rems.domain.model import AuditEntry
-from rems.services import audit_chain
-from rems.services.audit_chain import HEAD_ID
-from rems.services.audit_verify import Head
+from rems.services.audit import audit_chain
+from rems.services.audit.audit_chain import HEAD_ID
+from rems.services.audit.audit_verify import Head
+from rems.services.context import Context
 from rems.services.transfer import chain
 from rems.services.transfer.format import AUDIT, TABLES, Bundle, decode_row, sha256
-from rems.services.uow import Context, UnitOfWork
 
 # What an engine holds that makes it not empty: its records, its chain, its tokens.
 _CHECKED: tuple[Table, ...] = (*TABLES.values(), orm.audit_log, orm.audit_pending, orm.api_tokens)

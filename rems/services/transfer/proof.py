@@ -20,11 +20,12 @@ from typing import Any
 from sqlalchemy import func, select
 
 from rems.adapters import orm
+from rems.adapters.uow import UnitOfWork
 from rems.domain.model import Prescription
-from rems.services import audit_verify
+from rems.services.audit import audit_verify
+from rems.services.context import Context
 from rems.services.transfer import answers, chain
 from rems.services.transfer.format import GATE, TABLES, Bundle, parse_instant
-from rems.services.uow import Context, UnitOfWork
 
 
 @dataclass

@@ -8,7 +8,7 @@ from alembic import op
 import sqlalchemy as sa
 
 from rems.adapters.orm import UTCDateTime
-from rems.services.audit_chain import GENESIS, HEAD_ID, entry_hash
+from rems.services.audit.audit_chain import GENESIS, HEAD_ID, entry_hash
 
 
 revision = '0003'

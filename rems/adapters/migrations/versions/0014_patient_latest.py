@@ -6,7 +6,7 @@ by a later one: at 1 M patients most candidates were rejected and the "find" ste
 population. `patient_latest` holds, per patient, what those anti-joins were looking for: the
 latest negative pregnancy test (and its sensitivity: R9, R11), the latest patient survey (R20),
 the first dispense (R11: treatment start) and the latest one with its days of supply (R28). The
-finders (rems/services/due_patients.py) select on these dates through their indexes, so they read
+finders (rems/services/reminders/due_patients.py) select on these dates through their indexes, so they read
 only patients whose latest event puts something in the window.
 
 Kept by triggers on INSERT (the history tables are append-only), on both databases, so every

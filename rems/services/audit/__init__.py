@@ -1,0 +1,1 @@
+"""The audit chain: appending, sealing and verifying."""

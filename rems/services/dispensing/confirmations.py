@@ -1,0 +1,25 @@
+"""A pharmacy voids the confirmation it holds (R26): the authorization goes back to authorized."""
+
+from __future__ import annotations
+
+from rems.adapters.uow import UnitOfWork
+from rems.domain.errors import NotFound
+from rems.domain.model import Confirmation, Prescription
+from rems.interop import loop
+from rems.services.context import Context
+from rems.services.lifecycle import transition
+
+
+def void_confirmation(uow: UnitOfWork, ctx: Context, number: str, pharmacy_id: str) -> Confirmation:
+    """Void an issued confirmation of this pharmacy, audited; another pharmacy's is not found."""
+    found = uow.confirmation_by_number(number)
+    if found.pharmacy_id != pharmacy_id:
+        raise NotFound("confirmation", number)
+    confirmation = uow.get(Confirmation, found.id, lock=True)
+    rx = uow.get(Prescription, confirmation.prescription_id, lock=True)
+    transition(uow, ctx, "confirmation", confirmation, "void")
+    loop.not_dispensed(uow, ctx, confirmation, rx, "R26", f"the pharmacy voided confirmation {confirmation.number}")
+    if rx.state == "confirmed":
+        transition(uow, ctx, "prescription", rx, "release")
+    uow.commit()
+    return confirmation

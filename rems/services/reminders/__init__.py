@@ -1,0 +1,1 @@
+"""What is due and telling people: the due-date finders, the sweeps, the outbox, delivery."""
