@@ -55,7 +55,7 @@ def verify(app: App, numbers: Sequence[str], pharmacy_id: str) -> dict[str, list
 
 def _records(app: App, number: str, pharmacy_id: str) -> tuple[Records, str]:
     with app.uow() as uow:
-        rx = uow.prescription_by_number(number)
+        rx = uow.prescriptions.by_number(number)
         records = load_records(uow, uow.get(Patient, rx.patient_id), rx,
                                pharmacy=uow.get(Pharmacy, pharmacy_id))
         uow.session.expunge_all()

@@ -8,12 +8,12 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from rems.adapters import commit_hooks
 from rems.adapters.database import make_engine, migrate, session_factory
 from rems.adapters.orm import start_mappers
 from rems.adapters.uow import UnitOfWork
 from rems.interop import loop
-from rems.services import commit_hooks
-from rems.services.audit.audit_chain import SEALER
+from rems.services.audit.audit_chain import SEALER, stage
 from rems.services.audit.audit_sealer import Sealer
 from rems.settings import Settings
 from workflows.products import check_product_overlaps
@@ -30,7 +30,7 @@ class App:
 
     def uow(self, write: bool = True) -> UnitOfWork:
         """A writing unit of work unless `write=False` (reads only; never waits for a writer)."""
-        return UnitOfWork(self.sessions, self.programs, write)
+        return UnitOfWork(self.sessions, self.programs, write, audit=stage)
 
     def migrate(self) -> None:
         migrate(self.engine)

@@ -13,7 +13,6 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel
 
-from rems.adapters.uow import UnitOfWork
 from rems.api import idempotency
 from rems.api.auth import Principal, application, bearer, clock, current_principal, refuse, request_id, role
 from rems.api.idempotency import Fingerprint
@@ -72,7 +71,7 @@ class Calls:
             return first
         # Issue 15 item 9: services own their commits here as under the CLI and the workers; the
         # key is claimed by a before-commit hook in the transaction of the first effect.
-        uow = UnitOfWork(self.app.sessions, self.app.programs)
+        uow = self.app.uow()
         claim = idempotency.Claim(actor, key, seen, self.ctx.now) if key and seen else None
 
         def attempt() -> dict[str, Any]:

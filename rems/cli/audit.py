@@ -32,7 +32,7 @@ def show(entity: str = typer.Argument(..., help="prescriber, pharmacy, patient, 
     from rems.api.schemas.outputs import AuditEntryOut
 
     def trail(uow: UnitOfWork, ctx: Context) -> list[AuditEntryOut]:
-        return [AuditEntryOut.of(a) for a in uow.audit_trail(entity, entity_id)]
+        return [AuditEntryOut.of(a) for a in uow.audit_trails.of(entity, entity_id)]
     rows = call(trail)
     emit([r.model_dump(mode="json") for r in rows],
          "\n".join(f"{local(r.at)} {r.actor:<16} {r.trigger:<18} {_change(r.from_state, r.to_state)} "

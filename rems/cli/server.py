@@ -48,7 +48,7 @@ def _demo_actor(kind: certification.Kind, cls: type[Any], column: str, value: st
         return found.id if found else None
     key = call(find) or enroll().id
     def held(uow: UnitOfWork, ctx: Context) -> str:
-        found = uow.certification(kind, key, program_id)
+        found = uow.certifications.of(kind, key, program_id)
         return found.state if found else "enrolled"
     if call(held) == "enrolled":
         call(certification.change_certification, kind, key, "certify", program_id)

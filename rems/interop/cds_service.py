@@ -32,7 +32,7 @@ def _pharmacy(uow: UnitOfWork, ctx: Context, hook: Hook, program: Any) -> list[d
         return []
     pharmacy = lookup.pharmacy_by_ncpdp(uow, hook.pharmacy_ncpdp_id)
     # R25: the pharmacy's certification in the program of the order, not any other one
-    requirement = gate.pharmacy_requirement(uow.certification("pharmacy", pharmacy.id, program.id), program.id,
+    requirement = gate.pharmacy_requirement(uow.certifications.of("pharmacy", pharmacy.id, program.id), program.id,
                                             program.at(ctx.now), ctx.now) if pharmacy else None
     return [cds.pharmacy_card(hook.pharmacy_ncpdp_id, requirement, program)]
 

@@ -93,7 +93,7 @@ def evaluate_prescription(uow: UnitOfWork, ctx: Context, caller: Caller, rx: Pre
     """What stands between this authorization and a dispense now, from the caller's side."""
     program = uow.program(rx.program_id)
     stage = _STAGE_OF.get(rx.state, "confirm")  # terminal states: the confirm gate names R23/R33
-    live = uow.live_confirmation(rx.id) if stage == "dispense" else None
+    live = uow.confirmations.live(rx.id) if stage == "dispense" else None
     pharmacy: Pharmacy | None = None
     if caller.role == "pharmacy":
         pharmacy = uow.get(Pharmacy, caller.actor_id)
@@ -116,7 +116,7 @@ def for_case(uow: UnitOfWork, ctx: Context, caller: Caller, number: str,
              patient_id: str | None = None) -> Etasu:
     """By case number (our authorization number); with a patient id, the two must agree."""
     try:
-        rx = uow.prescription_by_number(number)
+        rx = uow.prescriptions.by_number(number)
     except NotFound:
         return unknown(f"unknown case number {number!r}", what="case")
     if caller.role == "prescriber" and rx.prescriber_id != caller.actor_id:
@@ -134,7 +134,7 @@ def visible_patient(uow: UnitOfWork, caller: Caller, patient_id: str) -> tuple[P
         return None, False
     if caller.role == "prescriber" and patient.prescriber_id == caller.actor_id:
         return patient, False
-    if caller.role == "pharmacy" and uow.prescriptions(patient_id=patient.id, states=OPEN[1:]):
+    if caller.role == "pharmacy" and uow.prescriptions.matching(patient_id=patient.id, states=OPEN[1:]):
         return patient, False
     return None, True
 
@@ -150,7 +150,7 @@ def for_patient(uow: UnitOfWork, ctx: Context, caller: Caller, patient_id: str,
         return unknown(f"the patient is enrolled in {patient.program_id}, not in {program.id}",
                        what="program")
     states = OPEN if caller.role == "prescriber" else OPEN[1:]
-    open_rx = [rx for rx in uow.prescriptions(patient_id=patient.id, states=states)
+    open_rx = [rx for rx in uow.prescriptions.matching(patient_id=patient.id, states=states)
                if rx.program_id == program.id]
     if open_rx:
         return evaluate_prescription(uow, ctx, caller, open_rx[-1], patient)

@@ -99,7 +99,7 @@ def initiation(uow: UnitOfWork, ctx: Context, caller: Caller, m: Message) -> Rep
     ncpdp_id = m.ncpdp_id or (uow.get(Pharmacy, caller.actor_id).ncpdp_id if caller.role == "pharmacy" else None)
     if ncpdp_id is not None:
         pharmacy = lookup.pharmacy_by_ncpdp(uow, ncpdp_id)  # R25: certified in THIS program
-        certified = uow.certification("pharmacy", pharmacy.id, program.id) if pharmacy else None
+        certified = uow.certifications.of("pharmacy", pharmacy.id, program.id) if pharmacy else None
         reqs.append(gate.pharmacy_requirement(certified, program.id, params, ctx.now))
     unmet = [r for r in reqs if not r.met]
     if unmet:
@@ -155,8 +155,8 @@ def confirm(uows: Callable[[], UnitOfWork], ctx: Context, caller: Caller, number
     """A pharmacy's approval is its confirmation number (R26): the one it holds, or a new one
     (the confirmation service decides again, with every gate, in its own transaction)."""
     with uows() as uow:
-        rx = uow.prescription_by_number(number)
-        live = uow.live_confirmation(rx.id)
+        rx = uow.prescriptions.by_number(number)
+        live = uow.confirmations.live(rx.id)
         if live is not None and live.pharmacy_id == caller.actor_id and ctx.now <= live.expires_at:
             return f"confirmation {live.number} valid until {live.expires_at:%Y-%m-%d %H:%M} UTC (R26, R27)"
     with uows() as uow:
@@ -173,13 +173,13 @@ def fill(uow: UnitOfWork, ctx: Context, caller: Caller, m: Message) -> str:
     check_sender(uow, caller, m)
     if not m.dispensed:
         raise InvalidInput("RxFill/FillStatus", "only Dispensed is recorded here")
-    rx = uow.prescription_by_number(m.case_number or "")
+    rx = uow.prescriptions.by_number(m.case_number or "")
     if rx.patient_id != m.patient_id:
         raise NotFound("authorization", m.case_number or "")
     if rx.state == "dispensed":
         raise Refused("rxfill", [need(False, "R33", "R33_ALREADY_DISPENSED", "authorization is dispensed",
                                       "a new prescription and authorization are needed")])
-    live = uow.live_confirmation(rx.id)
+    live = uow.confirmations.live(rx.id)
     if live is None or live.pharmacy_id != caller.actor_id:
         raise Refused("rxfill", [need(False, "R26", "R26_CONFIRMATION_INVALID",
                                       "a confirmation issued to this pharmacy for this authorization",

@@ -32,7 +32,7 @@ def _surveys(uow: UnitOfWork, ctx: Context, patient_id: str) -> dict[str, Any]:
     patient = uow.get(Patient, patient_id)
     zone = patient_zone(uow, patient)  # T1: the patient's own zone
     spec = questionnaires.patient_form(uow, ctx, patient)
-    return {"surveys": list(reversed(uow.patient_surveys(patient_id))), "zone": zone, "questionnaire": spec}
+    return {"surveys": list(reversed(uow.patients.surveys(patient_id))), "zone": zone, "questionnaire": spec}
 
 
 def _record(uow: UnitOfWork, ctx: Context, cmd: RecordPatientSurvey, form: Form) -> None:

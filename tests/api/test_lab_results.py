@@ -64,9 +64,9 @@ def test_the_prescriber_records_and_lists_results_exactly_as_reported(client: Te
     assert [(r["analyte"], r["value"]) for r in listed.json()] == [("ANC", "1500"), ("ALT", "99.9"),
                                                                    ("ALT", "120")]
     with w.app.uow() as uow:
-        stored = uow.lab_results(w.male)
+        stored = uow.patients.lab_results(w.male)
         assert [str(r.value) for r in stored] == ["1500", "99.9", "120"]
-        trail = [(e.trigger, e.to_state, e.refs) for e in uow.audit_trail("lab_result", body["id"])]
+        trail = [(e.trigger, e.to_state, e.refs) for e in uow.audit_trails.of("lab_result", body["id"])]
     assert trail == [("record", "recorded", {"patient": w.male})]
 
 

@@ -126,7 +126,7 @@ class World:
         """The codes of the audited access refusals of one actor, oldest first; for "anonymous",
         the codes counted per minute and route (issue 15 item 8: none of them is audited)."""
         with self.app.uow() as uow:
-            audited = [r["code"] for a in uow.audit_trail("api", actor_id) for r in a.reasons]
+            audited = [r["code"] for a in uow.audit_trails.of("api", actor_id) for r in a.reasons]
         if actor_id != "anonymous":
             return audited
         assert audited == [], "an anonymous refusal was written to the audit chain"
@@ -139,6 +139,6 @@ class World:
     def certification_state(self, kind: str, key: str, program: str = PROGRAM) -> str | None:
         """R1, R25: the holder's certification state in `program` (None: never certified there)."""
         with self.app.uow() as uow:
-            held = uow.certification(kind, key, program)
+            held = uow.certifications.of(kind, key, program)
             return held.state if held else None
 

@@ -48,7 +48,7 @@ def test_other_roles_are_refused_and_the_refusal_is_in_the_verified_chain(client
     assert refused.status_code == 403
     assert w.refusals(w.pharm) == ["AUTH_ROLE_FORBIDDEN"]
     with w.app.uow() as uow:
-        entry, = uow.audit_trail("api", w.pharm)
+        entry, = uow.audit_trails.of("api", w.pharm)
         request_id, seq = entry.request_id, entry.seq
     assert request_id == "req-report-1" and seq is not None
     verdict = client.get(f"{API}/audit/verify", headers=w.auth(ADMIN)).json()

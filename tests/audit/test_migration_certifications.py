@@ -44,21 +44,21 @@ def test_migration_0005_moves_old_certifications_to_the_default_program_only(app
 
     with app.uow() as uow:
         rows = {(c.holder_kind, c.holder_id): c for kind in ("prescriber", "pharmacy")
-                for c in uow.certifications(kind)}
+                for c in uow.certifications.matching(kind)}
         expected = {("prescriber", key): (state, at) for key, _, state, at in OLD_PRESCRIBERS}
         expected |= {("pharmacy", key): (state, at) for key, _, state, at in OLD_PHARMACIES}
         assert {k: (c.program_id, c.state, c.certified_at) for k, c in rows.items()} == {
             k: ("pomalidomide", state, at) for k, (state, at) in expected.items()}
         for program in ("lenalidomide", "thalidomide"):  # R1: not certified in any other program
-            assert uow.certifications("prescriber", program_id=program) == []
-            assert uow.certifications("pharmacy", program_id=program) == []
+            assert uow.certifications.matching("prescriber", program_id=program) == []
+            assert uow.certifications.matching("pharmacy", program_id=program) == []
 
         # The gate reads them per program: certified in pomalidomide, not in lenalidomide.
         now = CERTIFIED_AT.replace(year=2026)
-        held: Certification | None = uow.certification("prescriber", "prs_old1", "pomalidomide")
+        held: Certification | None = uow.certifications.of("prescriber", "prs_old1", "pomalidomide")
         params = uow.program("pomalidomide").at(now)
         assert gate.prescriber_requirement(held, "pomalidomide", params, now).met
-        other = uow.certification("prescriber", "prs_old1", "lenalidomide")
+        other = uow.certifications.of("prescriber", "prs_old1", "lenalidomide")
         assert other is None
         assert gate.prescriber_requirement(other, "lenalidomide", uow.program("lenalidomide").at(now),
                                            now).code == "R1_PRESCRIBER_NOT_CERTIFIED"
@@ -72,5 +72,5 @@ def test_migration_0005_uses_the_deployments_default_program(app: App, monkeypat
     _old_rows(app)
     _alembic(app, "upgrade", "head")
     with app.uow() as uow:
-        assert {c.program_id for c in uow.certifications("prescriber")} == {"lenalidomide"}
-        assert uow.certification("prescriber", "prs_old1", "pomalidomide") is None
+        assert {c.program_id for c in uow.certifications.matching("prescriber")} == {"lenalidomide"}
+        assert uow.certifications.of("prescriber", "prs_old1", "pomalidomide") is None

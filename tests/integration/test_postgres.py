@@ -59,7 +59,7 @@ def test_the_audit_log_refuses_update_delete_and_truncate(s: Scenario, statement
 
 def test_an_audit_row_changed_through_a_unit_of_work_is_refused_at_commit(s: Scenario) -> None:
     with s.app.uow() as uow:
-        entry = uow.audit_trail("prescriber", s.prescriber_id)[-1]
+        entry = uow.audit_trails.of("prescriber", s.prescriber_id)[-1]
         entry.to_state = "revoked"
         with pytest.raises(DBAPIError, match="append-only"):
             uow.commit()

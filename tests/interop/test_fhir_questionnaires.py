@@ -134,7 +134,7 @@ def test_one_wrong_knowledge_answer_fails_the_survey_and_r20_still_refuses(
         [failed] = uow.session.scalars(select(FormResponse).where(
             orm.form_responses.c.subject_id == tested_frp)).all()
         assert (failed.passed, failed.wrong, failed.questionnaire_id) == (False, ["share"], SURVEY)
-        assert [a.trigger for a in uow.audit_trail("patient_survey", failed.id)] == ["fail"]
+        assert [a.trigger for a in uow.audit_trails.of("patient_survey", failed.id)] == ["fail"]
     assert r20_unmet(client, p, tested_frp)
     refused = p.w.call(prescriptions.request_authorization, parse(
         RequestAuthorization, patient_id=tested_frp, prescriber_id=p.w.doc, days_supply=28, quantity=28,
@@ -233,7 +233,7 @@ def test_the_ppaf_enrols_a_patient_and_a_refused_agreement_enrols_nobody(client:
     assert p.w.count(Patient) == before + 1
     with p.w.app.uow() as uow:
         [enrolled] = uow.session.scalars(select(Patient).where(orm.patients.c.name == "Form Patient")).all()
-        assert enrolled.prescriber_id == p.w.doc and [f.category for f in uow.ppafs(enrolled.id)] == ["adult_male"]
+        assert enrolled.prescriber_id == p.w.doc and [f.category for f in uow.patients.ppafs(enrolled.id)] == ["adult_male"]
 
 
 def test_the_counselling_checklist_is_refused_on_its_own(client: TestClient, p: Population) -> None:
@@ -266,7 +266,7 @@ def test_a_guardian_submits_a_childs_survey_and_the_child_alone_is_refused(clien
     r = client.post(SUBMIT, headers=p.auth(child), json=by_guardian)
     assert r.status_code == 200, r.text
     with p.w.app.uow() as uow:
-        [survey] = uow.patient_surveys(child)
+        [survey] = uow.patients.surveys(child)
         assert survey.respondent == "guardian"
     assert not r20_unmet(client, p, child)
     wrong = client.post(SUBMIT, headers=p.auth(child), json={**by_guardian, "item": [

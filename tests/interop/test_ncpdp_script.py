@@ -98,7 +98,7 @@ def test_rxfill_records_the_dispense_through_every_gate(client: TestClient, p: P
     assert status == 200 and text(root, "Body/Status/Code") == "000"
     assert p.w.count(Dispense) == 1 and p.w.state_of(Prescription, p.w.rx) == "dispensed"
     with p.w.app.uow() as uow:  # audited by the services, as the pharmacy
-        trail = [(a.trigger, a.actor) for a in uow.audit_trail("prescription", p.w.rx)]
+        trail = [(a.trigger, a.actor) for a in uow.audit_trails.of("prescription", p.w.rx)]
     assert trail[-2:] == [("confirm", f"pharmacy:{p.w.pharm}"), ("dispense", f"pharmacy:{p.w.pharm}")]
     status, root = send(client, p.auth(p.w.pharm), message("RxFill", p.w.male, ncpdp_id=ncpdp_id,
                                                            case=p.w.number, counselled=True))

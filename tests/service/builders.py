@@ -114,7 +114,7 @@ class Scenario:
         return [(a.trigger, a.from_state, a.to_state) for a in self.audit(entity, key)]
 
     def audit(self, entity: str, key: str) -> list[AuditEntry]:
-        return self.read(lambda uow: list(uow.audit_trail(entity, key)))
+        return self.read(lambda uow: list(uow.audit_trails.of(entity, key)))
 
     # -- actors (R1, R25) ------------------------------------------------------------------
     def new_prescriber(self, certify: bool = True, programs: tuple[str, ...] | None = None) -> str:
@@ -145,7 +145,7 @@ class Scenario:
         return self
 
     def certification(self, kind: str, key: str, program: str | None = None) -> Certification | None:
-        return self.read(lambda uow: uow.certification(kind, key, program or self.program))
+        return self.read(lambda uow: uow.certifications.of(kind, key, program or self.program))
 
     def certified_prescriber(self) -> Scenario:
         self.prescriber_id = self.new_prescriber()

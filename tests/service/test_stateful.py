@@ -185,7 +185,7 @@ class RemsMachine(RuleBasedStateMachine):
                        counselling: Counselling) -> tuple[Any, dict[str, Any]]:
         """The gate recomputed on the records as they are just before the dispense, plus the raw
         facts an independent safety check reads."""
-        confirmation = uow.confirmation_by_number(number)
+        confirmation = uow.confirmations.by_number(number)
         rx = uow.get(Prescription, confirmation.prescription_id)
         patient = uow.get(Patient, rx.patient_id)
         pharmacy = uow.get(Pharmacy, pharmacy_id)
@@ -194,7 +194,7 @@ class RemsMachine(RuleBasedStateMachine):
         facts = {"rx": rx, "patient": patient, "pharmacy": pharmacy, "confirmation": confirmation,
                  "prescriber": records.prescriber, "tests": list(records.tests),
                  "certifications": {c.holder_id: c for kind in ("prescriber", "pharmacy")
-                                    for c in uow.certifications(kind, program_id=rx.program_id)},
+                                    for c in uow.certifications.matching(kind, program_id=rx.program_id)},
                  "surveys": list(uow.session.scalars(select(PatientSurvey).where(
                      PatientSurvey.patient_id == patient.id))),
                  "dispenses": list(records.dispenses)}

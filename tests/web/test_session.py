@@ -21,7 +21,7 @@ from tests.web.conftest import Browser, signed_in
 
 def token_id(w: World, actor: str) -> str:
     with w.app.uow() as uow:
-        token = uow.token_by_hash(tokens.token_hash(w.tokens[actor]))
+        token = uow.tokens.by_hash(tokens.token_hash(w.tokens[actor]))
         assert token is not None
         return token.id
 

@@ -112,7 +112,7 @@ def test_a_token_is_revoked_after_a_confirmation_and_its_sessions_end(
 
 def _token_of(w: World, actor: str) -> str:
     with w.app.uow() as uow:
-        token = uow.token_by_hash(token_hash(w.tokens[actor]))
+        token = uow.tokens.by_hash(token_hash(w.tokens[actor]))
         assert token is not None
         return token.id
 
@@ -145,7 +145,7 @@ def test_suspending_asks_for_a_confirmation_and_a_reason_which_is_audited_r3(
     assert w.certification_state("prescriber", w.doc) == "suspended"
     assert w.state_of(Prescription, w.rx) == "voided"  # R3
     with w.app.uow() as uow:
-        entry = [a for a in uow.audit_trail("prescriber", w.doc) if a.trigger == "suspend"][-1]
+        entry = [a for a in uow.audit_trails.of("prescriber", w.doc) if a.trigger == "suspend"][-1]
         assert entry.actor == f"admin:{ADMIN}"
         assert {"rule": "R3", "code": REASON_GIVEN, "message": "licence under review"}.items() <= \
             entry.reasons[-1].items()
@@ -161,7 +161,7 @@ def test_revoking_a_pharmacy_asks_a_reason_and_is_audited_r25(browser: Browser, 
     assert done.headers["location"] == f"/web/admin/pharmacies/{w.pharm}"
     assert w.certification_state("pharmacy", w.pharm) == "revoked"
     with w.app.uow() as uow:
-        entry = [a for a in uow.audit_trail("pharmacy", w.pharm) if a.trigger == "revoke"][-1]
+        entry = [a for a in uow.audit_trails.of("pharmacy", w.pharm) if a.trigger == "revoke"][-1]
         assert entry.reasons[-1]["rule"] == "R25" and entry.reasons[-1]["message"] == "audit failed"
     again = browser.submit(path, form, "/web/admin")  # revoked is final: no reason asked for nothing
     assert again.status_code == 409 and "cannot revoke while revoked" in again.text

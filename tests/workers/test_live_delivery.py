@@ -186,7 +186,7 @@ def test_workers_sigkilled_mid_batch_send_no_reminder_twice_under_its_claim(live
     wait_for(all_sent, timeout=120, every=1.0, what="every reminder to be sent")
     with live.app.uow() as uow:
         rows = {n.id: n for n in uow.session.scalars(select(Notification).where(Notification.id.in_(ids)))}  # type: ignore[attr-defined]
-        audited = [a.trigger for n in ids for a in uow.audit_trail("notification", n)]
+        audited = [a.trigger for n in ids for a in uow.audit_trails.of("notification", n)]
         uow.session.expunge_all()
     resent = 0
     for notification_id, row in rows.items():

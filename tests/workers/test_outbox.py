@@ -60,7 +60,7 @@ def test_a_sent_notification_is_not_sent_again_by_a_redelivered_task(app: App) -
     assert [m.notification_id for m in channel.sent] == [nid]
     assert row(app, nid).state == "sent"
     with app.uow() as uow:
-        assert [a.trigger for a in uow.audit_trail("notification", nid)] == ["sent"]
+        assert [a.trigger for a in uow.audit_trails.of("notification", nid)] == ["sent"]
 
 
 def test_a_live_claim_blocks_a_second_sender_until_its_lease_ends(app: App) -> None:
@@ -96,7 +96,7 @@ def test_a_failing_channel_is_retried_with_backoff_then_parked_never_dropped(app
     assert attempt(app, channel, nid, now + timedelta(days=1)) == "skipped"
     with app.uow() as uow:
         assert [n.id for n in notifications.parked(uow, Context("admin", now))] == [nid]
-        assert [a.trigger for a in uow.audit_trail("notification", nid)] == ["park"]
+        assert [a.trigger for a in uow.audit_trails.of("notification", nid)] == ["park"]
 
 
 def test_a_parked_notification_can_be_retried_once_and_then_is_sent(app: App) -> None:
@@ -111,7 +111,7 @@ def test_a_parked_notification_can_be_retried_once_and_then_is_sent(app: App) ->
         notifications.retry(uow, Context("admin", T0 + timedelta(hours=5)), nid)
     assert attempt(app, channel, nid, T0 + timedelta(hours=5)) == "sent"
     with app.uow() as uow:
-        assert [a.trigger for a in uow.audit_trail("notification", nid)] == ["park", "retry", "sent"]
+        assert [a.trigger for a in uow.audit_trails.of("notification", nid)] == ["park", "retry", "sent"]
 
 
 def test_a_worker_killed_mid_send_every_time_ends_parked(app: App) -> None:
@@ -183,7 +183,7 @@ def test_a_batch_sends_only_while_its_lease_outlasts_a_send_and_hands_the_rest_b
     assert (handed_back.state, handed_back.attempts, handed_back.claim_token) == ("pending", 0, None)
     with app.uow() as uow:
         assert notifications.to_enqueue(uow, Context("relay", clock[0]), policy) == [ids[2]]
-        assert [[a.trigger for a in uow.audit_trail("notification", n)] for n in ids] == [["sent"], ["sent"], []]
+        assert [[a.trigger for a in uow.audit_trails.of("notification", n)] for n in ids] == [["sent"], ["sent"], []]
 
 
 def test_a_batch_records_failures_and_successes_each_in_its_own_state(app: App) -> None:

@@ -10,11 +10,11 @@ import secrets
 from collections.abc import Mapping
 from datetime import timedelta
 
-from rems.adapters.uow import UnitOfWork
 from rems.domain.access import ApiToken, token_hash
 from rems.domain.model import Pharmacy, Prescriber
 from rems.services.context import Context
 from rems.services.lifecycle import audit, new_id
+from rems.services.ports import UnitOfWork
 
 _RECORD = {"prescriber": Prescriber, "pharmacy": Pharmacy}
 

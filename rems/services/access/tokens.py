@@ -10,13 +10,13 @@ from typing import Annotated
 
 from pydantic import Field
 
-from rems.adapters.uow import UnitOfWork
 from rems.domain.access import ApiToken, Role, token_hash
 from rems.domain.errors import InvalidInput
 from rems.domain.model import Patient, Pharmacy, Prescriber
 from rems.services.commands import Command
 from rems.services.context import Context
 from rems.services.lifecycle import audit, new_id
+from rems.services.ports import UnitOfWork
 
 _ADMIN_NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,32}$")
 _RECORD = {"prescriber": Prescriber, "pharmacy": Pharmacy, "patient": Patient}
@@ -64,7 +64,7 @@ def revoke_token(uow: UnitOfWork, ctx: Context, token_id: str) -> ApiToken:
 def authenticate(uow: UnitOfWork, now: datetime, secret: str) -> tuple[ApiToken | None, str]:
     """The token a secret names, if any, and why it is refused: "unknown", "revoked", "expired",
     or "" when it is usable."""
-    token = uow.token_by_hash(token_hash(secret))
+    token = uow.tokens.by_hash(token_hash(secret))
     if token is None:
         return None, "unknown"
     if token.revoked_at is not None:

@@ -24,10 +24,10 @@ from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, SessionTransaction
 
+from rems.adapters import commit_hooks
 from rems.adapters.database import reading
 from rems.adapters.orm import audit_chain_head, audit_log, audit_pending
 from rems.domain.model import AuditEntry
-from rems.services import commit_hooks
 
 GENESIS = "0" * 64
 HEAD_ID = 1

@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
-from rems.adapters.uow import UnitOfWork
+from typing import TYPE_CHECKING, cast
+
 from rems.domain.errors import NotFound
 from rems.domain.model import Confirmation, Prescription
 from rems.interop import loop
 from rems.services.context import Context
 from rems.services.lifecycle import transition
+from rems.services.ports import UnitOfWork
+
+if TYPE_CHECKING:  # issue 19: until program_status, dispensing.records/optimistic and interop.loop take the port
+    from rems.adapters.uow import UnitOfWork as Unported
 
 
 def void_confirmation(uow: UnitOfWork, ctx: Context, number: str, pharmacy_id: str) -> Confirmation:
     """Void an issued confirmation of this pharmacy, audited; another pharmacy's is not found."""
-    found = uow.confirmation_by_number(number)
+    found = uow.confirmations.by_number(number)
     if found.pharmacy_id != pharmacy_id:
         raise NotFound("confirmation", number)
     confirmation = uow.get(Confirmation, found.id, lock=True)
     rx = uow.get(Prescription, confirmation.prescription_id, lock=True)
     transition(uow, ctx, "confirmation", confirmation, "void")
-    loop.not_dispensed(uow, ctx, confirmation, rx, "R26", f"the pharmacy voided confirmation {confirmation.number}")
+    loop.not_dispensed(cast("Unported", uow), ctx, confirmation, rx, "R26", f"the pharmacy voided confirmation {confirmation.number}")
     if rx.state == "confirmed":
         transition(uow, ctx, "prescription", rx, "release")
     uow.commit()

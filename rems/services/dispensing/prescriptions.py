@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from typing import TYPE_CHECKING, cast
 
-from rems.adapters.uow import UnitOfWork
 from rems.domain import gate, schedule
 from rems.domain.categories import FRP_CATEGORIES
 from rems.domain.errors import Conflict, NotFound, Refused
@@ -27,7 +27,11 @@ from rems.services.dispensing import optimistic, products
 from rems.services.dispensing.records import load_check, load_records
 from rems.services.dispensing.refusals import note_refusal, record_refusal
 from rems.services.lifecycle import audit, new_id, new_number, transition
+from rems.services.ports import UnitOfWork
 from rems.services.programs import program_status
+
+if TYPE_CHECKING:  # issue 19: until program_status, dispensing.records/optimistic and interop.loop take the port
+    from rems.adapters.uow import UnitOfWork as Unported
 
 OPEN = schedule.OPEN_STATES  # R36
 
@@ -48,9 +52,9 @@ def _patient_of(uow: UnitOfWork, patient_id: str, prescriber_id: str | None = No
 
 def _authorize(uow: UnitOfWork, ctx: Context, rx: Prescription, patient: Patient) -> Decision:
     program = uow.program(rx.program_id)
-    records = replace(load_records(uow, patient, rx),  # R36: the patient's other prescriptions
-                      other_prescriptions=uow.prescriptions(patient_id=patient.id, states=OPEN))
-    decision = program_status.gate(uow, ctx, "authorize", rx,
+    records = replace(load_records(cast("Unported", uow), patient, rx),  # R36: the patient's other prescriptions
+                      other_prescriptions=uow.prescriptions.matching(patient_id=patient.id, states=OPEN))
+    decision = program_status.gate(cast("Unported", uow), ctx, "authorize", rx,
                                    gate.evaluate("authorize", records, program, ctx.now))
     if decision.allowed:
         transition(uow, ctx, "prescription", rx, "authorize", {"gate_passes": True})
@@ -61,7 +65,7 @@ def _authorize(uow: UnitOfWork, ctx: Context, rx: Prescription, patient: Patient
         rx.number, rx.authorized_at = new_number(program.authorization_prefix), ctx.now
     else:  # issue 6: kept pending, and the refusal is in the audit trail with every rule
         note_refusal(uow, ctx, "authorize", rx.id, decision.failures)
-        loop.refused(uow, ctx, rx, decision.failures)  # issue 16 item 5: the prescriber's system hears it
+        loop.refused(cast("Unported", uow), ctx, rx, decision.failures)  # issue 16 item 5: the prescriber's system hears it
     return decision
 
 
@@ -71,8 +75,8 @@ def _refuse_second_open(uow: UnitOfWork, ctx: Context, patient: Patient) -> None
     program = uow.program(patient.program_id)
     today = schedule.Today(schedule.params_at(program, ctx.now), schedule.patient_tz(patient, program),
                            schedule.current_category(patient, program, ctx.now), ctx.now)
-    others = uow.prescriptions(patient_id=patient.id, states=OPEN)
-    requirement = open_requirement(None, others, uow.tests(patient.id), today)
+    others = uow.prescriptions.matching(patient_id=patient.id, states=OPEN)
+    requirement = open_requirement(None, others, uow.patients.tests(patient.id), today)
     if not requirement.met:
         raise Refused("request authorization", [requirement])
 
@@ -82,7 +86,7 @@ def request_authorization(uow: UnitOfWork, ctx: Context, cmd: RequestAuthorizati
     patient = _patient_of(uow, cmd.patient_id, cmd.prescriber_id, lock=True)
     program = uow.program(patient.program_id)
     ndc = products.prescribed_ndc(program, cmd.ndc, ctx.now)  # issue 17 item 7: before any write
-    program_status.refuse_if_eliminated(uow, ctx, program.id, "request authorization")  # issue 17
+    program_status.refuse_if_eliminated(cast("Unported", uow), ctx, program.id, "request authorization")  # issue 17
     _refuse_second_open(uow, ctx, patient)
     rx = Prescription(id=new_id("rx"), program_id=patient.program_id, patient_id=patient.id,
                       prescriber_id=cmd.prescriber_id,
@@ -108,7 +112,7 @@ def record_prescriber_survey(uow: UnitOfWork, ctx: Context, prescription_id: str
     rx = uow.get(Prescription, prescription_id, lock=True)
     if rx.prescriber_id != prescriber_id:
         raise NotFound("prescription", prescription_id)
-    if not uow.prescriber_survey_done(rx.id):
+    if not uow.prescriptions.survey_done(rx.id):
         uow.add(PrescriberSurvey(id=new_id("psv"), prescriber_id=prescriber_id,
                                  prescription_id=rx.id, completed_at=ctx.now))
         uow.flush()
@@ -129,7 +133,7 @@ def authorize(uow: UnitOfWork, ctx: Context, prescription_id: str, prescriber_id
 def _pharmacy_view(uow: UnitOfWork, cmd: PharmacyRequest,
                    lock: bool) -> tuple[Prescription, Patient, Pharmacy]:
     pharmacy = uow.get(Pharmacy, cmd.pharmacy_id)
-    rx = uow.prescription_by_number(cmd.number, lock=lock)
+    rx = uow.prescriptions.by_number(cmd.number, lock=lock)
     if cmd.patient_id is not None and cmd.patient_id != rx.patient_id:
         raise NotFound("authorization", cmd.number)  # never confirm a number for someone else
     return rx, uow.get(Patient, rx.patient_id), pharmacy
@@ -137,8 +141,8 @@ def _pharmacy_view(uow: UnitOfWork, cmd: PharmacyRequest,
 
 def check(uow: UnitOfWork, ctx: Context, cmd: PharmacyRequest) -> Decision:
     """The pharmacy's ETASU check: what obtaining a confirmation would decide now (read-only)."""
-    rx, pharmacy, records = load_check(uow, cmd.number, cmd.pharmacy_id, cmd.patient_id)  # issue 14
-    decision = program_status.gate(uow, ctx, "check", rx,
+    rx, pharmacy, records = load_check(cast("Unported", uow), cmd.number, cmd.pharmacy_id, cmd.patient_id)  # issue 14
+    decision = program_status.gate(cast("Unported", uow), ctx, "check", rx,
                                    gate.evaluate("confirm", records, uow.program(rx.program_id), ctx.now))
     if not decision.allowed:  # issue 6: a refused check is audited too
         record_refusal(uow, ctx, "check", rx.id, decision.failures, pharmacy.id, rollback=False)
@@ -146,11 +150,11 @@ def check(uow: UnitOfWork, ctx: Context, cmd: PharmacyRequest) -> Decision:
 
 
 def _expire_stale_confirmation(uow: UnitOfWork, ctx: Context, rx: Prescription) -> None:
-    live = uow.live_confirmation(rx.id)
+    live = uow.confirmations.live(rx.id)
     params = schedule.params_at(uow.program(rx.program_id), ctx.now)
     if live is not None and ctx.now > schedule.confirmation_expiry(live, params):  # R27, T3: here, sweep or not
         transition(uow, ctx, "confirmation", live, "expire", {"past_expiry": True})
-        loop.not_dispensed(uow, ctx, live, rx, "R27", f"confirmation {live.number} expired unused")
+        loop.not_dispensed(cast("Unported", uow), ctx, live, rx, "R27", f"confirmation {live.number} expired unused")
         if rx.state == "confirmed":
             transition(uow, ctx, "prescription", rx, "release")
         uow.flush()
@@ -160,7 +164,7 @@ def _confirm_under_lock(uow: UnitOfWork, ctx: Context, cmd: PharmacyRequest) -> 
     rx, patient, pharmacy = _pharmacy_view(uow, cmd, lock=True)
     _expire_stale_confirmation(uow, ctx, rx)
     program = uow.program(rx.program_id)
-    decision = gate.evaluate("confirm", load_records(uow, patient, rx, pharmacy=pharmacy), program,
+    decision = gate.evaluate("confirm", load_records(cast("Unported", uow), patient, rx, pharmacy=pharmacy), program,
                              ctx.now)
     return optimistic.Confirming(rx, pharmacy, program, decision)
 
@@ -168,10 +172,10 @@ def _confirm_under_lock(uow: UnitOfWork, ctx: Context, cmd: PharmacyRequest) -> 
 def obtain_confirmation(uow: UnitOfWork, ctx: Context, cmd: PharmacyRequest) -> Confirmation:
     """R26: a confirmation number only while every gate holds; valid for R27's window."""
     # Issue 14 item 3: on SQLite decided before the write lock and re-checked under it, else here.
-    rx, pharmacy, program, decision = (optimistic.confirmation(uow, ctx, cmd)
+    rx, pharmacy, program, decision = (optimistic.confirmation(cast("Unported", uow), ctx, cmd)
                                        or _confirm_under_lock(uow, ctx, cmd))
     # Issue 17 items 4, 5: the lifecycle and a declared relaxation, on both paths, under the lock
-    decision = program_status.gate(uow, ctx, "confirm", rx, decision)
+    decision = program_status.gate(cast("Unported", uow), ctx, "confirm", rx, decision)
     try:
         transition(uow, ctx, "prescription", rx, "confirm", {"gate_passes": decision.allowed},
                    gate=decision.failures)
@@ -189,7 +193,7 @@ def obtain_confirmation(uow: UnitOfWork, ctx: Context, cmd: PharmacyRequest) -> 
 
 
 def _dispense_under_lock(uow: UnitOfWork, ctx: Context, cmd: RecordDispense) -> optimistic.Dispensing:
-    confirmation = uow.confirmation_by_number(cmd.confirmation_number)
+    confirmation = uow.confirmations.by_number(cmd.confirmation_number)
     pharmacy = uow.get(Pharmacy, cmd.pharmacy_id)
     if confirmation.pharmacy_id != pharmacy.id:
         raise NotFound("confirmation", cmd.confirmation_number)
@@ -197,7 +201,7 @@ def _dispense_under_lock(uow: UnitOfWork, ctx: Context, cmd: RecordDispense) -> 
     patient = uow.get(Patient, rx.patient_id)  # locked just now: the session's copy, no statement
     counselling = Counselling(cmd.counselled, cmd.education_checklist_completed,
                               cmd.medication_guide_given)
-    records = load_records(uow, patient, rx, pharmacy, confirmation, counselling)
+    records = load_records(cast("Unported", uow), patient, rx, pharmacy, confirmation, counselling)
     decision = gate.evaluate("dispense", records, uow.program(rx.program_id), ctx.now)
     return optimistic.Dispensing(confirmation, pharmacy, rx, patient, decision)
 
@@ -205,10 +209,10 @@ def _dispense_under_lock(uow: UnitOfWork, ctx: Context, cmd: RecordDispense) -> 
 def record_dispense(uow: UnitOfWork, ctx: Context, cmd: RecordDispense) -> Dispense:
     """Every gate again, plus R27 and R29; the database refuses a second dispense (R33)."""
     # Issue 14 item 3: on SQLite decided before the write lock and re-checked under it, else here.
-    confirmation, pharmacy, rx, patient, decision = (optimistic.dispense(uow, ctx, cmd)
+    confirmation, pharmacy, rx, patient, decision = (optimistic.dispense(cast("Unported", uow), ctx, cmd)
                                                      or _dispense_under_lock(uow, ctx, cmd))
     # Issue 17 items 4, 5: the lifecycle and a declared relaxation, on both paths, under the lock
-    decision = program_status.gate(uow, ctx, "dispense", rx, decision)
+    decision = program_status.gate(cast("Unported", uow), ctx, "dispense", rx, decision)
     try:
         transition(uow, ctx, "prescription", rx, "dispense", {"gate_passes": decision.allowed},
                    gate=decision.failures)
@@ -239,10 +243,10 @@ def void_prescription(uow: UnitOfWork, ctx: Context, prescription_id: str,
 
 
 def _void(uow: UnitOfWork, ctx: Context, rx: Prescription) -> None:
-    live = uow.live_confirmation(rx.id)
+    live = uow.confirmations.live(rx.id)
     if live is not None:
         transition(uow, ctx, "confirmation", live, "void")
-        loop.not_dispensed(uow, ctx, live, rx, "R26", f"confirmation {live.number} was voided with its authorization")
+        loop.not_dispensed(cast("Unported", uow), ctx, live, rx, "R26", f"confirmation {live.number} was voided with its authorization")
     transition(uow, ctx, "prescription", rx, "void")
 
 
@@ -252,7 +256,7 @@ def void_open_prescriptions(uow: UnitOfWork, ctx: Context, *, patient_id: str | 
     given (R3: a certification is per program), (no commit)."""
     if not (patient_id or prescriber_id):
         raise ValueError("void_open_prescriptions needs a patient or a prescriber")
-    open_rx = uow.prescriptions(patient_id=patient_id, prescriber_id=prescriber_id, states=OPEN,
+    open_rx = uow.prescriptions.matching(patient_id=patient_id, prescriber_id=prescriber_id, states=OPEN,
                                 program_id=program_id)
     for rx in open_rx:
         _void(uow, ctx, rx)
@@ -263,12 +267,12 @@ def release_confirmations_of(uow: UnitOfWork, ctx: Context, pharmacy_id: str,
                              program_id: str | None = None) -> None:
     """R25: a pharmacy no longer certified (in `program_id`, if given) holds no live confirmation
     there (no commit)."""
-    for confirmation in uow.confirmations(pharmacy_id=pharmacy_id):
+    for confirmation in uow.confirmations.issued(pharmacy_id=pharmacy_id):
         rx = uow.get(Prescription, confirmation.prescription_id)
         if program_id is not None and rx.program_id != program_id:
             continue
         transition(uow, ctx, "confirmation", confirmation, "void")
-        loop.not_dispensed(uow, ctx, confirmation, rx, "R25", f"the pharmacy holding confirmation "
+        loop.not_dispensed(cast("Unported", uow), ctx, confirmation, rx, "R25", f"the pharmacy holding confirmation "
                            f"{confirmation.number} is no longer certified")
         if rx.state == "confirmed":
             transition(uow, ctx, "prescription", rx, "release")

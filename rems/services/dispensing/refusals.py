@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rems.adapters.uow import UnitOfWork
 from rems.domain.requirements import Requirement
 from rems.metrics import count_refusal
 from rems.services.context import Context
 from rems.services.lifecycle import audit
+from rems.services.ports import UnitOfWork
 
 ENTITY = "gate"
 STAGES = ("authorize", "check", "confirm", "dispense")
@@ -31,7 +31,7 @@ def record_refusal(uow: UnitOfWork, ctx: Context, stage: str, prescription_id: s
     A read-only caller (the check) keeps its session: `rollback=False`, unless it runs in a writing
     unit of work, whose write lock (SQLite) the sibling would wait for: the check wrote nothing."""
     if rollback or uow.write:
-        uow.session.rollback()
+        uow.rollback()
     with uow.sibling() as side:
         audit(side, ctx, ENTITY, prescription_id, trigger_of(stage), None, None, failures,
               refs={"pharmacy": pharmacy_id} if pharmacy_id else None)

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from rems.adapters import contact_store
-from rems.adapters.uow import UnitOfWork
 from rems.services.commands import PatientContact
 from rems.services.context import Context
+from rems.services.ports import UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -32,10 +31,10 @@ def record(uow: UnitOfWork, ctx: Context, kind: str, holder_id: str, contact: Co
     """Keep `contact` for the holder just enrolled (nothing when it is empty); the caller commits."""
     if contact.empty:
         return
-    contact_store.add(uow.session, kind, holder_id, asdict(contact), ctx.now)
+    uow.contacts.add(kind, holder_id, asdict(contact), ctx.now)
 
 
 def of(uow: UnitOfWork, kind: str, holder_id: str) -> Contact:
     """The holder's contact details; all empty when none were given."""
-    row = contact_store.of(uow.session, kind, holder_id)
+    row = uow.contacts.of(kind, holder_id)
     return Contact() if row is None else Contact(**row)

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal, cast
 
 from pydantic import AfterValidator, Field
 
-from rems.adapters.uow import UnitOfWork
 from rems.domain.errors import InvalidInput
 from rems.domain.model import LabResult
 from rems.services.commands import Command, Key, Moment, Plain
@@ -17,8 +16,12 @@ from rems.services.context import Context
 from rems.services.enrollment.patients import owned_patient
 from rems.services.enrollment.zones import local_date, zone_of
 from rems.services.lifecycle import audit, new_id
+from rems.services.ports import UnitOfWork
 from rems.services.programs import program_status
 from workflows.labs import ANALYTES, SETTINGS, ULN_ANALYTES
+
+if TYPE_CHECKING:  # issue 19: until program_status, dispensing.records/optimistic and interop.loop take the port
+    from rems.adapters.uow import UnitOfWork as Unported
 
 
 def _positional(value: Decimal) -> Decimal:
@@ -51,7 +54,7 @@ def record_lab_result(uow: UnitOfWork, ctx: Context, cmd: RecordLabResult,
                       prescriber_id: str | None = None) -> LabResult:
     """One lab result of one of the prescriber's patients (`prescriber_id`: scoped to them), audited."""
     patient = owned_patient(uow, cmd.patient_id, prescriber_id)
-    program_status.refuse_if_eliminated(uow, ctx, patient.program_id, "record lab result")  # issue 17 item 4
+    program_status.refuse_if_eliminated(cast("Unported", uow), ctx, patient.program_id, "record lab result")  # issue 17 item 4
     if cmd.analyte in ULN_ANALYTES and cmd.upper_limit_normal is None:
         raise InvalidInput("upper_limit_normal", f"required for {cmd.analyte} (judged as multiples of it)")
     if cmd.lower_limit is not None and cmd.upper_limit_normal is not None \
@@ -73,4 +76,4 @@ def lab_results(uow: UnitOfWork, ctx: Context, patient_id: str,
                 prescriber_id: str | None = None) -> Sequence[LabResult]:
     """The patient's lab results in collection order (`prescriber_id`: only one of theirs)."""
     owned_patient(uow, patient_id, prescriber_id, lock=False)
-    return uow.lab_results(patient_id)
+    return uow.patients.lab_results(patient_id)

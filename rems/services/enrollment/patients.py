@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, cast
 
-from rems.adapters.uow import UnitOfWork
 from rems.domain import gate, schedule
 from rems.domain.categories import CHILD_CATEGORIES, FRP_CATEGORIES
 from rems.domain.errors import InvalidInput, NotFound
@@ -25,8 +24,12 @@ from rems.services.enrollment import contacts, persons
 from rems.services.enrollment.facts import apply_facts
 from rems.services.enrollment.zones import checked_zone, local_date, zone_of
 from rems.services.lifecycle import audit, new_id, transition
+from rems.services.ports import UnitOfWork
 from rems.services.programs import program_status
 from workflows.definitions import TREATABLE
+
+if TYPE_CHECKING:  # issue 19: until program_status, dispensing.records/optimistic and interop.loop take the port
+    from rems.adapters.uow import UnitOfWork as Unported
 
 STATE_TRIGGERS = ("interrupt", "resume", "discontinue")
 
@@ -41,7 +44,7 @@ def _sign_ppaf(uow: UnitOfWork, ctx: Context, patient: Patient, sig: PpafSignatu
     current = schedule.current_category(patient, program, ctx.now)  # T1: the patient's calendar
     uow.get(Prescriber, patient.prescriber_id)
     # R1, R5: certified in the patient's program, not in another one
-    certified = uow.certification("prescriber", patient.prescriber_id, patient.program_id)
+    certified = uow.certifications.of("prescriber", patient.prescriber_id, patient.program_id)
     facts = {
         "prescriber_certified": gate.prescriber_requirement(certified, patient.program_id, params,
                                                             ctx.now).met,
@@ -50,7 +53,7 @@ def _sign_ppaf(uow: UnitOfWork, ctx: Context, patient: Patient, sig: PpafSignatu
     }
     transition(uow, ctx, "patient", patient, trigger, facts)
     # PPAFs are ordered by signing time (R8: the latest counts); keep that order strict.
-    previous = [p.signed_at for p in uow.ppafs(patient.id)]
+    previous = [p.signed_at for p in uow.patients.ppafs(patient.id)]
     signed_at = max([ctx.now, *(t + timedelta(microseconds=1) for t in previous)])
     uow.add(Ppaf(id=new_id("ppf"), patient_id=patient.id, prescriber_id=patient.prescriber_id,
                  category=sig.category, signed_at=signed_at, signed_by=sig.signed_by,
@@ -75,7 +78,7 @@ def enroll_patient(uow: UnitOfWork, ctx: Context, cmd: EnrollPatient) -> Patient
                       cycles_regular=cmd.cycles_regular, time_zone=zone)
     apply_facts(patient, cmd.facts, today, program.at(ctx.now), one_way=False)
     person = persons.person_for_enrollment(uow, ctx, cmd)
-    program_status.refuse_new_enrollment(uow, ctx, cmd.program_id, person.id)  # issue 17 item 4
+    program_status.refuse_new_enrollment(cast("Unported", uow), ctx, cmd.program_id, person.id)  # issue 17 item 4
     persons.check_enrollable(uow, person, cmd.program_id)
     patient.person_id = person.id
     uow.add(patient)
@@ -97,7 +100,7 @@ def owned_patient(uow: UnitOfWork, patient_id: str, prescriber_id: str | None,
 def renew_ppaf(uow: UnitOfWork, ctx: Context, cmd: RenewPpaf, prescriber_id: str | None = None) -> Patient:
     """R8: new facts (menarche, surgery, menopause) or a birthday need a PPAF for the new category."""
     patient = owned_patient(uow, cmd.patient_id, prescriber_id)
-    program_status.refuse_if_eliminated(uow, ctx, patient.program_id, "renew PPAF")  # issue 17 item 4
+    program_status.refuse_if_eliminated(cast("Unported", uow), ctx, patient.program_id, "renew PPAF")  # issue 17 item 4
     program = uow.program(patient.program_id)
     today = local_date(ctx.now, zone_of(patient, program))
     apply_facts(patient, cmd.facts, today, program.at(ctx.now), one_way=True)  # R35
@@ -118,10 +121,10 @@ def _stop_for_pregnancy(uow: UnitOfWork, ctx: Context, patient: Patient, source:
     """R30, R34: stop at once every enrollment of the person (any program), void every open
     authorization, and open a pregnancy report on this record."""
     _stop_one(uow, ctx, patient, source)
-    others = [p for p in uow.enrollments_of(patient.person_id) if p.id != patient.id] \
+    others = [p for p in uow.persons.enrollments(patient.person_id) if p.id != patient.id] \
         if patient.person_id else []
     for other in sorted(others, key=lambda p: p.id):  # one lock order between stops
-        uow.session.refresh(other, with_for_update=True)
+        uow.lock_patient(other)
         _stop_one(uow, ctx, other, source)
     report = PregnancyReport(id=new_id("prg"), patient_id=patient.id, reported_at=ctx.now,
                              source=source)
@@ -134,7 +137,7 @@ def record_pregnancy_test(uow: UnitOfWork, ctx: Context, cmd: RecordPregnancyTes
                           prescriber_id: str | None = None) -> PregnancyTest:
     patient = owned_patient(uow, cmd.patient_id, prescriber_id)
     if cmd.result != "positive":  # issue 17 item 4; a positive result always stops therapy (R30)
-        program_status.refuse_if_eliminated(uow, ctx, patient.program_id, "record pregnancy test")
+        program_status.refuse_if_eliminated(cast("Unported", uow), ctx, patient.program_id, "record pregnancy test")
     if cmd.collected_at > ctx.now:
         raise InvalidInput("collected_at", "cannot be in the future")
     if local_date(cmd.collected_at, zone_of(patient, uow.program(patient.program_id))) < patient.birth_date:
@@ -184,7 +187,7 @@ def change_state(uow: UnitOfWork, ctx: Context, patient_id: str, trigger: str,
         raise InvalidInput("trigger", f"must be one of {', '.join(STATE_TRIGGERS)}")
     patient = owned_patient(uow, patient_id, prescriber_id)
     if trigger == "resume":  # issue 17 item 4: nothing resumes in an eliminated program
-        program_status.refuse_if_eliminated(uow, ctx, patient.program_id, "resume therapy")
+        program_status.refuse_if_eliminated(cast("Unported", uow), ctx, patient.program_id, "resume therapy")
     transition(uow, ctx, "patient", patient, trigger)
     if trigger == "discontinue":
         void_open_prescriptions(uow, ctx, patient_id=patient.id)
@@ -223,7 +226,7 @@ def change_time_zone(uow: UnitOfWork, ctx: Context, patient_id: str, time_zone: 
 def record_patient_survey(uow: UnitOfWork, ctx: Context, cmd: RecordPatientSurvey) -> PatientSurvey:
     """R20, R6: a child's survey is completed by a parent or guardian."""
     patient = owned_patient(uow, cmd.patient_id, None)
-    program_status.refuse_if_eliminated(uow, ctx, patient.program_id, "record patient survey")  # issue 17
+    program_status.refuse_if_eliminated(cast("Unported", uow), ctx, patient.program_id, "record patient survey")  # issue 17
     # R6 on the patient's calendar (T1): a child until her local 18th birthday
     if schedule.current_category(patient, uow.program(patient.program_id), ctx.now) in CHILD_CATEGORIES \
             and cmd.respondent != "guardian":

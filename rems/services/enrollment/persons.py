@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from rems.adapters.uow import UnitOfWork
 from rems.domain import gate
 from rems.domain.errors import Conflict, InvalidInput, Refused
 from rems.domain.identity import name_key
@@ -18,6 +17,7 @@ from rems.services.dispensing.prescriptions import void_open_prescriptions
 from rems.services.enrollment.facts import FACTS, plausible
 from rems.services.enrollment.zones import local_date, zone_of
 from rems.services.lifecycle import audit, new_id
+from rems.services.ports import UnitOfWork
 
 LIVE_EXCEPT = "discontinued"  # every other state of the patient machine is a live enrollment
 
@@ -39,21 +39,21 @@ class AlreadyEnrolled(Refused):
 def prescriber_certified(uow: UnitOfWork, prescriber: Prescriber, program_id: str,
                          now: datetime) -> Requirement:
     """R1: is the prescriber certified in this program (its own certification row)?"""
-    return gate.prescriber_requirement(uow.certification("prescriber", prescriber.id, program_id),
+    return gate.prescriber_requirement(uow.certifications.of("prescriber", prescriber.id, program_id),
                                        program_id, uow.program(program_id).at(now), now)
 
 
 def person_for_enrollment(uow: UnitOfWork, ctx: Context, cmd: EnrollPatient) -> Person:
     """R34: the person by identity, claimed for this transaction, with the site's identifiers
     linked; an identifier already naming a person of another identity is refused by name."""
-    person = uow.person_for(name_key(cmd.name), cmd.birth_date, cmd.sex, ctx.now)
-    uow.claim_person(person)
+    person = uow.persons.for_identity(name_key(cmd.name), cmd.birth_date, cmd.sex, ctx.now)
+    uow.persons.claim(person)
     seen: set[tuple[str, str]] = set()
     for index, given in enumerate(cmd.identifiers):
         if (given.system, given.value) in seen:
             continue
         seen.add((given.system, given.value))
-        found = uow.person_identifier(given.system, given.value)
+        found = uow.persons.identifier(given.system, given.value)
         if found is None:
             uow.add(PersonIdentifier(id=new_id("pid"), person_id=person.id, system=given.system,
                                      value=given.value))
@@ -65,16 +65,16 @@ def person_for_enrollment(uow: UnitOfWork, ctx: Context, cmd: EnrollPatient) -> 
 
 def _stopped_since(uow: UnitOfWork, person_id: str) -> tuple[bool, datetime | None]:
     """R30, R34: did a pregnancy stop the person (any enrollment, any program), and when last?"""
-    moments = [r.reported_at for r in uow.person_pregnancy_reports(person_id)]
-    moments += [t.recorded_at for t in uow.person_tests(person_id) if t.result == "positive"]
-    stopped = bool(moments) or any(p.state == "pregnancy_stop" for p in uow.enrollments_of(person_id))
+    moments = [r.reported_at for r in uow.persons.pregnancy_reports(person_id)]
+    moments += [t.recorded_at for t in uow.persons.tests(person_id) if t.result == "positive"]
+    stopped = bool(moments) or any(p.state == "pregnancy_stop" for p in uow.persons.enrollments(person_id))
     return stopped, max(moments) if moments else None
 
 
 def check_enrollable(uow: UnitOfWork, person: Person, program_id: str) -> None:
     """R34: refuse a second live enrollment, and a readmission after a pregnancy stop that the
     administrator has not decided (after the latest stop)."""
-    enrollments = uow.enrollments_of(person.id)
+    enrollments = uow.persons.enrollments(person.id)
     if any(p.state != LIVE_EXCEPT and p.program_id == program_id for p in enrollments):
         raise AlreadyEnrolled(program_id)
     if any(p.state == "pregnancy_stop" for p in enrollments):  # R34: it blocks every enrollment
@@ -83,7 +83,7 @@ def check_enrollable(uow: UnitOfWork, person: Person, program_id: str) -> None:
             "no enrollment of the person is stopped for a pregnancy",
             "that enrollment is discontinued first (its prescriber or the program administrator)")])
     stopped, last = _stopped_since(uow, person.id)
-    decided = uow.readmitted_at(person.id, program_id)
+    decided = uow.persons.readmitted_at(person.id, program_id)
     if stopped and (decided is None or (last is not None and decided < last)):
         raise Refused("enroll", [need(
             False, "R34", "R34_READMISSION_DECISION_MISSING",
@@ -99,7 +99,7 @@ def decide_readmission(uow: UnitOfWork, ctx: Context, cmd: DecideReadmission) ->
     uow.program(program_id)
     assert patient.person_id is not None  # every stored patient has a person (migration 0005)
     person = uow.get(Person, patient.person_id)
-    uow.claim_person(person)
+    uow.persons.claim(person)
     if not _stopped_since(uow, person.id)[0]:
         raise InvalidInput("patient_id", "this person's therapy was never stopped for a pregnancy: "
                                          "no readmission decision is needed")

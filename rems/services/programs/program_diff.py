@@ -86,7 +86,7 @@ def diff_program(uow: UnitOfWork, ctx: Context, candidate: Program, on: date | N
     if on is None:
         raise InvalidInput("on", "the candidate changes nothing after today: name the date to compare (--on)")
     changes: list[Change] = []
-    for patient in uow.patients_of_program(candidate.id, _LIVE):
+    for patient in uow.patients.in_program(candidate.id, _LIVE):
         records = load_records(uow, patient)
         changes.append(_compare(patient.id, "readiness", "readiness",
                                 gate.evaluate("readiness", records, current, ctx.now),
@@ -97,13 +97,13 @@ def diff_program(uow: UnitOfWork, ctx: Context, candidate: Program, on: date | N
 
 def _open_authorizations(uow: UnitOfWork, ctx: Context, patient: Patient, current: Program,
                          candidate: Program, on: date) -> list[Change]:
-    every = uow.prescriptions(patient_id=patient.id)
+    every = uow.prescriptions.matching(patient_id=patient.id)
     found = []
     for rx in every:
         stage = NEXT_STAGE.get(rx.state)
         if stage is None:
             continue
-        live = uow.live_confirmation(rx.id)
+        live = uow.confirmations.live(rx.id)
         pharmacy = uow.get(Pharmacy, live.pharmacy_id) if live else None
         records = replace(load_records(uow, patient, rx, pharmacy, live), other_prescriptions=every)
         found.append(_compare(patient.id, rx.number or rx.id, stage,

@@ -104,7 +104,7 @@ def refuse_new_enrollment(uow: UnitOfWork, ctx: Context, program_id: str, person
     """Closed to new enrollment (and after): a person with no enrollment in the program yet is
     refused; a person enrolled in it before (any state, e.g. a re-enrollment) continues."""
     now = refuse_if_eliminated(uow, ctx, program_id, "enroll patient")
-    if rank(now.state) < rank("closed_to_new_enrollment") or uow.enrollments_of(person_id, program_id):
+    if rank(now.state) < rank("closed_to_new_enrollment") or uow.persons.enrollments(person_id, program_id):
         return
     raise Refused("enroll patient", [lifecycle.closed_requirement(uow.program(program_id), now)])
 

@@ -28,7 +28,7 @@ def _expire_prescription(uow: UnitOfWork, ctx: Context, prescription_id: str) ->
     rx = uow.get(Prescription, prescription_id, lock=True)
     if rx.state not in ("authorized", "confirmed") or rx.expires_at is None or rx.expires_at >= ctx.now:
         return False
-    live = uow.live_confirmation(rx.id)
+    live = uow.confirmations.live(rx.id)
     if live is not None:
         transition(uow, ctx, "confirmation", live, "void")
         loop.not_dispensed(uow, ctx, live, rx, "R23", f"authorization {rx.number} expired while confirmation "
@@ -45,9 +45,9 @@ def expire_due(uow: UnitOfWork, ctx: Context) -> dict[str, int]:
     counts = {"confirmations_expired": 0, "authorizations_expired": 0, "skipped_busy": 0}
     work: list[tuple[str, Callable[[UnitOfWork, Context, str], bool], str]] = [
         ("confirmations_expired", _expire_confirmation, c.id)
-        for c in uow.confirmations(expired_before=ctx.now)]
+        for c in uow.confirmations.issued(expired_before=ctx.now)]
     work += [("authorizations_expired", _expire_prescription, rx.id)
-             for rx in uow.prescriptions(states=("authorized", "confirmed"), expired_before=ctx.now)]
+             for rx in uow.prescriptions.matching(states=("authorized", "confirmed"), expired_before=ctx.now)]
     uow.session.rollback()  # end the read transaction before the per-record ones
     for counter, expire, record_id in work:
         try:

@@ -58,7 +58,7 @@ def _held(uow: UnitOfWork, kind: str, ids: list[str]) -> dict[str, tuple[str, bo
     """R1, R25: each holder's certifications now, per program ("pomalidomide: certified; …"),
     and whether one is certified; a holder certified nowhere yet is "enrolled"."""
     per: dict[str, list[str]] = {}
-    for c in uow.certifications(kind, ids):
+    for c in uow.certifications.matching(kind, ids):
         per.setdefault(c.holder_id, []).append(f"{c.program_id}: {c.state}")
     return {key: ("; ".join(per.get(key, [])) or "enrolled",
                   any(s.endswith(": certified") for s in per.get(key, []))) for key in ids}

@@ -37,13 +37,13 @@ def open_prescriptions(uow: UnitOfWork, program_id: str) -> list[Prescription]:
 def answer(uow: UnitOfWork, rx: Prescription, at: datetime) -> dict[str, Any]:
     """The gate's decision for one open prescription at `at`, as one gate_answers line."""
     patient = uow.get(Patient, rx.patient_id)
-    live: Confirmation | None = uow.live_confirmation(rx.id)
+    live: Confirmation | None = uow.confirmations.live(rx.id)
     pharmacy = uow.get(Pharmacy, live.pharmacy_id) if live is not None else None
     stage = _STAGES[rx.state]
     records = load_records(uow, patient, rx, pharmacy=pharmacy, confirmation=live,
                            counselling=COUNSELLED if stage == "dispense" else None)
     if stage == "authorize":  # R36: as the authorization itself reads them
-        records = replace(records, other_prescriptions=uow.prescriptions(
+        records = replace(records, other_prescriptions=uow.prescriptions.matching(
             patient_id=patient.id, states=schedule.OPEN_STATES))
     decision = gate.evaluate(stage, records, uow.program(rx.program_id), at)
     return {"prescription_id": rx.id, "number": rx.number, "state": rx.state, "stage": stage,

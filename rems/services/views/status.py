@@ -57,7 +57,7 @@ def patient_status(uow: UnitOfWork, ctx: Context, patient_id: str,
         due.append({"what": "next dispense window opens", "rule": "R28", "due": opens.isoformat(),
                     "overdue": False})
     prescriptions = []
-    every = uow.prescriptions(patient_id=patient.id)
+    every = uow.prescriptions.matching(patient_id=patient.id)
     for rx in every:
         expires = schedule.effective_expiry(rx, records.tests, params, tz)  # T3
         entry: dict[str, Any] = {"id": rx.id, "number": rx.number, "state": rx.state,
@@ -65,7 +65,7 @@ def patient_status(uow: UnitOfWork, ctx: Context, patient_id: str,
                                  "expires_at": expires.isoformat() if expires else None}
         stage = _STAGE_OF.get(rx.state)
         if stage is not None:
-            live = uow.live_confirmation(rx.id)
+            live = uow.confirmations.live(rx.id)
             pharmacy = uow.get(Pharmacy, live.pharmacy_id) if live else None
             loaded = replace(load_records(uow, patient, rx, pharmacy, live), other_prescriptions=every)
             decision = program_status.gate(uow, ctx, stage, rx, gate.evaluate(stage, loaded, program, ctx.now),
@@ -91,4 +91,4 @@ def patients_status(uow: UnitOfWork, ctx: Context, prescriber_id: str, limit: in
                     offset: int = 0) -> list[dict[str, Any]]:
     """A prescriber's own patients, oldest enrollment first, each as `patient_status` shows it."""
     return [patient_status(uow, ctx, p.id, prescriber_id)
-            for p in uow.patients_of(prescriber_id, limit, offset)]
+            for p in uow.patients.of_prescriber(prescriber_id, limit, offset)]

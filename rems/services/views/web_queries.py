@@ -224,9 +224,9 @@ def strengths(uow: UnitOfWork, prescription_ids: list[str]) -> dict[str, str]:
 
 def patient_history(uow: UnitOfWork, ctx: Context, patient_id: str) -> dict[str, Any]:
     """A patient's tests (R9-R11), surveys (R20) and dispenses (R33), newest first."""
-    return {"tests": list(reversed(uow.tests(patient_id))),
-            "surveys": list(reversed(uow.patient_surveys(patient_id))),
-            "dispenses": list(reversed(uow.dispenses(patient_id)))}
+    return {"tests": list(reversed(uow.patients.tests(patient_id))),
+            "surveys": list(reversed(uow.patients.surveys(patient_id))),
+            "dispenses": list(reversed(uow.patients.dispenses(patient_id)))}
 
 
 # -- the pharmacy (18.1) ----------------------------------------------------------------------
@@ -279,18 +279,18 @@ class Receipt:
 
 def receipt(uow: UnitOfWork, ctx: Context, pharmacy_id: str, confirmation_number: str) -> Receipt:
     """A confirmation of this pharmacy (another's is not found, R25), with its dispense if any."""
-    cnf = uow.confirmation_by_number(confirmation_number)
+    cnf = uow.confirmations.by_number(confirmation_number)
     if cnf.pharmacy_id != pharmacy_id:
         raise NotFound("confirmation", confirmation_number)
     prescription = uow.get(Prescription, cnf.prescription_id)
-    found = [d for d in uow.dispenses(prescription.patient_id) if d.confirmation_id == cnf.id]
+    found = [d for d in uow.patients.dispenses(prescription.patient_id) if d.confirmation_id == cnf.id]
     return Receipt(cnf, prescription, uow.get(Patient, prescription.patient_id),
                    uow.get(Prescriber, prescription.prescriber_id), found[0] if found else None)
 
 
 def authorization_of(uow: UnitOfWork, ctx: Context, number: str) -> tuple[Prescription, Patient, Prescriber]:
     """What the pharmacist verifies at the counter: the authorization, whom and by whom (R22)."""
-    prescription = uow.prescription_by_number(number)
+    prescription = uow.prescriptions.by_number(number)
     return (prescription, uow.get(Patient, prescription.patient_id),
             uow.get(Prescriber, prescription.prescriber_id))
 
