@@ -1,0 +1,335 @@
+"""An in-memory unit of work implementing rems.services.ports.UnitOfWork (issue 19 item 1).
+
+The domain model's objects are kept in dicts by class and id (`FakeStore`), shared by every unit
+of work over the store. Commit and rollback, enough for the services: what a unit of work added
+since its last commit is forgotten by a rollback (or by leaving its `with` block without a commit),
+and the records it read are put back as they were when it first read them; its staged audit
+entries are dropped. Locks are no-ops (one thread); `snapshot()` is None (as on PostgreSQL: the
+services decide under the lock) and `flush()` does nothing (no constraint to check).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import date, datetime
+from types import TracebackType
+from typing import Any, TypeVar
+
+from rems.domain import access, model
+from rems.domain.errors import NotFound
+from rems.domain.lifecycle import RelaxationActivation
+from rems.services.ports import UnitOfWork
+from workflows.program import Program
+
+T = TypeVar("T")
+
+
+class FakeStore:
+    """What has been committed: records by class and id, the audit log, contact details."""
+
+    def __init__(self, programs: Mapping[str, Program]) -> None:
+        self.programs = programs
+        self.rows: dict[type, dict[Any, Any]] = defaultdict(dict)
+        self.audit: list[model.AuditEntry] = []
+        self.contacts: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def all(self, cls: type[T]) -> list[T]:
+        return list(self.rows[cls].values())
+
+    def uow(self, write: bool = True) -> FakeUnitOfWork:
+        return FakeUnitOfWork(self, write)
+
+
+def _key(entity: Any) -> Any:
+    return getattr(entity, "id", None) or id(entity)
+
+
+class FakeUnitOfWork:
+    def __init__(self, store: FakeStore, write: bool = True) -> None:
+        self.store = store
+        self.write = write
+        self._undo: list[Callable[[], None]] = []
+        self._before: dict[int, tuple[Any, dict[str, Any]]] = {}
+        self._audit: list[model.AuditEntry] = []
+        self.commits = 0
+        self.patients = FakePatientRecords(self)
+        self.persons = FakePersons(self)
+        self.prescriptions = FakePrescriptions(self)
+        self.confirmations = FakeConfirmations(self)
+        self.certifications = FakeCertifications(self)
+        self.tokens = FakeTokens(self)
+        self.audit_trails = FakeAuditTrails(self)
+        self.contacts = FakeContacts(self)
+        self.relaxations = FakeRelaxations(self)
+
+    @property
+    def programs(self) -> Mapping[str, Program]:
+        return self.store.programs
+
+    # -- the transaction ----------------------------------------------------------------------
+    def __enter__(self) -> FakeUnitOfWork:
+        self._forget()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.rollback()
+
+    def _forget(self) -> None:
+        self._undo, self._before, self._audit = [], {}, []
+
+    def commit(self) -> None:
+        if not self.write:
+            raise RuntimeError("a read-only unit of work cannot commit: open it with write=True")
+        for entry in self._audit:
+            entry.id = len(self.store.audit) + 1
+            self.store.audit.append(entry)
+        self._forget()
+        self.commits += 1
+
+    def rollback(self) -> None:
+        for undo in reversed(self._undo):
+            undo()
+        for entity, before in self._before.values():
+            entity.__dict__.clear()
+            entity.__dict__.update(before)
+        self._forget()
+
+    def flush(self) -> None:
+        pass
+
+    def add(self, entity: Any) -> None:
+        table, key = self.store.rows[type(entity)], _key(entity)
+        table[key] = entity
+        self._undo.append(lambda: table.pop(key, None))
+
+    def seen(self, entity: T) -> T:
+        """Keep how `entity` was when first read in this transaction, for a rollback."""
+        if id(entity) not in self._before:
+            self._before[id(entity)] = (entity, dict(entity.__dict__))
+        return entity
+
+    def find(self, cls: type[T], where: Callable[[T], bool] = lambda _: True,
+             order: Callable[[T], Any] | None = None) -> list[T]:
+        found = [self.seen(e) for e in self.store.rows[cls].values() if where(e)]
+        return sorted(found, key=order) if order is not None else found
+
+    def get(self, cls: type[T], key: str, lock: bool = False) -> T:
+        entity: T | None = self.store.rows[cls].get(key) if key else None
+        if entity is None:
+            raise NotFound(cls.__name__.lower(), key)
+        return self.seen(entity)
+
+    def program(self, program_id: str) -> Program:
+        try:
+            return self.store.programs[program_id]
+        except KeyError:
+            raise NotFound("program", program_id) from None
+
+    def stage_audit(self, entry: model.AuditEntry) -> None:
+        self._audit.append(entry)
+
+    def snapshot(self) -> FakeUnitOfWork | None:
+        return None
+
+    def sibling(self) -> FakeUnitOfWork:
+        return FakeUnitOfWork(self.store)
+
+    def lock_person(self, person_id: str | None) -> None:
+        if person_id is not None:
+            self.get(model.Person, person_id)
+
+    def lock_patient(self, patient: model.Patient) -> None:
+        self.seen(patient)
+
+    def lock_prescription(self, prescription_id: str | None = None, *,
+                          number: str | None = None) -> model.Prescription:
+        found = self.find(model.Prescription, lambda rx: rx.id == prescription_id if prescription_id
+                          else rx.number == number)
+        if not found:
+            raise NotFound("authorization" if number else "prescription", number or prescription_id or "")
+        patient = self.get(model.Patient, found[0].patient_id)
+        self.lock_person(patient.person_id)
+        return found[0]
+
+
+class _Fake:
+    def __init__(self, uow: FakeUnitOfWork) -> None:
+        self.uow = uow
+
+
+def _of(patient_ids: Iterable[str]) -> Callable[[Any], bool]:
+    ids = set(patient_ids)
+    return lambda record: record.patient_id in ids
+
+
+class FakePatientRecords(_Fake):
+    def ppafs(self, patient_id: str) -> Sequence[model.Ppaf]:
+        return self.uow.find(model.Ppaf, _of([patient_id]), lambda p: p.signed_at)
+
+    def tests(self, patient_id: str) -> Sequence[model.PregnancyTest]:
+        return self.uow.find(model.PregnancyTest, _of([patient_id]), lambda t: t.collected_at)
+
+    def surveys(self, patient_id: str) -> Sequence[model.PatientSurvey]:
+        return self.uow.find(model.PatientSurvey, _of([patient_id]), lambda s: s.completed_at)
+
+    def dispenses(self, patient_id: str) -> Sequence[model.Dispense]:
+        return self.uow.find(model.Dispense, _of([patient_id]), lambda d: d.dispensed_at)
+
+    def lab_results(self, patient_id: str) -> Sequence[model.LabResult]:
+        return self.uow.find(model.LabResult, _of([patient_id]), lambda r: r.collected_at)
+
+    def of_prescriber(self, prescriber_id: str, limit: int, offset: int = 0) -> Sequence[model.Patient]:
+        mine = self.uow.find(model.Patient, lambda p: p.prescriber_id == prescriber_id,
+                             lambda p: (p.enrolled_at, p.id))
+        return mine[offset:offset + limit]
+
+    def in_program(self, program_id: str, states: Sequence[str]) -> Sequence[model.Patient]:
+        return self.uow.find(model.Patient, lambda p: p.program_id == program_id and p.state in states,
+                             lambda p: (p.enrolled_at, p.id))
+
+
+class FakePersons(_Fake):
+    def for_identity(self, key: str, birth_date: date, sex: str, now: datetime) -> model.Person:
+        found = self.uow.find(model.Person, lambda p: (p.name_key, p.birth_date, p.sex) == (key, birth_date, sex))
+        if found:
+            return found[0]
+        person = model.Person(id=f"per_{len(self.uow.store.rows[model.Person]) + 1:012d}", name_key=key,
+                              birth_date=birth_date, sex=sex, created_at=now)
+        self.uow.add(person)
+        return person
+
+    def claim(self, person: model.Person) -> None:
+        self.uow.seen(person)
+
+    def identifier(self, system: str, value: str) -> model.PersonIdentifier | None:
+        found = self.uow.find(model.PersonIdentifier, lambda i: (i.system, i.value) == (system, value))
+        return found[0] if found else None
+
+    def enrollments(self, person_id: str, program_id: str | None = None) -> Sequence[model.Patient]:
+        return self.uow.find(model.Patient, lambda p: p.person_id == person_id
+                             and (not program_id or p.program_id == program_id), lambda p: p.enrolled_at)
+
+    def _ids(self, person_id: str, program_id: str | None = None) -> list[str]:
+        return [p.id for p in self.enrollments(person_id, program_id)]
+
+    def lab_results(self, person_id: str) -> Sequence[model.LabResult]:
+        return self.uow.find(model.LabResult, _of(self._ids(person_id)), lambda r: r.collected_at)
+
+    def tests(self, person_id: str) -> Sequence[model.PregnancyTest]:
+        return self.uow.find(model.PregnancyTest, _of(self._ids(person_id)), lambda t: t.collected_at)
+
+    def dispenses(self, person_id: str, program_id: str) -> Sequence[model.Dispense]:
+        return self.uow.find(model.Dispense, _of(self._ids(person_id, program_id)), lambda d: d.dispensed_at)
+
+    def surveys(self, person_id: str, program_id: str) -> Sequence[model.PatientSurvey]:
+        return self.uow.find(model.PatientSurvey, _of(self._ids(person_id, program_id)),
+                             lambda s: s.completed_at)
+
+    def pregnancy_reports(self, person_id: str) -> Sequence[model.PregnancyReport]:
+        return self.uow.find(model.PregnancyReport, _of(self._ids(person_id)), lambda r: r.reported_at)
+
+    def readmitted_at(self, person_id: str, program_id: str) -> datetime | None:
+        decided = [d.decided_at for d in self.uow.find(
+            model.ReadmissionDecision, lambda d: (d.person_id, d.program_id) == (person_id, program_id))]
+        return max(decided) if decided else None
+
+
+class FakePrescriptions(_Fake):
+    def matching(self, *, patient_id: str | None = None, prescriber_id: str | None = None,
+                 states: Sequence[str] | None = None, expired_before: datetime | None = None,
+                 program_id: str | None = None) -> Sequence[model.Prescription]:
+        def where(rx: model.Prescription) -> bool:
+            return ((not patient_id or rx.patient_id == patient_id)
+                    and (not prescriber_id or rx.prescriber_id == prescriber_id)
+                    and (not program_id or rx.program_id == program_id)
+                    and (not states or rx.state in states)
+                    and (not expired_before or (rx.expires_at is not None and rx.expires_at < expired_before)))
+        return self.uow.find(model.Prescription, where, lambda rx: rx.requested_at)
+
+    def by_number(self, number: str, lock: bool = False) -> model.Prescription:
+        if lock:
+            return self.uow.lock_prescription(number=number)
+        found = self.uow.find(model.Prescription, lambda rx: rx.number == number)
+        if not found:
+            raise NotFound("authorization", number)
+        return found[0]
+
+    def survey_done(self, prescription_id: str) -> bool:
+        return bool(self.uow.find(model.PrescriberSurvey, lambda s: s.prescription_id == prescription_id))
+
+
+class FakeConfirmations(_Fake):
+    def by_number(self, number: str) -> model.Confirmation:
+        found = self.uow.find(model.Confirmation, lambda c: c.number == number)
+        if not found:
+            raise NotFound("confirmation", number)
+        return found[0]
+
+    def issued(self, *, prescription_id: str | None = None, pharmacy_id: str | None = None,
+               expired_before: datetime | None = None) -> Sequence[model.Confirmation]:
+        return self.uow.find(model.Confirmation, lambda c: c.state == "issued"
+                             and (not prescription_id or c.prescription_id == prescription_id)
+                             and (not pharmacy_id or c.pharmacy_id == pharmacy_id)
+                             and (not expired_before or c.expires_at < expired_before), lambda c: c.issued_at)
+
+    def live(self, prescription_id: str) -> model.Confirmation | None:
+        live = self.issued(prescription_id=prescription_id)
+        return live[0] if live else None
+
+
+class FakeCertifications(_Fake):
+    def of(self, kind: str, holder_id: str, program_id: str,
+           lock: bool = False) -> model.Certification | None:
+        found = self.uow.find(model.Certification, lambda c: (c.holder_kind, c.holder_id, c.program_id)
+                              == (kind, holder_id, program_id))
+        return found[0] if found else None
+
+    def matching(self, kind: str, holder_ids: Sequence[str] | None = None,
+                 program_id: str | None = None) -> Sequence[model.Certification]:
+        return self.uow.find(model.Certification, lambda c: c.holder_kind == kind
+                             and (holder_ids is None or c.holder_id in holder_ids)
+                             and (not program_id or c.program_id == program_id),
+                             lambda c: (c.program_id, c.holder_id))
+
+    def already_enrolled(self, identifier: str, value: str) -> bool:
+        if identifier == "npi":
+            return any(p.npi == value for p in self.uow.store.all(model.Prescriber))
+        return any(p.ncpdp_id == value for p in self.uow.store.all(model.Pharmacy))
+
+
+class FakeTokens(_Fake):
+    def by_hash(self, digest: str) -> access.ApiToken | None:
+        found = self.uow.find(access.ApiToken, lambda t: t.token_hash == digest)
+        return found[0] if found else None
+
+
+class FakeAuditTrails(_Fake):
+    def of(self, entity: str, entity_id: str) -> Sequence[model.AuditEntry]:
+        """Committed entries only, as the SQL log holds (chained after the commit)."""
+        return [e for e in self.uow.store.audit if (e.entity, e.entity_id) == (entity, entity_id)]
+
+
+class FakeContacts(_Fake):
+    def add(self, kind: str, holder_id: str, values: dict[str, Any], at: datetime) -> None:
+        contacts, key = self.uow.store.contacts, (kind, holder_id)
+        contacts[key] = dict(values)
+
+        def undo() -> None:
+            contacts.pop(key, None)
+        self.uow._undo.append(undo)
+
+    def of(self, kind: str, holder_id: str) -> dict[str, Any] | None:
+        return self.uow.store.contacts.get((kind, holder_id))
+
+
+class FakeRelaxations(_Fake):
+    def activations(self, program_id: str) -> Sequence[RelaxationActivation]:
+        return self.uow.find(RelaxationActivation, lambda a: a.program_id == program_id,
+                             lambda a: (a.activated_at, a.id))
+
+
+def checked(store: FakeStore) -> UnitOfWork:
+    """The fake as the port (mypy checks that it implements rems.services.ports.UnitOfWork)."""
+    return FakeUnitOfWork(store)
