@@ -16,6 +16,7 @@ from datetime import date, datetime
 from types import TracebackType
 from typing import Any, TypeVar
 
+from rems.adapters.uow import UnitOfWork as SqlUnitOfWork
 from rems.domain import access, model
 from rems.domain.errors import NotFound
 from rems.domain.lifecycle import RelaxationActivation
@@ -333,3 +334,8 @@ class FakeRelaxations(_Fake):
 def checked(store: FakeStore) -> UnitOfWork:
     """The fake as the port (mypy checks that it implements rems.services.ports.UnitOfWork)."""
     return FakeUnitOfWork(store)
+
+
+def sql_checked(uow: SqlUnitOfWork) -> UnitOfWork:
+    """The SQL unit of work as the port (mypy checks rems/adapters/uow.py against it too)."""
+    return uow
