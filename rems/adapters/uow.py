@@ -6,6 +6,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
+from functools import cached_property
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -17,6 +18,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from rems.adapters import orm
 from rems.adapters.database import lost_a_race, reading
+from rems.adapters.due import DueQueries
 from rems.domain import access, model
 from rems.domain.errors import Conflict, NotFound
 from workflows.program import Program
@@ -338,3 +340,9 @@ class UnitOfWork:
         self._locked.append(patient)
         self.lock_person(patient.person_id)
         return self.session.scalars(select(model.Prescription).where(which).with_for_update()).one()
+
+    # lane due: the reminder sweep's queries (rems/adapters/due.py), built on first use
+    @cached_property
+    def due(self) -> DueQueries:
+        return DueQueries(self)
+    # end lane due

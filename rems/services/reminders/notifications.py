@@ -77,9 +77,8 @@ def _insert_ignoring_duplicates(uow: UnitOfWork, rows: list[dict[str, Any]]) -> 
 def contacts(uow: UnitOfWork, recipients: Iterable[str]) -> dict[str, Contact]:
     """The recipients' contacts: one `= ANY(array)` query on PostgreSQL (a sweep's 18,000
     recipients were 36 round trips), chunks of 500 placeholders on SQLite."""
-    from rems.services.reminders.due_patients import among
     c, found = orm.notification_contacts.c, {}
-    for condition in among(uow, c.recipient, sorted(set(recipients))):
+    for condition in uow.due.among(c.recipient, sorted(set(recipients))):
         for row in uow.session.execute(select(orm.notification_contacts).where(condition)):
             found[row.recipient] = Contact(row.recipient, row.updated_at, row.email, row.phone)
     return found

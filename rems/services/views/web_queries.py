@@ -163,7 +163,7 @@ def due_now(uow: UnitOfWork, ctx: Context, prescriber_id: str, lead_days: int,
     subjects = sorted(set().union(*found.values()))
     pt = orm.patients.c
     mine: set[str] = set()
-    for condition in due_patients.among(uow, pt.id, subjects):  # R5: only the prescriber's own
+    for condition in uow.due.among(pt.id, subjects):  # R5: only the prescriber's own
         mine.update(uow.session.scalars(select(pt.id).where(condition, pt.prescriber_id == prescriber_id)))
     return {name: sorted(ids & mine) for name, ids in found.items()}
 
