@@ -19,6 +19,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from rems.adapters import orm
 from rems.adapters.database import lost_a_race, reading
 from rems.adapters.due import DueQueries
+from rems.adapters.outbox import Outbox
 from rems.domain import access, model
 from rems.domain.errors import Conflict, NotFound
 from workflows.program import Program
@@ -341,8 +342,13 @@ class UnitOfWork:
         self.lock_person(patient.person_id)
         return self.session.scalars(select(model.Prescription).where(which).with_for_update()).one()
 
-    # lane due: the reminder sweep's queries (rems/adapters/due.py), built on first use
+    # lane due: the reminder sweep's queries (rems/adapters/due.py), the outbox, built on first use
     @cached_property
     def due(self) -> DueQueries:
         return DueQueries(self)
+
+    @cached_property
+    def outbox(self) -> Outbox:
+        """The outbox (rems/adapters/outbox.py): reminders, claims, the closing-the-loop rows."""
+        return Outbox(self)
     # end lane due

@@ -10,10 +10,13 @@ from __future__ import annotations
 from typing import Protocol
 
 from rems.services.ports.due import DueQueries
+from rems.services.ports.outbox import Outbox
 
 
 class UnitOfWork(Protocol):
-    # lane due: the reminder sweep's queries
+    # lane due: the reminder sweep's queries, the outbox
     @property
     def due(self) -> DueQueries: ...
+    @property
+    def outbox(self) -> Outbox: ...
     # end lane due
