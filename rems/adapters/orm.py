@@ -320,7 +320,7 @@ cds_jwt_ids = Table(
 
 # Issue 16 item 5 (interop lane, migration 0016): the body of an outbox row that goes back to the
 # prescriber's system (a FHIR Communication, an NCPDP RxFill), rendered in the transaction of the
-# refusal or of the confirmation's end, so every attempt sends the same bytes (rems/interop/loop.py).
+# refusal or of the confirmation's end, so every attempt sends the same bytes (rems/services/reminders/loop.py).
 loop_messages = Table(
     "loop_messages", metadata,
     Column("notification_id", String(32), ForeignKey("notifications.id"), primary_key=True),
