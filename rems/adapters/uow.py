@@ -20,6 +20,7 @@ from rems.adapters import orm
 from rems.adapters.database import lost_a_race, reading
 from rems.adapters.due import DueQueries
 from rems.adapters.outbox import Outbox
+from rems.adapters.views import ViewQueries
 from rems.domain import access, model
 from rems.domain.errors import Conflict, NotFound
 from workflows.program import Program
@@ -342,7 +343,8 @@ class UnitOfWork:
         self.lock_person(patient.person_id)
         return self.session.scalars(select(model.Prescription).where(which).with_for_update()).one()
 
-    # lane due: the reminder sweep's queries (rems/adapters/due.py), the outbox, built on first use
+    # lane due: the reminder sweep's queries (rems/adapters/due.py), the outbox, the read models,
+    # built on first use
     @cached_property
     def due(self) -> DueQueries:
         return DueQueries(self)
@@ -351,4 +353,9 @@ class UnitOfWork:
     def outbox(self) -> Outbox:
         """The outbox (rems/adapters/outbox.py): reminders, claims, the closing-the-loop rows."""
         return Outbox(self)
+
+    @cached_property
+    def views(self) -> ViewQueries:
+        """The staff's and the dashboard's read models (rems/adapters/views.py)."""
+        return ViewQueries(self)
     # end lane due

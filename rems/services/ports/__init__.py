@@ -11,12 +11,15 @@ from typing import Protocol
 
 from rems.services.ports.due import DueQueries
 from rems.services.ports.outbox import Outbox
+from rems.services.ports.views import ViewQueries
 
 
 class UnitOfWork(Protocol):
-    # lane due: the reminder sweep's queries, the outbox
+    # lane due: the reminder sweep's queries, the outbox, the staff read models
     @property
     def due(self) -> DueQueries: ...
     @property
     def outbox(self) -> Outbox: ...
+    @property
+    def views(self) -> ViewQueries: ...
     # end lane due
