@@ -1,8 +1,9 @@
 """The reminder sweep (issue 4): find what is due with indexed window queries, record it once.
 
-Each finder (rems/services/reminders/due_*.py, its queries in rems/adapters/due.py) selects only rows whose due date falls in the window
-[today - lookback, today + lead] through range conditions on indexed columns, so the work grows
-with what is due, not with the population; the exact due date is then computed by the same
+Each finder (rems/services/reminders/due_*.py, its queries in rems/adapters/due.py) selects only
+rows whose due date falls in the window [today - lookback, today + lead] (rems.domain.window)
+through range conditions on indexed columns, so the work grows with what is due, not with the
+population; the exact due date is then computed by the same
 domain functions the gate uses. Stages: a due date ahead is "…_due_soon", today "…_due_today",
 behind "…_overdue"; the natural key (recipient, kind, subject, due date) makes each stage one
 reminder however often the sweep runs."""
