@@ -6,6 +6,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
+from functools import cached_property
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -16,7 +17,11 @@ from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from rems.adapters import orm
+from rems.adapters.audit_chain import AuditChain
 from rems.adapters.database import lost_a_race, reading
+from rems.adapters.programs import ProgramRecords
+from rems.adapters.reports import ReportQueries
+from rems.adapters.transfer import TransferStore
 from rems.domain import access, model
 from rems.domain.errors import Conflict, NotFound
 from workflows.program import Program
@@ -338,3 +343,21 @@ class UnitOfWork:
         self._locked.append(patient)
         self.lock_person(patient.person_id)
         return self.session.scalars(select(model.Prescription).where(which).with_for_update()).one()
+
+    # lane records: the audit chain, reports, transfer and program records (issue 19 item 1)
+    @cached_property
+    def audit(self) -> AuditChain:
+        return AuditChain(self)
+
+    @cached_property
+    def reports(self) -> ReportQueries:
+        return ReportQueries(self)
+
+    @cached_property
+    def transfer(self) -> TransferStore:
+        return TransferStore(self)
+
+    @cached_property
+    def program_records(self) -> ProgramRecords:
+        return ProgramRecords(self)
+    # end lane records
