@@ -10,10 +10,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from rems.adapters.uow import UnitOfWork
 from rems.domain.audit_chain import GENESIS, entry_hash
 from rems.domain.errors import InvalidInput
 from rems.services.context import Context
+from rems.services.ports import UnitOfWork
 
 
 @dataclass(frozen=True)
