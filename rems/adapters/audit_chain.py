@@ -172,9 +172,6 @@ class AuditChain:
     def __init__(self, uow: UnitOfWork) -> None:
         self._uow = uow
 
-    def stage(self, entry: AuditEntry) -> None:
-        stage(self._uow.session, entry)
-
     def pending(self) -> list[AuditEntry]:
         return pending_entries(self._uow.session)
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from rems.adapters import orm
 from rems.adapters.audit_chain import AuditChain
+from rems.adapters.audit_chain import stage as stage_audit_entry
 from rems.adapters.database import lost_a_race, reading
 from rems.adapters.programs import ProgramRecords
 from rems.adapters.reports import ReportQueries
@@ -345,6 +346,12 @@ class UnitOfWork:
         return self.session.scalars(select(model.Prescription).where(which).with_for_update()).one()
 
     # lane records: the audit chain, reports, transfer and program records (issue 19 item 1)
+    def stage_audit(self, entry: model.AuditEntry) -> None:
+        """Issue 6: the entry is written (and later chained) when this unit of work commits. (Lane
+        uow's port method: with the chain's rows in rems/adapters/audit_chain.py, no stager needs
+        to be given by the composition root.)"""
+        stage_audit_entry(self.session, entry)
+
     @cached_property
     def audit(self) -> AuditChain:
         return AuditChain(self)

@@ -89,7 +89,7 @@ def audit(uow: UnitOfWork, ctx: Context, entity: str, entity_id: str, trigger: s
                        trigger=trigger, from_state=before, to_state=after,
                        reasons=[r.as_dict() for r in reasons], request_id=ctx.request_id,
                        refs=dict(refs) if refs else None)
-    uow.audit.stage(entry)
+    uow.stage_audit(entry)
 
 
 def new_id(prefix: str) -> str:

@@ -11,10 +11,8 @@ from rems.domain.model import AuditEntry
 
 
 class AuditLog(Protocol):
-    """`uow.audit`: this unit of work's entries (staged until it commits) and the stored chain."""
-
-    def stage(self, entry: AuditEntry) -> None:
-        """Queue an entry to be written when the unit of work commits (dropped on rollback)."""
+    """`uow.audit`: this unit of work's entries staged by `uow.stage_audit` (until it commits) and
+    the stored chain."""
 
     def pending(self) -> list[AuditEntry]:
         """The entries staged and not yet committed."""

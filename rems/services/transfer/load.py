@@ -65,9 +65,9 @@ def import_program(uow: UnitOfWork, ctx: Context, bundle: Bundle) -> Imported:
         _copy_chain(uow, bundle)
     else:
         for _seq, content in segment.in_full:
-            uow.audit.stage(chain.as_entry(content))
+            uow.stage_audit(chain.as_entry(content))
     manifest_sha = sha256(json.dumps(bundle.manifest, sort_keys=True, separators=(",", ":")).encode("utf-8"))
-    uow.audit.stage(AuditEntry(
+    uow.stage_audit(AuditEntry(
         at=ctx.now, actor=ctx.actor, entity="program", entity_id=program_id, trigger="import",
         from_state=None, to_state=None, request_id=ctx.request_id,
         refs={"program": program_id, "source_head_seq": str(segment.head.seq),
