@@ -217,7 +217,7 @@ audit_log = Table(
     Column("hash", String(64)), Index("uq_audit_log_seq", "seq", unique=True),
     Index("ix_audit_log_at", "at"))
 
-# Issue 14 item 3: entries committed by writers and not yet chained by the sealer (audit_chain.py).
+# Issue 14 item 3: entries committed by writers and not yet chained by the sealer (rems/adapters/audit_chain.py).
 audit_pending = Table(
     "audit_pending", metadata, Column("id", Integer, primary_key=True, autoincrement=True),
     Column("at", UTCDateTime, nullable=False), Column("actor", String(80), nullable=False),

@@ -17,9 +17,14 @@ from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from rems.adapters import orm
+from rems.adapters.audit_chain import AuditChain
+from rems.adapters.audit_chain import stage as stage_audit_entry
 from rems.adapters.database import lost_a_race, reading
 from rems.adapters.due import DueQueries
 from rems.adapters.outbox import Outbox
+from rems.adapters.programs import ProgramRecords
+from rems.adapters.reports import ReportQueries
+from rems.adapters.transfer import TransferStore
 from rems.adapters.views import ViewQueries
 from rems.domain import access, model
 from rems.domain.errors import Conflict, NotFound
@@ -359,3 +364,27 @@ class UnitOfWork:
         """The staff's and the dashboard's read models (rems/adapters/views.py)."""
         return ViewQueries(self)
     # end lane due
+
+    # lane records: the audit chain, reports, transfer and program records (issue 19 item 1)
+    def stage_audit(self, entry: model.AuditEntry) -> None:
+        """Issue 6: the entry is written (and later chained) when this unit of work commits. (Lane
+        uow's port method: with the chain's rows in rems/adapters/audit_chain.py, no stager needs
+        to be given by the composition root.)"""
+        stage_audit_entry(self.session, entry)
+
+    @cached_property
+    def audit(self) -> AuditChain:
+        return AuditChain(self)
+
+    @cached_property
+    def reports(self) -> ReportQueries:
+        return ReportQueries(self)
+
+    @cached_property
+    def transfer(self) -> TransferStore:
+        return TransferStore(self)
+
+    @cached_property
+    def program_records(self) -> ProgramRecords:
+        return ProgramRecords(self)
+    # end lane records

@@ -111,8 +111,9 @@ def import_csv(kind: str = typer.Argument(..., help="prescribers, pharmacies or 
                                                                      "(default: the one program loaded)")
                ) -> None:
     """Bulk import of existing enrollments, every row through the ordinary use cases; all or nothing."""
+    from rems.adapters.csv_batch import Batch
     from rems.services.enrollment import certification
-    from rems.services.transfer.csv_import import Batch, import_csv
+    from rems.services.transfer.csv_import import import_csv
     application = state.get_app()
     chosen = certification.program_of(application.programs, program_id,
                                       application.settings.default_program, "--program")

@@ -84,10 +84,13 @@ def test_every_ignored_import_is_marked_as_a_violation_to_move() -> None:
 
 def test_the_contracts_catch_the_violations_they_exist_for(tmp_path: Path) -> None:
     # The same contracts without their ignore lists must break, naming imports written in the source.
-    assert re.search(r"^from sqlalchemy", (ROOT / "rems/services/audit/audit_chain.py").read_text(encoding="utf-8"), re.MULTILINE)
+    declared = contracts()
+    # a service module that still writes SQL (issue 19 item 1 moves them one by one): the first listed
+    sql_module = declared["services-sql"]["ignore_imports"][0].split(" -> ")[0]
+    sql_path = ROOT / (sql_module.replace(".", "/") + ".py")
+    assert re.search(r"^from sqlalchemy", sql_path.read_text(encoding="utf-8"), re.MULTILINE)
     assert "from workers.app import app" in (ROOT / "rems/cli/notifications.py").read_text(encoding="utf-8")
     assert "from pathlib import Path" in (ROOT / "workflows/program.py").read_text(encoding="utf-8")
-    declared = contracts()
     bare = []
     for contract_id in ("pure", "services-sql", "layers"):
         lines = [f"{key} = {json.dumps(value)}"  # JSON strings, lists and booleans are TOML
@@ -100,6 +103,6 @@ def test_the_contracts_catch_the_violations_they_exist_for(tmp_path: Path) -> No
     assert result.returncode == 1, result.stdout + result.stderr
     assert "Contracts: 0 kept, 3 broken." in result.stdout, result.stdout
     flat = " ".join(result.stdout.split())
-    for violation in ("workflows.program -> pathlib", "rems.services.audit.audit_chain -> sqlalchemy",
+    for violation in ("workflows.program -> pathlib", f"{sql_module} -> sqlalchemy",
                       "rems.cli.notifications -> workers.app"):
         assert violation in flat, violation
