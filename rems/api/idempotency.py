@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session, SessionTransaction
 
 from rems.adapters.database import reading
 from rems.adapters.orm import idempotency_keys
-from rems.api.errors import ApiError
 from rems.bootstrap import App
+from rems.http.errors import ApiError
 from rems.services import commit_hooks
 
 HEADER = "Idempotency-Key"
