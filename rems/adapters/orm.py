@@ -305,7 +305,7 @@ Index("ix_confirmations_state_expires", confirmations.c.state, confirmations.c.e
 _PLAIN.update({model.Notification: notifications, model.Contact: notification_contacts})
 
 # Issue 15 item 8: a refused request without an identity is counted here, per minute and route,
-# instead of one chained audit entry each (rems/api/anonymous.py).
+# instead of one chained audit entry each (rems/http/anonymous.py).
 anonymous_refusals = Table(
     "anonymous_refusals", metadata, Column("minute", UTCDateTime, primary_key=True),
     Column("route", String(200), primary_key=True), Column("code", String(40), primary_key=True),
