@@ -3,7 +3,7 @@ the services' ports)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from functools import cached_property
 from types import TracebackType
 from typing import Any, TypeVar
@@ -14,7 +14,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from rems.adapters import orm
+from rems.adapters.audit_chain import AuditChain
+from rems.adapters.audit_chain import stage as stage_audit_entry
 from rems.adapters.database import lost_a_race, reading
+from rems.adapters.due import DueQueries
+from rems.adapters.outbox import Outbox
+from rems.adapters.programs import ProgramRecords
+from rems.adapters.reports import ReportQueries
 from rems.adapters.repositories import (
     AuditTrails,
     Certifications,
@@ -26,14 +32,13 @@ from rems.adapters.repositories import (
     Relaxations,
     Tokens,
 )
+from rems.adapters.transfer import TransferStore
+from rems.adapters.views import ViewQueries
 from rems.domain import model
 from rems.domain.errors import Conflict, NotFound
 from workflows.program import Program
 
 T = TypeVar("T")
-# How an audit entry is staged in a session (rems/services/audit/audit_chain.py's `stage`, given by
-# the composition root: the adapters import no service).
-StageAudit = Callable[[Session, model.AuditEntry], None]
 
 
 class UnitOfWork:
@@ -41,9 +46,8 @@ class UnitOfWork:
     start, on SQLite too (issue 13 item 8); `write=False` only reads and never waits for a writer."""
 
     def __init__(self, sessions: sessionmaker[Session], programs: Mapping[str, Program],
-                 write: bool = True, *, audit: StageAudit) -> None:
+                 write: bool = True) -> None:
         self._sessions = sessions
-        self._audit = audit
         self.programs = programs
         self.write = write
         self._session: Session | None = None
@@ -118,10 +122,6 @@ class UnitOfWork:
     def add(self, entity: Any) -> None:
         self.session.add(entity)
 
-    def stage_audit(self, entry: model.AuditEntry) -> None:
-        """Issue 6: the entry is written (and later chained) when this unit of work commits."""
-        self._audit(self.session, entry)
-
     def get(self, cls: type[T], key: str, lock: bool = False) -> T:
         entity = self.session.get(cls, key, with_for_update=lock or None) if key else None
         if entity is None:
@@ -136,13 +136,13 @@ class UnitOfWork:
         if not self.write or bind.dialect.name != "sqlite" or (
                 self._session is not None and self._session.in_transaction()):
             return None
-        return UnitOfWork(self._sessions, self.programs, write=False, audit=self._audit)
+        return UnitOfWork(self._sessions, self.programs, write=False)
 
     # -- issue 6 ------------------------------------------------------------------------------
     def sibling(self) -> UnitOfWork:
         """A separate unit of work on the same database, committing on its own (e.g. to record a
         refusal after this one rolled back)."""
-        return UnitOfWork(self._sessions, self.programs, audit=self._audit)
+        return UnitOfWork(self._sessions, self.programs)
 
     # -- issue 13: one lock order for everything that decides a dispense ---------------------
     def lock_person(self, person_id: str | None) -> None:
@@ -210,6 +210,43 @@ class UnitOfWork:
 
     # lane gate: the gate's read model (rems/adapters/gate_reads.py) goes here
 
-    # lane due: the due-date queries, the outbox and the staff read models go here
+    # lane due: the reminder sweep's queries (rems/adapters/due.py), the outbox, the read models,
+    # built on first use
+    @cached_property
+    def due(self) -> DueQueries:
+        return DueQueries(self)
 
-    # lane records: the audit chain, reports, transfer and program adapters go here
+    @cached_property
+    def outbox(self) -> Outbox:
+        """The outbox (rems/adapters/outbox.py): reminders, claims, the closing-the-loop rows."""
+        return Outbox(self)
+
+    @cached_property
+    def views(self) -> ViewQueries:
+        """The staff's and the dashboard's read models (rems/adapters/views.py)."""
+        return ViewQueries(self)
+    # end lane due
+
+    # lane records: the audit chain, reports, transfer and program records (issue 19 item 1)
+    def stage_audit(self, entry: model.AuditEntry) -> None:
+        """Issue 6: the entry is written (and later chained) when this unit of work commits. (Lane
+        uow's port method: with the chain's rows in rems/adapters/audit_chain.py, no stager needs
+        to be given by the composition root.)"""
+        stage_audit_entry(self.session, entry)
+
+    @cached_property
+    def audit(self) -> AuditChain:
+        return AuditChain(self)
+
+    @cached_property
+    def reports(self) -> ReportQueries:
+        return ReportQueries(self)
+
+    @cached_property
+    def transfer(self) -> TransferStore:
+        return TransferStore(self)
+
+    @cached_property
+    def program_records(self) -> ProgramRecords:
+        return ProgramRecords(self)
+    # end lane records

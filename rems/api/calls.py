@@ -14,9 +14,9 @@ from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel
 
 from rems.api import idempotency
-from rems.api.auth import Principal, application, bearer, clock, current_principal, refuse, request_id, role
 from rems.api.idempotency import Fingerprint
 from rems.domain.errors import DomainError, NotFound
+from rems.http.auth import Principal, application, bearer, clock, current_principal, refuse, request_id, role
 from rems.services.context import Context
 from rems.services.dispensing import retry
 

@@ -111,9 +111,9 @@ def import_csv(kind: str = typer.Argument(..., help="prescribers, pharmacies or 
                                                                      "(default: the one program loaded)")
                ) -> None:
     """Bulk import of existing enrollments, every row through the ordinary use cases; all or nothing."""
-    from rems.services.audit.audit_chain import stage
+    from rems.adapters.csv_batch import Batch
     from rems.services.enrollment import certification
-    from rems.services.transfer.csv_import import Batch, import_csv
+    from rems.services.transfer.csv_import import import_csv
     application = state.get_app()
     chosen = certification.program_of(application.programs, program_id,
                                       application.settings.default_program, "--program")
@@ -124,7 +124,7 @@ def import_csv(kind: str = typer.Argument(..., help="prescribers, pharmacies or 
     except UnicodeDecodeError:
         raise InvalidInput("FILE", f"{file} is not UTF-8 text") from None
     ctx = call(_context)
-    with Batch(application.sessions, application.programs, audit=stage) as batch:
+    with Batch(application.sessions, application.programs) as batch:
         report = import_csv(batch, ctx, kind, text, chosen, dry_run)
     lines = [f"row {r.row}, {r.field}: {r.reason}" for r in report.refused]
     if report.refused:

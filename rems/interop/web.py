@@ -13,9 +13,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials
 
-from rems.api.auth import Principal, application, authenticated, bearer, clock, refuse, request_id
-from rems.api.errors import ApiError
 from rems.bootstrap import App
+from rems.http.auth import Principal, application, authenticated, bearer, clock, refuse, request_id
+from rems.http.errors import ApiError
 from rems.interop.etasu import Caller
 from rems.services.context import Context
 

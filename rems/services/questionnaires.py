@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 from rems.domain import schedule
 from rems.domain.errors import InvalidInput, NotFound
@@ -27,9 +27,6 @@ from rems.services.ports import UnitOfWork
 from rems.services.programs import program_status
 from workflows.program import Program
 from workflows.questionnaires import ItemSpec, QuestionnaireSpec
-
-if TYPE_CHECKING:  # issue 19: until program_status, dispensing.records/optimistic and interop.loop take the port
-    from rems.adapters.uow import UnitOfWork as Unported
 
 MAX_TEXT = 500
 FAILED = "wrong answer to a knowledge question: the survey is recorded as failed and does not count"
@@ -152,7 +149,7 @@ def submit_patient_survey(uow: UnitOfWork, ctx: Context, questionnaire_id: str, 
     missed = wrong(spec, given)
     response = _response(ctx, program, spec, patient.id, given, missed)
     if missed:
-        program_status.refuse_if_eliminated(cast("Unported", uow), ctx, patient.program_id, "record patient survey")
+        program_status.refuse_if_eliminated(uow, ctx, patient.program_id, "record patient survey")
         raise _fail(uow, ctx, response, "patient_survey", "R20")
     uow.add(response)  # committed with the survey
     return patients.record_patient_survey(uow, ctx, cmd)

@@ -17,10 +17,10 @@ from fastapi.templating import Jinja2Templates
 from starlette.datastructures import UploadFile
 from starlette.responses import RedirectResponse, Response
 
-from rems.api.auth import Principal, application, clock, refuse, request_id
 from rems.bootstrap import App
 from rems.domain.errors import Conflict, DomainError, InvalidInput, NotFound, Refused
 from rems.domain.inputs import control_character
+from rems.http.auth import Principal, application, clock, refuse, request_id
 from rems.services.context import Context
 from rems.web import languages as i18n_web
 from rems.web.session import Cookies, WebSession, principal_of

@@ -8,7 +8,8 @@ place for a test on the fake; once those ports exist, their in-memory adapters j
   enrollment; dispenses and surveys in this program's enrollments);
 - the program's recorded lifecycle changes (rems/services/programs/program_status.py): the
   ProgramStatusChange records added to the fake;
-- the closing-the-loop routes (rems/interop/loop.py): none configured, so nothing is queued;
+- the closing-the-loop routes (rems/services/reminders/loop.py): none configured, so nothing is
+  queued;
 - the safety retry (rems/services/dispensing/retry.py): the use case runs once (one thread, no race).
 """
 
@@ -64,9 +65,9 @@ def changes(uow: FakeUnitOfWork, program_id: str) -> Sequence[ProgramStatusChang
 
 
 def install(monkeypatch: pytest.MonkeyPatch) -> None:
-    from rems.interop import loop
     from rems.services.dispensing import prescriptions, retry
     from rems.services.programs import program_status
+    from rems.services.reminders import loop
 
     monkeypatch.setattr(prescriptions, "load_records", load_records)
     monkeypatch.setattr(prescriptions, "load_check", load_check)

@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import func, select
 
 from rems.adapters import orm
+from rems.adapters.csv_batch import Batch
 from rems.bootstrap import App
 from rems.domain.errors import InvalidInput
-from rems.services.audit.audit_chain import stage
 from rems.services.context import Context
-from rems.services.transfer.csv_import import Batch, CsvReport, import_csv
+from rems.services.transfer.csv_import import CsvReport, import_csv
 from tests.conftest import T0
 from tests.service.builders import npi_of, years_before
 
@@ -23,7 +23,7 @@ GOOD, BAD_LUHN = npi_of(9001), npi_of(9002)[:-1] + str((int(npi_of(9002)[-1]) + 
 
 
 def run(app: App, kind: str, text: str, dry_run: bool) -> CsvReport:
-    with Batch(app.sessions, app.programs, audit=stage) as batch:
+    with Batch(app.sessions, app.programs) as batch:
         return import_csv(batch, Context("onboarding", T0), kind, text, PROGRAM, dry_run)
 
 

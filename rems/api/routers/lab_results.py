@@ -12,9 +12,9 @@ from fastapi.responses import JSONResponse
 from pydantic import Field
 
 from rems.api.calls import Calls, reader, writer
-from rems.api.errors import problems
 from rems.api.schemas.common import In, Out, Plain
 from rems.domain.model import LabResult
+from rems.http.errors import problems
 from rems.services.commands import Moment, parse
 from rems.services.enrollment import labs
 

@@ -10,9 +10,9 @@ from fastapi.responses import JSONResponse
 from pydantic import Field
 
 from rems.api.calls import Calls, reader, writer
-from rems.api.errors import problems
 from rems.api.schemas.common import Out
 from rems.domain.model import Notification
+from rems.http.errors import problems
 from rems.services.reminders import notifications
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"], responses=problems(401, 403, 422))

@@ -12,10 +12,10 @@ from fastapi.responses import JSONResponse
 from pydantic import Field
 
 from rems.api.calls import Calls, reader, writer
-from rems.api.errors import problems
 from rems.api.schemas.common import In, Out
 from rems.api.schemas.inputs import Text
 from rems.domain.lifecycle import ProgramStatusChange, RelaxationActivation, WaiverUse
+from rems.http.errors import problems
 from rems.services.programs import program_status, program_views, relaxations
 
 router = APIRouter(prefix="/v1/admin/programs", tags=["admin"], responses=problems(401, 403, 404, 422))

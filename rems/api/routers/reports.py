@@ -10,7 +10,6 @@ from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import Response
 
 from rems.api.calls import Calls, reader
-from rems.api.errors import problems
 from rems.api.schemas.common import DayOrInstant
 from rems.api.schemas.reports import (
     PatientHistoryOut,
@@ -20,6 +19,7 @@ from rems.api.schemas.reports import (
     VerificationOut,
 )
 from rems.domain.errors import InvalidInput
+from rems.http.errors import problems
 from rems.services import reports
 from rems.services.audit import audit_verify
 

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
-
 from rems.domain.errors import NotFound
 from rems.domain.model import Confirmation, Prescription
-from rems.interop import loop
 from rems.services.context import Context
 from rems.services.lifecycle import transition
 from rems.services.ports import UnitOfWork
-
-if TYPE_CHECKING:  # issue 19: until program_status, dispensing.records/optimistic and interop.loop take the port
-    from rems.adapters.uow import UnitOfWork as Unported
+from rems.services.reminders import loop
 
 
 def void_confirmation(uow: UnitOfWork, ctx: Context, number: str, pharmacy_id: str) -> Confirmation:
@@ -23,7 +18,7 @@ def void_confirmation(uow: UnitOfWork, ctx: Context, number: str, pharmacy_id: s
     confirmation = uow.get(Confirmation, found.id, lock=True)
     rx = uow.get(Prescription, confirmation.prescription_id, lock=True)
     transition(uow, ctx, "confirmation", confirmation, "void")
-    loop.not_dispensed(cast("Unported", uow), ctx, confirmation, rx, "R26", f"the pharmacy voided confirmation {confirmation.number}")
+    loop.not_dispensed(uow, ctx, confirmation, rx, "R26", f"the pharmacy voided confirmation {confirmation.number}")
     if rx.state == "confirmed":
         transition(uow, ctx, "prescription", rx, "release")
     uow.commit()

@@ -20,7 +20,6 @@ from rems.domain.model import (
 )
 from rems.domain.prescribing import open_requirement
 from rems.domain.requirements import Decision
-from rems.interop import loop
 from rems.services.commands import PharmacyRequest, RecordDispense, RequestAuthorization
 from rems.services.context import Context
 from rems.services.dispensing import optimistic, products
@@ -29,8 +28,9 @@ from rems.services.dispensing.refusals import note_refusal, record_refusal
 from rems.services.lifecycle import audit, new_id, new_number, transition
 from rems.services.ports import UnitOfWork
 from rems.services.programs import program_status
+from rems.services.reminders import loop
 
-if TYPE_CHECKING:  # issue 19: until program_status, dispensing.records/optimistic and interop.loop take the port
+if TYPE_CHECKING:  # issue 19: until dispensing.records and optimistic take the port (lane gate)
     from rems.adapters.uow import UnitOfWork as Unported
 
 OPEN = schedule.OPEN_STATES  # R36
@@ -54,7 +54,7 @@ def _authorize(uow: UnitOfWork, ctx: Context, rx: Prescription, patient: Patient
     program = uow.program(rx.program_id)
     records = replace(load_records(cast("Unported", uow), patient, rx),  # R36: the patient's other prescriptions
                       other_prescriptions=uow.prescriptions.matching(patient_id=patient.id, states=OPEN))
-    decision = program_status.gate(cast("Unported", uow), ctx, "authorize", rx,
+    decision = program_status.gate(uow, ctx, "authorize", rx,
                                    gate.evaluate("authorize", records, program, ctx.now))
     if decision.allowed:
         transition(uow, ctx, "prescription", rx, "authorize", {"gate_passes": True})
@@ -65,7 +65,7 @@ def _authorize(uow: UnitOfWork, ctx: Context, rx: Prescription, patient: Patient
         rx.number, rx.authorized_at = new_number(program.authorization_prefix), ctx.now
     else:  # issue 6: kept pending, and the refusal is in the audit trail with every rule
         note_refusal(uow, ctx, "authorize", rx.id, decision.failures)
-        loop.refused(cast("Unported", uow), ctx, rx, decision.failures)  # issue 16 item 5: the prescriber's system hears it
+        loop.refused(uow, ctx, rx, decision.failures)  # issue 16 item 5: the prescriber's system hears it
     return decision
 
 
@@ -86,7 +86,7 @@ def request_authorization(uow: UnitOfWork, ctx: Context, cmd: RequestAuthorizati
     patient = _patient_of(uow, cmd.patient_id, cmd.prescriber_id, lock=True)
     program = uow.program(patient.program_id)
     ndc = products.prescribed_ndc(program, cmd.ndc, ctx.now)  # issue 17 item 7: before any write
-    program_status.refuse_if_eliminated(cast("Unported", uow), ctx, program.id, "request authorization")  # issue 17
+    program_status.refuse_if_eliminated(uow, ctx, program.id, "request authorization")  # issue 17
     _refuse_second_open(uow, ctx, patient)
     rx = Prescription(id=new_id("rx"), program_id=patient.program_id, patient_id=patient.id,
                       prescriber_id=cmd.prescriber_id,
@@ -142,7 +142,7 @@ def _pharmacy_view(uow: UnitOfWork, cmd: PharmacyRequest,
 def check(uow: UnitOfWork, ctx: Context, cmd: PharmacyRequest) -> Decision:
     """The pharmacy's ETASU check: what obtaining a confirmation would decide now (read-only)."""
     rx, pharmacy, records = load_check(cast("Unported", uow), cmd.number, cmd.pharmacy_id, cmd.patient_id)  # issue 14
-    decision = program_status.gate(cast("Unported", uow), ctx, "check", rx,
+    decision = program_status.gate(uow, ctx, "check", rx,
                                    gate.evaluate("confirm", records, uow.program(rx.program_id), ctx.now))
     if not decision.allowed:  # issue 6: a refused check is audited too
         record_refusal(uow, ctx, "check", rx.id, decision.failures, pharmacy.id, rollback=False)
@@ -154,7 +154,7 @@ def _expire_stale_confirmation(uow: UnitOfWork, ctx: Context, rx: Prescription) 
     params = schedule.params_at(uow.program(rx.program_id), ctx.now)
     if live is not None and ctx.now > schedule.confirmation_expiry(live, params):  # R27, T3: here, sweep or not
         transition(uow, ctx, "confirmation", live, "expire", {"past_expiry": True})
-        loop.not_dispensed(cast("Unported", uow), ctx, live, rx, "R27", f"confirmation {live.number} expired unused")
+        loop.not_dispensed(uow, ctx, live, rx, "R27", f"confirmation {live.number} expired unused")
         if rx.state == "confirmed":
             transition(uow, ctx, "prescription", rx, "release")
         uow.flush()
@@ -175,7 +175,7 @@ def obtain_confirmation(uow: UnitOfWork, ctx: Context, cmd: PharmacyRequest) -> 
     rx, pharmacy, program, decision = (optimistic.confirmation(cast("Unported", uow), ctx, cmd)
                                        or _confirm_under_lock(uow, ctx, cmd))
     # Issue 17 items 4, 5: the lifecycle and a declared relaxation, on both paths, under the lock
-    decision = program_status.gate(cast("Unported", uow), ctx, "confirm", rx, decision)
+    decision = program_status.gate(uow, ctx, "confirm", rx, decision)
     try:
         transition(uow, ctx, "prescription", rx, "confirm", {"gate_passes": decision.allowed},
                    gate=decision.failures)
@@ -212,7 +212,7 @@ def record_dispense(uow: UnitOfWork, ctx: Context, cmd: RecordDispense) -> Dispe
     confirmation, pharmacy, rx, patient, decision = (optimistic.dispense(cast("Unported", uow), ctx, cmd)
                                                      or _dispense_under_lock(uow, ctx, cmd))
     # Issue 17 items 4, 5: the lifecycle and a declared relaxation, on both paths, under the lock
-    decision = program_status.gate(cast("Unported", uow), ctx, "dispense", rx, decision)
+    decision = program_status.gate(uow, ctx, "dispense", rx, decision)
     try:
         transition(uow, ctx, "prescription", rx, "dispense", {"gate_passes": decision.allowed},
                    gate=decision.failures)
@@ -246,7 +246,7 @@ def _void(uow: UnitOfWork, ctx: Context, rx: Prescription) -> None:
     live = uow.confirmations.live(rx.id)
     if live is not None:
         transition(uow, ctx, "confirmation", live, "void")
-        loop.not_dispensed(cast("Unported", uow), ctx, live, rx, "R26", f"confirmation {live.number} was voided with its authorization")
+        loop.not_dispensed(uow, ctx, live, rx, "R26", f"confirmation {live.number} was voided with its authorization")
     transition(uow, ctx, "prescription", rx, "void")
 
 
@@ -272,7 +272,7 @@ def release_confirmations_of(uow: UnitOfWork, ctx: Context, pharmacy_id: str,
         if program_id is not None and rx.program_id != program_id:
             continue
         transition(uow, ctx, "confirmation", confirmation, "void")
-        loop.not_dispensed(cast("Unported", uow), ctx, confirmation, rx, "R25", f"the pharmacy holding confirmation "
+        loop.not_dispensed(uow, ctx, confirmation, rx, "R25", f"the pharmacy holding confirmation "
                            f"{confirmation.number} is no longer certified")
         if rx.state == "confirmed":
             transition(uow, ctx, "prescription", rx, "release")

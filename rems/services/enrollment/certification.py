@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import timedelta
-from typing import TYPE_CHECKING, Literal, cast
+from typing import Literal
 
 from rems.domain.errors import InvalidInput
 from rems.domain.model import Certification, Pharmacy, Prescriber
@@ -25,9 +25,6 @@ from rems.services.enrollment import contacts
 from rems.services.lifecycle import audit, new_id, transition
 from rems.services.ports import UnitOfWork
 from rems.services.programs import program_status
-
-if TYPE_CHECKING:  # issue 19: until program_status, dispensing.records/optimistic and interop.loop take the port
-    from rems.adapters.uow import UnitOfWork as Unported
 
 Kind = Literal["prescriber", "pharmacy"]
 TRIGGERS = ("certify", "suspend", "reinstate", "lapse", "recertify", "revoke")
@@ -100,7 +97,7 @@ def change_certification(uow: UnitOfWork, ctx: Context, kind: Kind, holder_id: s
     holder: Prescriber | Pharmacy = (uow.get(Prescriber, holder_id, lock=True) if kind == "prescriber"
                                      else uow.get(Pharmacy, holder_id, lock=True))
     if trigger in ("certify", "reinstate", "recertify"):  # issue 17 item 4; suspend/revoke always apply
-        program_status.refuse_if_eliminated(cast("Unported", uow), ctx, program_id, f"{trigger} {kind}")
+        program_status.refuse_if_eliminated(uow, ctx, program_id, f"{trigger} {kind}")
     params = uow.program(program_id).at(ctx.now)  # ITS program's interval (R3, R25)
     cert = uow.certifications.of(kind, holder_id, program_id, lock=True)
     if cert is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated, Literal, cast
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
 
@@ -19,9 +19,6 @@ from rems.services.lifecycle import audit, new_id
 from rems.services.ports import UnitOfWork
 from rems.services.programs import program_status
 from workflows.labs import ANALYTES, SETTINGS, ULN_ANALYTES
-
-if TYPE_CHECKING:  # issue 19: until program_status, dispensing.records/optimistic and interop.loop take the port
-    from rems.adapters.uow import UnitOfWork as Unported
 
 
 def _positional(value: Decimal) -> Decimal:
@@ -54,7 +51,7 @@ def record_lab_result(uow: UnitOfWork, ctx: Context, cmd: RecordLabResult,
                       prescriber_id: str | None = None) -> LabResult:
     """One lab result of one of the prescriber's patients (`prescriber_id`: scoped to them), audited."""
     patient = owned_patient(uow, cmd.patient_id, prescriber_id)
-    program_status.refuse_if_eliminated(cast("Unported", uow), ctx, patient.program_id, "record lab result")  # issue 17 item 4
+    program_status.refuse_if_eliminated(uow, ctx, patient.program_id, "record lab result")  # issue 17 item 4
     if cmd.analyte in ULN_ANALYTES and cmd.upper_limit_normal is None:
         raise InvalidInput("upper_limit_normal", f"required for {cmd.analyte} (judged as multiples of it)")
     if cmd.lower_limit is not None and cmd.upper_limit_normal is not None \

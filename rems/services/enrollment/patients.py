@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING, Literal, cast
+from typing import Literal
 
 from rems.domain import gate, schedule
 from rems.domain.categories import CHILD_CATEGORIES, FRP_CATEGORIES
@@ -27,9 +27,6 @@ from rems.services.lifecycle import audit, new_id, transition
 from rems.services.ports import UnitOfWork
 from rems.services.programs import program_status
 from workflows.definitions import TREATABLE
-
-if TYPE_CHECKING:  # issue 19: until program_status, dispensing.records/optimistic and interop.loop take the port
-    from rems.adapters.uow import UnitOfWork as Unported
 
 STATE_TRIGGERS = ("interrupt", "resume", "discontinue")
 
@@ -78,7 +75,7 @@ def enroll_patient(uow: UnitOfWork, ctx: Context, cmd: EnrollPatient) -> Patient
                       cycles_regular=cmd.cycles_regular, time_zone=zone)
     apply_facts(patient, cmd.facts, today, program.at(ctx.now), one_way=False)
     person = persons.person_for_enrollment(uow, ctx, cmd)
-    program_status.refuse_new_enrollment(cast("Unported", uow), ctx, cmd.program_id, person.id)  # issue 17 item 4
+    program_status.refuse_new_enrollment(uow, ctx, cmd.program_id, person.id)  # issue 17 item 4
     persons.check_enrollable(uow, person, cmd.program_id)
     patient.person_id = person.id
     uow.add(patient)
@@ -100,7 +97,7 @@ def owned_patient(uow: UnitOfWork, patient_id: str, prescriber_id: str | None,
 def renew_ppaf(uow: UnitOfWork, ctx: Context, cmd: RenewPpaf, prescriber_id: str | None = None) -> Patient:
     """R8: new facts (menarche, surgery, menopause) or a birthday need a PPAF for the new category."""
     patient = owned_patient(uow, cmd.patient_id, prescriber_id)
-    program_status.refuse_if_eliminated(cast("Unported", uow), ctx, patient.program_id, "renew PPAF")  # issue 17 item 4
+    program_status.refuse_if_eliminated(uow, ctx, patient.program_id, "renew PPAF")  # issue 17 item 4
     program = uow.program(patient.program_id)
     today = local_date(ctx.now, zone_of(patient, program))
     apply_facts(patient, cmd.facts, today, program.at(ctx.now), one_way=True)  # R35
@@ -137,7 +134,7 @@ def record_pregnancy_test(uow: UnitOfWork, ctx: Context, cmd: RecordPregnancyTes
                           prescriber_id: str | None = None) -> PregnancyTest:
     patient = owned_patient(uow, cmd.patient_id, prescriber_id)
     if cmd.result != "positive":  # issue 17 item 4; a positive result always stops therapy (R30)
-        program_status.refuse_if_eliminated(cast("Unported", uow), ctx, patient.program_id, "record pregnancy test")
+        program_status.refuse_if_eliminated(uow, ctx, patient.program_id, "record pregnancy test")
     if cmd.collected_at > ctx.now:
         raise InvalidInput("collected_at", "cannot be in the future")
     if local_date(cmd.collected_at, zone_of(patient, uow.program(patient.program_id))) < patient.birth_date:
@@ -187,7 +184,7 @@ def change_state(uow: UnitOfWork, ctx: Context, patient_id: str, trigger: str,
         raise InvalidInput("trigger", f"must be one of {', '.join(STATE_TRIGGERS)}")
     patient = owned_patient(uow, patient_id, prescriber_id)
     if trigger == "resume":  # issue 17 item 4: nothing resumes in an eliminated program
-        program_status.refuse_if_eliminated(cast("Unported", uow), ctx, patient.program_id, "resume therapy")
+        program_status.refuse_if_eliminated(uow, ctx, patient.program_id, "resume therapy")
     transition(uow, ctx, "patient", patient, trigger)
     if trigger == "discontinue":
         void_open_prescriptions(uow, ctx, patient_id=patient.id)
@@ -226,7 +223,7 @@ def change_time_zone(uow: UnitOfWork, ctx: Context, patient_id: str, time_zone: 
 def record_patient_survey(uow: UnitOfWork, ctx: Context, cmd: RecordPatientSurvey) -> PatientSurvey:
     """R20, R6: a child's survey is completed by a parent or guardian."""
     patient = owned_patient(uow, cmd.patient_id, None)
-    program_status.refuse_if_eliminated(cast("Unported", uow), ctx, patient.program_id, "record patient survey")  # issue 17
+    program_status.refuse_if_eliminated(uow, ctx, patient.program_id, "record patient survey")  # issue 17
     # R6 on the patient's calendar (T1): a child until her local 18th birthday
     if schedule.current_category(patient, uow.program(patient.program_id), ctx.now) in CHILD_CATEGORIES \
             and cmd.respondent != "guardian":

@@ -12,6 +12,11 @@ from types import TracebackType
 from typing import Any, Protocol, Self, TypeVar
 
 from rems.domain import model
+from rems.services.ports.audit import AuditLog
+from rems.services.ports.due import DueQueries
+from rems.services.ports.outbox import Outbox
+from rems.services.ports.programs import ProgramRecords
+from rems.services.ports.reports import ReportQueries
 from rems.services.ports.repositories import (
     AuditTrails,
     Certifications,
@@ -23,6 +28,8 @@ from rems.services.ports.repositories import (
     Relaxations,
     Tokens,
 )
+from rems.services.ports.transfer import TransferStore
+from rems.services.ports.views import ViewQueries
 from workflows.program import Program
 
 T = TypeVar("T")
@@ -132,6 +139,22 @@ class UnitOfWork(Protocol):
 
     # lane gate: the gate's read model (ports/gate.py), one attribute line here
 
-    # lane due: the due-date queries, the outbox and the staff read models (ports/due.py …) here
+    # lane due: the reminder sweep's queries, the outbox, the staff read models
+    @property
+    def due(self) -> DueQueries: ...
+    @property
+    def outbox(self) -> Outbox: ...
+    @property
+    def views(self) -> ViewQueries: ...
+    # end lane due
 
-    # lane records: the audit chain, reports, transfer and program ports (ports/records.py …) here
+    # lane records (`stage_audit`, theirs too, is with the transaction's methods above)
+    @property
+    def audit(self) -> AuditLog: ...
+    @property
+    def reports(self) -> ReportQueries: ...
+    @property
+    def transfer(self) -> TransferStore: ...
+    @property
+    def program_records(self) -> ProgramRecords: ...
+    # end lane records

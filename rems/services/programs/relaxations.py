@@ -5,7 +5,6 @@ box ends or it is revoked; each decision it allows is audited and listed (progra
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, cast
 
 from rems.domain import lifecycle
 from rems.domain.errors import InvalidInput, NotFound, Refused
@@ -17,9 +16,6 @@ from rems.services.lifecycle import audit, new_id
 from rems.services.ports import UnitOfWork
 from rems.services.programs import program_status
 from workflows.relaxations import RelaxationSpec
-
-if TYPE_CHECKING:  # issue 19: until program_status, dispensing.records/optimistic and interop.loop take the port
-    from rems.adapters.uow import UnitOfWork as Unported
 
 ENTITY = "relaxation"
 RULE = "L2"  # docs/lifecycle.md: declared relaxations (PROGRAMS.md "Degraded operation")
@@ -51,7 +47,7 @@ def activate(uow: UnitOfWork, ctx: Context, program_id: str, name: str, reason: 
         raise InvalidInput("reason", "required text (why the program's systems cannot be used)")
     if hours is not None and not 0 < hours <= spec.max_hours:
         raise InvalidInput("hours", f"must be between 1 and {spec.max_hours} (the declared max_hours)")
-    program_status.refuse_if_eliminated(cast("Unported", uow), ctx, program_id, "activate relaxation")
+    program_status.refuse_if_eliminated(uow, ctx, program_id, "activate relaxation")
     act = RelaxationActivation(id=new_id("rlx"), program_id=program_id, name=name, reason=reason.strip(),
                                activated_by=ctx.actor, activated_at=ctx.now,
                                ends_at=lifecycle.activation_end(spec, ctx.now, hours))
@@ -115,6 +111,6 @@ def apply(uow: UnitOfWork, ctx: Context, stage: str, rx: Prescription, decision:
         waived = lifecycle.waive(decision, spec.name, spec, rx.days_supply)
         if waived is not None:
             if record:
-                program_status.record_allowance(cast("Unported", uow), ctx, stage, rx, waived, act.id)
+                program_status.record_allowance(uow, ctx, stage, rx, waived, act.id)
             return waived
     return decision

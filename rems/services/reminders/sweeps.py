@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from rems.adapters.uow import UnitOfWork
 from rems.domain.errors import Conflict
 from rems.domain.model import Confirmation, Prescription
-from rems.interop import loop
 from rems.services.context import Context
 from rems.services.lifecycle import transition
+from rems.services.ports import UnitOfWork
+from rems.services.reminders import loop
 
 
 def _expire_confirmation(uow: UnitOfWork, ctx: Context, confirmation_id: str) -> bool:
@@ -48,14 +48,14 @@ def expire_due(uow: UnitOfWork, ctx: Context) -> dict[str, int]:
         for c in uow.confirmations.issued(expired_before=ctx.now)]
     work += [("authorizations_expired", _expire_prescription, rx.id)
              for rx in uow.prescriptions.matching(states=("authorized", "confirmed"), expired_before=ctx.now)]
-    uow.session.rollback()  # end the read transaction before the per-record ones
+    uow.rollback()  # end the read transaction before the per-record ones
     for counter, expire, record_id in work:
         try:
             if expire(uow, ctx, record_id):
                 uow.commit()
                 counts[counter] += 1
             else:
-                uow.session.rollback()
+                uow.rollback()
         except Conflict:
             counts["skipped_busy"] += 1
     return counts
