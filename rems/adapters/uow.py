@@ -6,6 +6,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
+from functools import cached_property
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -16,7 +17,10 @@ from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from rems.adapters import orm
+from rems.adapters.attempts import Attempts
 from rems.adapters.database import lost_a_race, reading
+from rems.adapters.gate_reads import GateReads
+from rems.adapters.optimistic import Optimistic
 from rems.domain import access, model
 from rems.domain.errors import Conflict, NotFound
 from workflows.program import Program
@@ -338,3 +342,17 @@ class UnitOfWork:
         self._locked.append(patient)
         self.lock_person(patient.person_id)
         return self.session.scalars(select(model.Prescription).where(which).with_for_update()).one()
+
+    # lane gate: the gate's read model (rems/services/ports/gate.py), built on first use
+    @cached_property
+    def gate(self) -> GateReads:
+        return GateReads(self)
+
+    @cached_property
+    def optimistic(self) -> Optimistic:
+        return Optimistic(self)
+
+    @cached_property
+    def attempts(self) -> Attempts:
+        return Attempts(self)
+    # end lane gate

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import bindparam, select
 
 from rems.adapters import orm
+from rems.adapters.gate_reads import detached
 from rems.adapters.uow import UnitOfWork
 from rems.domain import lifecycle
 from rems.domain.errors import InvalidInput, Refused
@@ -19,7 +20,6 @@ from rems.domain.lifecycle import DISCRETION, ProgramStatusChange, Status, Waive
 from rems.domain.model import Prescription
 from rems.domain.requirements import Decision, need
 from rems.services.context import Context
-from rems.services.dispensing.gate_reads import detached
 from rems.services.lifecycle import audit, new_id
 from workflows.lifecycle import STATES, rank
 
