@@ -32,6 +32,8 @@ def lost_race(error: BaseException) -> bool:
 class Attempts:
     """ports.gate.Attempts on the SQL unit of work's session (`uow.attempts`)."""
 
+    __slots__ = ("_uow",)
+
     def __init__(self, uow: UnitOfWork) -> None:
         self._uow = uow
 

@@ -298,6 +298,8 @@ class _CheckHead:
 class GateReads:
     """ports.gate.GateReads on the SQL unit of work's connection (`uow.gate`)."""
 
+    __slots__ = ("_uow",)
+
     def __init__(self, uow: UnitOfWork) -> None:
         self._uow = uow
 

@@ -140,6 +140,8 @@ def adopt(uow: UnitOfWork, record: T) -> T:
 class Optimistic:
     """ports.gate.Optimistic on the SQL unit of work (`uow.optimistic`)."""
 
+    __slots__ = ("_uow",)
+
     def __init__(self, uow: UnitOfWork) -> None:
         self._uow = uow
 
