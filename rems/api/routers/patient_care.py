@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path
 from fastapi.responses import JSONResponse
@@ -63,7 +63,7 @@ def time_zone(patient_id: PatientId, body: TimeZoneIn, calls: Writer) -> JSONRes
                         calls.actor_id)
 
 
-def _state_route(trigger: str) -> Callable[..., Any]:
+def _state_route(trigger: str) -> Callable[[str, Calls], JSONResponse]:
     def route(patient_id: PatientId, calls: Writer) -> JSONResponse:
         return calls.change(PatientOut.of, patients.change_state, patient_id, trigger, calls.actor_id)
     route.__name__ = f"{trigger}_therapy"
