@@ -10,9 +10,9 @@ from fastapi.responses import JSONResponse
 
 from rems.api.calls import Calls, writer
 from rems.api.errors import problems
-from rems.api.schemas.inputs import CyclesIn, PregnancyReportIn, PregnancyTestIn, RenewPpafIn
-from rems.api.schemas.outputs import PatientOut, PregnancyTestOut
-from rems.api.schemas.persons import TimeZoneIn, TimeZoneOut
+from rems.schemas.inputs import CyclesIn, PregnancyReportIn, PregnancyTestIn, RenewPpafIn
+from rems.schemas.outputs import PatientOut, PregnancyTestOut
+from rems.schemas.persons import TimeZoneIn, TimeZoneOut
 from rems.services.commands import RecordPregnancyTest, RenewPpaf, parse
 from rems.services.enrollment import patients
 
