@@ -128,7 +128,7 @@ def _readers(request: Request) -> CapacityLimiter | None:
     return limiter
 
 
-def reader(name: str) -> Callable[..., Awaitable[Calls]]:
+def reader(name: str) -> Callable[[Request, HTTPAuthorizationCredentials | None], Awaitable[Calls]]:
     guard = role(name)
 
     async def dependency(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None,
@@ -140,7 +140,7 @@ def reader(name: str) -> Callable[..., Awaitable[Calls]]:
     return dependency
 
 
-def writer(name: str) -> Callable[..., Awaitable[Calls]]:
+def writer(name: str) -> Callable[[Request, Principal, Fingerprint, str | None], Awaitable[Calls]]:
     guard = role(name)
 
     # Issue 14 item 3: `async`, as `reader`'s: building Calls does no I/O, so no hand-off to a worker

@@ -252,14 +252,14 @@ def signed_in(request: Request, seen: Visitor, role: str) -> Principal:
     return seen.principal
 
 
-def page(role: str) -> Callable[..., Page]:
+def page(role: str) -> Callable[[Request, Visitor], Page]:
     def dependency(request: Request, seen: Annotated[Visitor, Depends(visitor)]) -> Page:
         return Page(request, seen, signed_in(request, seen, role))
     dependency.__name__ = f"{role}_page"
     return dependency
 
 
-def posted(role: str) -> Callable[..., Page]:
+def posted(role: str) -> Callable[[Request, Visitor, Form], Page]:
     """A form POST: signed in with `role`, and carrying this session's CSRF token."""
     def dependency(request: Request, seen: Annotated[Visitor, Depends(visitor)],
                    form: Annotated[Form, Depends(read_form)]) -> Page:
