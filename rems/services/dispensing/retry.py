@@ -103,7 +103,7 @@ def always_applied(when: Callable[[Mapping[str, Any]], bool] | None = None) -> C
     return decorate
 
 
-def applies(use_case: Callable[..., Any], *args: Any, **kwargs: Any) -> bool:
+def applies(use_case: Callable[P, Any], *args: P.args, **kwargs: P.kwargs) -> bool:
     """Is this call of `use_case` (uow, ctx, ...) a safety action that must be retried? For an
     entry point that commits after the use case returns (the API) and retries the whole of it."""
     predicate = getattr(use_case, _MARK, None)
