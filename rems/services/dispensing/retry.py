@@ -3,7 +3,7 @@
 A suspension, a revocation, a positive test, a pregnancy report or a missed period that meets a
 concurrent change (a row another transaction changed first, a deadlock, a busy database) is run
 again from the start on the same unit of work: rolled back (which also drops the audit entries it
-staged, rems/services/audit/audit_chain.py), after a short jittered pause, a bounded number of times.
+staged, rems/adapters/audit_chain.py), after a short jittered pause, a bounded number of times.
 Each attempt is the whole use case, so an attempt that lost wrote nothing and the one that wins
 writes everything once; an API call's Idempotency-Key is stored in the winning attempt only.
 """
@@ -18,7 +18,6 @@ from collections.abc import Callable, Mapping
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from rems.adapters.uow import UnitOfWork
-from rems.services.audit.audit_chain import discard_pending, pending_entries
 from rems.services.context import Context
 
 P = ParamSpec("P")
@@ -51,7 +50,7 @@ def until_applied(uow: UnitOfWork, attempt: Callable[[], T], attempts: int = ATT
                 if number == attempts or spent or not store.lost_race(error):
                     raise
                 store.rollback()
-                discard_pending(uow.session)  # the next attempt stages its own entries
+                uow.audit.discard_pending()  # the next attempt stages its own entries
                 time.sleep(pause(number))
         raise AssertionError("unreachable")
     finally:
@@ -60,7 +59,7 @@ def until_applied(uow: UnitOfWork, attempt: Callable[[], T], attempts: int = ATT
 
 def _fresh(uow: UnitOfWork) -> bool:
     """Nothing of this unit of work would be lost by a rollback: the use case is all of it."""
-    return not (uow.attempts.running() or uow.attempts.pending() or pending_entries(uow.session))
+    return not (uow.attempts.running() or uow.attempts.pending() or uow.audit.pending())
 
 
 def always_applied(when: Callable[[Mapping[str, Any]], bool] | None = None) -> Callable[
@@ -87,7 +86,7 @@ def always_applied(when: Callable[[Mapping[str, Any]], bool] | None = None) -> C
     return decorate
 
 
-def applies(use_case: Callable[..., Any], *args: Any, **kwargs: Any) -> bool:
+def applies(use_case: Callable[P, Any], *args: P.args, **kwargs: P.kwargs) -> bool:
     """Is this call of `use_case` (uow, ctx, ...) a safety action that must be retried? For an
     entry point that commits after the use case returns (the API) and retries the whole of it."""
     predicate = getattr(use_case, _MARK, None)

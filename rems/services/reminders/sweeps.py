@@ -7,9 +7,9 @@ from collections.abc import Callable
 from rems.adapters.uow import UnitOfWork
 from rems.domain.errors import Conflict
 from rems.domain.model import Confirmation, Prescription
-from rems.interop import loop
 from rems.services.context import Context
 from rems.services.lifecycle import transition
+from rems.services.reminders import loop
 
 
 def _expire_confirmation(uow: UnitOfWork, ctx: Context, confirmation_id: str) -> bool:
