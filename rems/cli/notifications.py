@@ -18,7 +18,7 @@ notifications = typer.Typer(help="The reminder outbox: list, parked, retry; run 
 
 def _row(n: Notification) -> dict[str, Any]:
     """The API's notification (GET /v1/admin/notifications), field for field."""
-    from rems.api.routers.notifications import NotificationOut
+    from rems.schemas.notifications import NotificationOut
     return NotificationOut.of(n).model_dump(mode="json")
 
 

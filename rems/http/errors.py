@@ -13,9 +13,9 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
-from rems.api.schemas.common import FieldError, Problem, RequirementOut
 from rems.domain.errors import Conflict, DomainError, InvalidInput, NotFound, Refused
 from rems.logs import scrub
+from rems.schemas.common import FieldError, Problem, RequirementOut
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("rems.api")

@@ -56,7 +56,7 @@ class Call:
         refuse(self.request, self.principal.actor, self.principal.actor_id, 403, code, detail, remedy)
 
 
-def caller(*roles: str) -> Callable[..., Call | Denied]:
+def caller(*roles: str) -> Callable[[Request, HTTPAuthorizationCredentials | None], Call | Denied]:
     """Admit bearer tokens of these roles; anything else is a (audited) Denied."""
     def dependency(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None,
                                                             Depends(bearer)]) -> Call | Denied:

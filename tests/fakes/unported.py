@@ -1,7 +1,7 @@
-"""In-memory stand-ins for the service functions that still speak SQL (issue 19 item 1: lanes
-gate, due and records move them behind ports of their own). `install(monkeypatch)` puts them in
-place for a test on the fake; once those ports exist, their in-memory adapters join FakeUnitOfWork
-(blocks `# lane gate`, `# lane due`, `# lane records`) and this module goes.
+"""In-memory stand-ins for the service functions whose ports (lanes gate, due and records) have no
+in-memory adapter in FakeUnitOfWork yet (issue 19 item 1). `install(monkeypatch)` puts them in
+place for a test on the fake; once those adapters join FakeUnitOfWork (blocks `# lane gate`,
+`# lane due`, `# lane records`), this module goes.
 
 - the gate's reads (rems/services/dispensing/records.py): the Records composed from the
   repositories of the port, with R34's scopes (the person's tests, reports and lab results in every

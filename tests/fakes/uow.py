@@ -23,6 +23,7 @@ from rems.domain.lifecycle import RelaxationActivation
 from rems.services.ports import UnitOfWork
 from rems.services.ports.audit import AuditLog
 from rems.services.ports.due import DueQueries
+from rems.services.ports.gate import Attempts, GateReads, Optimistic
 from rems.services.ports.outbox import Outbox
 from rems.services.ports.programs import ProgramRecords
 from rems.services.ports.reports import ReportQueries
@@ -144,7 +145,19 @@ class FakeUnitOfWork:
     def sibling(self) -> FakeUnitOfWork:
         return FakeUnitOfWork(self.store)
 
-    # lane gate: an in-memory gate read model, when a unit test needs one
+    # lane gate: none in memory yet (the gate's reads and the retry: tests/fakes/unported.py)
+    @property
+    def gate(self) -> GateReads:
+        raise NotImplementedError("no in-memory gate read model (lane gate)")
+
+    @property
+    def optimistic(self) -> Optimistic:
+        raise NotImplementedError("no in-memory optimistic reads (lane gate)")
+
+    @property
+    def attempts(self) -> Attempts:
+        raise NotImplementedError("no in-memory attempts (lane gate)")
+    # end lane gate
 
     # lane due: the reminder sweep's queries, the outbox, the staff read models (none in memory yet:
     # the tests on the fake do not reach them; tests/fakes/unported.py stands in for the loop's routes)

@@ -93,6 +93,7 @@ PLANTED = {
     "entry-points": ("rems/web/planted.py", "rems.cli.output"),  # "entry points do not import one another"
     "shared-http": ("rems/http/planted.py", "rems.cli.output"),  # authentication is shared, not an entry point
     "layers": ("rems/planted.py", "workers.health"),  # "workers -> rems -> workflows"
+    "schemas": ("rems/schemas/planted.py", "fastapi"),  # "the shared models import no framework"
 }
 
 

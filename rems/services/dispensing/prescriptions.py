@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from typing import TYPE_CHECKING, cast
 
 from rems.domain import gate, schedule
 from rems.domain.categories import FRP_CATEGORIES
@@ -30,9 +29,6 @@ from rems.services.ports import UnitOfWork
 from rems.services.programs import program_status
 from rems.services.reminders import loop
 
-if TYPE_CHECKING:  # issue 19: until dispensing.records and optimistic take the port (lane gate)
-    from rems.adapters.uow import UnitOfWork as Unported
-
 OPEN = schedule.OPEN_STATES  # R36
 
 
@@ -52,7 +48,7 @@ def _patient_of(uow: UnitOfWork, patient_id: str, prescriber_id: str | None = No
 
 def _authorize(uow: UnitOfWork, ctx: Context, rx: Prescription, patient: Patient) -> Decision:
     program = uow.program(rx.program_id)
-    records = replace(load_records(cast("Unported", uow), patient, rx),  # R36: the patient's other prescriptions
+    records = replace(load_records(uow, patient, rx),  # R36: the patient's other prescriptions
                       other_prescriptions=uow.prescriptions.matching(patient_id=patient.id, states=OPEN))
     decision = program_status.gate(uow, ctx, "authorize", rx,
                                    gate.evaluate("authorize", records, program, ctx.now))
@@ -141,7 +137,7 @@ def _pharmacy_view(uow: UnitOfWork, cmd: PharmacyRequest,
 
 def check(uow: UnitOfWork, ctx: Context, cmd: PharmacyRequest) -> Decision:
     """The pharmacy's ETASU check: what obtaining a confirmation would decide now (read-only)."""
-    rx, pharmacy, records = load_check(cast("Unported", uow), cmd.number, cmd.pharmacy_id, cmd.patient_id)  # issue 14
+    rx, pharmacy, records = load_check(uow, cmd.number, cmd.pharmacy_id, cmd.patient_id)  # issue 14
     decision = program_status.gate(uow, ctx, "check", rx,
                                    gate.evaluate("confirm", records, uow.program(rx.program_id), ctx.now))
     if not decision.allowed:  # issue 6: a refused check is audited too
@@ -164,7 +160,7 @@ def _confirm_under_lock(uow: UnitOfWork, ctx: Context, cmd: PharmacyRequest) -> 
     rx, patient, pharmacy = _pharmacy_view(uow, cmd, lock=True)
     _expire_stale_confirmation(uow, ctx, rx)
     program = uow.program(rx.program_id)
-    decision = gate.evaluate("confirm", load_records(cast("Unported", uow), patient, rx, pharmacy=pharmacy), program,
+    decision = gate.evaluate("confirm", load_records(uow, patient, rx, pharmacy=pharmacy), program,
                              ctx.now)
     return optimistic.Confirming(rx, pharmacy, program, decision)
 
@@ -172,7 +168,7 @@ def _confirm_under_lock(uow: UnitOfWork, ctx: Context, cmd: PharmacyRequest) -> 
 def obtain_confirmation(uow: UnitOfWork, ctx: Context, cmd: PharmacyRequest) -> Confirmation:
     """R26: a confirmation number only while every gate holds; valid for R27's window."""
     # Issue 14 item 3: on SQLite decided before the write lock and re-checked under it, else here.
-    rx, pharmacy, program, decision = (optimistic.confirmation(cast("Unported", uow), ctx, cmd)
+    rx, pharmacy, program, decision = (optimistic.confirmation(uow, ctx, cmd)
                                        or _confirm_under_lock(uow, ctx, cmd))
     # Issue 17 items 4, 5: the lifecycle and a declared relaxation, on both paths, under the lock
     decision = program_status.gate(uow, ctx, "confirm", rx, decision)
@@ -201,7 +197,7 @@ def _dispense_under_lock(uow: UnitOfWork, ctx: Context, cmd: RecordDispense) -> 
     patient = uow.get(Patient, rx.patient_id)  # locked just now: the session's copy, no statement
     counselling = Counselling(cmd.counselled, cmd.education_checklist_completed,
                               cmd.medication_guide_given)
-    records = load_records(cast("Unported", uow), patient, rx, pharmacy, confirmation, counselling)
+    records = load_records(uow, patient, rx, pharmacy, confirmation, counselling)
     decision = gate.evaluate("dispense", records, uow.program(rx.program_id), ctx.now)
     return optimistic.Dispensing(confirmation, pharmacy, rx, patient, decision)
 
@@ -209,7 +205,7 @@ def _dispense_under_lock(uow: UnitOfWork, ctx: Context, cmd: RecordDispense) -> 
 def record_dispense(uow: UnitOfWork, ctx: Context, cmd: RecordDispense) -> Dispense:
     """Every gate again, plus R27 and R29; the database refuses a second dispense (R33)."""
     # Issue 14 item 3: on SQLite decided before the write lock and re-checked under it, else here.
-    confirmation, pharmacy, rx, patient, decision = (optimistic.dispense(cast("Unported", uow), ctx, cmd)
+    confirmation, pharmacy, rx, patient, decision = (optimistic.dispense(uow, ctx, cmd)
                                                      or _dispense_under_lock(uow, ctx, cmd))
     # Issue 17 items 4, 5: the lifecycle and a declared relaxation, on both paths, under the lock
     decision = program_status.gate(uow, ctx, "dispense", rx, decision)

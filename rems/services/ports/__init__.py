@@ -14,6 +14,7 @@ from typing import Any, Protocol, Self, TypeVar
 from rems.domain import model
 from rems.services.ports.audit import AuditLog
 from rems.services.ports.due import DueQueries
+from rems.services.ports.gate import Attempts, GateReads, Optimistic
 from rems.services.ports.outbox import Outbox
 from rems.services.ports.programs import ProgramRecords
 from rems.services.ports.reports import ReportQueries
@@ -137,8 +138,6 @@ class UnitOfWork(Protocol):
     @property
     def relaxations(self) -> Relaxations: ...
 
-    # lane gate: the gate's read model (ports/gate.py), one attribute line here
-
     # lane due: the reminder sweep's queries, the outbox, the staff read models
     @property
     def due(self) -> DueQueries: ...
@@ -158,3 +157,12 @@ class UnitOfWork(Protocol):
     @property
     def program_records(self) -> ProgramRecords: ...
     # end lane records
+
+    # lane gate
+    @property
+    def gate(self) -> GateReads: ...
+    @property
+    def optimistic(self) -> Optimistic: ...
+    @property
+    def attempts(self) -> Attempts: ...
+    # end lane gate

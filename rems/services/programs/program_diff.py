@@ -9,13 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date
 
-from rems.adapters.uow import UnitOfWork
 from rems.domain import gate
 from rems.domain.errors import InvalidInput
 from rems.domain.model import Patient, Pharmacy
 from rems.domain.requirements import Decision
 from rems.services.context import Context
 from rems.services.dispensing.records import load_records
+from rems.services.ports import UnitOfWork
 from workflows.program import Program, change_dates
 
 # The stage an open authorization meets next (the pharmacy's check), as the status page reads it.

@@ -9,13 +9,13 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from rems.adapters.gate_reads import detached
 from rems.domain import lifecycle
 from rems.domain.errors import InvalidInput, Refused
 from rems.domain.lifecycle import DISCRETION, ProgramStatusChange, Status, WaiverUse
 from rems.domain.model import Prescription
 from rems.domain.requirements import Decision, need
 from rems.services.context import Context
-from rems.services.dispensing.gate_reads import detached
 from rems.services.lifecycle import audit, new_id
 from rems.services.ports import UnitOfWork
 from workflows.lifecycle import STATES, rank

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from rems.adapters.uow import UnitOfWork
 from rems.domain.errors import InvalidInput
 from rems.domain.lifecycle import WaiverUse
 from rems.services.context import Context
+from rems.services.ports import UnitOfWork
 from rems.services.programs import program_status
 from rems.services.programs.program_diff import Change, diff_program, first_change
 from workflows import lint

@@ -14,11 +14,11 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from rems.adapters.uow import UnitOfWork
 from rems.domain import gate, schedule
 from rems.domain.instants import instant
 from rems.domain.model import Confirmation, Counselling, Patient, Pharmacy, Prescription
 from rems.services.dispensing.records import load_records
+from rems.services.ports import UnitOfWork
 
 _STAGES = {"requested": "authorize", "authorized": "confirm", "confirmed": "dispense"}
 COUNSELLED = Counselling(counselled=True, education_checklist_completed=True, medication_guide_given=True)

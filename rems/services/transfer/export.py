@@ -15,12 +15,12 @@ from collections.abc import Collection, Iterable, Mapping
 from importlib import metadata
 from typing import Any
 
-from rems.adapters.uow import UnitOfWork
 from rems.domain.audit_chain import FIELDS
 from rems.domain.instants import instant
 from rems.services.audit import audit_verify
 from rems.services.context import Context
 from rems.services.lifecycle import audit
+from rems.services.ports import UnitOfWork
 from rems.services.transfer import answers
 from rems.services.transfer.format import (
     AUDIT,

@@ -17,11 +17,11 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from rems.adapters.uow import UnitOfWork
 from rems.domain.instants import parse_instant
 from rems.domain.model import Prescription
 from rems.services.audit import audit_verify
 from rems.services.context import Context
+from rems.services.ports import UnitOfWork
 from rems.services.transfer import answers, chain
 from rems.services.transfer.format import GATE, RECORDS, Bundle
 

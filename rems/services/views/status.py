@@ -6,13 +6,13 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from rems.adapters.uow import UnitOfWork
 from rems.domain import gate, labs, schedule
 from rems.domain.calendar import day_end
 from rems.domain.errors import NotFound
 from rems.domain.model import Patient, Pharmacy
 from rems.services.context import Context
 from rems.services.dispensing.records import load_records
+from rems.services.ports import UnitOfWork
 from rems.services.programs import program_status
 
 _STAGE_OF = {"requested": "authorize", "authorized": "confirm", "confirmed": "dispense"}
