@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import Literal
 
 from rems.adapters.uow import UnitOfWork
+from rems.domain.catalogue import CERTIFICATION_TRIGGERS
 from rems.domain.errors import InvalidInput
 from rems.domain.model import Certification, Pharmacy, Prescriber
 from rems.domain.requirements import need
@@ -27,7 +28,7 @@ from rems.services.lifecycle import audit, new_id, transition
 from rems.services.programs import program_status
 
 Kind = Literal["prescriber", "pharmacy"]
-TRIGGERS = ("certify", "suspend", "reinstate", "lapse", "recertify", "revoke")
+TRIGGERS = CERTIFICATION_TRIGGERS
 NOT_IN_FORCE = ("suspended", "revoked", "lapsed")
 REASON_GIVEN = "CERTIFICATION_CHANGE_REASON"  # the audited reason of a suspension or revocation
 

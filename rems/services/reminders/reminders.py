@@ -16,12 +16,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import text
 
 from rems.adapters.uow import UnitOfWork
+from rems.domain import catalogue
 from rems.services.context import Context
 from rems.services.reminders import notifications
 from rems.services.reminders.notifications import Reminder
 
 # R11: testing continues through dose interruptions and holds; R20 likewise for a live enrollment.
-LIVE_PATIENT_STATES = ("active", "on_hold", "interrupted", "interrupted_on_hold")
+LIVE_PATIENT_STATES = catalogue.LIVE_PATIENT_STATES
 
 
 @dataclass(frozen=True)

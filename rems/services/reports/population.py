@@ -13,12 +13,13 @@ from sqlalchemy import Select, select
 from rems.adapters import orm
 from rems.adapters.uow import UnitOfWork
 from rems.domain import schedule
+from rems.domain.catalogue import UNHELD_PATIENT_STATES
 from rems.domain.model import Dispense, Patient, PatientSurvey, Ppaf, PregnancyTest
 from workflows.program import Parameters, ProgramError
 
 T = TypeVar("T")
 # R11 testing continues through dose interruptions; a patient on hold or stopped is not dispensed.
-TREATED = ("active", "interrupted")
+TREATED = UNHELD_PATIENT_STATES  # treated and not on hold: the states a hold (R12) applies to
 
 
 def params_at(uow: UnitOfWork, program_id: str, at: datetime) -> Parameters | None:

@@ -19,11 +19,12 @@ from sqlalchemy import select
 from rems.adapters import orm
 from rems.adapters.uow import UnitOfWork
 from rems.domain import gate, schedule
+from rems.domain.catalogue import STAGE_OF_STATE
 from rems.domain.model import Confirmation, Counselling, Patient, Pharmacy, Prescription
 from rems.services.dispensing.records import load_records
 from rems.services.transfer.format import instant
 
-_STAGES = {"requested": "authorize", "authorized": "confirm", "confirmed": "dispense"}
+_STAGES = STAGE_OF_STATE
 COUNSELLED = Counselling(counselled=True, education_checklist_completed=True, medication_guide_given=True)
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import and_, case, exists, false, func, or_, select
 from rems.adapters import orm
 from rems.adapters.uow import UnitOfWork
 from rems.domain import schedule
+from rems.domain.catalogue import HOLD_PATIENT_STATES, ISSUED_PRESCRIPTION_STATES
 from rems.domain.errors import NotFound
 from rems.domain.model import Confirmation, Dispense, Patient, Prescriber, Prescription
 from rems.services.context import Context
@@ -32,8 +33,8 @@ PATIENT_SORTS = {  # the order users may ask for; id breaks ties so pages never 
     "birth_date": (orm.patients.c.birth_date, orm.patients.c.id),
     "state": (orm.patients.c.state, orm.patients.c.name, orm.patients.c.id),
 }
-HOLD_STATES = ("on_hold", "interrupted_on_hold")  # R12
-OPEN_RX = ("authorized", "confirmed")  # R23: an issued authorization not yet dispensed
+HOLD_STATES = HOLD_PATIENT_STATES  # R12
+OPEN_RX = ISSUED_PRESCRIPTION_STATES  # R23: an issued authorization not yet dispensed
 # R11: the interval that the pregnancy-testing phase names, from the program's parameters.
 _PHASE_INTERVAL = {"weekly": "weekly_test_interval_days",
                    "every_4_weeks": "regular_cycle_test_interval_days",
