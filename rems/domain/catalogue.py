@@ -263,6 +263,11 @@ CERTIFICATION_TRIGGERS: Final = tuple(CertificationTrigger(t) for t in triggers(
 CERTIFYING_TRIGGERS: Final = tuple(
     CertificationTrigger(t) for t in CERTIFICATION_TRIGGERS
     if dests(PRESCRIBER, t) == (CertificationState.CERTIFIED,))
+# R3, R25: the triggers that stop a certification in force and need no condition (suspend, revoke).
+STOPPING_TRIGGERS: Final = tuple(
+    CertificationTrigger(t["trigger"]) for t in PRESCRIBER.transitions
+    if CertificationState.CERTIFIED in ([t["source"]] if isinstance(t["source"], str) else t["source"])
+    and t["dest"] != CertificationState.CERTIFIED and not t["conditions"])
 
 # R19, R23, R26, R33: the gate's answer for a prescription in each state of the machine when the
 # stage needs another (the state each stage needs: STATE_FOR_STAGE).

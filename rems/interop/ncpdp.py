@@ -20,6 +20,7 @@ from rems.domain.catalogue import (
     R5_PATIENT_NOT_ENROLLED,
     R26_CONFIRMATION_INVALID,
     R33_ALREADY_DISPENSED,
+    PrescriptionState,
 )
 from rems.domain.errors import InvalidInput, NotFound, Refused
 from rems.domain.model import Pharmacy, Prescriber
@@ -182,7 +183,7 @@ def fill(uow: UnitOfWork, ctx: Context, caller: Caller, m: Message) -> str:
     rx = uow.prescription_by_number(m.case_number or "")
     if rx.patient_id != m.patient_id:
         raise NotFound("authorization", m.case_number or "")
-    if rx.state == "dispensed":
+    if rx.state == PrescriptionState.DISPENSED:
         raise Refused("rxfill", [need(False, "R33", R33_ALREADY_DISPENSED, "authorization is dispensed",
                                       "a new prescription and authorization are needed")])
     live = uow.live_confirmation(rx.id)

@@ -70,6 +70,7 @@ def test_state_groups_are_the_machines():
     assert catalogue.LIVE_PATIENT_STATES == sources(PATIENT, "report_pregnancy") == sources(PATIENT, "renew_ppaf")
     assert set(catalogue.HOLD_PATIENT_STATES) == set(catalogue.dests(PATIENT, "hold"))
     assert catalogue.CERTIFYING_TRIGGERS == ("certify", "reinstate", "recertify")
+    assert catalogue.STOPPING_TRIGGERS == ("suspend", "revoke")
     assert {v: k for k, v in STATE_FOR_STAGE.items()} == catalogue.STAGE_OF_STATE
 
 

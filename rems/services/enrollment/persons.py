@@ -13,6 +13,7 @@ from rems.domain.catalogue import (
     R34_PREGNANCY_STOP_OPEN,
     R34_READMISSION_DECISION_MISSING,
     R35_FACTS_CORRECTED,
+    PatientState,
 )
 from rems.domain.errors import Conflict, InvalidInput, Refused
 from rems.domain.identity import name_key
@@ -73,7 +74,7 @@ def _stopped_since(uow: UnitOfWork, person_id: str) -> tuple[bool, datetime | No
     """R30, R34: did a pregnancy stop the person (any enrollment, any program), and when last?"""
     moments = [r.reported_at for r in uow.person_pregnancy_reports(person_id)]
     moments += [t.recorded_at for t in uow.person_tests(person_id) if t.result == "positive"]
-    stopped = bool(moments) or any(p.state == "pregnancy_stop" for p in uow.enrollments_of(person_id))
+    stopped = bool(moments) or any(p.state == PatientState.PREGNANCY_STOP for p in uow.enrollments_of(person_id))
     return stopped, max(moments) if moments else None
 
 
@@ -83,7 +84,7 @@ def check_enrollable(uow: UnitOfWork, person: Person, program_id: str) -> None:
     enrollments = uow.enrollments_of(person.id)
     if any(p.state != LIVE_EXCEPT and p.program_id == program_id for p in enrollments):
         raise AlreadyEnrolled(program_id)
-    if any(p.state == "pregnancy_stop" for p in enrollments):  # R34: it blocks every enrollment
+    if any(p.state == PatientState.PREGNANCY_STOP for p in enrollments):  # R34: it blocks every enrollment
         raise Refused("enroll", [need(
             False, "R34", R34_PREGNANCY_STOP_OPEN,
             "no enrollment of the person is stopped for a pregnancy",

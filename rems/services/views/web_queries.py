@@ -16,7 +16,11 @@ from sqlalchemy import and_, case, exists, false, func, or_, select
 from rems.adapters import orm
 from rems.adapters.uow import UnitOfWork
 from rems.domain import schedule
-from rems.domain.catalogue import HOLD_PATIENT_STATES, ISSUED_PRESCRIPTION_STATES
+from rems.domain.catalogue import (
+    HOLD_PATIENT_STATES,
+    ISSUED_PRESCRIPTION_STATES,
+    LIVE_PATIENT_STATES,
+)
 from rems.domain.errors import NotFound
 from rems.domain.model import Confirmation, Dispense, Patient, Prescriber, Prescription
 from rems.services.context import Context
@@ -173,7 +177,7 @@ def _needs_flags(uow: UnitOfWork, ctx: Context, prescriber_id: str, lead_days: i
                  lookback_days: int) -> dict[str, Any]:
     pt, rx = orm.patients.c, orm.prescriptions.c
     due = due_now(uow, ctx, prescriber_id, lead_days, lookback_days)
-    live = pt.state.in_(("active", *HOLD_STATES, "interrupted"))
+    live = pt.state.in_(LIVE_PATIENT_STATES)
     test_overdue = or_(pt.id.in_(due["test_overdue"]),
                        and_(live, _long_overdue(uow, ctx, timedelta(days=lookback_days))))
     flags = {
