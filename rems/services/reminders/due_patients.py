@@ -24,6 +24,7 @@ from rems.adapters import orm
 from rems.adapters.uow import UnitOfWork
 from rems.domain import labs, schedule
 from rems.domain.calendar import local_date
+from rems.domain.catalogue import PatientState
 from rems.domain.categories import FRP_CATEGORIES, add_months, category_of, next_category_change
 from rems.domain.model import Patient
 from rems.services.reminders.notifications import Reminder
@@ -310,7 +311,7 @@ def refill_windows(uow: UnitOfWork, w: Window) -> list[Reminder]:
         lt.last_dispense_supply == supply, lt.last_dispense_at >= w.start - timedelta(days=supply + 1),
         lt.last_dispense_at <= w.now - timedelta(days=off))))
     out = []
-    for b in _live(_load(uow, _candidates(uow, query), "dispenses"), ("active",)):
+    for b in _live(_load(uow, _candidates(uow, query), "dispenses"), (PatientState.ACTIVE,)):
         last = b.dispenses[-1]
         tz = _tz(uow, b.patient)
         window_days = _params(uow, b.patient, w).refill_window_days

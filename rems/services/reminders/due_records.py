@@ -8,6 +8,7 @@ from sqlalchemy import exists, select
 
 from rems.adapters import orm
 from rems.adapters.uow import UnitOfWork
+from rems.domain.catalogue import ISSUED_PRESCRIPTION_STATES
 from rems.services.reminders.notifications import Reminder
 from rems.services.reminders.reminders import Window
 
@@ -27,7 +28,7 @@ def authorizations(uow: UnitOfWork, w: Window) -> list[Reminder]:
     expiry sweep, rems.services.reminders.sweeps, has moved it to `expired` through the machine)."""
     rx = orm.prescriptions.c
     expiring = uow.session.execute(select(rx.id, rx.prescriber_id, rx.expires_at).where(
-        rx.expires_at > w.now, rx.expires_at < w.end, rx.state.in_(("authorized", "confirmed"))))
+        rx.expires_at > w.now, rx.expires_at < w.end, rx.state.in_(ISSUED_PRESCRIPTION_STATES)))
     expired = uow.session.execute(select(rx.id, rx.prescriber_id, rx.expires_at).where(
         rx.expires_at >= w.start, rx.expires_at <= w.now, rx.state == "expired"))
     return ([Reminder(f"prescriber:{p}", "authorization_expiring", i, at.date(), "R23") for i, p, at in expiring]
