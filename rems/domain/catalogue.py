@@ -17,7 +17,7 @@ the state groups the engine reads, in one module.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Final
+from typing import Any, Final
 
 from workflows.definitions import (
     CONFIRMATION,
@@ -215,10 +215,14 @@ MACHINES: Final[dict[str, tuple[Workflow, type[StrEnum], type[StrEnum]]]] = {
 }
 
 
+def _from(transition: dict[str, Any]) -> list[str]:
+    source = transition["source"]
+    return [source] if isinstance(source, str) else list(source)
+
+
 def sources(machine: Workflow, trigger: str) -> tuple[str, ...]:
     """The states `trigger` fires from in `machine`, in the machine's order of states."""
-    found = {s for t in machine.transitions if t["trigger"] == trigger
-             for s in ([t["source"]] if isinstance(t["source"], str) else t["source"])}
+    found = {s for t in machine.transitions if t["trigger"] == trigger for s in _from(t)}
     return tuple(s for s in machine.states if s in found)
 
 
@@ -263,11 +267,24 @@ CERTIFICATION_TRIGGERS: Final = tuple(CertificationTrigger(t) for t in triggers(
 CERTIFYING_TRIGGERS: Final = tuple(
     CertificationTrigger(t) for t in CERTIFICATION_TRIGGERS
     if dests(PRESCRIBER, t) == (CertificationState.CERTIFIED,))
-# R3, R25: the triggers that stop a certification in force and need no condition (suspend, revoke).
-STOPPING_TRIGGERS: Final = tuple(
-    CertificationTrigger(t["trigger"]) for t in PRESCRIBER.transitions
-    if CertificationState.CERTIFIED in ([t["source"]] if isinstance(t["source"], str) else t["source"])
-    and t["dest"] != CertificationState.CERTIFIED and not t["conditions"])
+# R1, R3, R25: the transitions that end a certification in force, their triggers (suspend, lapse,
+# revoke), the states they lead to (not in force), and those of them that need no condition
+# (suspend, revoke: always applied).
+_ENDING = [t for t in PRESCRIBER.transitions
+           if CertificationState.CERTIFIED in _from(t) and t["dest"] != CertificationState.CERTIFIED]
+ENDING_TRIGGERS: Final = tuple(CertificationTrigger(t["trigger"]) for t in _ENDING)
+NOT_IN_FORCE_STATES: Final = tuple(CertificationState(s) for s in PRESCRIBER.states
+                                   if s in {t["dest"] for t in _ENDING})
+STOPPING_TRIGGERS: Final = tuple(CertificationTrigger(t["trigger"]) for t in _ENDING if not t["conditions"])
+
+# R11: the test cadences of a treated FRP patient (the testing states past the machine's initial
+# ones: those `become_fnrp` leaves, but the one `become_frp` enters).
+TREATED_TESTING_STATES: Final = tuple(
+    PregnancyTestingState(s) for s in sources(PREGNANCY_TESTING, PregnancyTestingTrigger.BECOME_FNRP)
+    if s not in dests(PREGNANCY_TESTING, PregnancyTestingTrigger.BECOME_FRP))
+# The patient triggers a prescriber fires by name (a choice, not the machine's: the others are
+# fired by the engine's own actions), for the API, the CLI and the service.
+PATIENT_STATE_TRIGGERS: Final = (PatientTrigger.INTERRUPT, PatientTrigger.RESUME, PatientTrigger.DISCONTINUE)
 
 # R19, R23, R26, R33: the gate's answer for a prescription in each state of the machine when the
 # stage needs another (the state each stage needs: STATE_FOR_STAGE).

@@ -18,6 +18,7 @@ import ast
 import re
 from dataclasses import replace
 from pathlib import Path
+from typing import get_args
 
 import pytest
 
@@ -71,7 +72,22 @@ def test_state_groups_are_the_machines():
     assert set(catalogue.HOLD_PATIENT_STATES) == set(catalogue.dests(PATIENT, "hold"))
     assert catalogue.CERTIFYING_TRIGGERS == ("certify", "reinstate", "recertify")
     assert catalogue.STOPPING_TRIGGERS == ("suspend", "revoke")
+    assert set(catalogue.ENDING_TRIGGERS) == {"suspend", "lapse", "revoke"}
+    assert set(catalogue.NOT_IN_FORCE_STATES) == {"suspended", "lapsed", "revoked"}
+    assert catalogue.TREATED_TESTING_STATES == ("weekly", "every_4_weeks", "every_2_weeks")
+    assert set(catalogue.PATIENT_STATE_TRIGGERS) <= set(catalogue.PatientTrigger)
     assert {v: k for k, v in STATE_FOR_STAGE.items()} == catalogue.STAGE_OF_STATE
+
+
+def test_the_copies_a_type_or_an_order_needs_are_the_machines():
+    """Where a group cannot be derived (a Literal for the OpenAPI document, a queue's own order),
+    it holds the machine's members and no other."""
+    from rems.api.routers import admin as admin_api
+    from rems.services.views import staff_queues
+    from rems.web import admin as admin_web
+    assert set(get_args(admin_api.Trigger)) == set(CERTIFICATION_TRIGGERS)
+    assert sorted(staff_queues.STATES) == sorted(CertificationState)
+    assert set(admin_web.QUEUE_TRIGGERS) | set(admin_web.CONFIRMED) <= set(CERTIFICATION_TRIGGERS)
 
 
 # -- the codes --------------------------------------------------------------------------------------

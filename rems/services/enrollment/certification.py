@@ -18,6 +18,7 @@ from rems.adapters.uow import UnitOfWork
 from rems.domain.catalogue import (
     CERTIFICATION_TRIGGERS,
     CERTIFYING_TRIGGERS,
+    NOT_IN_FORCE_STATES,
     STOPPING_TRIGGERS,
     CertificationTrigger,
 )
@@ -34,7 +35,7 @@ from rems.services.programs import program_status
 
 Kind = Literal["prescriber", "pharmacy"]
 TRIGGERS = CERTIFICATION_TRIGGERS
-NOT_IN_FORCE = ("suspended", "revoked", "lapsed")
+NOT_IN_FORCE = NOT_IN_FORCE_STATES
 REASON_GIVEN = "CERTIFICATION_CHANGE_REASON"  # the audited reason of a suspension or revocation
 
 

@@ -9,6 +9,7 @@ from rems.adapters.uow import UnitOfWork
 from rems.domain import gate, schedule
 from rems.domain.catalogue import (
     HOLD_PATIENT_STATES,
+    PATIENT_STATE_TRIGGERS,
     PatientTrigger,
     PregnancyTestingTrigger,
 )
@@ -33,7 +34,7 @@ from rems.services.lifecycle import audit, new_id, transition
 from rems.services.programs import program_status
 from workflows.definitions import TREATABLE
 
-STATE_TRIGGERS = ("interrupt", "resume", "discontinue")
+STATE_TRIGGERS = PATIENT_STATE_TRIGGERS
 
 
 def _sign_ppaf(uow: UnitOfWork, ctx: Context, patient: Patient, sig: PpafSignature,

@@ -24,14 +24,17 @@ from rems.adapters import orm
 from rems.adapters.uow import UnitOfWork
 from rems.domain import labs, schedule
 from rems.domain.calendar import local_date
-from rems.domain.catalogue import PatientState
+from rems.domain.catalogue import (
+    TREATED_TESTING_STATES,
+    PatientState,
+)
 from rems.domain.categories import FRP_CATEGORIES, add_months, category_of, next_category_change
 from rems.domain.model import Patient
 from rems.services.reminders.notifications import Reminder
 from rems.services.reminders.reminders import LIVE_PATIENT_STATES, Window
 from workflows.program import Parameters
 
-TREATED_PHASES = ("weekly", "every_4_weeks", "every_2_weeks")  # R11; before treatment R9 runs from the Rx
+TREATED_PHASES = TREATED_TESTING_STATES  # R11; before treatment R9 runs from the Rx
 
 
 @dataclass

@@ -13,13 +13,14 @@ from sqlalchemy import func, select
 from rems.adapters import orm
 from rems.adapters.uow import UnitOfWork
 from rems.domain import gate
+from rems.domain.catalogue import ENDING_TRIGGERS
 from rems.domain.model import Pharmacy, Prescriber
 from rems.services.context import Context
 from rems.services.dispensing.refusals import ENTITY as GATE
 from rems.services.reports.period import Period
 from rems.services.reports.population import PatientRecords, params_at, treated_patients
 
-LAPSES = ("lapse", "suspend", "revoke")  # a certification that stopped holding
+LAPSES = ENDING_TRIGGERS  # a certification that stopped holding
 
 
 @dataclass(frozen=True)
