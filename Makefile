@@ -38,7 +38,7 @@ worker: install ## Run a Celery worker and beat (reminders, expiry) on the embed
 demo: install ## Walk an FRP patient through the CLI on an embedded SQLite database
 	$(BIN)/rems demo
 
-lint: install ## ruff, mypy (strict on workflows, domain and services), the import contracts (pyproject.toml)
+lint: install ## ruff, mypy (strict on workflows, domain, services and the entry points), the import contracts (pyproject.toml)
 	$(BIN)/ruff check rems workflows workers tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-logo

@@ -20,12 +20,12 @@ from typing import Any
 from sqlalchemy import Engine, inspect, select, update
 
 from benchmarks.bulk import ORDER, check_schema, insert
-from rems.adapters import orm
+from rems.adapters import audit_chain, orm
+from rems.domain.audit_chain import GENESIS, entry_hash
 from rems.domain.categories import FRP_CATEGORIES, category_of
 from rems.domain.identity import name_key
 from rems.domain.inputs import npi_check_digit
 from rems.domain.model import Patient
-from rems.services.audit import audit_chain
 from workflows.program import PROGRAM_DIR, Parameters, load_program
 
 PROGRAM = "pomalidomide"  # the seeded population's program (patients, prescriptions, certifications)
@@ -69,14 +69,14 @@ class _Rows:
         self.buffers: dict[str, list[dict[str, Any]]] = {t: [] for t in ORDER}
         self.serial = 0
         self.checked = False
-        # Issue 6: every audit row extends the hash chain exactly as audit_chain.py does.
+        # Issue 6: every audit row extends the hash chain exactly as rems/adapters/audit_chain.py does.
         self.chained = "audit_chain_head" in inspect(engine).get_table_names()
-        self.seq, self.head = 0, audit_chain.GENESIS
+        self.seq, self.head = 0, GENESIS
         if self.chained:
             with engine.connect() as connection:
                 t = orm.audit_chain_head.c
                 found = connection.execute(select(t.seq, t.hash).where(t.id == audit_chain.HEAD_ID)).first()
-            self.seq, self.head = (int(found.seq), str(found.hash)) if found else (0, audit_chain.GENESIS)
+            self.seq, self.head = (int(found.seq), str(found.hash)) if found else (0, GENESIS)
 
     def id(self, prefix: str) -> str:
         self.serial += 1
@@ -97,7 +97,7 @@ class _Rows:
         if self.chained:
             self.seq += 1
             row |= {"refs": refs, "seq": self.seq, "prev_hash": self.head}
-            row["hash"] = self.head = audit_chain.entry_hash(self.head, row)
+            row["hash"] = self.head = entry_hash(self.head, row)
 
     def flush(self) -> None:
         if not self.checked:

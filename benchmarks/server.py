@@ -19,7 +19,7 @@ import httpx
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from benchmarks import bare, truly_bare
-from rems.api.app import create_app
+from rems.asgi import create_app
 from rems.bootstrap import bootstrap
 from rems.settings import Settings
 

@@ -218,9 +218,9 @@ class _Parts:
 def _wrap_parts(parts: _Parts) -> list[Callable[[], None]]:
     from sqlalchemy.orm import Session
 
+    from rems.adapters import audit_chain
     from rems.adapters.uow import UnitOfWork
     from rems.domain import gate
-    from rems.services.audit import audit_chain
     from rems.services.dispensing import records
     from rems.services.programs import program_status
     return [

@@ -8,13 +8,14 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from rems.adapters import commit_hooks, outbox
+from rems.adapters.audit_chain import SEALER, Sealing
 from rems.adapters.database import make_engine, migrate, session_factory
+from rems.adapters.notify import loop as loop_channels
 from rems.adapters.orm import start_mappers
 from rems.adapters.uow import UnitOfWork
-from rems.interop import loop
-from rems.services import commit_hooks
-from rems.services.audit.audit_chain import SEALER
 from rems.services.audit.audit_sealer import Sealer
+from rems.services.reminders import loop
 from rems.settings import Settings
 from workflows.products import check_product_overlaps
 from workflows.program import Program, load_programs
@@ -44,8 +45,10 @@ def bootstrap(settings: Settings | None = None) -> App:
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     engine = make_engine(url)
     sessions = session_factory(engine)
-    sealer = Sealer(engine, settings.audit_seal or "inline", settings.audit_seal_interval_seconds)
+    sealer = Sealer(Sealing(engine), settings.audit_seal or "inline", settings.audit_seal_interval_seconds)
     sessions.configure(info={SEALER: sealer})  # issue 14 item 3: commits wake the sealer
     commit_hooks.install(sessions)
-    loop.install(sessions, settings)  # issue 16 item 5: who hears back about refusals (settings)
+    # Issue 16 item 5: who hears back about refusals (settings), in the formats of rems.interop found
+    # through the registry (the entry point group rems.loop_formats).
+    outbox.install(sessions, loop.KEY, loop.routes_of(settings, loop_channels.formats))
     return App(settings, engine, sessions, check_product_overlaps(load_programs(settings.program_dir)), sealer)

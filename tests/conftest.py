@@ -37,9 +37,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """By interpreter exit the test databases are gone and pytest has closed its streams: the
-    anonymous-refusal counters' atexit flush (rems/api/anonymous.py) would fail on them and log a
+    anonymous-refusal counters' atexit flush (rems/http/anonymous.py) would fail on them and log a
     traceback to a closed stream. Their counts are the tests' own: dropped here."""
-    from rems.api import anonymous
+    from rems.http import anonymous
     anonymous._counters.clear()
 
 

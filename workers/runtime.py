@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
 
+from rems.adapters.notify import loop as loop_channels
 from rems.adapters.notify.port import Channel, OutboxChannel
 from rems.adapters.notify.smtp import SmtpChannel
 from rems.adapters.notify.webhook import WebhookChannel
 from rems.bootstrap import App, bootstrap
-from rems.interop import loop_channels
 from rems.services.context import Context
 from rems.services.reminders.notifications import Policy
 from rems.settings import Settings

@@ -217,7 +217,7 @@ audit_log = Table(
     Column("hash", String(64)), Index("uq_audit_log_seq", "seq", unique=True),
     Index("ix_audit_log_at", "at"))
 
-# Issue 14 item 3: entries committed by writers and not yet chained by the sealer (audit_chain.py).
+# Issue 14 item 3: entries committed by writers and not yet chained by the sealer (rems/adapters/audit_chain.py).
 audit_pending = Table(
     "audit_pending", metadata, Column("id", Integer, primary_key=True, autoincrement=True),
     Column("at", UTCDateTime, nullable=False), Column("actor", String(80), nullable=False),
@@ -305,7 +305,7 @@ Index("ix_confirmations_state_expires", confirmations.c.state, confirmations.c.e
 _PLAIN.update({model.Notification: notifications, model.Contact: notification_contacts})
 
 # Issue 15 item 8: a refused request without an identity is counted here, per minute and route,
-# instead of one chained audit entry each (rems/api/anonymous.py).
+# instead of one chained audit entry each (rems/http/anonymous.py).
 anonymous_refusals = Table(
     "anonymous_refusals", metadata, Column("minute", UTCDateTime, primary_key=True),
     Column("route", String(200), primary_key=True), Column("code", String(40), primary_key=True),
@@ -320,7 +320,7 @@ cds_jwt_ids = Table(
 
 # Issue 16 item 5 (interop lane, migration 0016): the body of an outbox row that goes back to the
 # prescriber's system (a FHIR Communication, an NCPDP RxFill), rendered in the transaction of the
-# refusal or of the confirmation's end, so every attempt sends the same bytes (rems/interop/loop.py).
+# refusal or of the confirmation's end, so every attempt sends the same bytes (rems/services/reminders/loop.py).
 loop_messages = Table(
     "loop_messages", metadata,
     Column("notification_id", String(32), ForeignKey("notifications.id"), primary_key=True),

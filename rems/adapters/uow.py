@@ -6,6 +6,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
+from functools import cached_property
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -16,7 +17,15 @@ from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from rems.adapters import orm
+from rems.adapters.audit_chain import AuditChain
+from rems.adapters.audit_chain import stage as stage_audit_entry
 from rems.adapters.database import lost_a_race, reading
+from rems.adapters.due import DueQueries
+from rems.adapters.outbox import Outbox
+from rems.adapters.programs import ProgramRecords
+from rems.adapters.reports import ReportQueries
+from rems.adapters.transfer import TransferStore
+from rems.adapters.views import ViewQueries
 from rems.domain import access, model
 from rems.domain.errors import Conflict, NotFound
 from workflows.program import Program
@@ -338,3 +347,44 @@ class UnitOfWork:
         self._locked.append(patient)
         self.lock_person(patient.person_id)
         return self.session.scalars(select(model.Prescription).where(which).with_for_update()).one()
+
+    # lane due: the reminder sweep's queries (rems/adapters/due.py), the outbox, the read models,
+    # built on first use
+    @cached_property
+    def due(self) -> DueQueries:
+        return DueQueries(self)
+
+    @cached_property
+    def outbox(self) -> Outbox:
+        """The outbox (rems/adapters/outbox.py): reminders, claims, the closing-the-loop rows."""
+        return Outbox(self)
+
+    @cached_property
+    def views(self) -> ViewQueries:
+        """The staff's and the dashboard's read models (rems/adapters/views.py)."""
+        return ViewQueries(self)
+    # end lane due
+
+    # lane records: the audit chain, reports, transfer and program records (issue 19 item 1)
+    def stage_audit(self, entry: model.AuditEntry) -> None:
+        """Issue 6: the entry is written (and later chained) when this unit of work commits. (Lane
+        uow's port method: with the chain's rows in rems/adapters/audit_chain.py, no stager needs
+        to be given by the composition root.)"""
+        stage_audit_entry(self.session, entry)
+
+    @cached_property
+    def audit(self) -> AuditChain:
+        return AuditChain(self)
+
+    @cached_property
+    def reports(self) -> ReportQueries:
+        return ReportQueries(self)
+
+    @cached_property
+    def transfer(self) -> TransferStore:
+        return TransferStore(self)
+
+    @cached_property
+    def program_records(self) -> ProgramRecords:
+        return ProgramRecords(self)
+    # end lane records

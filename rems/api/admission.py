@@ -34,7 +34,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 EXEMPT = frozenset({"/healthz", "/readyz", "/metrics"})
 KIND = "urn:rems:problem:overloaded"
-_SAFE_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,64}$")  # as rems.api.app.RequestId accepts one
+_SAFE_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,64}$")  # as rems.http.request_id.RequestId accepts one
 
 
 class Admission:

@@ -5,7 +5,7 @@
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, ParamSpec, TypeVar
 
 from anyio import CapacityLimiter, to_thread
 from fastapi import Depends, Header, Request
@@ -15,14 +15,15 @@ from pydantic import BaseModel
 
 from rems.adapters.uow import UnitOfWork
 from rems.api import idempotency
-from rems.api.auth import Principal, application, bearer, clock, current_principal, refuse, request_id, role
 from rems.api.idempotency import Fingerprint
 from rems.domain.errors import DomainError, NotFound
-from rems.services.context import Context
+from rems.http.auth import Principal, application, bearer, clock, current_principal, refuse, request_id, role
+from rems.services.context import Context, Service
 from rems.services.dispensing import retry
 
 T = TypeVar("T")
 R = TypeVar("R")
+P = ParamSpec("P")
 
 
 @dataclass
@@ -40,33 +41,36 @@ class Calls:
     def actor_id(self) -> str:
         return self.principal.actor_id
 
-    def read(self, render: Callable[[T], R], service: Callable[..., T], *args: Any) -> R:
+    def read(self, render: Callable[[T], R], service: Service[P, T], *args: P.args, **kwargs: P.kwargs) -> R:
         with self.app.uow(write=False) as uow:  # reads never wait for a writer (issue 13 item 8)
             try:
-                return render(service(uow, self.ctx, *args))
+                return render(service(uow, self.ctx, *args, **kwargs))
             except NotFound as error:
                 raise self._hidden(error) from None
 
-    async def read_json(self, render: Callable[[T], Any], service: Callable[..., T], *args: Any) -> Response:
+    async def read_json(self, render: Callable[[T], Any], service: Service[P, T], *args: P.args,
+                        **kwargs: P.kwargs) -> Response:
         """`read` for an async route (issue 14 item 2): one hand-off to a worker thread for the unit
         of work, the service and the rendering; `render` gives the JSON-ready body in the route's
         response model's shape, dumped once (no model built, no second validation)."""
         def work() -> bytes:
-            body = self.read(render, service, *args)
+            body = self.read(render, service, *args, **kwargs)
             return json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
         limiter = _readers(self.request)
         # REMS_READ_THREADS=0: on the event loop itself, no hand-off (see docs/hot-path.md)
         body = work() if limiter is None else await to_thread.run_sync(work, limiter=limiter)
         return Response(body, media_type="application/json")
 
-    def create(self, render: Callable[[T], BaseModel], service: Callable[..., T], *args: Any) -> JSONResponse:
-        return self._write(201, render, service, *args)
+    def create(self, render: Callable[[T], BaseModel], service: Service[P, T], *args: P.args,
+               **kwargs: P.kwargs) -> JSONResponse:
+        return self._write(201, render, service, *args, **kwargs)
 
-    def change(self, render: Callable[[T], BaseModel], service: Callable[..., T], *args: Any) -> JSONResponse:
-        return self._write(200, render, service, *args)
+    def change(self, render: Callable[[T], BaseModel], service: Service[P, T], *args: P.args,
+               **kwargs: P.kwargs) -> JSONResponse:
+        return self._write(200, render, service, *args, **kwargs)
 
-    def _write(self, status: int, render: Callable[[T], BaseModel], service: Callable[..., T],
-               *args: Any) -> JSONResponse:
+    def _write(self, status: int, render: Callable[[T], BaseModel], service: Service[P, T],
+               *args: P.args, **kwargs: P.kwargs) -> JSONResponse:
         actor, key, seen = self.principal.actor, self.key, self.seen
         if key and seen and (first := idempotency.replay(self.app, actor, key, seen)):
             return first
@@ -76,7 +80,7 @@ class Calls:
         claim = idempotency.Claim(actor, key, seen, self.ctx.now) if key and seen else None
 
         def attempt() -> dict[str, Any]:
-            body: dict[str, Any] = render(service(uow, self.ctx, *args)).model_dump(mode="json")
+            body: dict[str, Any] = render(service(uow, self.ctx, *args, **kwargs)).model_dump(mode="json")
             if uow.session.in_transaction():  # what a service left uncommitted is kept, as before
                 if claim is not None:
                     claim.response = (status, body)
@@ -88,7 +92,7 @@ class Calls:
                 if claim is not None:
                     claim.watch(uow.session)
                 # Issue 13 item 9: a safety action is retried here as a whole, its commit included.
-                safety = retry.applies(service, uow, self.ctx, *args)
+                safety = retry.applies(service, uow, self.ctx, *args, **kwargs)
                 body = retry.until_applied(uow, attempt) if safety else attempt()
         except DomainError as error:
             if claim is not None:
@@ -124,7 +128,7 @@ def _readers(request: Request) -> CapacityLimiter | None:
     return limiter
 
 
-def reader(name: str) -> Callable[..., Awaitable[Calls]]:
+def reader(name: str) -> Callable[[Request, HTTPAuthorizationCredentials | None], Awaitable[Calls]]:
     guard = role(name)
 
     async def dependency(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None,
@@ -136,7 +140,7 @@ def reader(name: str) -> Callable[..., Awaitable[Calls]]:
     return dependency
 
 
-def writer(name: str) -> Callable[..., Awaitable[Calls]]:
+def writer(name: str) -> Callable[[Request, Principal, Fingerprint, str | None], Awaitable[Calls]]:
     guard = role(name)
 
     # Issue 14 item 3: `async`, as `reader`'s: building Calls does no I/O, so no hand-off to a worker

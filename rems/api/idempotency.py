@@ -14,11 +14,11 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import delete, insert, null, select, update
 from sqlalchemy.orm import Session, SessionTransaction
 
+from rems.adapters import commit_hooks
 from rems.adapters.database import reading
 from rems.adapters.orm import idempotency_keys
-from rems.api.errors import ApiError
 from rems.bootstrap import App
-from rems.services import commit_hooks
+from rems.http.errors import ApiError
 
 HEADER = "Idempotency-Key"
 PATTERN = r"^[\x21-\x7e]{1,200}$"  # visible ASCII, e.g. a UUID

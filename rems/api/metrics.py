@@ -28,8 +28,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rems.adapters.database import reading
 from rems.adapters.orm import audit_log, notifications
-from rems.api.auth import application, refuse
-from rems.api.errors import ApiError
+from rems.http.auth import application, refuse
+from rems.http.errors import ApiError
 from rems.logs import request_id
 from rems.metrics import REQUEST_SECONDS
 from rems.readiness import database_problems

@@ -29,7 +29,7 @@ def enroll_prescriber(name: str = typer.Option(...), npi: str = typer.Option(...
                       office_phone: str = typer.Option(None, help="Office phone, international (+1 555 010 0123)"),
                       office_email: str = typer.Option(None, help="Office e-mail address")) -> None:
     """Enroll a prescriber (certify next); the office's contact details are never logged."""
-    from rems.api.schemas.outputs import PrescriberOut
+    from rems.schemas.outputs import PrescriberOut
     from rems.services.commands import EnrollPrescriber, parse
     from rems.services.enrollment import certification
     cmd = parse(EnrollPrescriber, name=name, npi=npi, attested=attested,
@@ -44,7 +44,7 @@ def enroll_pharmacy(name: str = typer.Option(...), ncpdp_id: str = typer.Option(
                     staff_trained: bool = typer.Option(False),
                     records_and_audits_accepted: bool = typer.Option(False)) -> None:
     """Enroll a pharmacy through its authorized representative (certify next)."""
-    from rems.api.schemas.outputs import PharmacyOut
+    from rems.schemas.outputs import PharmacyOut
     from rems.services.commands import EnrollPharmacy, parse
     from rems.services.enrollment import certification
     cmd = parse(EnrollPharmacy, name=name, ncpdp_id=ncpdp_id,
@@ -67,7 +67,7 @@ PROGRAM_HELP = "REMS program of the certification (required unless a single prog
 def _certification_command(group: typer.Typer, kind: Kind, trigger: str) -> None:
     def command(record_id: str = typer.Argument(..., metavar="ID"),
                 program: str | None = typer.Option(None, "--program", help=PROGRAM_HELP)) -> None:
-        from rems.api.schemas.outputs import CertificationOut
+        from rems.schemas.outputs import CertificationOut
         from rems.services.enrollment import certification
         c = call(certification.change_certification, kind, record_id, trigger, _program(program))
         emit_model(CertificationOut.of(c), f"{kind} {c.holder_id} in {c.program_id}: {c.state}")
@@ -77,7 +77,7 @@ def _certification_command(group: typer.Typer, kind: Kind, trigger: str) -> None
 
 def _show_command(group: typer.Typer, kind: Kind) -> None:
     def read(uow: UnitOfWork, ctx: Context, record_id: str) -> Any:
-        from rems.api.schemas.outputs import PharmacyOut, PrescriberOut
+        from rems.schemas.outputs import PharmacyOut, PrescriberOut
         from rems.services.views import queries
         if kind == "prescriber":
             return PrescriberOut.found(queries.prescriber(uow, ctx, record_id))

@@ -13,7 +13,7 @@ REASON = typer.Option(..., help="Why (kept with the decision; no names)")
 def transfer(patient_id: str, to: str = typer.Option(..., help="The new prescriber's id")) -> None:
     """Administrator: move the record to another prescriber certified in its program (R34); the
     previous prescriber's open authorizations are voided."""
-    from rems.api.schemas.persons import TransferOut
+    from rems.schemas.persons import TransferOut
     from rems.services.commands import TransferPatient, parse
     from rems.services.enrollment import persons
     done = call(persons.transfer_patient, parse(TransferPatient, patient_id=patient_id, to_prescriber_id=to))
@@ -25,7 +25,7 @@ def transfer(patient_id: str, to: str = typer.Option(..., help="The new prescrib
 def readmit(patient_id: str, reason: str = REASON,
             program: str = typer.Option(None, help="Program of the new enrollment (default: this one's)")) -> None:
     """Administrator: record the decision to enrol this person again after a pregnancy stop (R34)."""
-    from rems.api.schemas.persons import ReadmissionOut
+    from rems.schemas.persons import ReadmissionOut
     from rems.services.commands import DecideReadmission, parse
     from rems.services.enrollment import persons
     d = call(persons.decide_readmission, parse(DecideReadmission, patient_id=patient_id, program_id=program,
@@ -38,7 +38,7 @@ def correct_facts(patient_id: str, reason: str = REASON, menarche: bool | None =
                   hysterectomy: bool | None = HYSTERECTOMY, oophorectomy: bool | None = OOPHORECTOMY,
                   postmenopausal_since: str | None = POSTMENOPAUSAL) -> None:
     """Administrator: correct recorded reproductive facts, every one stated, with a reason (R35)."""
-    from rems.api.schemas.outputs import PatientOut
+    from rems.schemas.outputs import PatientOut
     from rems.services.commands import CorrectFacts, parse
     from rems.services.enrollment import persons
     p = call(persons.correct_facts, parse(

@@ -29,7 +29,7 @@ def show(entity: str = typer.Argument(..., help="prescriber, pharmacy, patient, 
                                                  "confirmation, pregnancy_testing, gate, api, …"),
          entity_id: str = typer.Argument(...)) -> None:
     """The audit trail of one record, oldest first (the API's entries: GET /v1/admin/audit/…)."""
-    from rems.api.schemas.outputs import AuditEntryOut
+    from rems.schemas.outputs import AuditEntryOut
 
     def trail(uow: UnitOfWork, ctx: Context) -> list[AuditEntryOut]:
         return [AuditEntryOut.of(a) for a in uow.audit_trail(entity, entity_id)]

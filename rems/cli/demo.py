@@ -72,7 +72,9 @@ def walk(database: Path) -> None:
         Path(f"{database}{suffix}").unlink(missing_ok=True)
     env = {**os.environ, "REMS_DATABASE_URL": f"sqlite:///{database.resolve()}"}
     now = datetime.now(UTC)
-    iso = lambda delta: (now - delta).isoformat(timespec="seconds")  # noqa: E731
+
+    def iso(delta: timedelta) -> str:
+        return (now - delta).isoformat(timespec="seconds")
     print("== rems demo: an adult female of reproductive potential on pomalidomide ==")
     _run(env, "init")
     doc = _run(env, "--json", "prescriber", "enroll", "--name", "Dr Ada Byron", "--npi", "1000000004",

@@ -16,7 +16,7 @@ rx = typer.Typer(help="Prescriptions and authorizations (R19, R22-R24).", no_arg
 
 
 def show_outcome(outcome: Outcome) -> None:
-    from rems.api.schemas.outputs import PrescriptionOut
+    from rems.schemas.outputs import PrescriptionOut
     p = outcome.prescription
     shown = PrescriptionOut.outcome(outcome)
     if outcome.decision.allowed:
@@ -60,7 +60,7 @@ def authorize(prescription_id: str, prescriber: str = typer.Option(...)) -> None
 @rx.command("void")
 def void(prescription_id: str) -> None:
     """Void a prescription and any live confirmation (audited)."""
-    from rems.api.schemas.outputs import PrescriptionOut
+    from rems.schemas.outputs import PrescriptionOut
     from rems.services.dispensing import prescriptions as svc
     p = call(svc.void_prescription, prescription_id)
     emit_model(PrescriptionOut.of(p), f"prescription {p.id}: {p.state}")
@@ -80,7 +80,7 @@ def check(number: str, pharmacy: str = typer.Option(..., help="Pharmacy id"),
 
 def confirm(number: str, pharmacy: str = typer.Option(...), patient: str = typer.Option(None)) -> None:
     """Obtain a confirmation number (R26), valid for the program's window (R27)."""
-    from rems.api.schemas.outputs import ConfirmationOut
+    from rems.schemas.outputs import ConfirmationOut
     from rems.services.commands import PharmacyRequest, parse
     from rems.services.dispensing import prescriptions as svc
     c = call(svc.obtain_confirmation, parse(PharmacyRequest, number=number, pharmacy_id=pharmacy,
@@ -93,7 +93,7 @@ def dispense(confirmation: str, pharmacy: str = typer.Option(...),
              checklist: bool = typer.Option(False, help="R29 education checklist completed"),
              medication_guide: bool = typer.Option(False, help="R29 Medication Guide given")) -> None:
     """Record the dispense under a confirmation number; every gate is checked again."""
-    from rems.api.schemas.outputs import DispenseOut
+    from rems.schemas.outputs import DispenseOut
     from rems.services.commands import RecordDispense, parse
     from rems.services.dispensing import prescriptions as svc
     d = call(svc.record_dispense, parse(

@@ -21,7 +21,7 @@ def record(patient_id: str, analyte: str = typer.Option(..., help="ALT, AST, ANC
            collected_at: str = typer.Option(None, help="ISO time with a UTC offset (T1: refused without); default now"),
            setting: str = typer.Option("lab", help="lab, office or home")) -> None:
     """Record a lab result of a patient."""
-    from rems.api.routers.lab_results import LabResultOut
+    from rems.schemas.labs import LabResultOut
     from rems.services.commands import parse
     from rems.services.enrollment import labs as svc
     cmd = parse(svc.RecordLabResult, patient_id=patient_id, analyte=analyte, value=value, unit=unit,
@@ -36,7 +36,7 @@ def record(patient_id: str, analyte: str = typer.Option(..., help="ALT, AST, ANC
 def list_results(patient_id: str) -> None:
     """A patient's lab results, in collection order."""
     from rems.adapters.uow import UnitOfWork
-    from rems.api.routers.lab_results import LabResultOut
+    from rems.schemas.labs import LabResultOut
     from rems.services.context import Context
     from rems.services.enrollment import labs as svc
 

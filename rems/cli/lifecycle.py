@@ -40,7 +40,7 @@ def set_status(program_id: str = PROGRAM,
                effective_from: str = typer.Option(..., help="YYYY-MM-DD, from midnight in the program's zone"),
                reason: str = typer.Option(..., help="Why (e.g. the FDA action)")) -> None:
     """Record a lifecycle change, audited with the actor (--actor) and the reason."""
-    from rems.api.routers.programs import StatusChangeOut
+    from rems.schemas.programs import StatusChangeOut
     from rems.services.programs import program_status
     try:
         day = date.fromisoformat(effective_from.strip())
@@ -54,7 +54,7 @@ def set_status(program_id: str = PROGRAM,
 def uses(program_id: str = PROGRAM,
          waiver: str = typer.Option(None, help="Only this waiver (enforcement_discretion or a relaxation)")) -> None:
     """Reconciliation: every gate decision allowed by enforcement discretion or a relaxation."""
-    from rems.api.routers.programs import WaiverUseOut
+    from rems.schemas.programs import WaiverUseOut
     from rems.services.programs import program_status
     found = call(lambda uow, ctx: [WaiverUseOut.of(u) for u in program_status.uses(uow, ctx, program_id,
                                                                                  waiver)])
@@ -64,8 +64,8 @@ def uses(program_id: str = PROGRAM,
 
 
 def _show(act: object, what: str) -> None:
-    from rems.api.routers.programs import ActivationOut
     from rems.domain.lifecycle import RelaxationActivation
+    from rems.schemas.programs import ActivationOut
     assert isinstance(act, RelaxationActivation)
     emit_model(ActivationOut.of(act), f"relaxation {act.name} ({act.id}) {what}; ends {local(act.ends_at)}")
 
@@ -95,7 +95,7 @@ def revoke(program_id: str = PROGRAM, activation_id: str = typer.Argument(...)) 
 @relaxation.command("list")
 def list_activations(program_id: str = PROGRAM) -> None:
     """Every activation, oldest first."""
-    from rems.api.routers.programs import ActivationOut
+    from rems.schemas.programs import ActivationOut
     from rems.services.programs import relaxations
     found = call(lambda uow, ctx: [ActivationOut.of(a) for a in relaxations.activations(uow, ctx, program_id)])
     emit([a.model_dump(mode="json") for a in found],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import typer
@@ -97,10 +98,32 @@ def demo(database: Path = typer.Option(Path("var/demo.db"), help="SQLite file fo
     walk(database)
 
 
+# Issue 19 item 4: groups that other packages of the distribution add commands to, through the
+# "rems.commands" entry point group of pyproject.toml (an entry's name is the group, its value a
+# `register(group, emit)`): `notifications worker|beat|sweep` are workers/cli.py's, so rems.cli
+# imports nothing of `workers` (contract `layers`).
+EXTENDED = {"notifications": notifications.notifications}
+_extended: set[str] = set()
+
+
+def extend(argv: Sequence[str]) -> None:
+    """Register the commands other packages add to the groups ARGV names, once per process. Looked
+    up only then: importlib.metadata would cost every `rems --help` a sixth of its start-up."""
+    wanted = {name for name in EXTENDED if name in argv} - _extended
+    if not wanted:
+        return
+    from importlib.metadata import entry_points
+    for plugin in entry_points(group="rems.commands"):
+        if plugin.name in wanted:
+            plugin.load()(EXTENDED[plugin.name], emit)
+    _extended.update(wanted)
+
+
 def run(args: list[str] | None = None) -> None:
     """The entry point: ARGS (default sys.argv) in, an exit code out (SystemExit), never a traceback."""
     logs.configure("cli", logging.WARNING, logs.new_id("cli"))  # issue 15 item 3: JSON on stderr
     check_arguments(sys.argv[1:] if args is None else args)  # issue 15 item 6: exit 2 naming the option
+    extend(sys.argv[1:] if args is None else args)
     try:
         app(args=args, prog_name="rems", standalone_mode=False)
     except typer.Exit as exc:

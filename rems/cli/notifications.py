@@ -1,8 +1,8 @@
-"""`rems notifications`: the reminder outbox (list, parked, retry), contacts, worker and beat."""
+"""`rems notifications`: the reminder outbox (list, parked, retry), contacts, readiness; `worker`,
+`beat` and `sweep` are the workers' own (workers/cli.py, added by rems.cli.main.extend)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -18,7 +18,7 @@ notifications = typer.Typer(help="The reminder outbox: list, parked, retry; run 
 
 def _row(n: Notification) -> dict[str, Any]:
     """The API's notification (GET /v1/admin/notifications), field for field."""
-    from rems.api.routers.notifications import NotificationOut
+    from rems.schemas.notifications import NotificationOut
     return NotificationOut.of(n).model_dump(mode="json")
 
 
@@ -68,21 +68,6 @@ def contact(recipient: str = typer.Argument(..., help="patient:ID, prescriber:ID
     emit({"recipient": c.recipient, "channels": channels}, f"{c.recipient}: {', '.join(channels)}")
 
 
-@notifications.command("worker")
-def worker() -> None:
-    """Run a Celery worker (REMS_BROKER_URL; `celery -A workers.app worker` is the same)."""
-    from workers.app import app
-    app.worker_main(["worker", "--loglevel=INFO", "--queues=rems"])
-
-
-@notifications.command("beat")
-def beat() -> None:
-    """Run the beat scheduler (one at a time: a Redis lock via celery-redbeat on a Redis broker)."""
-    from workers.app import app
-    Path(app.conf.beat_schedule_filename).parent.mkdir(parents=True, exist_ok=True)
-    app.start(["beat", "--loglevel=INFO"])
-
-
 @notifications.command("ready")
 def ready() -> None:
     """Readiness of a worker or beat (compose healthcheck): database at head and broker reachable;
@@ -94,11 +79,3 @@ def ready() -> None:
         fail(EXIT_SETUP, "not_ready", "; ".join(problems))
     emit({"status": "ready"}, "ready: database at head, broker reachable")
 
-
-@notifications.command("sweep")
-def sweep() -> None:
-    """Run the sweep once, here: expire, record due reminders, hand them to the broker."""
-    from workers.runtime import runtime
-    from workers.tasks import publisher, sweep_body
-    with publisher() as publish:
-        emit(sweep_body(runtime(), publish))

@@ -10,10 +10,9 @@ import logging
 import os
 import sys
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import typer
 
@@ -26,10 +25,12 @@ if TYPE_CHECKING:
     from rems.adapters.uow import UnitOfWork
     from rems.bootstrap import App
     from rems.domain.requirements import Decision
+    from rems.services.context import Service
 
 # Exit codes: documented in docs/cli.md; a refusal is not a crash.
 EXIT_BAD_INPUT, EXIT_REFUSED, EXIT_NOT_FOUND, EXIT_CONFLICT, EXIT_SETUP = 2, 3, 4, 5, 6
 T = TypeVar("T")
+P = ParamSpec("P")
 
 
 @dataclass
@@ -48,7 +49,7 @@ class State:
 state = State()
 
 
-def call(service: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+def call(service: Service[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     """Run one service call in its own unit of work, stamped with actor and time."""
     from rems.services.context import Context
     ctx = Context(actor=state.actor or f"cli:{os.environ.get('USER', 'operator')}",  # one id per run:

@@ -77,7 +77,7 @@ def enroll(prescriber: str = typer.Option(..., help="Prescriber id"),
            ) -> None:
     """Enroll a patient with a signed PPAF for exactly one risk category (R5); one person, one
     enrollment per program (R34). Contact details are optional and never logged."""
-    from rems.api.schemas.outputs import PatientOut
+    from rems.schemas.outputs import PatientOut
     from rems.services.commands import EnrollPatient, parse
     from rems.services.enrollment import patients as svc
     try:
@@ -102,7 +102,7 @@ def renew_ppaf(patient_id: str, category: str = typer.Option(...),
                hysterectomy: bool | None = HYSTERECTOMY, oophorectomy: bool | None = OOPHORECTOMY,
                postmenopausal_since: str | None = POSTMENOPAUSAL) -> None:
     """Sign a new PPAF after a category change (R8): state every current fact of a female (R35)."""
-    from rems.api.schemas.outputs import PatientOut
+    from rems.schemas.outputs import PatientOut
     from rems.services.commands import RenewPpaf, parse
     from rems.services.enrollment import patients as svc
     cmd = parse(RenewPpaf, patient_id=patient_id, ppaf=_ppaf(category, guardian),
@@ -113,7 +113,7 @@ def renew_ppaf(patient_id: str, category: str = typer.Option(...),
 
 def _patient_command(name: str, help_text: str, service: str, *args: Any) -> None:
     def command(patient_id: str) -> None:
-        from rems.api.schemas.outputs import PatientOut
+        from rems.schemas.outputs import PatientOut
         from rems.services.enrollment import patients as svc
         p = call(getattr(svc, service), patient_id, *args)
         emit_model(PatientOut.of(p), f"patient {p.id}: {p.state}")
@@ -134,7 +134,7 @@ for _trigger in STATE_TRIGGERS:
 @patient.command("time-zone")
 def time_zone(patient_id: str, zone: str = typer.Option(..., help="T1: IANA zone, e.g. America/Chicago")) -> None:
     """Change the patient's time zone: every calendar rule follows it (T1); audited."""
-    from rems.api.schemas.persons import TimeZoneOut
+    from rems.schemas.persons import TimeZoneOut
     from rems.services.enrollment import patients as svc
     p = call(svc.change_time_zone, patient_id, zone)
     emit_model(TimeZoneOut.of(p), f"patient {p.id}: time zone {p.time_zone}")
@@ -143,7 +143,7 @@ def time_zone(patient_id: str, zone: str = typer.Option(..., help="T1: IANA zone
 @patient.command("cycles")
 def cycles(patient_id: str, regular: bool = typer.Option(..., "--regular/--irregular")) -> None:
     """Record whether menstrual cycles are regular (R11 test interval)."""
-    from rems.api.schemas.outputs import PatientOut
+    from rems.schemas.outputs import PatientOut
     from rems.services.enrollment import patients as svc
     p = call(svc.set_cycles, patient_id, regular)
     emit_model(PatientOut.of(p), f"patient {p.id}: cycles {'regular' if regular else 'irregular'}")
@@ -156,7 +156,7 @@ def record_test(patient_id: str, result: str = typer.Option(..., help="negative 
                 setting: str = typer.Option("lab", help="lab, office or home"),
                 home_accepted: bool = typer.Option(False, help="Prescriber accepts a home test")) -> None:
     """Record a pregnancy test result."""
-    from rems.api.schemas.outputs import PregnancyTestOut
+    from rems.schemas.outputs import PregnancyTestOut
     from rems.services.commands import RecordPregnancyTest, parse
     from rems.services.enrollment import patients as svc
     cmd = parse(RecordPregnancyTest, patient_id=patient_id, result=result,
@@ -169,7 +169,7 @@ def record_test(patient_id: str, result: str = typer.Option(..., help="negative 
 @survey.command("patient")
 def patient_survey(patient_id: str, respondent: str = typer.Option("patient", help="patient or guardian")) -> None:
     """The patient (or a guardian for a child) completes the patient survey (R20, R6)."""
-    from rems.api.schemas.outputs import SurveyOut
+    from rems.schemas.outputs import SurveyOut
     from rems.services.commands import RecordPatientSurvey, parse
     from rems.services.enrollment import patients as svc
     s = call(svc.record_patient_survey, parse(RecordPatientSurvey, patient_id=patient_id,
@@ -187,7 +187,7 @@ def prescriber_survey(prescription_id: str, prescriber: str = typer.Option(...))
 
 def status(patient_id: str) -> None:
     """Every gate of a patient, green or red, and what is due next."""
-    from rems.api.schemas.outputs import PatientStatusOut
+    from rems.schemas.outputs import PatientStatusOut
     from rems.services.views.status import patient_status
     data = call(patient_status, patient_id)
     lines = [f"patient {data['patient_id']} ({data['program']}): {data['state']}, category "

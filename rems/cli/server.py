@@ -31,7 +31,7 @@ def serve(host: str = typer.Option("127.0.0.1", help="Interface to listen on"),
                f"dashboard: http://{host}:{port}/web/login; {workers} process(es)")
     # Behind a TLS-terminating proxy the scheme the browser used comes in X-Forwarded-Proto:
     # trusted only from `forwarded_allow_ips`, it makes request.url https (docs/deployment.md).
-    uvicorn.run("rems.api.app:from_environment", factory=True, host=host, port=port,
+    uvicorn.run("rems.asgi:from_environment", factory=True, host=host, port=port,
                 workers=workers, proxy_headers=True, forwarded_allow_ips=forwarded_allow_ips)
 
 

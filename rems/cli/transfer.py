@@ -3,9 +3,8 @@ docs/export-import.md): thin translations into the transfer services."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import typer
 
@@ -15,10 +14,11 @@ from rems.domain.errors import InvalidInput
 
 if TYPE_CHECKING:
     from rems.adapters.uow import UnitOfWork
-    from rems.services.context import Context
+    from rems.services.context import Context, Service
     from rems.services.transfer.proof import Proof
 
 T = TypeVar("T")
+P = ParamSpec("P")
 # Documented in docs/export-import.md: the copy's gate answers differ from the export's.
 EXIT_COPY_DIFFERS = 8
 
@@ -95,12 +95,12 @@ def _context(uow: UnitOfWork, ctx: Context) -> Context:
     return ctx
 
 
-def _read_only(service: Callable[..., T], *args: Any) -> T:
+def _read_only(service: Service[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     """A service that only reads, in a read-only unit of work (on SQLite it never takes the write
     lock, so writers are not held up by an export or a proof), with the CLI's actor and clock."""
     ctx = call(_context)
     with state.get_app().uow(write=False) as uow:
-        return service(uow, ctx, *args)
+        return service(uow, ctx, *args, **kwargs)
 
 
 def import_csv(kind: str = typer.Argument(..., help="prescribers, pharmacies or patients"),
@@ -111,8 +111,9 @@ def import_csv(kind: str = typer.Argument(..., help="prescribers, pharmacies or 
                                                                      "(default: the one program loaded)")
                ) -> None:
     """Bulk import of existing enrollments, every row through the ordinary use cases; all or nothing."""
+    from rems.adapters.csv_batch import Batch
     from rems.services.enrollment import certification
-    from rems.services.transfer.csv_import import Batch, import_csv
+    from rems.services.transfer.csv_import import import_csv
     application = state.get_app()
     chosen = certification.program_of(application.programs, program_id,
                                       application.settings.default_program, "--program")

@@ -218,7 +218,7 @@ class AuditEntry:  # STYLE 5: one row per transition, append-only
     request_id: str | None = None
     id: int | None = None
     # Issue 6: ids of related records (e.g. {"pharmacy": "phm_…"}), never names or contact data,
-    # and the hash chain (rems/services/audit/audit_chain.py), set when the entry is committed.
+    # and the hash chain (rems/domain/audit_chain.py, rems/adapters/audit_chain.py), set when the entry is committed.
     refs: dict[str, str] | None = None
     seq: int | None = None
     prev_hash: str | None = None

@@ -15,8 +15,8 @@ from sqlalchemy import delete, insert
 from sqlalchemy.exc import IntegrityError
 
 from rems.adapters import orm
-from rems.api.auth import Principal, application, clock, refuse, request_id
 from rems.domain.model import Prescriber
+from rems.http.auth import Principal, application, clock, refuse, request_id
 from rems.interop import cds_jwt
 from rems.interop.cds_jwt import BadJwt, Claims, JwksCache
 from rems.interop.web import Call, Denied, caller

@@ -1,6 +1,6 @@
 """FHIR errors: every error on a /fhir/ path is an OperationOutcome (issue 16 item 2), never problem+json.
 
-`rems.api.errors.problem` hands /fhir/ paths here, so the 401, 403, 404, 405, 413, 422 and 500 of
+`rems.http.errors.problem` hands /fhir/ paths here, so the 401, 403, 404, 405, 413, 422 and 500 of
 FastAPI, Starlette and our own handlers all speak FHIR there.
 """
 

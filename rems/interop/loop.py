@@ -1,124 +1,46 @@
-"""Closing the loop (issue 16 item 5; R19, R23, R25-R27): the prescriber's system hears back.
+"""Closing the loop (issue 16 item 5; R19, R23, R25-R27): the formats of the messages back to the
+prescriber's system, a FHIR `Communication` and an NCPDP `RxFill` `NotDispensed`
+(rems/interop/loop_render.py), and how an NCPDP endpoint's answer names an Error.
 
-A refused authorization (R19: the gate's failures) and a confirmation that ended without a dispense
-(expired, R27; voided by the pharmacy, R26; with its authorization, R23, R26; a decertified
-pharmacy, R25) are queued in the outbox in the transaction that decided them, as a FHIR
-`Communication` (to the EHR the prescriber is mapped under, REMS_LOOP_FHIR_ENDPOINTS) and, for a
-confirmation, an NCPDP `RxFill` `NotDispensed` (REMS_LOOP_NCPDP_URL). The body is rendered here,
-once, and stored next to the outbox row (loop_messages): the workers send those bytes through
-rems/interop/loop_channels.py, retried and parked like any reminder. Ids, codes and rules only:
-never a name, and nothing of it is logged.
-"""
+What is queued, when and to whom is decided in rems/services/reminders/loop.py, in the transaction
+that refused the authorization or ended the confirmation, and the row and its body are written by
+rems/adapters/outbox.py; the workers send the stored bytes through rems/adapters/notify/loop.py.
+Those may not import an entry point, so they find these formats through the registry: `FORMATS`
+below is registered under the entry point group `rems.loop_formats` (pyproject.toml) and wired by
+rems.bootstrap."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import date
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, sessionmaker
-
-from rems.adapters import orm
-from rems.adapters.uow import UnitOfWork
-from rems.domain import schedule
-from rems.domain.model import Confirmation, Patient, Pharmacy, Prescriber, Prescription
-from rems.domain.requirements import Requirement
-from rems.interop import codes
-from rems.services.context import Context
-from rems.services.lifecycle import new_id
-from rems.settings import Settings
-
-KEY = "rems.loop"  # session.info: the routes, put there by install() (bootstrap)
-NOTIFICATION = "urn:rems-engine:notification"  # Communication.identifier: the outbox row (idempotency)
-PRESCRIPTION = "urn:rems-engine:prescription-id"  # a request not authorized has no case number yet
-CATEGORY = "http://terminology.hl7.org/CodeSystem/communication-category"
-FHIR_JSON, XML = "application/fhir+json", "application/xml"
-DENIED, NOT_DISPENSED, RXFILL = "denial_communication", "not_dispensed_communication", "not_dispensed_rxfill"
+from rems.adapters.notify.loop import Answers
+from rems.domain.model import Prescription
+from rems.interop import codes, loop_render, ncpdp_xml
+from rems.services.ports.outbox import LoopFormats
 
 
-@dataclass(frozen=True)
-class Routes:
-    """Who hears back, from the settings: per prescriber, the EHR issuer and its user reference."""
+class Formats:
+    """The FHIR and NCPDP renderings (rems.services.ports.outbox.LoopFormats) and the NCPDP
+    answer's Error code (rems.adapters.notify.loop.Answers)."""
 
-    fhir: Mapping[str, tuple[str, str]] = field(default_factory=dict)
-    ncpdp: bool = False
+    def communication(self, notification_id: str, category: str, rx: Prescription, program_name: str,
+                      practitioner: str, npi: str, text: str, rules: Sequence[tuple[str, str]],
+                      now: datetime) -> dict[str, Any]:
+        return loop_render.communication(notification_id, category, rx, program_name, practitioner, npi, text,
+                                         rules, now)
 
+    def rx_fill(self, notification_id: str, npi: str, rx: Prescription, ncpdp_id: str, rxnorm: str | None,
+                reasons: tuple[str, ...], note: str, now: datetime) -> str:
+        return loop_render.rx_fill(notification_id, npi, rx, ncpdp_id, rxnorm, reasons, note, now)
 
-def routes_of(settings: Settings) -> Routes:
-    """An issuer's FHIR endpoint serves the prescribers mapped under it (the first issuer, in name
-    order, when a prescriber is mapped under several): no other prescriber's patient is sent there."""
-    fhir: dict[str, tuple[str, str]] = {}
-    for issuer in sorted(settings.loop_fhir_endpoints):
-        for user, prescriber_id in sorted(settings.cds_practitioners.get(issuer, {}).items()):
-            fhir.setdefault(prescriber_id, (issuer, user))
-    return Routes(fhir, settings.loop_ncpdp_url is not None)
+    def ncpdp_reason(self, rule: str) -> str:
+        return codes.ncpdp_reason(rule)
 
-
-def install(sessions: sessionmaker[Session], settings: Settings) -> None:
-    info = dict(sessions.kw.get("info") or {})
-    info[KEY] = routes_of(settings)
-    sessions.configure(info=info)
+    def error_code(self, content: bytes) -> str | None:
+        return ncpdp_xml.error_code(content)
 
 
-def _routes(uow: UnitOfWork) -> Routes:
-    found = uow.session.info.get(KEY)
-    return found if isinstance(found, Routes) else Routes()
-
-
-def _queue(uow: UnitOfWork, ctx: Context, rx: Prescription, kind: str, subject: str, rule: str,
-           channel: str, issuer: str | None, media_type: str, render: Callable[[str], str]) -> None:
-    """One outbox row (at most one per natural key: recipient, kind, subject, day in the patient's
-    zone, T1) and its body, in the caller's transaction."""
-    program = uow.program(rx.program_id)
-    day: date = schedule.today(uow.get(Patient, rx.patient_id), program, ctx.now)
-    insert = postgresql.insert if uow.session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    notification_id = new_id("ntf")
-    row = insert(orm.notifications).values(
-        id=notification_id, recipient=f"prescriber:{rx.prescriber_id}", kind=kind, subject=subject,
-        due_on=day, rule=rule, channel=channel, state="pending", attempts=0, created_at=ctx.now,
-        next_attempt_at=ctx.now).on_conflict_do_nothing(
-        index_elements=["recipient", "kind", "subject", "due_on"]).returning(orm.notifications.c.id)
-    if uow.session.execute(row).first() is not None:
-        uow.session.execute(orm.loop_messages.insert().values(
-            notification_id=notification_id, issuer=issuer, media_type=media_type, body=render(notification_id)))
-
-
-def refused(uow: UnitOfWork, ctx: Context, rx: Prescription, failures: Sequence[Requirement]) -> None:
-    """R19: the authorization was refused; the prescriber's EHR gets a Communication naming every rule."""
-    route = _routes(uow).fhir.get(rx.prescriber_id)
-    if route is None:
-        return
-    from rems.interop import loop_render  # FHIR models load only where the loop is configured
-    program = uow.program(rx.program_id)
-    npi = uow.get(Prescriber, rx.prescriber_id).npi
-    text = (f"{program.name}: the authorization of prescription {rx.id} for REMS patient {rx.patient_id} was "
-            f"refused. " + "; ".join(f"{r.rule} {r.code}: {r.remedy or r.message}" for r in failures))
-    rules = [(r.rule, r.code) for r in failures]
-    _queue(uow, ctx, rx, DENIED, rx.id, "R19", "fhir", route[0], FHIR_JSON, lambda nid: json.dumps(
-        loop_render.communication(nid, "alert", rx, program.name, route[1], npi, text, rules, ctx.now)))
-
-
-def not_dispensed(uow: UnitOfWork, ctx: Context, confirmation: Confirmation, rx: Prescription,
-                  rule: str, why: str) -> None:
-    """A confirmation ended without a dispense (`rule`, `why`): a Communication to the prescriber's
-    EHR and an RxFill NotDispensed through the NCPDP endpoint, as configured."""
-    routes = _routes(uow)
-    route = routes.fhir.get(rx.prescriber_id)
-    if route is None and not routes.ncpdp:
-        return
-    from rems.interop import loop_render
-    program = uow.program(rx.program_id)
-    npi = uow.get(Prescriber, rx.prescriber_id).npi
-    text = (f"{program.name}: authorization {rx.number} for REMS patient {rx.patient_id} was not dispensed: "
-            f"{why} ({rule}). A new confirmation is needed before the pharmacy can dispense.")
-    if route is not None:
-        _queue(uow, ctx, rx, NOT_DISPENSED, confirmation.id, rule, "fhir", route[0], FHIR_JSON,
-               lambda nid: json.dumps(loop_render.communication(
-                   nid, "notification", rx, program.name, route[1], npi, text, [(rule, "")], ctx.now)))
-    if routes.ncpdp:
-        ncpdp_id = uow.get(Pharmacy, confirmation.pharmacy_id).ncpdp_id
-        rxnorm = program.rxnorm[0] if program.rxnorm else None
-        _queue(uow, ctx, rx, RXFILL, confirmation.id, rule, "ncpdp", None, XML, lambda nid: loop_render.rx_fill(
-            nid, npi, rx, ncpdp_id, rxnorm, (codes.ncpdp_reason(rule),), text, ctx.now))
+FORMATS = Formats()
+_CHECKED: tuple[LoopFormats, Answers] = (FORMATS, FORMATS)  # mypy: both ports are met

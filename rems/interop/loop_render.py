@@ -11,9 +11,12 @@ from typing import Any
 
 from fhir.resources.R4B.communication import Communication
 
+from rems.adapters.notify.loop import NOTIFICATION
 from rems.domain.model import Prescription
 from rems.interop import codes, ncpdp_xml
-from rems.interop.loop import CATEGORY, NOTIFICATION, PRESCRIPTION
+
+PRESCRIPTION = "urn:rems-engine:prescription-id"  # a request not authorized has no case number yet
+CATEGORY = "http://terminology.hl7.org/CodeSystem/communication-category"
 
 
 def _about(rx: Prescription) -> dict[str, Any]:

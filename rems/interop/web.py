@@ -13,9 +13,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials
 
-from rems.api.auth import Principal, application, authenticated, bearer, clock, refuse, request_id
-from rems.api.errors import ApiError
 from rems.bootstrap import App
+from rems.http.auth import Principal, application, authenticated, bearer, clock, refuse, request_id
+from rems.http.errors import ApiError
 from rems.interop.etasu import Caller
 from rems.services.context import Context
 
@@ -56,7 +56,7 @@ class Call:
         refuse(self.request, self.principal.actor, self.principal.actor_id, 403, code, detail, remedy)
 
 
-def caller(*roles: str) -> Callable[..., Call | Denied]:
+def caller(*roles: str) -> Callable[[Request, HTTPAuthorizationCredentials | None], Call | Denied]:
     """Admit bearer tokens of these roles; anything else is a (audited) Denied."""
     def dependency(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None,
                                                             Depends(bearer)]) -> Call | Denied:

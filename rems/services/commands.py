@@ -48,10 +48,22 @@ Key = Annotated[str, Field(min_length=1, max_length=40), Plain]
 Reason = Annotated[str, Field(min_length=1, max_length=500), Plain]
 Npi = Annotated[str, AfterValidator(inputs.npi)]  # R1: 10 digits, the last the Luhn check digit
 NcpdpId = Annotated[str, AfterValidator(inputs.ncpdp_id)]  # R25: the 7-digit NCPDP provider id
+# Issue 19 item 3: the one definition of each input limit; the API's bodies (rems.schemas) are
+# built from these types, so the OpenAPI document states the limits the commands check.
+Zone = Annotated[str, Field(min_length=1, max_length=64), Plain]  # T1: an IANA time zone name
+PhoneText = Annotated[str, Field(min_length=1, max_length=40), Plain]
+EmailText = Annotated[str, Field(min_length=1, max_length=254), Plain]
+StrengthText = Annotated[str, Field(min_length=1, max_length=40), Plain]
+NdcText = Annotated[str, Field(max_length=20)]
+DaysSupply = Annotated[int, Field(gt=0, le=366)]  # R24
+Quantity = Annotated[int, Field(gt=0, le=10000)]
+Refills = Annotated[int, Field(ge=0, le=99)]  # R24
+Sensitivity = Annotated[int, Field(gt=0, le=100000)]  # R10, in mIU/mL
+MAX_IDENTIFIERS = 20  # R34
 # Issue 18: contact details (rems.domain.contact), normalised; the messages never repeat the value.
-Phone = Annotated[str, Field(min_length=1, max_length=40), Plain, AfterValidator(contact.phone)]
-Email = Annotated[str, Field(min_length=1, max_length=254), Plain, AfterValidator(contact.email)]
-Strength = Annotated[str, Field(min_length=1, max_length=40), Plain, AfterValidator(contact.strength)]
+Phone = Annotated[PhoneText, AfterValidator(contact.phone)]
+Email = Annotated[EmailText, AfterValidator(contact.email)]
+Strength = Annotated[StrengthText, AfterValidator(contact.strength)]
 
 
 class Command(BaseModel):
@@ -135,8 +147,8 @@ class EnrollPatient(Command):  # R5-R8
     facts: ReproductiveFacts | None = None
     cycles_regular: bool = True
     ppaf: PpafSignature
-    identifiers: Annotated[list[Identifier], Field(max_length=20)] = []
-    time_zone: Annotated[str, Field(min_length=1, max_length=64), Plain] | None = None  # T1: IANA name
+    identifiers: Annotated[list[Identifier], Field(max_length=MAX_IDENTIFIERS)] = []
+    time_zone: Zone | None = None  # T1: IANA name
     contact: PatientContact | None = None  # issue 18: stored apart (contact_details), never logged
 
     @model_validator(mode="after")
@@ -176,7 +188,7 @@ class RecordPregnancyTest(Command):  # R9-R12, R30
     patient_id: Key
     collected_at: Moment
     result: Literal["negative", "positive"]
-    sensitivity_miu_per_ml: Annotated[int, Field(gt=0, le=100000)]
+    sensitivity_miu_per_ml: Sensitivity
     setting: Literal["lab", "office", "home"] = "lab"
     home_test_accepted: bool = False
 
@@ -189,12 +201,12 @@ class RecordPatientSurvey(Command):  # R20, R6
 class RequestAuthorization(Command):  # R19, R22-R24, R15
     patient_id: Key
     prescriber_id: Key
-    days_supply: Annotated[int, Field(gt=0, le=366)]
-    quantity: Annotated[int, Field(gt=0, le=10000)]
-    refills: Annotated[int, Field(ge=0, le=99)] = 0
+    days_supply: DaysSupply
+    quantity: Quantity
+    refills: Refills = 0
     contraception_counselling_attested: bool = False
     prescriber_survey_completed: bool = False
-    ndc: Annotated[str, Field(max_length=20), AfterValidator(_ndc)] | None = None  # issue 17 item 7
+    ndc: Annotated[NdcText, AfterValidator(_ndc)] | None = None  # issue 17 item 7
     strength: Strength | None = None  # issue 18: as ordered ("4 mg"), shown at the counter
 
 

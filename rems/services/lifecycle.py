@@ -24,7 +24,6 @@ from rems.domain.catalogue import (
 from rems.domain.errors import Conflict, Refused
 from rems.domain.model import AuditEntry
 from rems.domain.requirements import Requirement, need
-from rems.services.audit import audit_chain
 from rems.services.context import Context
 from workflows.engine import ConditionsNotMet, InvalidTrigger, fire
 
@@ -104,7 +103,7 @@ def audit(uow: UnitOfWork, ctx: Context, entity: str, entity_id: str, trigger: s
                        trigger=trigger, from_state=before, to_state=after,
                        reasons=[r.as_dict() for r in reasons], request_id=ctx.request_id,
                        refs=dict(refs) if refs else None)
-    audit_chain.stage(uow.session, entry)
+    uow.stage_audit(entry)
 
 
 def new_id(prefix: str) -> str:

@@ -106,8 +106,7 @@ def _back(pg: Page, fallback: str) -> str:
 
 
 def _confirm_context(pg: Page, plural: str, record_id: str, trigger: str, program_id: str) -> dict[str, Any]:
-    holder, certs = pg.run(queries.prescriber if plural == "prescribers" else queries.pharmacy, record_id,
-                           write=False)
+    holder, certs = pg.read(queries.prescriber if plural == "prescribers" else queries.pharmacy, record_id)
     state = next((c.state for c in certs if c.program_id == program_id), "enrolled")
     if trigger not in actions(KINDS[plural], state):  # ask for no reason the machine would refuse anyway
         raise Conflict(f"{KINDS[plural]} {record_id}: cannot {trigger} while {state} in {program_id}")

@@ -89,7 +89,7 @@ def _holder_page(pg: Page, plural: str, record_id: str, extra: dict[str, Any] | 
                  status: int = 200) -> Response:
     kind = KINDS[plural]
     context = {"plural": plural, "kind": kind, "now": pg.ctx.now, "values": {"expires_in_days": str(
-        DEFAULT_TOKEN_DAYS)}, **pg.run(_holder, kind, record_id, write=False), **(extra or {})}
+        DEFAULT_TOKEN_DAYS)}, **pg.read(_holder, kind, record_id), **(extra or {})}
     return pg.render("admin/holder.html", context, status)
 
 
@@ -123,7 +123,7 @@ def issue(plural: str, record_id: str, pg: Poster) -> Response:
         issued = pg.run(tokens.issue_token, cmd)
     except InvalidInput as error:
         context = {"plural": plural, "kind": KINDS[plural], "now": pg.ctx.now, "values": pg.form.values,
-                   "errors": {error.field: error.reason}, **pg.run(_holder, KINDS[plural], record_id, write=False)}
+                   "errors": {error.field: error.reason}, **pg.read(_holder, KINDS[plural], record_id)}
         return pg.render("admin/holder.html", context, 422)
     except DomainError as error:
         return pg.failed("admin/holder.html", {}, error)
@@ -142,7 +142,7 @@ def _token(uow: UnitOfWork, ctx: Context, token_id: str) -> ApiToken:
 def revoke(token_id: str, pg: Poster) -> Response:
     """Revoke one token after a confirmation: every session and call made with it ends at once."""
     try:
-        token = pg.run(_token, token_id, write=False)
+        token = pg.read(_token, token_id)
         if not pg.form.flag("confirmed"):
             return pg.render("admin/token_revoke.html", {"token": token, "plural": PLURAL[token.role]})
         pg.run(tokens.revoke_token, token_id)

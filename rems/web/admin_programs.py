@@ -91,7 +91,7 @@ def _detail_page(pg: Page, program_id: str, extra: dict[str, Any] | None = None,
                  error: DomainError | None = None) -> Response:
     context: dict[str, Any] = {"program_id": program_id, "state_options": STATE_OPTIONS, "values": {},
                                "form_name": "", **(extra or {})}
-    context.update(pg.run(_detail, program_id, write=False))
+    context.update(pg.read(_detail, program_id))
     if error is not None:
         return pg.failed("admin/programs_detail.html", context, error)
     return pg.render("admin/programs_detail.html", context)
@@ -125,7 +125,7 @@ def record_status(program_id: str, pg: Poster) -> Response:
         if not form.flag("confirmed"):
             return pg.render("admin/programs_confirm.html", {
                 "program_id": program_id, "values": values, "state": state, "effective_from": effective_from,
-                "reason": reason, "summary": pg.run(program_views.summary, program_id, write=False)})
+                "reason": reason, "summary": pg.read(program_views.summary, program_id)})
         change = pg.run(program_status.record_change, program_id, state, effective_from, reason)
     except DomainError as error:
         return _detail_page(pg, program_id, {"values": values, "form_name": "status"}, error)
@@ -237,7 +237,7 @@ def diff(program_id: str, pg: Uploader) -> Response:
         if text == "\0":
             raise InvalidInput(TOML_FIELD, f"a UTF-8 text file of at most {program_views.MAX_PROGRAM_CHARS} "
                                            "characters, without control characters")
-        context["result"] = pg.run(program_views.diff, program_id, text, _day(values["on"], "on"), write=False)
+        context["result"] = pg.read(program_views.diff, program_id, text, _day(values["on"], "on"))
     except DomainError as error:
         return pg.failed("admin/programs_diff.html", context, error)
     return pg.render("admin/programs_diff.html", context)

@@ -100,7 +100,7 @@ def prescriber_survey(prescription_id: str, pg: Poster) -> Response:
         return pg.failed("error.html", {}, error)
     except DomainError as error:
         try:
-            context = pg.run(_survey, prescription_id, pg.actor_id, write=False)
+            context = pg.read(_survey, prescription_id, pg.actor_id)
         except DomainError as missing:
             return pg.failed("error.html", {}, missing)
         return failed(pg, "prescriber/survey.html", {**context, "values": pg.form.values}, error)

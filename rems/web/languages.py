@@ -30,7 +30,7 @@ YEAR = 365 * 24 * 3600
 _current: ContextVar[str] = ContextVar("rems_page_lang", default=i18n.DEFAULT)
 
 
-class Principal(Protocol):  # rems.api.auth.Principal, as far as the language needs it
+class Principal(Protocol):  # rems.http.auth.Principal, as far as the language needs it
     @property
     def role(self) -> str: ...
 

@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import RedirectResponse, Response
 
-from rems.api.auth import application, clock, refuse, request_id
+from rems.http.auth import application, clock, refuse, request_id
 from rems.i18n import N_, gettext
 from rems.services.access.tokens import authenticate, revoke_token
 from rems.services.context import Context

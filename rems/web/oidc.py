@@ -25,8 +25,8 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from starlette.responses import RedirectResponse, Response
 
-from rems.api.auth import application, clock, count_anonymous, refuse, request_id
 from rems.domain.errors import NotFound
+from rems.http.auth import application, clock, count_anonymous, refuse, request_id
 from rems.services.access.sign_in import open_session, record_step
 from rems.services.context import Context
 from rems.settings import Settings

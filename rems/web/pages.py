@@ -10,24 +10,25 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, ParamSpec, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import UploadFile
 from starlette.responses import RedirectResponse, Response
 
-from rems.api.auth import Principal, application, clock, refuse, request_id
 from rems.bootstrap import App
 from rems.domain.catalogue import LIVE_PATIENT_STATES, UNHELD_PATIENT_STATES
 from rems.domain.errors import Conflict, DomainError, InvalidInput, NotFound, Refused
 from rems.domain.inputs import control_character
-from rems.services.context import Context
+from rems.http.auth import Principal, application, clock, refuse, request_id
+from rems.services.context import Context, Service
 from rems.web import languages as i18n_web
 from rems.web.session import Cookies, WebSession, principal_of
 from rems.web.zones import shown, to_utc
 
 T = TypeVar("T")
+P = ParamSpec("P")
 HOME = {"prescriber": "/web/prescriber", "pharmacy": "/web/pharmacy", "admin": "/web/admin",
         "patient": "/web/patient"}
 HEADERS = {
@@ -158,13 +159,19 @@ class Page:
     def ctx(self) -> Context:
         return Context(self.principal.actor, clock(self.request), request_id(self.request))
 
-    def run(self, service: Callable[..., T], *args: Any, write: bool | None = None) -> T:
+    def run(self, service: Service[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """One service call, one transaction; another actor's record is audited and not found.
-        A GET, or `write=False`, only reads: it takes no write lock (issue 13 item 8)."""
-        writes = self.request.method not in ("GET", "HEAD") if write is None else write
+        A GET only reads: it takes no write lock (issue 13 item 8)."""
+        return self._call(self.request.method not in ("GET", "HEAD"), service, *args, **kwargs)
+
+    def read(self, service: Service[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """`run` for a call that only reads, whatever the method: it takes no write lock."""
+        return self._call(False, service, *args, **kwargs)
+
+    def _call(self, writes: bool, service: Service[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         with self.app.uow(write=writes) as uow:
             try:
-                result = service(uow, self.ctx, *args)
+                result = service(uow, self.ctx, *args, **kwargs)
                 # Templates read the records after the unit of work ends; keep them as loaded
                 # (closing rolls back, which would expire every attribute still in the session).
                 uow.session.expunge_all()
@@ -247,14 +254,14 @@ def signed_in(request: Request, seen: Visitor, role: str) -> Principal:
     return seen.principal
 
 
-def page(role: str) -> Callable[..., Page]:
+def page(role: str) -> Callable[[Request, Visitor], Page]:
     def dependency(request: Request, seen: Annotated[Visitor, Depends(visitor)]) -> Page:
         return Page(request, seen, signed_in(request, seen, role))
     dependency.__name__ = f"{role}_page"
     return dependency
 
 
-def posted(role: str) -> Callable[..., Page]:
+def posted(role: str) -> Callable[[Request, Visitor, Form], Page]:
     """A form POST: signed in with `role`, and carrying this session's CSRF token."""
     def dependency(request: Request, seen: Annotated[Visitor, Depends(visitor)],
                    form: Annotated[Form, Depends(read_form)]) -> Page:

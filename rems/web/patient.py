@@ -53,6 +53,6 @@ def survey(pg: Poster) -> Response:
                     respondent=pg.form.opt("respondent") or "patient")
         pg.run(_record, cmd, pg.form)
     except DomainError as error:
-        return forms.failed(pg, "patient/home.html", {**pg.run(_surveys, pg.actor_id, write=False),
+        return forms.failed(pg, "patient/home.html", {**pg.read(_surveys, pg.actor_id),
                                                       "values": pg.form.values}, error)
     return pg.redirect("/web/patient")

@@ -42,7 +42,7 @@ def _context(pg: Page, **extra: Any) -> dict[str, Any]:
     me, certifications = pg.run(queries.pharmacy, pg.actor_id)  # R25: per program
     state = certifications[0].state if certifications else "enrolled"
     return {"me": me, "certifications": certifications, "values": pg.form.values,
-            "diagram": diagram("pharmacy", state), "worklist": pg.run(_worklist, pg.actor_id, write=False),
+            "diagram": diagram("pharmacy", state), "worklist": pg.read(_worklist, pg.actor_id),
             "plain": plain, **extra}
 
 
@@ -81,8 +81,8 @@ def check(pg: Poster) -> Response:
     """Read-only: what obtaining a confirmation would decide now, every requirement listed."""
     try:
         request = _request(pg)
-        decision = pg.run(prescriptions.check, request, write=False)  # the check only reads
-        summary = pg.run(_summary, request.number, write=False)
+        decision = pg.read(prescriptions.check, request)  # the check only reads
+        summary = pg.read(_summary, request.number)
     except DomainError as error:
         return pg.failed(TEMPLATE, _context(pg), error, missing="number")
     return pg.render(TEMPLATE, _context(pg, **_decided(pg, decision, summary)))
@@ -94,7 +94,7 @@ def confirm(pg: Poster) -> Response:
         confirmation = pg.run(prescriptions.obtain_confirmation, _request(pg))
     except DomainError as error:
         return pg.failed(TEMPLATE, _context(pg), error, missing="number")
-    summary = pg.run(_summary, pg.form.text("number"), write=False)
+    summary = pg.read(_summary, pg.form.text("number"))
     return pg.render(TEMPLATE, _context(pg, confirmation=confirmation, confirmation_diagram=diagram(
         "confirmation", confirmation.state), zone=summary["zone"], summary=summary), 201)
 

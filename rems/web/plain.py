@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from rems.api.schemas.common import MET
 from rems.domain.requirements import Requirement
+from rems.schemas.common import MET
 from rems.web.zones import shown
 
 CATEGORY = {  # R5a

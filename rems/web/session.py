@@ -25,9 +25,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from rems.adapters.uow import UnitOfWork
-from rems.api.auth import Principal
 from rems.domain.access import ApiToken
 from rems.domain.errors import NotFound
+from rems.http.auth import Principal
 
 COOKIE = "rems_session"
 SESSION_HOURS = 12  # a signed cookie older than this is refused; sign in again

@@ -21,8 +21,8 @@ from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from rems.api.auth import application, clock
 from rems.domain.errors import NotFound
+from rems.http.auth import application, clock
 from rems.settings import Settings
 from rems.web.oidc import (
     Flow,

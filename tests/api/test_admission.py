@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from rems.api.app import create_app
+from rems.asgi import create_app
 from rems.bootstrap import bootstrap
 from rems.settings import Settings
 

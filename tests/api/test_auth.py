@@ -16,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from rems.api.principals import PrincipalCache
+from rems.http.principals import PrincipalCache
 from rems.services.access import tokens
 from tests.api.conftest import Clock
 from tests.api.world import ADMIN, World

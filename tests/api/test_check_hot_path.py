@@ -11,8 +11,8 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import event
 
-from rems.api.schemas.common import DecisionOut
 from rems.domain.model import Pharmacy
+from rems.schemas.common import DecisionOut
 from rems.services.commands import PharmacyRequest
 from rems.services.dispensing import prescriptions
 from rems.services.enrollment import certification

@@ -15,7 +15,7 @@ import pytest
 import schemathesis
 from hypothesis import strategies as st
 
-from rems.api.app import create_app
+from rems.asgi import create_app
 from rems.bootstrap import App
 from tests.api.conftest import Clock
 from tests.api.test_openapi import _fuzz, _real_ids, _role

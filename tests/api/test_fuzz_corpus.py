@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from rems.api.app import create_app
+from rems.asgi import create_app
 from rems.bootstrap import App
 from tests.api.conftest import Clock
 from tests.api.world import ADMIN, World

@@ -13,7 +13,7 @@ from urllib.parse import quote
 import pytest
 from fastapi.testclient import TestClient
 
-from rems.api.app import create_app
+from rems.asgi import create_app
 from rems.bootstrap import App
 from rems.domain.model import Patient, Prescriber, Prescription
 from tests.api.conftest import Clock

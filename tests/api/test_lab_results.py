@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from rems.api.app import create_app
+from rems.asgi import create_app
 from rems.bootstrap import App
 from rems.domain.model import AuditEntry, LabResult, Patient
 from rems.services.dispensing.records import load_check, load_records

@@ -21,7 +21,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from rems.api.app import create_app
+from rems.asgi import create_app
 from tests.api.world import ADMIN, World
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,

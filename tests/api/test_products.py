@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from rems.api.app import create_app
+from rems.asgi import create_app
 from rems.bootstrap import App
 from rems.domain.model import Prescription
 from rems.services.commands import EnrollPatient, parse

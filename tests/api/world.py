@@ -16,8 +16,8 @@ from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 
-from rems.api import anonymous
 from rems.bootstrap import App
+from rems.http import anonymous
 from rems.services.access import tokens
 from rems.services.commands import (
     EnrollPatient,

@@ -11,8 +11,8 @@ from sqlalchemy import select, text
 
 from rems.adapters import orm
 from rems.bootstrap import App
+from rems.domain.audit_chain import GENESIS, canonical, entry_hash
 from rems.domain.errors import InvalidInput
-from rems.services.audit.audit_chain import GENESIS, canonical, entry_hash
 from rems.services.audit.audit_verify import Head
 from tests.audit.conftest import lift_guards, tamper, verify
 from tests.service.builders import Scenario

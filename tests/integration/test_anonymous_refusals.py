@@ -13,9 +13,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from rems.adapters import orm
-from rems.api import anonymous
-from rems.api.app import create_app
+from rems.asgi import create_app
 from rems.bootstrap import App, bootstrap
+from rems.http import anonymous
 from rems.settings import Settings
 from tests.api.conftest import Clock
 from tests.api.world import World

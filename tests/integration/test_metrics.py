@@ -16,7 +16,7 @@ from sqlalchemy import func, insert, select
 
 from rems.adapters import orm
 from rems.adapters.database import migrate
-from rems.api.app import create_app
+from rems.asgi import create_app
 from rems.bootstrap import App, bootstrap
 from rems.services.enrollment import certification
 from rems.settings import Settings

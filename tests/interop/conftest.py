@@ -15,7 +15,7 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 
-from rems.api.app import create_app
+from rems.asgi import create_app
 from rems.bootstrap import App
 from rems.domain.model import Pharmacy, Prescriber
 from rems.services.commands import EnrollPharmacy, RecordPatientSurvey, RecordPregnancyTest, parse

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from starlette.requests import Request
 
 from rems.adapters import orm
-from rems.api.app import create_app
+from rems.asgi import create_app
 from rems.bootstrap import App
 from rems.interop.cds_admit import accept
 from rems.interop.cds_jwt import Claims

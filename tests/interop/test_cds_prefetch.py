@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from rems.adapters import orm
-from rems.api.app import create_app
+from rems.asgi import create_app
 from rems.bootstrap import App
 from rems.interop.codes import NCPDP_PROVIDER, NDC, REMS_PATIENT
 from rems.settings import Settings

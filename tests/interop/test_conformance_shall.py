@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from fastapi.testclient import TestClient
 
-from rems.api.app import create_app
+from rems.asgi import create_app
 from rems.bootstrap import App
 from rems.interop.codes import REMS_PATIENT
 from tests.api.conftest import Clock

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
-from rems.api.app import create_app
+from rems.asgi import create_app
 from rems.bootstrap import App
 from rems.settings import Settings
 from tests.api.conftest import Clock

@@ -17,9 +17,10 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from rems.adapters import orm
+from rems.adapters.notify import loop as loop_channels
 from rems.bootstrap import App, bootstrap
 from rems.domain.model import Patient, Pharmacy, Prescriber
-from rems.interop import codes, loop_channels
+from rems.interop import codes
 from rems.services.dispensing import confirmations, prescriptions
 from rems.services.reminders import sweeps
 from rems.settings import Settings

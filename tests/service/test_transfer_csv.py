@@ -10,10 +10,11 @@ import pytest
 from sqlalchemy import func, select
 
 from rems.adapters import orm
+from rems.adapters.csv_batch import Batch
 from rems.bootstrap import App
 from rems.domain.errors import InvalidInput
 from rems.services.context import Context
-from rems.services.transfer.csv_import import Batch, CsvReport, import_csv
+from rems.services.transfer.csv_import import CsvReport, import_csv
 from tests.conftest import T0
 from tests.service.builders import npi_of, years_before
 

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from rems.adapters import orm
-from rems.api.app import create_app
+from rems.asgi import create_app
 from rems.bootstrap import App
 from tests.api.conftest import Clock
 

@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 
-from rems.api.app import create_app
+from rems.asgi import create_app
 from rems.domain.lifecycle import ProgramStatusChange, RelaxationActivation, WaiverUse
 from tests.api.conftest import Clock
 from tests.api.world import ADMIN, World

@@ -9,7 +9,7 @@ import zlib
 
 from fastapi.testclient import TestClient
 
-from rems.api.app import create_app
+from rems.asgi import create_app
 from rems.bootstrap import App
 from rems.domain.model import Patient
 from rems.services.access import tokens

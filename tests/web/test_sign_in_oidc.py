@@ -190,7 +190,7 @@ def test_the_client_secret_and_the_code_never_reach_a_log(walker: Walker, issuer
 def test_a_flood_of_sign_in_starts_gets_429s_not_audit_rows(walker: Walker, configured: App) -> None:
     # Issue 15 item 8 and security by default: an anonymous start writes an audit row, so it is
     # counted at the anonymous per-client rate first; past it, 429 with Retry-After and nothing written.
-    from rems.api.anonymous import counter_for
+    from rems.http.anonymous import counter_for
     counter = counter_for(configured)
     limit, counter.per_minute = counter.per_minute, 3
     try:

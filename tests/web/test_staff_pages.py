@@ -8,7 +8,7 @@ import re
 
 from fastapi.testclient import TestClient
 
-from rems.api.app import create_app
+from rems.asgi import create_app
 from rems.domain.access import ApiToken, token_hash
 from rems.domain.model import Pharmacy, Prescriber, Prescription
 from rems.services.enrollment.certification import REASON_GIVEN

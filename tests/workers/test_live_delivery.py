@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from rems.api.app import create_app
+from rems.asgi import create_app
 from rems.cli.main import run
 from rems.cli.output import state
 from rems.domain.model import Notification

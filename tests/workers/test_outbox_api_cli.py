@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 
-from rems.api.app import create_app
+from rems.asgi import create_app
 from rems.bootstrap import App
 from rems.cli.main import run
 from rems.cli.output import state

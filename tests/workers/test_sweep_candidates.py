@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from rems.adapters.due import DueQueries
 from rems.bootstrap import App
 from rems.services.reminders import due_patients
 from rems.services.reminders.reminders import Window
@@ -27,14 +28,14 @@ def _dispense_candidates(app: App, now: Any, monkeypatch: pytest.MonkeyPatch) ->
     """Per finder, the ids returned by its queries on the latest dispense (the survey finder's
     `by_dispense`, the refill finder's only query)."""
     seen: list[tuple[str, list[str]]] = []
-    candidates = due_patients._candidates
+    candidates = DueQueries._candidates
 
     def recording(uow: Any, query: Any) -> list[str]:
         found = candidates(uow, query)
         seen.append((str(query), found))
         return found
 
-    monkeypatch.setattr(due_patients, "_candidates", recording)
+    monkeypatch.setattr(DueQueries, "_candidates", recording)
     out = {}
     for name, finder in (("survey", due_patients.patient_surveys), ("refill", due_patients.refill_windows)):
         seen.clear()

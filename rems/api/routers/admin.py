@@ -8,9 +8,9 @@ from fastapi import APIRouter, Depends, Path
 from fastapi.responses import JSONResponse
 
 from rems.api.calls import Calls, reader, writer
-from rems.api.errors import problems
-from rems.api.schemas.inputs import CertificationChangeIn, EnrollPharmacyIn, EnrollPrescriberIn
-from rems.api.schemas.outputs import AuditEntryOut, CertificationOut, PharmacyOut, PrescriberOut, SweepOut
+from rems.http.errors import problems
+from rems.schemas.inputs import CertificationChangeIn, EnrollPharmacyIn, EnrollPrescriberIn
+from rems.schemas.outputs import AuditEntryOut, CertificationOut, PharmacyOut, PrescriberOut, SweepOut
 from rems.services.commands import EnrollPharmacy, EnrollPrescriber, parse
 from rems.services.enrollment import certification
 from rems.services.reminders.sweeps import expire_due

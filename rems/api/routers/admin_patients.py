@@ -9,9 +9,9 @@ from fastapi import APIRouter, Depends, Path
 from fastapi.responses import JSONResponse
 
 from rems.api.calls import Calls, writer
-from rems.api.errors import problems
-from rems.api.schemas.outputs import PatientOut
-from rems.api.schemas.persons import CorrectFactsIn, ReadmissionIn, ReadmissionOut, TransferIn, TransferOut
+from rems.http.errors import problems
+from rems.schemas.outputs import PatientOut
+from rems.schemas.persons import CorrectFactsIn, ReadmissionIn, ReadmissionOut, TransferIn, TransferOut
 from rems.services.commands import CorrectFacts, DecideReadmission, TransferPatient, parse
 from rems.services.enrollment import persons
 

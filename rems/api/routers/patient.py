@@ -13,10 +13,10 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
 from rems.api.calls import Calls, writer
-from rems.api.errors import problem, problems
-from rems.api.schemas.common import FieldError
-from rems.api.schemas.inputs import PatientSurveyIn
-from rems.api.schemas.outputs import SurveyOut
+from rems.http.errors import problem, problems
+from rems.schemas.common import FieldError
+from rems.schemas.inputs import PatientSurveyIn
+from rems.schemas.outputs import SurveyOut
 from rems.services import questionnaires
 from rems.services.commands import RecordPatientSurvey, parse
 

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path
 from fastapi.responses import JSONResponse
 
 from rems.api.calls import Calls, writer
-from rems.api.errors import problems
-from rems.api.schemas.inputs import CyclesIn, PregnancyReportIn, PregnancyTestIn, RenewPpafIn
-from rems.api.schemas.outputs import PatientOut, PregnancyTestOut
-from rems.api.schemas.persons import TimeZoneIn, TimeZoneOut
+from rems.http.errors import problems
+from rems.schemas.inputs import CyclesIn, PregnancyReportIn, PregnancyTestIn, RenewPpafIn
+from rems.schemas.outputs import PatientOut, PregnancyTestOut
+from rems.schemas.persons import TimeZoneIn, TimeZoneOut
 from rems.services.commands import RecordPregnancyTest, RenewPpaf, parse
 from rems.services.enrollment import patients
 
@@ -63,7 +63,7 @@ def time_zone(patient_id: PatientId, body: TimeZoneIn, calls: Writer) -> JSONRes
                         calls.actor_id)
 
 
-def _state_route(trigger: str) -> Callable[..., Any]:
+def _state_route(trigger: str) -> Callable[[str, Calls], JSONResponse]:
     def route(patient_id: PatientId, calls: Writer) -> JSONResponse:
         return calls.change(PatientOut.of, patients.change_state, patient_id, trigger, calls.actor_id)
     route.__name__ = f"{trigger}_therapy"

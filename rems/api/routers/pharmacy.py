@@ -8,10 +8,10 @@ from fastapi import APIRouter, Body, Depends, Path, Query
 from fastapi.responses import JSONResponse, Response
 
 from rems.api.calls import Calls, reader, writer
-from rems.api.errors import problems
-from rems.api.schemas.common import DecisionOut, decision_json
-from rems.api.schemas.inputs import ConfirmationIn, DispenseIn
-from rems.api.schemas.outputs import ConfirmationOut, DispenseOut, PharmacyOut
+from rems.http.errors import problems
+from rems.schemas.common import DecisionOut, decision_json
+from rems.schemas.inputs import ConfirmationIn, DispenseIn
+from rems.schemas.outputs import ConfirmationOut, DispenseOut, PharmacyOut
 from rems.services.commands import PharmacyRequest, RecordDispense, parse
 from rems.services.dispensing import prescriptions
 from rems.services.dispensing.confirmations import void_confirmation

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import JSONResponse
 
 from rems.api.calls import Calls, reader, writer
-from rems.api.errors import problems
-from rems.api.schemas.inputs import EnrollPatientIn, PrescriptionIn
-from rems.api.schemas.outputs import PatientOut, PatientStatusOut, PrescriberOut, PrescriptionOut
+from rems.http.errors import problems
+from rems.schemas.inputs import EnrollPatientIn, PrescriptionIn
+from rems.schemas.outputs import PatientOut, PatientStatusOut, PrescriberOut, PrescriptionOut
 from rems.services.commands import EnrollPatient, RequestAuthorization, parse
 from rems.services.dispensing import prescriptions
 from rems.services.enrollment import patients

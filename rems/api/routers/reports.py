@@ -10,16 +10,16 @@ from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import Response
 
 from rems.api.calls import Calls, reader
-from rems.api.errors import problems
-from rems.api.schemas.common import DayOrInstant
-from rems.api.schemas.reports import (
+from rems.domain.errors import InvalidInput
+from rems.http.errors import problems
+from rems.schemas.common import DayOrInstant
+from rems.schemas.reports import (
     PatientHistoryOut,
     PeriodSummaryOut,
     PharmacyComplianceOut,
     PrescriberComplianceOut,
     VerificationOut,
 )
-from rems.domain.errors import InvalidInput
 from rems.services import reports
 from rems.services.audit import audit_verify
 

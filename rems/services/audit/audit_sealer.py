@@ -16,17 +16,15 @@ import os
 import threading
 from typing import Literal
 
-from sqlalchemy import Engine
-
-from rems.services.audit import audit_chain
+from rems.services.ports.audit import Sealing
 
 log = logging.getLogger(__name__)
 Mode = Literal["inline", "background"]
 
 
 class Sealer:
-    def __init__(self, engine: Engine, mode: Mode = "inline", interval: float = 0.5) -> None:
-        self.engine, self.mode, self.interval = engine, mode, interval
+    def __init__(self, store: Sealing, mode: Mode = "inline", interval: float = 0.5) -> None:
+        self.store, self.mode, self.interval = store, mode, interval
         self._wake, self._stop = threading.Event(), threading.Event()
         self._thread: threading.Thread | None = None
         self._pid = 0  # the process that started the thread: a forked child starts its own
@@ -43,7 +41,7 @@ class Sealer:
 
     def drain(self) -> int:
         """Chain everything committed so far, now, in this thread; how many entries."""
-        return audit_chain.seal_all(self.engine)
+        return self.store.seal_all()
 
     def close(self) -> None:
         """Stop the thread (if any) and chain what is left."""
@@ -78,7 +76,7 @@ class Sealer:
         # The writer's transaction is committed whatever happens here: an entry left pending is
         # chained by the next seal (this process's or another's), and verify reports a stuck one.
         try:
-            audit_chain.seal_all(self.engine, probe=probe)
+            self.store.seal_all(probe=probe)
         except Exception:
             if not self._failing:
                 log.exception("audit entries left pending; the next seal retries them")

@@ -6,19 +6,14 @@ chain was rewritten from that point on, even if every link of the rewritten chai
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from contextlib import suppress
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import RowMapping, select
-from sqlalchemy.exc import IntegrityError
-
-from rems.adapters import orm
-from rems.adapters.uow import UnitOfWork
+from rems.domain.audit_chain import GENESIS, entry_hash
 from rems.domain.errors import InvalidInput
-from rems.services.audit.audit_chain import GENESIS, HEAD_ID, SEALER, entry_hash
 from rems.services.context import Context
+from rems.services.ports import UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -68,23 +63,17 @@ class Verification:
 
 
 def _stored_head(uow: UnitOfWork) -> Head | None:
-    t = orm.audit_chain_head.c
-    row = uow.session.execute(select(t.seq, t.hash).where(t.id == HEAD_ID)).first()
-    return Head(int(row.seq), str(row.hash)) if row else None
+    found = uow.audit.head()
+    return Head(*found) if found else None
 
 
 def _walk(uow: UnitOfWork, anchor: Head | None) -> tuple[int, Head, int | None, Finding | None]:
     """One statement, so one snapshot, ordered by sequence: (count, last good, its id, finding)."""
-    t = orm.audit_log.c
-    query = select(orm.audit_log).order_by(t.seq.is_(None), t.seq, t.id).execution_options(yield_per=500)
-    result = uow.session.execute(query)
-    try:
-        return _links(result.mappings(), anchor)
-    finally:
-        result.close()  # on PostgreSQL a server-side cursor, left open by an early return
+    with uow.audit.walk() as rows:  # closed on an early return (a server-side cursor)
+        return _links(rows, anchor)
 
 
-def _links(rows: Iterable[RowMapping], anchor: Head | None) -> tuple[int, Head, int | None, Finding | None]:
+def _links(rows: Iterable[Mapping[Any, Any]], anchor: Head | None) -> tuple[int, Head, int | None, Finding | None]:
     count, last, last_id = 0, Head(0, GENESIS), None
     for row in rows:
         seq, entry_id = row["seq"], row["id"]
@@ -115,10 +104,7 @@ def _links(rows: Iterable[RowMapping], anchor: Head | None) -> tuple[int, Head, 
 
 def _seal_first(uow: UnitOfWork) -> None:
     """Issue 14 item 3: chain what writers committed so far, so the walk covers all of it."""
-    sealer = uow.session.info.get(SEALER)
-    if sealer is not None:
-        with suppress(RuntimeError, IntegrityError):  # a removed head, a forged sequence: the
-            sealer.drain()  # walk below reports where
+    uow.audit.seal_committed()  # a removed head, a forged sequence: the walk below reports where
 
 
 def verify(uow: UnitOfWork, ctx: Context, anchor: Head | None = None) -> Verification:

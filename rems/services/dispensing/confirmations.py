@@ -10,9 +10,9 @@ from rems.domain.catalogue import (
 )
 from rems.domain.errors import NotFound
 from rems.domain.model import Confirmation, Prescription
-from rems.interop import loop
 from rems.services.context import Context
 from rems.services.lifecycle import transition
+from rems.services.reminders import loop
 
 
 def void_confirmation(uow: UnitOfWork, ctx: Context, number: str, pharmacy_id: str) -> Confirmation:

@@ -26,7 +26,6 @@ from rems.domain.model import (
 )
 from rems.domain.prescribing import open_requirement
 from rems.domain.requirements import Decision
-from rems.interop import loop
 from rems.services.commands import PharmacyRequest, RecordDispense, RequestAuthorization
 from rems.services.context import Context
 from rems.services.dispensing import optimistic, products
@@ -34,6 +33,7 @@ from rems.services.dispensing.records import load_check, load_records
 from rems.services.dispensing.refusals import note_refusal, record_refusal
 from rems.services.lifecycle import audit, new_id, new_number, transition
 from rems.services.programs import program_status
+from rems.services.reminders import loop
 
 OPEN = schedule.OPEN_STATES  # R36
 

@@ -3,7 +3,7 @@
 A suspension, a revocation, a positive test, a pregnancy report or a missed period that meets a
 concurrent change (a row another transaction changed first, a deadlock, a busy database) is run
 again from the start on the same unit of work: rolled back (which also drops the audit entries it
-staged, rems/services/audit/audit_chain.py), after a short jittered pause, a bounded number of times.
+staged, rems/adapters/audit_chain.py), after a short jittered pause, a bounded number of times.
 Each attempt is the whole use case, so an attempt that lost wrote nothing and the one that wins
 writes everything once; an API call's Idempotency-Key is stored in the winning attempt only.
 """
@@ -23,7 +23,6 @@ from sqlalchemy.orm.exc import StaleDataError
 from rems.adapters.database import lost_a_race
 from rems.adapters.uow import UnitOfWork
 from rems.domain.errors import Conflict
-from rems.services.audit.audit_chain import discard_pending, pending_entries
 from rems.services.context import Context
 
 P = ParamSpec("P")
@@ -66,7 +65,7 @@ def until_applied(uow: UnitOfWork, attempt: Callable[[], T], attempts: int = ATT
                 if number == attempts or spent or not lost_race(error):
                     raise
                 uow.session.rollback()
-                discard_pending(uow.session)  # the next attempt stages its own entries
+                uow.audit.discard_pending()  # the next attempt stages its own entries
                 time.sleep(pause(number))
         raise AssertionError("unreachable")
     finally:
@@ -77,7 +76,7 @@ def _fresh(uow: UnitOfWork) -> bool:
     """Nothing of this unit of work would be lost by a rollback: the use case is all of it."""
     session = uow.session
     return not (session.info.get(_RUNNING) or session.new or session.dirty or session.deleted
-                or pending_entries(session))
+                or uow.audit.pending())
 
 
 def always_applied(when: Callable[[Mapping[str, Any]], bool] | None = None) -> Callable[
@@ -104,7 +103,7 @@ def always_applied(when: Callable[[Mapping[str, Any]], bool] | None = None) -> C
     return decorate
 
 
-def applies(use_case: Callable[..., Any], *args: Any, **kwargs: Any) -> bool:
+def applies(use_case: Callable[P, Any], *args: P.args, **kwargs: P.kwargs) -> bool:
     """Is this call of `use_case` (uow, ctx, ...) a safety action that must be retried? For an
     entry point that commits after the use case returns (the API) and retries the whole of it."""
     predicate = getattr(use_case, _MARK, None)

@@ -9,9 +9,6 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, select
-
-from rems.adapters import orm
 from rems.adapters.uow import UnitOfWork
 from rems.domain import lifecycle
 from rems.domain.errors import InvalidInput, Refused
@@ -31,13 +28,7 @@ _SHORT = {"closed_to_new_enrollment": "closed", "enforcement_discretion": "discr
 
 def changes(uow: UnitOfWork, program_id: str) -> Sequence[ProgramStatusChange]:
     # Issue 14 item 3: every confirmation and dispense reads these; read-only records, no ORM load.
-    rows = uow.connection().execute(_CHANGES, {"program_id": program_id})
-    return [detached(ProgramStatusChange, dict(row._mapping)) for row in rows]
-
-
-_CHANGES = (select(orm.program_status_changes)  # built once: its cache key is not computed per call
-            .where(orm.program_status_changes.c.program_id == bindparam("program_id"))
-            .order_by(orm.program_status_changes.c.recorded_at))
+    return [detached(ProgramStatusChange, row) for row in uow.program_records.status_changes(program_id)]
 
 
 def status(uow: UnitOfWork, ctx: Context, program_id: str) -> Status:
@@ -168,6 +159,4 @@ def uses(uow: UnitOfWork, ctx: Context, program_id: str, waiver: str | None = No
          limit: int = 500) -> Sequence[WaiverUse]:
     """The reconciliation list: every allowance a waiver made in the program, oldest first."""
     uow.program(program_id)
-    t = orm.waiver_uses.c
-    where = [t.program_id == program_id] + ([t.waiver == waiver] if waiver else [])
-    return uow.session.scalars(select(WaiverUse).where(*where).order_by(t.at, t.id).limit(limit)).all()
+    return uow.program_records.waiver_uses(program_id, waiver, limit)

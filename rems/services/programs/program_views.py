@@ -10,9 +10,6 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
-
-from rems.adapters import orm
 from rems.adapters.uow import UnitOfWork
 from rems.domain.errors import InvalidInput
 from rems.domain.lifecycle import WaiverUse
@@ -89,13 +86,7 @@ def uses_page(uow: UnitOfWork, ctx: Context, program_id: str, waiver: str | None
     uow.program(program_id)
     if page < 1:
         raise InvalidInput("page", "a page number from 1")
-    t = orm.waiver_uses.c
-    where = [t.program_id == program_id] + ([t.waiver == waiver] if waiver else [])
-    total = uow.session.scalar(select(func.count()).select_from(orm.waiver_uses).where(*where)) or 0
-    rows = uow.session.scalars(select(WaiverUse).where(*where).order_by(t.at.desc(), t.id.desc())
-                               .limit(size).offset((page - 1) * size)).all()
-    names = uow.session.scalars(select(t.waiver).where(t.program_id == program_id).distinct()
-                                .order_by(t.waiver)).all()
+    total, rows, names = uow.program_records.waiver_uses_page(program_id, waiver, page, size)
     return UsesPage(rows, total, page, size, names)
 
 

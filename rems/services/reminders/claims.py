@@ -3,7 +3,8 @@
 One transaction claims a batch (compare-and-set: only rows claimable now are taken, under one
 claim token and one lease), one transaction records the batch's outcomes; every sent or parked
 row still gets its own audit entry (ids only). A row moves pending -> sending -> sent, or ->
-failed (retried after a backoff) -> ... -> parked after the last attempt."""
+failed (retried after a backoff) -> ... -> parked after the last attempt. The compare-and-set
+UPDATEs are rems/adapters/outbox.py's (uow.outbox)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
-
-from rems.adapters import orm
 from rems.adapters.uow import UnitOfWork
 from rems.domain.model import Contact, Notification
 from rems.services.context import Context
@@ -56,12 +54,6 @@ class Claim:
         return lease
 
 
-def _claimable(now: datetime) -> Any:
-    t = orm.notifications.c
-    return or_(and_(t.state.in_(("pending", "failed")), t.next_attempt_at <= now),
-               and_(t.state == "sending", t.lease_until < now))
-
-
 def _chunks(ids: Sequence[str]) -> Iterable[list[str]]:
     unique = list(dict.fromkeys(ids))
     return (unique[start:start + CHUNK] for start in range(0, len(unique), CHUNK))
@@ -72,27 +64,18 @@ def claim_batch(uow: UnitOfWork, ctx: Context, notification_ids: Sequence[str], 
     transaction; rows already sent or parked, under another worker's live claim, or backing off
     are left out. Rows whose attempts are used up (a worker killed mid-send each time) are parked
     (audited) instead. Returns the claims in the order of the ids."""
-    t = orm.notifications.c
-    token, claimable = secrets.token_hex(16), _claimable(ctx.now)
+    token = secrets.token_hex(16)
     rows: dict[str, Any] = {}
     for chunk in _chunks(notification_ids):
         # Lock the rows first, in id order, skipping those another transaction holds (another
         # worker claiming an overlapping batch takes them): claims never wait on each other and
         # never deadlock on PostgreSQL; SQLite has one writer at a time and ignores the clause.
-        ids = list(uow.session.scalars(select(t.id).where(t.id.in_(chunk)).order_by(t.id)
-                                       .with_for_update(skip_locked=True)))
-        parked = uow.session.execute(
-            update(orm.notifications).where(t.id.in_(ids), claimable, t.attempts >= policy.max_attempts)
-            .values(state="parked", claim_token=None, lease_until=None,
-                    last_error="attempts exhausted (a send never finished)").returning(t.id))
-        for (parked_id,) in parked.all():
+        ids = uow.outbox.lock(chunk)
+        for parked_id in uow.outbox.park_exhausted(ids, ctx.now, policy.max_attempts):
             audit(uow, ctx, "notification", parked_id, "park", "sending", "parked")
-        claimed = uow.session.execute(
-            update(orm.notifications).where(t.id.in_(ids), claimable, t.attempts < policy.max_attempts)
-            .values(state="sending", claim_token=token, lease_until=ctx.now + policy.lease,
-                    attempts=t.attempts + 1).returning(*orm.notifications.c))
-        rows.update((row.id, row) for row in claimed.all())
-    contacts = _contacts(uow, {row.recipient for row in rows.values()})
+        claimed = uow.outbox.claim(ids, ctx.now, token, ctx.now + policy.lease, policy.max_attempts)
+        rows.update((row.id, row) for row in claimed)
+    contacts = uow.outbox.contacts_of(_chunks(sorted({row.recipient for row in rows.values()})))
     uow.commit()
     out = []
     for notification_id in dict.fromkeys(notification_ids):
@@ -102,21 +85,12 @@ def claim_batch(uow: UnitOfWork, ctx: Context, notification_ids: Sequence[str], 
     return out
 
 
-def _contacts(uow: UnitOfWork, recipients: set[str]) -> dict[str, Contact]:
-    c, found = orm.notification_contacts.c, {}
-    for ids in _chunks(sorted(recipients)):
-        for row in uow.session.execute(select(orm.notification_contacts).where(c.recipient.in_(ids))):
-            found[row.recipient] = Contact(row.recipient, row.updated_at, row.email, row.phone)
-    return found
-
-
 def finish_batch(uow: UnitOfWork, ctx: Context, outcomes: Sequence[tuple[Claim, str | None]],
                  policy: Policy, released: Sequence[Claim] = ()) -> dict[str, str | None]:
     """Record each attempt's outcome (None: sent; else the error) and hand back the `released`
     claims not attempted (their attempt is not counted), in one transaction. Returns each id's
     new state, or None where the claim was lost (its lease ended and another worker took the
     row: that worker's outcome counts)."""
-    t = orm.notifications.c
     states: dict[str, str | None] = {claim.notification.id: None for claim, _ in outcomes}
     states.update((claim.notification.id, None) for claim in released)
     by_token: dict[str, list[str]] = {}
@@ -125,11 +99,7 @@ def finish_batch(uow: UnitOfWork, ctx: Context, outcomes: Sequence[tuple[Claim, 
             by_token.setdefault(claim.token, []).append(claim.notification.id)
     for token, sent_ids in by_token.items():
         for ids in _chunks(sent_ids):
-            done = uow.session.execute(
-                update(orm.notifications).where(t.id.in_(ids), t.state == "sending", t.claim_token == token)
-                .values(state="sent", sent_at=ctx.now, last_error=None, claim_token=None, lease_until=None)
-                .returning(t.id))
-            for (sent_id,) in done.all():
+            for sent_id in uow.outbox.mark_sent(ids, token, ctx.now):
                 states[sent_id] = "sent"
                 audit(uow, ctx, "notification", sent_id, "sent", "sending", "sent")
     for claim, error in outcomes:
@@ -141,21 +111,14 @@ def finish_batch(uow: UnitOfWork, ctx: Context, outcomes: Sequence[tuple[Claim, 
     return states
 
 
-def _mine(claim: Claim) -> Any:
-    t = orm.notifications.c
-    return and_(t.id == claim.notification.id, t.state == "sending", t.claim_token == claim.token)
-
-
 def _failed(uow: UnitOfWork, ctx: Context, claim: Claim, error: str, policy: Policy) -> str | None:
-    t, attempts = orm.notifications.c, claim.notification.attempts
+    attempts = claim.notification.attempts
     if attempts >= policy.max_attempts:
         values: dict[str, Any] = {"state": "parked", "last_error": error[:300]}
     else:
         values = {"state": "failed", "last_error": error[:300], "enqueued_at": None,
                   "next_attempt_at": ctx.now + policy.delay(attempts)}
-    done = uow.session.execute(update(orm.notifications).where(_mine(claim))
-                               .values(**values, claim_token=None, lease_until=None).returning(t.id))
-    if done.first() is None:
+    if not uow.outbox.end_claim(claim.notification.id, claim.token, values):
         return None
     if values["state"] == "parked":  # sent and parked are what a reviewer asks about; ids only
         audit(uow, ctx, "notification", claim.notification.id, "park", "sending", "parked")
@@ -164,11 +127,7 @@ def _failed(uow: UnitOfWork, ctx: Context, claim: Claim, error: str, policy: Pol
 
 def _release(uow: UnitOfWork, ctx: Context, claim: Claim) -> str | None:
     """Not attempted (too little lease left): back to pending at once, the attempt not counted."""
-    t = orm.notifications.c
-    done = uow.session.execute(update(orm.notifications).where(_mine(claim)).values(
-        state="pending", attempts=t.attempts - 1, next_attempt_at=ctx.now, enqueued_at=None,
-        claim_token=None, lease_until=None).returning(t.id))
-    return "pending" if done.first() is not None else None
+    return "pending" if uow.outbox.release(claim.notification.id, claim.token, ctx.now) else None
 
 
 def claim(uow: UnitOfWork, ctx: Context, notification_id: str, policy: Policy) -> Claim | None:

@@ -43,7 +43,7 @@ TEXTS = {
     "ppaf_needed": N_("Patient {subject} changes risk category on {due}: a new PPAF is needed (R8)."),
     "certification_lapsing": N_("Certification of {subject} lapses on {due}: recertify (R3, R25)."),
     "certification_lapsed": N_("Certification of {subject} lapsed on {due}: recertify (R3, R25)."),
-    # Issue 16 item 5 (rems/interop/loop.py): the body sent is the stored Communication or RxFill.
+    # Issue 16 item 5 (rems/services/reminders/loop.py): the body sent is the stored Communication or RxFill.
     "denial_communication": N_("The prescriber's system is told that prescription {subject} was refused on {due} (R19)."),
     "not_dispensed_communication": N_("The prescriber's system is told that confirmation {subject} ended "
                                    "on {due} without a dispense."),

@@ -1,24 +1,18 @@
-"""Due items on records (R19, R23, R27, R3, R25): range queries on indexed columns."""
+"""Due items on records (R19, R23, R27, R3, R25): range queries on indexed columns (uow.due,
+rems/adapters/due.py); here, what each row is a reminder of."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import exists, select
-
-from rems.adapters import orm
 from rems.adapters.uow import UnitOfWork
-from rems.domain.catalogue import ISSUED_PRESCRIPTION_STATES
 from rems.services.reminders.notifications import Reminder
 from rems.services.reminders.reminders import Window
 
 
 def prescriber_surveys(uow: UnitOfWork, w: Window) -> list[Reminder]:
     """R19: a prescription waits for its prescriber survey (the authorization cannot issue)."""
-    rx, survey = orm.prescriptions.c, orm.prescriber_surveys.c
-    rows = uow.session.execute(select(rx.id, rx.prescriber_id, rx.requested_at).where(
-        rx.state == "requested", rx.requested_at >= w.start, rx.requested_at <= w.now,
-        ~exists().where(survey.prescription_id == rx.id)))
+    rows = uow.due.waiting_for_survey(w)
     return [Reminder(f"prescriber:{prescriber}", "prescriber_survey_needed", rx_id, requested.date(), "R19")
             for rx_id, prescriber, requested in rows]
 
@@ -26,20 +20,14 @@ def prescriber_surveys(uow: UnitOfWork, w: Window) -> list[Reminder]:
 def authorizations(uow: UnitOfWork, w: Window) -> list[Reminder]:
     """R23: an authorization expiring within the lead days, or expired within the lookback (the
     expiry sweep, rems.services.reminders.sweeps, has moved it to `expired` through the machine)."""
-    rx = orm.prescriptions.c
-    expiring = uow.session.execute(select(rx.id, rx.prescriber_id, rx.expires_at).where(
-        rx.expires_at > w.now, rx.expires_at < w.end, rx.state.in_(ISSUED_PRESCRIPTION_STATES)))
-    expired = uow.session.execute(select(rx.id, rx.prescriber_id, rx.expires_at).where(
-        rx.expires_at >= w.start, rx.expires_at <= w.now, rx.state == "expired"))
+    expiring, expired = uow.due.authorizations(w)
     return ([Reminder(f"prescriber:{p}", "authorization_expiring", i, at.date(), "R23") for i, p, at in expiring]
             + [Reminder(f"prescriber:{p}", "authorization_expired", i, at.date(), "R23") for i, p, at in expired])
 
 
 def confirmations(uow: UnitOfWork, w: Window) -> list[Reminder]:
     """R27: a confirmation number that expired unused (the pharmacy must obtain a new one)."""
-    c = orm.confirmations.c
-    rows = uow.session.execute(select(c.id, c.pharmacy_id, c.expires_at).where(
-        c.expires_at >= w.start, c.expires_at <= w.now, c.state == "expired"))
+    rows = uow.due.expired_confirmations(w)
     return [Reminder(f"pharmacy:{p}", "confirmation_expired", i, at.date(), "R27") for i, p, at in rows]
 
 
@@ -47,7 +35,6 @@ def certifications(uow: UnitOfWork, w: Window) -> list[Reminder]:
     """R3, R25: a certification lapsing (within the lead days) or lapsed by time (within the
     lookback) under the recertification interval of ITS program; an interval of 0 means none
     (R3's default). The subject is the certification (one per holder and program)."""
-    c = orm.certifications.c
     out: list[Reminder] = []
     for program_id, program in sorted(uow.programs.items()):
         params = program.at(w.now)
@@ -56,9 +43,7 @@ def certifications(uow: UnitOfWork, w: Window) -> list[Reminder]:
             if days <= 0:
                 continue
             interval = timedelta(days=days)
-            rows = uow.session.execute(select(c.id, c.holder_id, c.certified_at).where(
-                c.program_id == program_id, c.holder_kind == kind, c.state == "certified",
-                c.certified_at >= w.start - interval, c.certified_at < w.end - interval))
+            rows = uow.due.certified_between(program_id, kind, w.start - interval, w.end - interval)
             for cert_id, holder_id, certified_at in rows:
                 lapse = certified_at + interval
                 stage = "certification_lapsing" if lapse > w.now else "certification_lapsed"

@@ -1,4 +1,5 @@
-"""The reminder outbox (issue 4): record at most once per natural key, claim, finish, park, retry.
+"""The reminder outbox (issue 4): record at most once per natural key, claim, finish, park, retry
+(the SQL: rems/adapters/outbox.py, through uow.outbox).
 
 A row moves pending -> sending -> sent, or -> failed (retried after a backoff) -> ... -> parked
 after the last attempt (rems.services.reminders.claims, in batches); `retry` puts a parked row back to
@@ -10,12 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
-from sqlalchemy import and_, bindparam, func, literal, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
-
-from rems.adapters import orm
 from rems.adapters.uow import UnitOfWork
 from rems.domain.errors import Conflict, InvalidInput, NotFound
 from rems.domain.model import Contact, Notification, Patient, Pharmacy, Prescriber
@@ -43,46 +39,9 @@ class Reminder:
     rule: str
 
 
-_UNNESTED = ("id", "recipient", "kind", "subject", "due_on", "rule", "channel")
-
-
-def _insert_ignoring_duplicates(uow: UnitOfWork, rows: list[dict[str, Any]]) -> int:
-    """Insert, skipping rows whose natural key exists; RETURNING counts only the rows inserted.
-
-    PostgreSQL: one INSERT ... SELECT FROM unnest(arrays), one parameter per column whatever the
-    row count (a multi-row VALUES statement costs the driver a parse of every placeholder).
-    SQLite: one executemany, which SQLAlchemy's "insertmanyvalues" batches into multi-row INSERTs
-    from a statement compiled once."""
-    if not rows:
-        return 0
-    t = orm.notifications
-    if uow.session.get_bind().dialect.name == "postgresql":
-        first = rows[0]
-        constant = {c: value for c, value in first.items() if c not in _UNNESTED}
-        if all(row[c] == value for row in rows for c, value in constant.items()):
-            arrays = [func.unnest(bindparam(f"u_{c}", [row[c] for row in rows], type_=postgresql.ARRAY(t.c[c].type)))
-                      .label(c) for c in _UNNESTED]
-            constants = [literal(value, t.c[c].type).label(c) for c, value in constant.items()]
-            source = select(*arrays, *constants)
-            statement = postgresql.insert(t).from_select([*_UNNESTED, *constant], source) \
-                .on_conflict_do_nothing(index_elements=["recipient", "kind", "subject", "due_on"]) \
-                .returning(t.c.id)
-            return len(uow.session.execute(statement).all())
-    insert = postgresql.insert if uow.session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    many = insert(t).on_conflict_do_nothing(
-        index_elements=["recipient", "kind", "subject", "due_on"]).returning(t.c.id)
-    return len(uow.session.execute(many, rows).all())
-
-
 def contacts(uow: UnitOfWork, recipients: Iterable[str]) -> dict[str, Contact]:
-    """The recipients' contacts: one `= ANY(array)` query on PostgreSQL (a sweep's 18,000
-    recipients were 36 round trips), chunks of 500 placeholders on SQLite."""
-    from rems.services.reminders.due_patients import among
-    c, found = orm.notification_contacts.c, {}
-    for condition in among(uow, c.recipient, sorted(set(recipients))):
-        for row in uow.session.execute(select(orm.notification_contacts).where(condition)):
-            found[row.recipient] = Contact(row.recipient, row.updated_at, row.email, row.phone)
-    return found
+    """The recipients' contacts (uow.outbox: one `= ANY(array)` query on PostgreSQL)."""
+    return uow.outbox.contacts(recipients)
 
 
 def channel_for(contact: Contact | None, available: frozenset[str]) -> str:
@@ -106,7 +65,7 @@ def record(uow: UnitOfWork, ctx: Context, reminders: Sequence[Reminder],
              "due_on": r.due_on, "rule": r.rule, "channel": channel_for(known.get(r.recipient), available),
              "state": "pending", "attempts": 0, "created_at": ctx.now, "next_attempt_at": ctx.now}
             for r in {(r.recipient, r.kind, r.subject, r.due_on): r for r in reminders}.values()]
-    return _insert_ignoring_duplicates(uow, rows)
+    return uow.outbox.insert_new(rows)
 
 
 def to_enqueue(uow: UnitOfWork, ctx: Context, policy: Policy, limit: int = 5000) -> list[str]:
@@ -114,15 +73,7 @@ def to_enqueue(uow: UnitOfWork, ctx: Context, policy: Policy, limit: int = 5000)
     claim lease expired), not handed to the broker within the last lease. Marks them enqueued and
     commits, so only then does the caller publish: nothing is published for an uncommitted row,
     and a publish lost after the commit is published again one lease later."""
-    t = orm.notifications.c
-    ready = or_(and_(t.state.in_(("pending", "failed")), t.next_attempt_at <= ctx.now),
-                and_(t.state == "sending", t.lease_until < ctx.now))
-    not_recent = or_(t.enqueued_at.is_(None), t.enqueued_at <= ctx.now - policy.lease)
-    # One set-based UPDATE ... RETURNING (no id list sent back): the conditions are checked again
-    # on each row it updates, so an overlapping relay that marked a row first keeps it.
-    pick = select(t.id).where(ready, not_recent).order_by(t.next_attempt_at).limit(limit)
-    ids = list(uow.session.scalars(update(orm.notifications).where(t.id.in_(pick), ready, not_recent)
-                                   .values(enqueued_at=ctx.now).returning(t.id)))
+    ids = uow.outbox.mark_enqueued(ctx.now, policy.lease, limit)
     uow.commit()
     return ids
 
@@ -132,13 +83,7 @@ def listing(uow: UnitOfWork, ctx: Context, state: str | None = None, recipient: 
     """The outbox, newest first, filtered by state and recipient."""
     if state is not None and state not in STATES:
         raise InvalidInput("state", f"must be one of {', '.join(STATES)}")
-    t = orm.notifications.c
-    where = [t.state == state] if state else []
-    where += [t.recipient == recipient] if recipient else []
-    query = select(Notification).where(*where).order_by(t.created_at.desc(), t.id).limit(limit).offset(offset)
-    found = list(uow.session.scalars(query))
-    uow.session.expunge_all()  # read-only: the rows stay readable after the unit of work closes
-    return found
+    return uow.outbox.listing(state, recipient, limit, offset)
 
 
 def parked(uow: UnitOfWork, ctx: Context, limit: int = 100, offset: int = 0) -> list[Notification]:
@@ -150,14 +95,10 @@ def retry(uow: UnitOfWork, ctx: Context, notification_id: str) -> Notification:
     n = uow.get(Notification, notification_id)
     if n.state != "parked":
         raise Conflict(f"notification {n.id} is {n.state}; only a parked one can be retried")
-    t = orm.notifications.c
-    done = uow.session.execute(
-        update(orm.notifications).where(t.id == n.id, t.state == "parked")
-        .values(state="pending", attempts=0, next_attempt_at=ctx.now, enqueued_at=None).returning(t.id))
-    if done.first() is None:
+    if not uow.outbox.unpark(n, ctx.now):
         raise Conflict(f"notification {n.id} changed meanwhile; retry")
     audit(uow, ctx, "notification", n.id, "retry", "parked", "pending")
-    uow.session.refresh(n)
+    uow.outbox.refresh(n)
     uow.commit()
     return n
 
@@ -175,7 +116,7 @@ def set_contact(uow: UnitOfWork, ctx: Context, recipient: str, email: str | None
     record_cls: type[Patient | Prescriber | Pharmacy] = {
         "patient": Patient, "prescriber": Prescriber, "pharmacy": Pharmacy}[kind]
     uow.get(record_cls, key)  # NotFound for an unknown record
-    contact = uow.session.get(Contact, recipient)
+    contact = uow.outbox.contact(recipient)
     if contact is None:
         contact = Contact(recipient=recipient, updated_at=ctx.now)
         uow.add(contact)

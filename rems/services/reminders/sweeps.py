@@ -14,9 +14,9 @@ from rems.domain.catalogue import (
 )
 from rems.domain.errors import Conflict
 from rems.domain.model import Confirmation, Prescription
-from rems.interop import loop
 from rems.services.context import Context
 from rems.services.lifecycle import transition
+from rems.services.reminders import loop
 
 
 def _expire_confirmation(uow: UnitOfWork, ctx: Context, confirmation_id: str) -> bool:

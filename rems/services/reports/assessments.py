@@ -20,9 +20,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
-
-from rems.adapters import orm
 from rems.adapters.uow import UnitOfWork
 from rems.services.context import Context
 from rems.services.reports.period import Period
@@ -36,10 +33,7 @@ RelaxationsUsed = Callable[[UnitOfWork, Period], Mapping[str, int]]
 def waivers_used(uow: UnitOfWork, period: Period) -> Mapping[str, int]:
     """PROGRAMS.md "Degraded operation": every gate decision a waiver allowed in the period, by
     waiver (a declared relaxation's name, or enforcement_discretion), from the reconciliation list."""
-    w = orm.waiver_uses.c
-    rows = uow.session.execute(select(w.waiver, func.count()).where(w.at >= period.start, w.at < period.end)
-                               .group_by(w.waiver).order_by(w.waiver))
-    return {str(name): int(n) for name, n in rows}
+    return uow.reports.waiver_counts(period.start, period.end)
 
 
 RELAXATIONS_USED: RelaxationsUsed | None = waivers_used
@@ -78,12 +72,8 @@ class Assessment:
 
 
 def _hours(uow: UnitOfWork, period: Period) -> list[tuple[float, str, str]]:
-    d, rx = orm.dispenses.c, orm.prescriptions.c
-    query = select(d.dispensed_at, rx.requested_at, rx.category, d.pharmacy_id).select_from(
-        orm.dispenses.join(orm.prescriptions, d.prescription_id == rx.id)).where(
-        d.dispensed_at >= period.start, d.dispensed_at < period.end)
     return [((dispensed - requested).total_seconds() / 3600, str(category), str(site))
-            for dispensed, requested, category, site in uow.session.execute(query)]
+            for dispensed, requested, category, site in uow.reports.dispense_times(period.start, period.end)]
 
 
 def _grouped(rows: list[tuple[float, str, str]], index: int) -> dict[str, Durations]:

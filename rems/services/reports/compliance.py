@@ -6,15 +6,11 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import func, select
-
-from rems.adapters import orm
 from rems.adapters.uow import UnitOfWork
 from rems.domain import gate
 from rems.domain.catalogue import ENDING_TRIGGERS
-from rems.domain.model import Pharmacy, Prescriber
+from rems.domain.model import Prescriber
 from rems.services.context import Context
 from rems.services.dispensing.refusals import ENTITY as GATE
 from rems.services.reports.period import Period
@@ -44,15 +40,8 @@ class PharmacyCompliance:
     certified: bool
 
 
-def _counts(uow: UnitOfWork, query: Any) -> Counter[str]:
-    return Counter({str(key): int(n) for key, n in uow.session.execute(query) if key is not None})
-
-
 def _lapses(uow: UnitOfWork, entity: str, period: Period) -> Counter[str]:
-    t = orm.audit_log.c
-    return _counts(uow, select(t.entity_id, func.count()).where(
-        t.entity == entity, t.trigger.in_(LAPSES), t.at >= period.start, t.at < period.end)
-        .group_by(t.entity_id))
+    return Counter(uow.reports.lapses(entity, LAPSES, period.start, period.end))
 
 
 def _held(uow: UnitOfWork, kind: str, ids: list[str]) -> dict[str, tuple[str, bool]]:
@@ -77,14 +66,9 @@ def survey_late(r: PatientRecords, prescriber: Prescriber, uow: UnitOfWork, as_o
 
 
 def prescriber_compliance(uow: UnitOfWork, ctx: Context, period: Period) -> list[PrescriberCompliance]:
-    t, rx = orm.audit_log.c, orm.prescriptions.c
-    prescribers = {p.id: p for p in uow.session.scalars(
-        select(Prescriber).order_by(orm.prescribers.c.id))}
-    issued = _counts(uow, select(rx.prescriber_id, func.count()).where(
-        rx.authorized_at >= period.start, rx.authorized_at < period.end).group_by(rx.prescriber_id))
-    refusals = _counts(uow, select(rx.prescriber_id, func.count()).select_from(
-        orm.audit_log.join(orm.prescriptions, t.entity_id == rx.id)).where(
-        t.entity == GATE, t.at >= period.start, t.at < period.end).group_by(rx.prescriber_id))
+    prescribers = {p.id: p for p in uow.reports.prescribers()}
+    issued = Counter(uow.reports.authorizations_by_prescriber(period.start, period.end))
+    refusals = Counter(uow.reports.refusals_by_prescriber(GATE, period.start, period.end))
     as_of = period.as_of(ctx.now)
     late = Counter(r.patient.prescriber_id for r in treated_patients(uow)
                    if survey_late(r, prescribers[r.patient.prescriber_id], uow, as_of))
@@ -95,13 +79,9 @@ def prescriber_compliance(uow: UnitOfWork, ctx: Context, period: Period) -> list
 
 
 def pharmacy_compliance(uow: UnitOfWork, ctx: Context, period: Period) -> list[PharmacyCompliance]:
-    t, d = orm.audit_log.c, orm.dispenses.c
-    pharmacies = uow.session.scalars(select(Pharmacy).order_by(orm.pharmacies.c.id)).all()
-    dispenses = _counts(uow, select(d.pharmacy_id, func.count()).where(
-        d.dispensed_at >= period.start, d.dispensed_at < period.end).group_by(d.pharmacy_id))
-    at_pharmacy = t.refs["pharmacy"].as_string()
-    refusals = _counts(uow, select(at_pharmacy, func.count()).where(
-        t.entity == GATE, t.at >= period.start, t.at < period.end).group_by(at_pharmacy))
+    pharmacies = uow.reports.pharmacies()
+    dispenses = Counter(uow.reports.dispenses_by_pharmacy(period.start, period.end))
+    refusals = Counter(uow.reports.refusals_by_pharmacy(GATE, period.start, period.end))
     lapses = _lapses(uow, "pharmacy", period)
     held = _held(uow, "pharmacy", [p.id for p in pharmacies])
     return [PharmacyCompliance(p.id, held[p.id][0], dispenses[p.id], refusals[p.id], lapses[p.id],

@@ -5,9 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select
-
-from rems.adapters import orm
 from rems.adapters.uow import UnitOfWork
 from rems.domain.model import Patient
 from rems.services.context import Context
@@ -37,27 +34,7 @@ class PatientHistory:
 def patient_history(uow: UnitOfWork, ctx: Context, patient_id: str) -> PatientHistory:
     """Every entry about the patient or one of their records, in chain order; ids only."""
     uow.get(Patient, patient_id)  # NotFound for an unknown patient
-    t, rx, c = orm.audit_log.c, orm.prescriptions.c, orm.confirmations.c
-    prescriptions = select(rx.id).where(rx.patient_id == patient_id)
-    owned = {  # entity -> the ids of this patient's records of that kind
-        "prescription": prescriptions, GATE: prescriptions,
-        "confirmation": select(c.id).where(c.prescription_id.in_(prescriptions)),
-        "pregnancy_test": select(orm.pregnancy_tests.c.id).where(
-            orm.pregnancy_tests.c.patient_id == patient_id),
-        "patient_survey": select(orm.patient_surveys.c.id).where(
-            orm.patient_surveys.c.patient_id == patient_id),
-        "pregnancy_report": select(orm.pregnancy_reports.c.id).where(
-            orm.pregnancy_reports.c.patient_id == patient_id),
-    }
-    notifications = getattr(orm, "notifications", None)  # issue 4's reminders, when present
-    if notifications is not None:
-        n = notifications.c
-        owned["notification"] = select(n.id).where(or_(n.recipient == f"patient:{patient_id}",
-                                                       n.subject == patient_id))
-    where = or_(and_(t.entity.in_(("patient", "pregnancy_testing")), t.entity_id == patient_id),
-                *(and_(t.entity == entity, t.entity_id.in_(ids)) for entity, ids in owned.items()))
-    rows = uow.session.execute(select(orm.audit_log).where(where)
-                               .order_by(t.seq.is_(None), t.seq, t.id)).mappings()
+    rows = uow.reports.patient_trail(patient_id, GATE)
     return PatientHistory(patient_id, [
         HistoryEntry(r["seq"], r["at"], r["actor"], r["entity"], r["entity_id"], r["trigger"],
                      r["from_state"], r["to_state"],

@@ -6,9 +6,6 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-
-from rems.adapters import orm
 from rems.adapters.uow import UnitOfWork
 from rems.services.context import Context
 from rems.services.reports.period import Period
@@ -37,10 +34,8 @@ def activity_series(uow: UnitOfWork, ctx: Context, period: Period,
     def index(at: datetime) -> int:
         return min(count - 1, (at - period.start) // size)
 
-    d = orm.dispenses.c
     dispenses = [0] * count
-    for (at,) in uow.session.execute(select(d.dispensed_at).where(
-            d.dispensed_at >= period.start, d.dispensed_at < period.end)):
+    for at in uow.reports.dispensed_at(period.start, period.end):
         dispenses[index(at)] += 1
     by_rule: dict[str, Counter[int]] = {}
     for at, _stage, failures in refusal_rows(uow, period):

@@ -8,9 +8,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
-
-from rems.adapters import orm
 from rems.adapters.uow import UnitOfWork
 from rems.domain import schedule
 from rems.domain.categories import FRP_CATEGORIES
@@ -37,17 +34,10 @@ class PeriodSummary:
     pregnancies_by_source: dict[str, int]
 
 
-def _counts(uow: UnitOfWork, query: Any) -> dict[str, int]:
-    return {str(key): int(n) for key, n in uow.session.execute(query)}
-
-
 def refusal_rows(uow: UnitOfWork, period: Period) -> list[tuple[datetime, str, list[dict[str, Any]]]]:
     """Every refused gate in the period: (when, stage, failures)."""
-    t = orm.audit_log.c
-    query = select(t.at, t.trigger, t.reasons).where(
-        t.entity == GATE, t.at >= period.start, t.at < period.end).order_by(t.at)
     return [(at, trigger.removesuffix("_refused"), list(reasons or []))
-            for at, trigger, reasons in uow.session.execute(query)]
+            for at, trigger, reasons in uow.reports.refusals(GATE, period.start, period.end)]
 
 
 def rules_of(failures: list[dict[str, Any]]) -> set[str]:
@@ -68,22 +58,14 @@ def pregnancy_test_overdue(r: PatientRecords, uow: UnitOfWork, as_of: datetime) 
 
 
 def period_summary(uow: UnitOfWork, ctx: Context, period: Period) -> PeriodSummary:
-    d, rx, pr = orm.dispenses.c, orm.prescriptions.c, orm.pregnancy_reports.c
-    in_period = (d.dispensed_at >= period.start, d.dispensed_at < period.end)
-    by_category = _counts(uow, select(rx.category, func.count()).select_from(
-        orm.dispenses.join(orm.prescriptions, d.prescription_id == rx.id)).where(*in_period)
-        .group_by(rx.category))
-    issued = uow.session.scalar(select(func.count()).select_from(orm.prescriptions).where(
-        rx.authorized_at >= period.start, rx.authorized_at < period.end)) or 0
-    expired = uow.session.scalar(select(func.count()).select_from(orm.prescriptions).where(
-        rx.number.is_not(None), rx.expires_at >= period.start, rx.expires_at < period.end,
-        rx.expires_at <= ctx.now, rx.state.not_in(("dispensed", "voided")))) or 0
+    by_category = uow.reports.dispenses_by_category(period.start, period.end)
+    issued = uow.reports.authorizations_issued(period.start, period.end)
+    expired = uow.reports.authorizations_expired(period.start, period.end, ctx.now, ("dispensed", "voided"))
     refusals = refusal_rows(uow, period)
     by_rule: Counter[str] = Counter()
     for _at, _stage, failures in refusals:
         by_rule.update(rules_of(failures))
-    pregnancies = _counts(uow, select(pr.source, func.count()).where(
-        pr.reported_at >= period.start, pr.reported_at < period.end).group_by(pr.source))
+    pregnancies = uow.reports.pregnancies_by_source(period.start, period.end)
     as_of = period.as_of(ctx.now)
     overdue = [r.patient.id for r in treated_patients(uow) if pregnancy_test_overdue(r, uow, as_of)]
     return PeriodSummary(

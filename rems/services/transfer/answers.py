@@ -14,25 +14,19 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-
-from rems.adapters import orm
 from rems.adapters.uow import UnitOfWork
 from rems.domain import gate, schedule
 from rems.domain.catalogue import STAGE_OF_STATE
+from rems.domain.instants import instant
 from rems.domain.model import Confirmation, Counselling, Patient, Pharmacy, Prescription
 from rems.services.dispensing.records import load_records
-from rems.services.transfer.format import instant
 
 _STAGES = STAGE_OF_STATE
 COUNSELLED = Counselling(counselled=True, education_checklist_completed=True, medication_guide_given=True)
 
 
 def open_prescriptions(uow: UnitOfWork, program_id: str) -> list[Prescription]:
-    t = orm.prescriptions.c
-    query = (select(Prescription).where(t.program_id == program_id, t.state.in_(schedule.OPEN_STATES))
-             .order_by(t.requested_at, t.id))
-    return list(uow.session.scalars(query))
+    return uow.transfer.open_prescriptions(program_id, schedule.OPEN_STATES)
 
 
 def answer(uow: UnitOfWork, rx: Prescription, at: datetime) -> dict[str, Any]:

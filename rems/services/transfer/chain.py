@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from rems.domain.audit_chain import FIELDS, GENESIS, entry_hash
 from rems.domain.errors import InvalidInput
+from rems.domain.instants import instant, parse_instant
 from rems.domain.model import AuditEntry
-from rems.services.audit.audit_chain import FIELDS, GENESIS, entry_hash
 from rems.services.audit.audit_verify import Head
-from rems.services.transfer.format import AUDIT, Bundle, instant, parse_instant
+from rems.services.transfer.format import AUDIT, Bundle
 
 FILE = f"{AUDIT}.ndjson"
 

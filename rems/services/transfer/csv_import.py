@@ -17,21 +17,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import SessionTransaction
-from sqlalchemy.orm.exc import StaleDataError
-
-from rems.adapters import orm
-from rems.adapters.uow import UnitOfWork
+from rems.adapters.csv_batch import Batch
 from rems.domain.catalogue import (
     R5_PPAF_CATEGORY_MISMATCH,
     R5_PRESCRIBER_NOT_CERTIFIED,
     R6_GUARDIAN_SIGNATURE_MISSING,
     R34_ALREADY_ENROLLED,
 )
-from rems.domain.errors import Conflict, DomainError, InvalidInput, Refused
-from rems.services.audit.audit_chain import SEALER
+from rems.domain.errors import DomainError, InvalidInput, Refused
 from rems.services.commands import EnrollPatient, EnrollPharmacy, EnrollPrescriber, parse
 from rems.services.context import Context
 from rems.services.enrollment import certification, patients
@@ -56,51 +49,6 @@ _FIELD_COLUMN = {"ppaf.category": "ppaf_category", "ppaf.signed_by": "signed_by"
 _CODE_COLUMN = {R5_PPAF_CATEGORY_MISMATCH: "ppaf_category", R6_GUARDIAN_SIGNATURE_MISSING: "signed_by",
                 R5_PRESCRIBER_NOT_CERTIFIED: "prescriber_npi", R34_ALREADY_ENROLLED: "name"}
 MAX_ROWS = 100_000
-
-
-class Batch(UnitOfWork):
-    """A unit of work whose use cases' commits only flush: the import commits once, at its end.
-    A failed flush is a Conflict that leaves the transaction to the row's savepoint (the plain
-    unit of work rolls everything back, which would undo the rows accepted before)."""
-
-    def __enter__(self) -> Batch:
-        super().__enter__()
-        return self
-
-    def commit(self) -> None:
-        self.flush()
-
-    def flush(self) -> None:
-        try:
-            self.session.flush()
-        except (StaleDataError, IntegrityError) as exc:
-            raise Conflict("the row conflicts with a record already there") from exc
-
-    def commit_all(self) -> None:
-        UnitOfWork.commit(self)
-
-    def rows(self) -> _Rows:
-        """Each row's savepoint. SQLAlchemy runs the commit hooks on a savepoint's release too: the
-        audit entries a row staged are then written to audit_pending inside the transaction (and
-        go with it), while the sealer is kept aside until the one real commit, which wakes it (else
-        it would wait, in a connection of its own, for the write lock this transaction holds)."""
-        return _Rows(self)
-
-
-class _Rows:
-    def __init__(self, batch: Batch) -> None:
-        self.batch, self.sealer = batch, batch.session.info.pop(SEALER, None)
-
-    def savepoint(self) -> SessionTransaction:
-        return self.batch.session.begin_nested()
-
-    def commit(self) -> None:
-        info = self.batch.session.info
-        if self.sealer is not None:
-            info[SEALER] = self.sealer
-        self.batch.commit_all()
-        if self.sealer is not None:
-            self.sealer.committed()  # the entries were written at the savepoints: chain them now
 
 
 @dataclass(frozen=True)
@@ -184,7 +132,7 @@ def _reasons(refused: Refused) -> str:
 
 def _patient(uow: Batch, ctx: Context, row: Mapping[str, str], program_id: str) -> str:
     npi = row["prescriber_npi"].strip()
-    found = uow.session.execute(select(orm.prescribers.c.id).where(orm.prescribers.c.npi == npi)).first()
+    found = uow.transfer.prescriber_id_by_npi(npi)
     if found is None:
         raise InvalidInput("prescriber_npi", "no prescriber is enrolled with this NPI")
     fact_columns = ("menarche", "hysterectomy", "bilateral_oophorectomy")
@@ -197,7 +145,7 @@ def _patient(uow: Batch, ctx: Context, row: Mapping[str, str], program_id: str) 
         facts = {c: _flag(row[c], c) for c in fact_columns}
         facts["postmenopausal_since"] = _present(row, "postmenopausal_since")
     data: dict[str, Any] = {
-        "program_id": program_id, "prescriber_id": str(found[0]), "name": row["name"],
+        "program_id": program_id, "prescriber_id": found, "name": row["name"],
         "sex": row["sex"].strip(), "birth_date": row["birth_date"].strip(), "facts": facts,
         "ppaf": {"category": row["ppaf_category"].strip(), "signed_by": _present(row, "signed_by") or "patient",
                  "guardian_name": _present(row, "guardian_name")},

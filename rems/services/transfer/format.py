@@ -11,15 +11,9 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, Integer, Table
-
-from rems.adapters import orm
-from rems.adapters.orm import UTCDateTime
 from rems.domain.errors import InvalidInput
 
 FORMAT = "rems-program-export"
@@ -27,97 +21,24 @@ FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 AUDIT = "audit_entries"  # the chain segment (seq, prev_hash, hash and, when exported, the content)
 GATE = "gate_answers"  # the gate's answer for each open authorization at `exported_at`
-# The record files, in an order where every foreign key points to an earlier file.
-TABLES: dict[str, Table] = {
-    "persons": orm.persons, "person_identifiers": orm.person_identifiers,
-    "prescribers": orm.prescribers, "pharmacies": orm.pharmacies,
-    "certifications": orm.certifications, "patients": orm.patients,
-    "readmission_decisions": orm.readmission_decisions, "ppafs": orm.ppafs,
-    "pregnancy_tests": orm.pregnancy_tests, "patient_surveys": orm.patient_surveys,
-    "prescriptions": orm.prescriptions, "prescriber_surveys": orm.prescriber_surveys,
-    "confirmations": orm.confirmations, "dispenses": orm.dispenses,
-    "pregnancy_reports": orm.pregnancy_reports,
+# The record files, in an order where every foreign key points to an earlier file; each is named
+# as the table that holds it (rems/adapters/transfer.py reads and writes them).
+RECORDS: tuple[str, ...] = (
+    "persons", "person_identifiers",
+    "prescribers", "pharmacies",
+    "certifications", "patients",
+    "readmission_decisions", "ppafs",
+    "pregnancy_tests", "patient_surveys",
+    "prescriptions", "prescriber_surveys",
+    "confirmations", "dispenses",
+    "pregnancy_reports",
     # format 2 (issue 17): lab results, the lifecycle recorded by administrators, relaxations,
     # every allowance a waiver made (the reconciliation list) and the forms' answers (issue 16.3)
-    "lab_results": orm.lab_results, "program_status_changes": orm.program_status_changes,
-    "relaxation_activations": orm.relaxation_activations, "waiver_uses": orm.waiver_uses,
-    "form_responses": orm.form_responses,  # the answers of every form, failed surveys included (16.3)
-}
-FILES = (*TABLES, AUDIT, GATE)
-
-
-def instant(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def parse_instant(text: str) -> datetime:
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        raise ValueError("an instant needs its offset")
-    return moment.astimezone(UTC)
-
-
-def encode_row(table: Table, row: Any) -> dict[str, Any]:
-    """A row as JSON values, every column present, in the table's column order."""
-    out: dict[str, Any] = {}
-    for column in table.c:
-        value = row[column.name]
-        if value is not None and isinstance(column.type, UTCDateTime):
-            value = instant(value if value.tzinfo else value.replace(tzinfo=UTC))
-        elif isinstance(value, date):
-            value = value.isoformat()
-        elif isinstance(value, Decimal):  # a lab value, exactly as reported
-            value = str(value)
-        out[column.name] = value
-    return out
-
-
-def decode_row(table: Table, data: Any, where: str) -> dict[str, Any]:
-    """A JSON object back into column values; InvalidInput naming `where` and the column."""
-    if not isinstance(data, dict):
-        raise InvalidInput(where, "each line must be a JSON object")
-    unknown = sorted(set(data) - {c.name for c in table.c})
-    if unknown:
-        raise InvalidInput(where, f"unknown field {unknown[0]!r}")
-    out: dict[str, Any] = {}
-    for column in table.c:
-        value = data.get(column.name)
-        try:
-            out[column.name] = _decoded(column.type, value)
-        except (TypeError, ValueError) as error:
-            raise InvalidInput(f"{where}.{column.name}", str(error)) from None
-        if out[column.name] is None and not column.nullable and not column.primary_key:
-            raise InvalidInput(f"{where}.{column.name}", "required")
-    return out
-
-
-def _decoded(kind: Any, value: Any) -> Any:
-    if value is None or isinstance(kind, JSON):
-        return value
-    if isinstance(kind, UTCDateTime):
-        return parse_instant(_text(value))
-    if isinstance(kind, Date):
-        return date.fromisoformat(_text(value))
-    if isinstance(kind, Boolean):
-        if not isinstance(value, bool):
-            raise ValueError("must be true or false")
-        return value
-    if isinstance(kind, orm.DecimalText):
-        try:
-            return Decimal(_text(value))
-        except InvalidOperation:
-            raise ValueError("must be a decimal number as text") from None
-    if isinstance(kind, Integer):
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise ValueError("must be an integer")
-        return value
-    return _text(value)
-
-
-def _text(value: Any) -> str:
-    if not isinstance(value, str):
-        raise ValueError("must be a string")
-    return value
+    "lab_results", "program_status_changes",
+    "relaxation_activations", "waiver_uses",
+    "form_responses",  # the answers of every form, failed surveys included (16.3)
+)
+FILES = (*RECORDS, AUDIT, GATE)
 
 
 def line_of(document: Mapping[str, Any]) -> str:

@@ -14,22 +14,17 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
-
-from rems.adapters import orm
 from rems.adapters.uow import UnitOfWork
+from rems.domain.audit_chain import FIELDS
 from rems.domain.errors import Conflict, InvalidInput
 from rems.domain.model import AuditEntry
-from rems.services.audit import audit_chain
-from rems.services.audit.audit_chain import HEAD_ID
 from rems.services.audit.audit_verify import Head
 from rems.services.context import Context
 from rems.services.transfer import chain
-from rems.services.transfer.format import AUDIT, TABLES, Bundle, decode_row, sha256
+from rems.services.transfer.format import AUDIT, RECORDS, Bundle, sha256
 
 # What an engine holds that makes it not empty: its records, its chain, its tokens.
-_CHECKED: tuple[Table, ...] = (*TABLES.values(), orm.audit_log, orm.audit_pending, orm.api_tokens)
+_CHECKED: tuple[str, ...] = (*RECORDS, "audit_log", "audit_pending", "api_tokens")
 
 
 class NotEmpty(Conflict):
@@ -45,39 +40,34 @@ class Imported:
 
 
 def refuse_if_not_empty(uow: UnitOfWork) -> None:
-    for table in _CHECKED:
-        if uow.session.execute(select(func.count()).select_from(table)).scalar():
-            raise NotEmpty(f"the engine is not empty ({table.name} has rows): import a program only "
+    for name in _CHECKED:
+        if uow.transfer.count(name):
+            raise NotEmpty(f"the engine is not empty ({name} has rows): import a program only "
                            "into an empty engine (a new database after `rems init`)")
 
 
-def _decoded(bundle: Bundle) -> dict[str, list[dict[str, Any]]]:
-    return {name: [decode_row(table, data, f"{name}.ndjson:{number}")
-                   for number, data in bundle.records(name)]
-            for name, table in TABLES.items()}
+def _decoded(uow: UnitOfWork, bundle: Bundle) -> dict[str, list[dict[str, Any]]]:
+    return {name: uow.transfer.decoded(name, bundle.records(name)) for name in RECORDS}
 
 
 def import_program(uow: UnitOfWork, ctx: Context, bundle: Bundle) -> Imported:
     program_id = str(bundle.manifest.get("program_id"))
     uow.program(program_id)  # NotFound: the engine must load the program's file to gate it
     segment = chain.check(bundle)
-    rows = _decoded(bundle)
+    rows = _decoded(uow, bundle)
     refuse_if_not_empty(uow)
-    connection = uow.connection()
     for name, values in rows.items():
-        if values:
-            try:
-                connection.execute(insert(TABLES[name]), values)
-            except IntegrityError:  # rolled back whole by the unit of work; no value is echoed
-                raise InvalidInput(f"{name}.ndjson", "a row repeats a key or refers to a record the "
-                                                     "export does not hold: nothing was imported") from None
+        if values and not uow.transfer.insert(name, values):
+            # rolled back whole by the unit of work; no value is echoed
+            raise InvalidInput(f"{name}.ndjson", "a row repeats a key or refers to a record the "
+                                                 "export does not hold: nothing was imported")
     if segment.whole:
         _copy_chain(uow, bundle)
     else:
         for _seq, content in segment.in_full:
-            audit_chain.stage(uow.session, chain.as_entry(content))
+            uow.stage_audit(chain.as_entry(content))
     manifest_sha = sha256(json.dumps(bundle.manifest, sort_keys=True, separators=(",", ":")).encode("utf-8"))
-    audit_chain.stage(uow.session, AuditEntry(
+    uow.stage_audit(AuditEntry(
         at=ctx.now, actor=ctx.actor, entity="program", entity_id=program_id, trigger="import",
         from_state=None, to_state=None, request_id=ctx.request_id,
         refs={"program": program_id, "source_head_seq": str(segment.head.seq),
@@ -91,14 +81,6 @@ def _copy_chain(uow: UnitOfWork, bundle: Bundle) -> None:
     entries = []
     for _number, line in bundle.records(AUDIT):
         entry = chain.as_entry(line["entry"])
-        entries.append({**{name: getattr(entry, name) for name in audit_chain.FIELDS},
+        entries.append({**{name: getattr(entry, name) for name in FIELDS},
                         "seq": line["seq"], "prev_hash": line["prev_hash"], "hash": line["hash"]})
-    connection = uow.connection()
-    if entries:
-        connection.execute(insert(orm.audit_log), entries)
-        last = entries[-1]
-        head = orm.audit_chain_head
-        moved = connection.execute(update(head).where(head.c.id == HEAD_ID)
-                                   .values(seq=last["seq"], hash=last["hash"]))
-        if moved.rowcount == 0:  # a fresh engine's migration writes the genesis head; older ones not
-            connection.execute(insert(head).values(id=HEAD_ID, seq=last["seq"], hash=last["hash"]))
+    uow.transfer.copy_chain(entries)

@@ -17,15 +17,13 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
-
-from rems.adapters import orm
 from rems.adapters.uow import UnitOfWork
+from rems.domain.instants import parse_instant
 from rems.domain.model import Prescription
 from rems.services.audit import audit_verify
 from rems.services.context import Context
 from rems.services.transfer import answers, chain
-from rems.services.transfer.format import GATE, TABLES, Bundle, parse_instant
+from rems.services.transfer.format import GATE, RECORDS, Bundle
 
 
 @dataclass
@@ -53,9 +51,7 @@ def _normal(data: Any) -> Any:
 
 def _entries_held(uow: UnitOfWork, segment: chain.Segment, proof: Proof) -> None:
     """Segment mode: the copy's chain holds the exported entries in order, content unchanged."""
-    t = orm.audit_log.c
-    rows = uow.session.execute(select(orm.audit_log).order_by(t.seq)).mappings()
-    held = [_normal(chain.entry_content(row)) for row in rows]
+    held = [_normal(chain.entry_content(row)) for row in uow.audit.in_order()]
     wanted = [_normal(content) for _seq, content in segment.in_full]
     position = 0
     for entry in held:
@@ -69,8 +65,8 @@ def _entries_held(uow: UnitOfWork, segment: chain.Segment, proof: Proof) -> None
 
 
 def _counts(uow: UnitOfWork, bundle: Bundle, proof: Proof) -> None:
-    for name, table in TABLES.items():
-        held = int(uow.session.execute(select(func.count()).select_from(table)).scalar() or 0)
+    for name in RECORDS:
+        held = uow.transfer.count(name)
         exported = len(bundle.lines.get(name, []))
         if held != exported:
             proof.counts[name] = {"exported": exported, "held": held}

@@ -1,4 +1,5 @@
-"""The dashboard's lists (issue 18.1, 18.2): paged, searched, filtered and counted in SQL.
+"""The dashboard's lists (issue 18.1, 18.2): paged, searched, filtered and counted in SQL (the
+queries: rems/adapters/views.py, through uow.views).
 
 Every list is scoped to the signed-in actor in the query itself (R5: a prescriber's own patients;
 R25: a pharmacy's own confirmations and dispenses), pages with LIMIT/OFFSET after a stable order,
@@ -8,12 +9,9 @@ and says how many rows match in all: no list stops silently at a cap.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, exists, false, func, or_, select
-
-from rems.adapters import orm
 from rems.adapters.uow import UnitOfWork
 from rems.domain import schedule
 from rems.domain.catalogue import (
@@ -30,13 +28,8 @@ from workflows.definitions import PATIENT
 
 PAGE_SIZES = (25, 50, 100)
 MAX_PAGE = 100_000
-PATIENT_SORTS = {  # the order users may ask for; id breaks ties so pages never overlap
-    "name": (orm.patients.c.name, orm.patients.c.id),
-    "-enrolled": (orm.patients.c.enrolled_at.desc(), orm.patients.c.id),
-    "enrolled": (orm.patients.c.enrolled_at, orm.patients.c.id),
-    "birth_date": (orm.patients.c.birth_date, orm.patients.c.id),
-    "state": (orm.patients.c.state, orm.patients.c.name, orm.patients.c.id),
-}
+# The orders users may ask for (their columns: rems.adapters.views.PATIENT_SORTS; id breaks ties).
+PATIENT_SORTS = ("name", "-enrolled", "enrolled", "birth_date", "state")
 HOLD_STATES = HOLD_PATIENT_STATES  # R12
 OPEN_RX = ISSUED_PRESCRIPTION_STATES  # R23: an issued authorization not yet dispensed
 # R11: the interval that the pregnancy-testing phase names, from the program's parameters.
@@ -89,17 +82,6 @@ class Listing:
         return min(self.total, self.paging.offset + len(self.rows))
 
 
-def _like(text: str) -> str:
-    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-def _latest_ppaf_category() -> Any:
-    p = orm.ppafs.c
-    return (select(p.category).where(p.patient_id == orm.patients.c.id)
-            .order_by(p.signed_at.desc(), p.id.desc()).limit(1).scalar_subquery())
-
-
 # -- the prescriber's office (18.2) -----------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -110,48 +92,28 @@ class PatientFilter:
     sort: str = "name"
 
 
-def _patient_where(prescriber_id: str, f: PatientFilter) -> list[Any]:
-    pt = orm.patients.c
-    where: list[Any] = [pt.prescriber_id == prescriber_id]  # R5: only the prescriber's own
-    if f.search:
-        where.append(or_(func.lower(pt.name).like(_like(f.search), escape="\\"), pt.id == f.search))
-    if f.category:
-        where.append(_latest_ppaf_category() == f.category)
-    return where
-
-
 def patients_page(uow: UnitOfWork, ctx: Context, prescriber_id: str, f: PatientFilter,
                   paging: Paging) -> Listing:
     """The prescriber's patients matching `f`, one page in the order asked, each row
     (patient, latest PPAF category); `counts` per enrollment state among those matching the
     search and category (the state filter's choices), `total` with the state filter too."""
-    pt = orm.patients.c
-    where = _patient_where(prescriber_id, f)
-    by_state = {state: n for state, n in uow.session.execute(
-        select(pt.state, func.count()).where(*where).group_by(pt.state))}
-    counts = {state: int(by_state.get(state, 0)) for state in PATIENT.states}
-    if f.state:
-        where.append(pt.state == f.state)
+    rows, counts = uow.views.patients_page(prescriber_id, f.search, f.category, f.state, f.sort,
+                                           PATIENT.states, paging.size, paging.offset)
     total = counts.get(f.state, 0) if f.state else sum(counts.values())
-    order = PATIENT_SORTS.get(f.sort, PATIENT_SORTS["name"])
-    query = (select(Patient, _latest_ppaf_category().label("ppaf_category")).where(*where)
-             .order_by(*order).limit(paging.size).offset(paging.offset))
-    rows = [(patient, category) for patient, category in uow.session.execute(query)]
-    return Listing(rows, total, paging, counts)
+    return Listing(list(rows), total, paging, counts)
 
 
-def _long_overdue(uow: UnitOfWork, ctx: Context, lookback: timedelta) -> Any:
+def _long_overdue(uow: UnitOfWork, ctx: Context, lookback: timedelta) -> list[tuple[str, str, datetime]]:
     """R11 beyond the reminders' lookback: a treated patient whose latest negative test is older
-    than her phase's interval and the lookback (the reminders stop there; the list must not)."""
-    pt, t = orm.patients.c, orm.pregnancy_tests.c
-    overdue: list[Any] = []
+    than her phase's interval and the lookback (the reminders stop there; the list must not):
+    (program, phase, the instant her latest negative test must follow)."""
+    overdue: list[tuple[str, str, datetime]] = []
     for program_id, program in uow.programs.items():
         params = schedule.params_at(program, ctx.now)
         for phase, name in _PHASE_INTERVAL.items():
             since = ctx.now - timedelta(days=getattr(params, name)) - lookback
-            overdue.append(and_(pt.program_id == program_id, pt.test_phase == phase, ~exists().where(
-                t.patient_id == pt.id, t.result == "negative", t.collected_at > since)))
-    return or_(false(), *overdue)
+            overdue.append((program_id, phase, since))
+    return overdue
 
 
 def due_now(uow: UnitOfWork, ctx: Context, prescriber_id: str, lead_days: int,
@@ -166,65 +128,26 @@ def due_now(uow: UnitOfWork, ctx: Context, prescriber_id: str, lead_days: int,
             if reminder.kind.startswith(prefix):
                 found[overdue if reminder.kind.endswith("_overdue") else due].add(reminder.subject)
     subjects = sorted(set().union(*found.values()))
-    pt = orm.patients.c
-    mine: set[str] = set()
-    for condition in due_patients.among(uow, pt.id, subjects):  # R5: only the prescriber's own
-        mine.update(uow.session.scalars(select(pt.id).where(condition, pt.prescriber_id == prescriber_id)))
+    mine = uow.views.of_prescriber(prescriber_id, subjects)  # R5: only the prescriber's own
     return {name: sorted(ids & mine) for name, ids in found.items()}
-
-
-def _needs_flags(uow: UnitOfWork, ctx: Context, prescriber_id: str, lead_days: int,
-                 lookback_days: int) -> dict[str, Any]:
-    pt, rx = orm.patients.c, orm.prescriptions.c
-    due = due_now(uow, ctx, prescriber_id, lead_days, lookback_days)
-    live = pt.state.in_(LIVE_PATIENT_STATES)
-    test_overdue = or_(pt.id.in_(due["test_overdue"]),
-                       and_(live, _long_overdue(uow, ctx, timedelta(days=lookback_days))))
-    flags = {
-        "stopped": pt.state == "pregnancy_stop",
-        "test_overdue": test_overdue,
-        "survey_overdue": pt.id.in_(due["survey_overdue"]),
-        "on_hold": pt.state.in_(HOLD_STATES),
-        "refused": exists().where(rx.patient_id == pt.id, rx.state == "requested"),
-        "expiring": exists().where(rx.patient_id == pt.id, rx.state.in_(OPEN_RX),
-                                   rx.expires_at < ctx.now + timedelta(days=lead_days)),
-        "test_due": and_(pt.id.in_(due["test_due"]), ~test_overdue),
-        "survey_due": pt.id.in_(due["survey_due"]),
-    }
-    return {name: flags[name] for name in NEEDS}
 
 
 def needs_action(uow: UnitOfWork, ctx: Context, prescriber_id: str, lead_days: int,
                  paging: Paging, lookback_days: int = 7) -> Listing:
     """The prescriber's patients with something to do (NEEDS), most urgent first, one page; each
     row (patient, [reasons]); `counts` per reason over the whole list."""
-    pt = orm.patients.c
-    flags = _needs_flags(uow, ctx, prescriber_id, lead_days, lookback_days)
-    labelled = [flag.label(name) for name, flag in flags.items()]
-    scoped = pt.prescriber_id == prescriber_id  # R5
-    anything = or_(*flags.values())
-    totals = uow.session.execute(select(func.count(), *(func.sum(_as_int(f)) for f in flags.values()))
-                                 .where(scoped, anything)).one()
-    counts = {name: int(totals[i + 1] or 0) for i, name in enumerate(flags)}
-    urgency = [_as_int(flag).desc() for flag in flags.values()]
-    query = (select(Patient, *labelled).where(scoped, anything)
-             .order_by(*urgency, pt.name, pt.id).limit(paging.size).offset(paging.offset))
-    rows = [(row[0], [name for name in flags if getattr(row, name)])
-            for row in uow.session.execute(query)]
-    return Listing(rows, int(totals[0]), paging, counts)
-
-
-def _as_int(flag: Any) -> Any:
-    return case((flag, 1), else_=0)
+    due = due_now(uow, ctx, prescriber_id, lead_days, lookback_days)
+    rows, total, counts = uow.views.needs_action(
+        prescriber_id, ctx.now, lead_days, due, _long_overdue(uow, ctx, timedelta(days=lookback_days)),
+        LIVE_PATIENT_STATES, HOLD_STATES, OPEN_RX, list(NEEDS), paging.size, paging.offset)
+    return Listing(list(rows), total, paging, counts)
 
 
 def strengths(uow: UnitOfWork, prescription_ids: list[str]) -> dict[str, str]:
     """Issue 18: the strength ordered on each of these prescriptions that recorded one."""
     if not prescription_ids:
         return {}
-    rx = orm.prescriptions.c
-    query = select(rx.id, rx.strength).where(rx.id.in_(prescription_ids), rx.strength.is_not(None))
-    return {rx_id: strength for rx_id, strength in uow.session.execute(query)}
+    return uow.views.strengths(prescription_ids)
 
 
 def patient_history(uow: UnitOfWork, ctx: Context, patient_id: str) -> dict[str, Any]:
@@ -248,29 +171,16 @@ class Open:
 
 def worklist(uow: UnitOfWork, ctx: Context, pharmacy_id: str) -> list[Open]:
     """R26, R27: the pharmacy's live confirmations, the soonest to expire first."""
-    c, rx, pt = orm.confirmations.c, orm.prescriptions.c, orm.patients.c
-    query = (select(Confirmation, Prescription, Patient)
-             .join(orm.prescriptions, rx.id == c.prescription_id).join(orm.patients, pt.id == rx.patient_id)
-             .where(c.pharmacy_id == pharmacy_id, c.state == "issued").order_by(c.expires_at, c.id))
     return [Open(cnf, prescription, patient, cnf.expires_at - ctx.now)
-            for cnf, prescription, patient in uow.session.execute(query)]
+            for cnf, prescription, patient in uow.views.worklist(pharmacy_id)]
 
 
 def dispenses_page(uow: UnitOfWork, ctx: Context, pharmacy_id: str, search: str,
                    paging: Paging) -> Listing:
     """R33: the pharmacy's dispenses, newest first, searched by patient name or id, authorization
     or confirmation number; each row (dispense, prescription, confirmation number, patient)."""
-    d, rx, c, pt = orm.dispenses.c, orm.prescriptions.c, orm.confirmations.c, orm.patients.c
-    where: list[Any] = [d.pharmacy_id == pharmacy_id]  # R25: only the pharmacy's own
-    if search:
-        where.append(or_(func.lower(pt.name).like(_like(search), escape="\\"), pt.id == search,
-                         rx.number == search, c.number == search))
-    joined = (orm.dispenses.join(orm.prescriptions, rx.id == d.prescription_id)
-              .join(orm.confirmations, c.id == d.confirmation_id).join(orm.patients, pt.id == d.patient_id))
-    total = uow.session.execute(select(func.count()).select_from(joined).where(*where)).scalar_one()
-    query = (select(Dispense, Prescription, c.number, Patient).select_from(joined).where(*where)
-             .order_by(d.dispensed_at.desc(), d.id).limit(paging.size).offset(paging.offset))
-    return Listing([tuple(row) for row in uow.session.execute(query)], int(total), paging)
+    rows, total = uow.views.dispenses_page(pharmacy_id, search, paging.size, paging.offset)
+    return Listing(list(rows), total, paging)
 
 
 @dataclass(frozen=True)

@@ -4,17 +4,44 @@ Revision ID: 0003
 Revises: 0002
 Create Date: 2026-11-24 18:00:00
 """
+import hashlib
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
 from alembic import op
 import sqlalchemy as sa
 
 from rems.adapters.orm import UTCDateTime
-from rems.services.audit.audit_chain import GENESIS, HEAD_ID, entry_hash
 
 
 revision = '0003'
 down_revision = '0002'
 branch_labels = None
 depends_on = None
+
+# Frozen here (issue 19): a migration imports nothing from the engine's code, so a later change
+# there can never change what this revision does. The hash chain as it is defined (docs/audit.md,
+# rems/domain/audit_chain.py), pinned by tests/audit/test_chain.py.
+GENESIS = "0" * 64
+HEAD_ID = 1
+_FIELDS = ("seq", "at", "actor", "entity", "entity_id", "trigger", "from_state", "to_state", "reasons",
+           "request_id", "refs")
+
+
+def _moment(value: Any) -> Any:
+    if isinstance(value, datetime):
+        aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        return aware.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return value
+
+
+def entry_hash(prev_hash: str, content: Mapping[str, Any]) -> str:
+    document = {name: _moment(content.get(name)) for name in _FIELDS}
+    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
+                           default=str).encode("ascii")
+    return hashlib.sha256(prev_hash.encode("ascii") + canonical).hexdigest()
 
 # 0001's append-only guards, lifted only while this migration chains the rows already there.
 _SQLITE_GUARDS = {

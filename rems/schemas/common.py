@@ -8,8 +8,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from rems.domain import inputs
 from rems.domain.requirements import Decision, Requirement
+from rems.services.commands import Key
 
 
 class Out(BaseModel):
@@ -42,9 +42,7 @@ def _with_offset(value: datetime) -> datetime:
 # T1: a period bound is a date (its UTC midnight, as documented) or a time with its offset; a time
 # without one is refused (422 naming the field), never silently read as UTC.
 DayOrInstant = Annotated[datetime, BeforeValidator(_day_at_utc_midnight), AfterValidator(_with_offset)]
-# Text the API takes is plain: no control character (NUL, CR/LF, TAB, ESC...; docs/input.md).
-Plain = AfterValidator(inputs.plain)
-Id = Annotated[str, Field(min_length=1, max_length=40, description="Record id, e.g. pat_0a1b2c3d4e5f"), Plain]
+Id = Annotated[Key, Field(description="Record id, e.g. pat_0a1b2c3d4e5f")]
 
 
 MET = "MET"  # issue 18.7: the neutral code of every met requirement (docs/dashboard.md, "Codes")

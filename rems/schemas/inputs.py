@@ -1,20 +1,23 @@
-"""Request bodies; the services validate again through their commands (rems.services.commands)."""
+"""Request bodies of the API. Every input limit is declared once, in rems.services.commands (the
+commands every entry point's input goes through): the fields here take those types (`cmd.Text`,
+`cmd.DaysSupply`, ...) and add their descriptions, and the services validate again through the
+commands. Only the API's own strictness (`In`), its documentation (patterns, enums) and what only
+the API takes (a non-empty `ndc`, the survey's answers) are declared here."""
 
 from __future__ import annotations
 
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field
+from pydantic import Field
 
-from rems.api.schemas.common import Id, In, Plain
-from rems.domain import inputs
+from rems.schemas.common import Id, In
+from rems.services import commands as cmd
 from rems.services.commands import Moment
 from workflows.program import CATEGORIES
 
 Category = Literal[CATEGORIES]  # type: ignore[valid-type]  # R5a, from the program definitions
-Name = Annotated[str, Field(min_length=1, max_length=200, description="Full name"), Plain]
-Text = Annotated[str, Plain]
+Name = Annotated[cmd.Text, Field(description="Full name")]
 # Issue 18: contact details, checked by the commands (a bad one is a 422 naming the field, the
 # value never repeated) and never logged.
 _PHONE = "{}: phone number in international form (+, country code, number), e.g. +1 555 010 0123"
@@ -23,15 +26,13 @@ _EMAIL = "{}: e-mail address"
 
 class EnrollPrescriberIn(In):
     name: Name
-    npi: Annotated[str, AfterValidator(inputs.npi)] = Field(
+    npi: cmd.Npi = Field(
         pattern=r"^[0-9]{10}$", description="R1: 10-digit National Provider Identifier, the last digit its "
                                          "check digit (Luhn over 80840 and the first nine)")
     attested: bool = Field(description="R2: the prescriber signed the enrollment attestation")
     education_reviewed: bool = Field(description="R1: the REMS education was reviewed")
-    office_phone: Text | None = Field(default=None, min_length=1, max_length=40, description=_PHONE.format(
-        "The prescriber's office"))
-    office_email: Text | None = Field(default=None, min_length=1, max_length=254, description=_EMAIL.format(
-        "The prescriber's office"))
+    office_phone: cmd.PhoneText | None = Field(default=None, description=_PHONE.format("The prescriber's office"))
+    office_email: cmd.EmailText | None = Field(default=None, description=_EMAIL.format("The prescriber's office"))
 
 
 class EnrollPharmacyIn(In):
@@ -43,8 +44,8 @@ class EnrollPharmacyIn(In):
 
 
 class CertificationChangeIn(In):
-    program_id: Text | None = Field(
-        default=None, min_length=1, max_length=40,
+    program_id: cmd.Key | None = Field(
+        default=None,
         description="R1, R25: the program of the certification (certification is per program); "
                     "may be left out only where the deployment runs a single program")
 
@@ -62,35 +63,32 @@ class ReproductiveFactsIn(In):
 
 
 class IdentifierIn(In):
-    system: Text = Field(min_length=1, max_length=200,
-                        description="Who issues the identifier, e.g. a hospital's MRN namespace URI")
-    value: Text = Field(min_length=1, max_length=200, description="The identifier, e.g. the MRN")
+    system: cmd.Text = Field(description="Who issues the identifier, e.g. a hospital's MRN namespace URI")
+    value: cmd.Text = Field(description="The identifier, e.g. the MRN")
 
 
 class PpafIn(In):
     category: Category = Field(description="R5a: the one risk category the PPAF is signed for")
     signed_by: Literal["patient", "guardian"] = Field(
         default="patient", description="R6: a parent or guardian signs for a child")
-    guardian_name: Text | None = Field(default=None, min_length=1, max_length=200,
-                                      description="R6: the guardian who signed, when a guardian signs")
+    guardian_name: cmd.Text | None = Field(default=None,
+                                          description="R6: the guardian who signed, when a guardian signs")
 
 
 class ContactIn(In):
     """Issue 18: how the office reaches the patient; a guardian's only when a guardian signs (R6)."""
 
-    phone: Text | None = Field(default=None, min_length=1, max_length=40, description=_PHONE.format("The patient"))
-    email: Text | None = Field(default=None, min_length=1, max_length=254, description=_EMAIL.format("The patient"))
+    phone: cmd.PhoneText | None = Field(default=None, description=_PHONE.format("The patient"))
+    email: cmd.EmailText | None = Field(default=None, description=_EMAIL.format("The patient"))
     preferred: Literal["phone", "sms", "email"] | None = Field(
         default=None, description="The preferred channel; the matching phone or e-mail must be given")
-    guardian_phone: Text | None = Field(default=None, min_length=1, max_length=40,
-                                        description=_PHONE.format("R6: the guardian"))
-    guardian_email: Text | None = Field(default=None, min_length=1, max_length=254,
-                                        description=_EMAIL.format("R6: the guardian"))
+    guardian_phone: cmd.PhoneText | None = Field(default=None, description=_PHONE.format("R6: the guardian"))
+    guardian_email: cmd.EmailText | None = Field(default=None, description=_EMAIL.format("R6: the guardian"))
 
 
 class EnrollPatientIn(In):
-    program_id: Text = Field(default="pomalidomide", min_length=1, max_length=40,
-                            description="REMS program id, one of the deployment's program files (e.g. pomalidomide, ipledge)")
+    program_id: cmd.Key = Field(default="pomalidomide",
+                               description="REMS program id, one of the deployment's program files (e.g. pomalidomide, ipledge)")
     name: Name
     sex: Literal["female", "male"] = Field(description="Sex, for the risk category (R5a)")
     birth_date: date = Field(strict=False, description="Birth date (R6: a child is under 18)")
@@ -100,10 +98,10 @@ class EnrollPatientIn(In):
     cycles_regular: bool = Field(default=True, description="R11: regular cycles test every 4 weeks, else 2")
     ppaf: PpafIn = Field(description="R5: the signed Patient-Physician Agreement Form")
     identifiers: list[IdentifierIn] = Field(
-        default_factory=list, max_length=20,
+        default_factory=list, max_length=cmd.MAX_IDENTIFIERS,
         description="R34: identifiers the site gives (e.g. an MRN with its system), to match the person")
-    time_zone: Text | None = Field(
-        default=None, min_length=1, max_length=64,
+    time_zone: cmd.Zone | None = Field(
+        default=None,
         description="T1: the patient's IANA time zone (default: the program's), e.g. America/Chicago")
     contact: ContactIn | None = Field(default=None, description="Issue 18: contact details, all optional")
 
@@ -118,7 +116,7 @@ class RenewPpafIn(In):
 class PregnancyTestIn(In):
     collected_at: Moment = Field(strict=False, description="When the sample was collected (ISO 8601 with a zone)")
     result: Literal["negative", "positive"] = Field(description="R30: a positive result stops therapy")
-    sensitivity_miu_per_ml: int = Field(gt=0, le=100000, description="R10: the lowest hCG level the test detects; 50 mIU/mL or lower counts")
+    sensitivity_miu_per_ml: cmd.Sensitivity = Field(description="R10: the lowest hCG level the test detects; 50 mIU/mL or lower counts")
     setting: Literal["lab", "office", "home"] = Field(default="lab", description="Where the test was done")
     home_test_accepted: bool = Field(default=False, description="R10: the prescriber accepts a home test")
 
@@ -134,17 +132,17 @@ class CyclesIn(In):
 
 class PrescriptionIn(In):
     patient_id: Id
-    days_supply: int = Field(gt=0, le=366, description="R24: days of supply (the program allows 28)")
-    quantity: int = Field(gt=0, le=10000, description="Number of capsules")
-    refills: int = Field(default=0, ge=0, le=99, description="R24: refills (none are allowed)")
+    days_supply: cmd.DaysSupply = Field(description="R24: days of supply (the program allows 28)")
+    quantity: cmd.Quantity = Field(description="Number of capsules")
+    refills: cmd.Refills = Field(default=0, description="R24: refills (none are allowed)")
     contraception_counselling_attested: bool = Field(
         default=False, description="R15: the prescriber attests contraception counselling (FRP)")
     prescriber_survey_completed: bool = Field(
         default=False, description="R19: the prescriber survey for this prescription is completed now")
-    ndc: str | None = Field(default=None, min_length=1, max_length=20, description=(
+    ndc: cmd.NdcText | None = Field(default=None, min_length=1, description=(
         "The product prescribed (NDC, 11 digits or hyphenated 10): a product of the patient's program "
         "on the day; R24 then counts that product's units a day (docs/products.md)"))
-    strength: Text | None = Field(default=None, min_length=1, max_length=40, description=(
+    strength: cmd.StrengthText | None = Field(default=None, description=(
         'The strength ordered, a number and its unit (e.g. "4 mg"); shown to the pharmacist'))
 
 
@@ -154,8 +152,7 @@ class ConfirmationIn(In):
 
 
 class DispenseIn(In):
-    confirmation_number: Text = Field(min_length=1, max_length=40,
-                                     description="R26: the confirmation number obtained for this fill")
+    confirmation_number: cmd.Key = Field(description="R26: the confirmation number obtained for this fill")
     counselled: bool = Field(description="R29: the patient was counselled")
     education_checklist_completed: bool = Field(description="R29: the education checklist is done")
     medication_guide_given: bool = Field(description="R29: the Medication Guide was handed over")

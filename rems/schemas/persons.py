@@ -4,18 +4,17 @@ patient's time zone (T1)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
 
 from pydantic import Field
 
-from rems.api.schemas.common import Id, In, Out, Plain
-from rems.api.schemas.inputs import ReproductiveFactsIn
-from rems.api.schemas.outputs import PatientOut
 from rems.domain.model import Patient, ReadmissionDecision
+from rems.schemas.common import Id, In, Out
+from rems.schemas.inputs import ReproductiveFactsIn
+from rems.schemas.outputs import PatientOut
+from rems.services.commands import Key, Reason, Zone
 from rems.services.enrollment.persons import Transfer
 
-Text = Annotated[str, Plain]
-Reason = Field(min_length=1, max_length=500, description="Why (kept in the audit trail; no names)")
+WHY = "Why (kept in the audit trail; no names)"
 
 
 class TransferIn(In):
@@ -34,9 +33,8 @@ class TransferOut(Out):
 
 
 class ReadmissionIn(In):
-    program_id: Text | None = Field(default=None, min_length=1, max_length=40,
-                                   description="Program of the new enrollment (default: this one's)")
-    reason: Text = Reason
+    program_id: Key | None = Field(default=None, description="Program of the new enrollment (default: this one's)")
+    reason: Reason = Field(description=WHY)
 
 
 class ReadmissionOut(Out):
@@ -54,11 +52,11 @@ class ReadmissionOut(Out):
 
 class CorrectFactsIn(In):
     facts: ReproductiveFactsIn = Field(description="R35: the corrected facts, every one stated")
-    reason: Text = Reason
+    reason: Reason = Field(description=WHY)
 
 
 class TimeZoneIn(In):
-    time_zone: Text = Field(min_length=1, max_length=64, description="T1: IANA zone, e.g. America/Chicago")
+    time_zone: Zone = Field(description="T1: IANA zone, e.g. America/Chicago")
 
 
 class TimeZoneOut(Out):

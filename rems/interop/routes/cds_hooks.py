@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials
 from starlette.concurrency import run_in_threadpool
 
-from rems.api.auth import bearer
+from rems.http.auth import bearer
 from rems.interop import cds, cds_admit, cds_service
 from rems.interop.web import Denied, body_of
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -13,13 +13,17 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
-from rems.api.schemas.common import FieldError, Problem, RequirementOut
 from rems.domain.errors import Conflict, DomainError, InvalidInput, NotFound, Refused
-from rems.interop import fhir_outcome
 from rems.logs import scrub
+from rems.schemas.common import FieldError, Problem, RequirementOut
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("rems.api")
+# A family of paths answering errors in its own wire format, not problem+json: (is it one of its
+# paths, the response for status, detail, field, headers). The composition root (rems/asgi.py)
+# hands them to `install`: issue 16's FHIR paths answer an OperationOutcome (rems.interop.fhir_outcome).
+Dialect = tuple[Callable[[str], bool],
+                Callable[[int, str, str | None, Mapping[str, str] | None], JSONResponse]]
 
 _WHAT = {
     400: "Bad request", 401: "Authentication required", 403: "Forbidden for this role",
@@ -48,8 +52,10 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 def problem(request: Request, status: int, kind: str, detail: str,
             headers: Mapping[str, str] | None = None, **extra: Any) -> JSONResponse:
-    if fhir_outcome.is_fhir(request.url.path):  # issue 16: FHIR paths answer in FHIR (standards lane)
-        return fhir_outcome.response(status, detail, extra.get("field"), headers)
+    dialects: tuple[Dialect, ...] = getattr(request.app.state, "error_dialects", ())
+    for speaks, answer in dialects:  # issue 16: FHIR paths answer in FHIR (rems/asgi.py wires it)
+        if speaks(request.url.path):
+            return answer(status, detail, extra.get("field"), headers)
     body = Problem(type=f"urn:rems:problem:{kind}", title=_WHAT.get(status, "Error"), status=status,
                    detail=detail, instance=request.url.path,
                    request_id=getattr(request.state, "request_id", None), **extra)
@@ -115,7 +121,8 @@ def _unexpected(request: Request, error: Exception) -> JSONResponse:
     return problem(request, 500, "internal", "internal error; nothing was saved")
 
 
-def install(api: FastAPI) -> None:
+def install(api: FastAPI, *dialects: Dialect) -> None:
+    api.state.error_dialects = dialects
     api.add_exception_handler(DomainError, _domain)
     api.add_exception_handler(RequestValidationError, _validation)
     api.add_exception_handler(ApiError, _api)

@@ -26,7 +26,7 @@ from rems.bootstrap import App
 from rems.metrics import ANONYMOUS_REFUSALS
 
 RATE_LIMITED = "AUTH_RATE_LIMITED"
-log = logging.getLogger("rems.api.anonymous")
+log = logging.getLogger("rems.api.anonymous")  # the name operators filter on, kept by the move
 Bucket = tuple[datetime, str, str]
 
 

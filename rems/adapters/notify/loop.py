@@ -2,22 +2,52 @@
 Communication at the EHR's FHIR base (conditional create on its identifier, so a repeated attempt
 makes no second one), `ncpdp` posts the stored RxFill (its MessageID is the outbox row's id). A
 refusal, a time-out or an NCPDP Error is a DeliveryError: retried, then parked (never logged with
-its body)."""
+its body).
+
+The bodies are rendered by rems.interop (rems/interop/loop.py, the FHIR and NCPDP formats) when
+the services queue them (rems/services/reminders/loop.py); this package may not import it, so
+the formats are found through a registry: the entry point group `rems.loop_formats` declared in
+pyproject.toml (`formats`, wired by rems.bootstrap; the NCPDP channel reads an answer's Error
+code with it)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cache
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 from sqlalchemy import select
 
 from rems.adapters import orm
 from rems.adapters.notify.port import Channel, DeliveryError, Message
-from rems.adapters.uow import UnitOfWork
-from rems.interop import ncpdp_xml
-from rems.interop.loop import NOTIFICATION
 from rems.settings import Settings
+
+if TYPE_CHECKING:
+    from rems.adapters.uow import UnitOfWork
+
+NOTIFICATION = "urn:rems-engine:notification"  # Communication.identifier: the outbox row (idempotency)
+FORMATS = "rems.loop_formats"  # the entry point group of the closing-the-loop formats
+
+
+class Answers(Protocol):
+    """Of the formats (rems.interop.loop.FORMATS), what a channel reads of an answer."""
+
+    def error_code(self, content: bytes) -> str | None: ...
+
+
+@cache
+def formats() -> Any:
+    """The closing-the-loop formats registered under the entry point group `rems.loop_formats`
+    (pyproject.toml: rems.interop.loop:FORMATS), loaded on first use: the FHIR models load only
+    where the loop is configured. The first by name if several are installed."""
+    found = sorted(entry_points(group=FORMATS), key=lambda point: point.name)
+    if not found:
+        raise RuntimeError(f"no closing-the-loop formats are installed (entry point group {FORMATS}: "
+                           "reinstall the package, make install)")
+    return found[0].load()
 
 
 @dataclass(frozen=True)
@@ -87,7 +117,8 @@ class NcpdpChannel:
                          self.timeout)
         if response.status_code >= 300:
             raise DeliveryError(f"the NCPDP endpoint answered {response.status_code}")
-        if (code := ncpdp_xml.error_code(response.content)) is not None:
+        answers: Answers = formats()
+        if (code := answers.error_code(response.content)) is not None:
             raise DeliveryError(f"the NCPDP endpoint answered an Error (code {code})")
 
 

@@ -1,7 +1,4 @@
-"""The audit log as a hash chain (21 CFR Part 11 style): each entry stores the hash of the entry
-before it and its own hash over a canonical serialization of its content.
-
-    hash(n) = SHA-256(hash(n-1) || canonical(n))      hash(0) = GENESIS
+"""The audit chain's rows (issue 6; issue 14 item 3; docs/audit.md): staging, sealing, the head.
 
 Issue 14 item 3: a writing transaction never takes the chain's lock. Entries staged by
 `lifecycle.audit()` are inserted, unchained, into `audit_pending` as part of the writer's own
@@ -9,58 +6,35 @@ transaction (both land or neither does). A sealer (rems/services/audit/audit_sea
 committed pending entries in short transactions of its own: it locks the one-row
 `audit_chain_head`, moves a batch into `audit_log` with sequence numbers and hashes, and moves the
 head. `audit_log` itself stays append-only and fully chained; docs/audit.md gives the design and
-the bound on how long a committed entry stays unchained.
+the bound on how long a committed entry stays unchained. The hash itself is
+rems/domain/audit_chain.py's (pure).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Mapping
-from datetime import UTC, datetime
-from typing import Any
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager, suppress
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, SessionTransaction
 
+from rems.adapters import commit_hooks
 from rems.adapters.database import reading
 from rems.adapters.orm import audit_chain_head, audit_log, audit_pending
+from rems.domain.audit_chain import GENESIS, STAGED, entry_hash
 from rems.domain.model import AuditEntry
-from rems.services import commit_hooks
 
-GENESIS = "0" * 64
+if TYPE_CHECKING:
+    from rems.adapters.uow import UnitOfWork
+
 HEAD_ID = 1
-# The content an entry's hash covers, in this order; changing it invalidates every stored chain.
-FIELDS = ("seq", "at", "actor", "entity", "entity_id", "trigger", "from_state", "to_state", "reasons",
-          "request_id", "refs")
-_STAGED = FIELDS[1:]  # what a writer stores; the sealer adds the sequence
+_STAGED = STAGED  # what a writer stores; the sealer adds the sequence
 BATCH = 500  # entries chained per sealing transaction
 SEALER = "rems.audit.sealer"  # session.info (from the sessionmaker): who to tell after a commit
 _PENDING = "rems.audit.pending"
 _WROTE = "rems.audit.wrote"
-
-
-def _moment(value: Any) -> Any:
-    if isinstance(value, datetime):
-        aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-        return aware.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return value
-
-
-def canonical(content: Mapping[str, Any]) -> bytes:
-    """Sorted-key compact JSON of the FIELDS, timestamps as UTC ISO 8601 with microseconds."""
-    document = {name: _moment(content.get(name)) for name in FIELDS}
-    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
-                      default=str).encode("ascii")
-
-
-def entry_hash(prev_hash: str, content: Mapping[str, Any]) -> str:
-    return hashlib.sha256(prev_hash.encode("ascii") + canonical(content)).hexdigest()
-
-
-def content_of(entry: AuditEntry) -> dict[str, Any]:
-    return {name: getattr(entry, name) for name in FIELDS}
 
 
 def stage(session: Session, entry: AuditEntry) -> None:
@@ -180,3 +154,54 @@ def seal_all(engine: Engine, probe: bool = True) -> int:
             break
         probe = False  # a full batch: more are likely pending
     return total
+
+
+class Sealing:
+    """The sealer's store (rems.services.ports.audit.Sealing): chains on one engine."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def seal_all(self, probe: bool = True) -> int:
+        return seal_all(self.engine, probe=probe)
+
+
+class AuditChain:
+    """`uow.audit` (rems.services.ports.audit.AuditLog): this unit of work's entries and the chain."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+
+    def pending(self) -> list[AuditEntry]:
+        return pending_entries(self._uow.session)
+
+    def discard_pending(self) -> None:
+        discard_pending(self._uow.session)
+
+    def seal_committed(self) -> None:
+        """Issue 14 item 3: chain what writers committed so far (this process's sealer, if any)."""
+        sealer = self._uow.session.info.get(SEALER)
+        if sealer is not None:
+            with suppress(RuntimeError, IntegrityError):  # a removed head, a forged sequence: the
+                sealer.drain()  # walk reports where
+
+    def head(self) -> tuple[int, str] | None:
+        t = audit_chain_head.c
+        row = self._uow.session.execute(select(t.seq, t.hash).where(t.id == HEAD_ID)).first()
+        return (int(row.seq), str(row.hash)) if row else None
+
+    @contextmanager
+    def walk(self) -> Iterator[Iterable[Mapping[Any, Any]]]:
+        """Every entry in one statement, so one snapshot, ordered by sequence."""
+        t = audit_log.c
+        query = select(audit_log).order_by(t.seq.is_(None), t.seq, t.id).execution_options(yield_per=500)
+        result = self._uow.session.execute(query)
+        try:
+            yield result.mappings()
+        finally:
+            result.close()  # on PostgreSQL a server-side cursor, left open by an early return
+
+    def in_order(self) -> Iterable[Mapping[Any, Any]]:
+        """Every entry by sequence (the proof of a copy compares them with the export)."""
+        t = audit_log.c
+        return self._uow.session.execute(select(audit_log).order_by(t.seq)).mappings()

@@ -1,6 +1,6 @@
 """Bearer tokens to a principal (one actor, one role); every refusal of an actor is audited (entity
-"api"), every anonymous one counted (rems/api/anonymous.py). A usable token's principal is cached for
-seconds (rems/api/principals.py, docs/hot-path.md)."""
+"api"), every anonymous one counted (rems/http/anonymous.py). A usable token's principal is cached for
+seconds (rems/http/principals.py, docs/hot-path.md)."""
 
 from __future__ import annotations
 
@@ -13,12 +13,12 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
-from rems.api.anonymous import RATE_LIMITED, counter_for
-from rems.api.errors import ApiError
-from rems.api.principals import PrincipalCache
 from rems.bootstrap import App
 from rems.domain.access import token_hash
 from rems.domain.requirements import need
+from rems.http.anonymous import RATE_LIMITED, counter_for
+from rems.http.errors import ApiError
+from rems.http.principals import PrincipalCache
 from rems.metrics import REFUSALS
 from rems.services.access.tokens import authenticate
 from rems.services.context import Context

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from rems.api.auth import application, clock
+from rems.http.auth import application, clock
 from rems.interop import fhir, fhir_capability, fhir_outcome, fhir_questionnaires
 from rems.interop.web import Call, Denied, body_of, caller
 

@@ -1,27 +1,22 @@
-"""The FastAPI application factory: wired to a bootstrapped App; nothing connects at import."""
+"""The ASGI application's composition root (issue 19 item 4): the API, the dashboard and the interop
+routes on one FastAPI app, with the shared plumbing (rems/http/), wired to a bootstrapped App;
+nothing connects at import. No entry point: the server (`rems serve`) and the tests build it here."""
 
 from __future__ import annotations
 
-import itertools
-import re
-import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rems import logs, web
-from rems.api import admission, docs, errors, metrics
+from rems.api import admission, docs, metrics
 from rems.api.input_guard import BodyLimit, plain_address
 from rems.api.routers import (
     admin,
     admin_patients,
-    cds_hooks,
-    fhir,
-    ncpdp,
     notifications,
     patient,
     patient_care,
@@ -32,46 +27,17 @@ from rems.api.routers import (
 )
 from rems.api.routers.lab_results import router as lab_results_router
 from rems.bootstrap import App, bootstrap
+from rems.http import errors
+from rems.http.request_id import RequestId
+from rems.interop import fhir_outcome
 from rems.interop.cors import Cors
+from rems.interop.routes import cds_hooks, fhir, ncpdp
 
 DESCRIPTION = """The REMS engine over HTTP. Every call needs `Authorization: Bearer <token>`, a token
 from `rems token create --role prescriber|pharmacy|patient|admin --actor ID`, and reaches only its
 role's routes (403 otherwise) and its actor's records (404 otherwise). Every POST accepts an
 `Idempotency-Key`. Errors are RFC 9457 problem details; a refusal (409) lists every failing rule."""
 INTEROP_PATHS = ("/fhir/", "/cds-services", "/ncpdp/")  # each limits its own body (rems/interop/web.py)
-_SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
-
-
-class RequestId:
-    """Take a caller's X-Request-ID (or make one), record it in the audit log, echo it back.
-
-    Issue 14 item 2: a made id is this process's random prefix and a counter (`api-` and 16 hex
-    digits or more: never reused within a process, a fresh prefix at each start), not a `uuid4` per
-    request (an `os.urandom` call, 5 % of a check's samples); the caller's header is found without
-    copying the header list into a dict."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-        self._prefix = f"api-{secrets.token_hex(4)}"
-        self._count = itertools.count(1)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        given = next((value for name, value in scope["headers"] if name == b"x-request-id"), None)
-        rid = given.decode("latin-1") if given is not None else ""
-        if not _SAFE_ID.match(rid):
-            rid = f"{self._prefix}{next(self._count):08x}"
-        scope.setdefault("state", {})["request_id"] = rid
-        echoed = (b"x-request-id", rid.encode("latin-1"))
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), echoed]
-            await send(message)
-
-        await self.app(scope, receive, send_with_id)
 
 
 def _problem_media_types(api: FastAPI) -> Callable[[], dict[str, Any]]:
@@ -100,7 +66,7 @@ def create_app(app: App, clock: Callable[[], datetime] | None = None) -> FastAPI
         {"name": "admin", "description": "Certification and the audit trail (R1-R3, R25)"}])
     api.state.rems = app
     api.state.clock = clock or (lambda: datetime.now(UTC))
-    errors.install(api)
+    errors.install(api, (fhir_outcome.is_fhir, fhir_outcome.response))  # issue 16: FHIR paths in FHIR
     for module in (pharmacy, prescriber, patient_care, patient, admin_patients, admin, notifications, reports,
                    programs):
         api.include_router(module.router, dependencies=[Depends(plain_address)])
@@ -127,6 +93,6 @@ def create_app(app: App, clock: Callable[[], datetime] | None = None) -> FastAPI
 
 
 def from_environment() -> FastAPI:
-    """For `uvicorn --factory rems.api.app:from_environment`: settings from REMS_* variables."""
+    """For `uvicorn --factory rems.asgi:from_environment`: settings from REMS_* variables."""
     logs.configure("api")  # issue 15 item 3: JSON lines on stderr, in every server process
     return create_app(bootstrap())

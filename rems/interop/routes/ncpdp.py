@@ -12,8 +12,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from rems.api.auth import refuse
 from rems.domain.errors import Conflict, DomainError, NotFound, Refused
+from rems.http.auth import refuse
 from rems.interop import ncpdp, ncpdp_xml
 from rems.interop.ncpdp_xml import Message
 from rems.interop.web import MAX_BODY, Call, Denied, caller

@@ -8,7 +8,6 @@ from typing import Any
 
 from pydantic import Field
 
-from rems.api.schemas.common import DecisionOut, Out, RequirementOut, WaiverOut
 from rems.domain.model import (
     AuditEntry,
     Certification,
@@ -22,6 +21,7 @@ from rems.domain.model import (
     Prescription,
 )
 from rems.domain.requirements import Decision
+from rems.schemas.common import DecisionOut, Out, RequirementOut, WaiverOut
 from rems.services.dispensing.prescriptions import Outcome
 
 STATE = "State in its workflow (see the state machines in docs/workflows.md)"

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from pydantic import Field
 
-from rems.api.schemas.common import Out
+from rems.schemas.common import Out
 from rems.services import reports
 from rems.services.audit.audit_verify import Verification
 
