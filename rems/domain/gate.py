@@ -81,6 +81,9 @@ _PATIENT_STATE_CODES: dict[str, tuple[str, str, str]] = {
     PatientState.PREGNANCY_STOP: ("R30", R30_PREGNANCY_REPORTED, "therapy is stopped (R30)"),
 }
 _STOPPED = (CertificationState.SUSPENDED, CertificationState.REVOKED)  # R3, R25: until reinstated, or for good
+# The states the gate compares, each looked up once (an enum member's lookup costs on the hot path).
+_CERTIFIED, _LAPSED = CertificationState.CERTIFIED, CertificationState.LAPSED
+_PREGNANCY_STOP, _ISSUED = PatientState.PREGNANCY_STOP, ConfirmationState.ISSUED
 
 
 @dataclass(frozen=True)
@@ -137,7 +140,7 @@ def prescriber_requirement(c: Certification | None, program_id: str, params: Par
         return need(False, "R3", R3_PRESCRIBER_SUSPENDED,
                     f"prescriber certification in {program_id} is {c.state}",
                     "the program administrator must reinstate the prescriber")
-    ok = (c is not None and c.state == CertificationState.CERTIFIED
+    ok = (c is not None and c.state == _CERTIFIED
           and not _lapsed(c.certified_at, params.prescriber_recertification_days, now))
     return need(ok, "R1", R1_PRESCRIBER_NOT_CERTIFIED, f"prescriber is certified in {program_id}",
                 f"the prescriber completes enrollment, attestation and REMS education for {program_id}")
@@ -152,11 +155,11 @@ def pharmacy_requirement(c: Certification | None, program_id: str, params: Param
         return need(False, "R25", R25_PHARMACY_SUSPENDED,
                     f"pharmacy certification in {program_id} is {c.state}",
                     "the program administrator must reinstate the pharmacy")
-    if c is not None and (c.state == CertificationState.LAPSED or (c.state == CertificationState.CERTIFIED and _lapsed(
+    if c is not None and (c.state == _LAPSED or (c.state == _CERTIFIED and _lapsed(
             c.certified_at, params.pharmacy_recertification_days, now))):
         return need(False, "R25", R25_PHARMACY_LAPSED,
                     f"pharmacy certification in {program_id} has lapsed", "the pharmacy recertifies")
-    return need(c is not None and c.state == CertificationState.CERTIFIED, "R25", R25_PHARMACY_NOT_CERTIFIED,
+    return need(c is not None and c.state == _CERTIFIED, "R25", R25_PHARMACY_NOT_CERTIFIED,
                 f"pharmacy is certified in {program_id}",
                 f"the pharmacy completes certification for {program_id}")
 
@@ -182,7 +185,7 @@ def safety_requirements(r: Records, events: Sequence[str] = STOP_EVENTS) -> list
     reqs.append(need(not elsewhere, "R34", R34_PERSON_PREGNANCY_STOP,
                      "no pregnancy reported in another enrollment of this person",
                      "therapy is stopped for the person in every enrollment (R30, R34)", READMISSION))
-    if r.patient.state != PatientState.PREGNANCY_STOP and len(reports) > len(elsewhere):
+    if r.patient.state != _PREGNANCY_STOP and len(reports) > len(elsewhere):
         reqs.append(need(False, "R30", R30_PREGNANCY_REPORTED, "no pregnancy reported",
                          "therapy is stopped (R30)", READMISSION))
     return reqs
@@ -195,7 +198,7 @@ def patient_requirements(r: Records, t: Today, agreement_form: bool = True,
     patient, ppaf, current = r.patient, r.ppaf, t.category
     rule, code, remedy = _PATIENT_STATE_CODES.get(patient.state, ("R5", R5_PATIENT_ACTIVE, ""))
     reqs = [need(patient.state == ENROLLED_PATIENT_STATE, rule, code, f"patient enrollment is {patient.state}", remedy,
-                 READMISSION if patient.state == PatientState.PREGNANCY_STOP else remedy or None)]
+                 READMISSION if patient.state == _PREGNANCY_STOP else remedy or None)]
     if agreement_form:
         reqs.append(need(ppaf is not None and ppaf.category == current, "R8", R8_NEW_PPAF_REQUIRED,
                          f"a PPAF for the patient's current category ({current})",
@@ -238,7 +241,7 @@ def prescriber_survey_requirement(r: Records) -> Requirement:
 def confirmation_requirements(rx: Prescription, r: Records, t: Today) -> list[Requirement]:
     """R26, R27: a confirmation number issued to this pharmacy for this authorization, unexpired."""
     c, ph = r.confirmation, r.pharmacy
-    valid = (c is not None and c.state == ConfirmationState.ISSUED and c.prescription_id == rx.id
+    valid = (c is not None and c.state == _ISSUED and c.prescription_id == rx.id
              and ph is not None and c.pharmacy_id == ph.id)
     return [
         need(valid, "R26", R26_CONFIRMATION_INVALID,

@@ -31,6 +31,7 @@ from workflows.products import product_on
 from workflows.program import Program
 
 NEW_PRESCRIPTION = "with a new prescription"
+_AUTHORIZE = PrescriptionTrigger.AUTHORIZE  # looked up once: the hot path
 
 
 def product_units(program: Program, rx: Prescription, now: datetime) -> int | None:
@@ -90,7 +91,7 @@ def authorization_requirements(rx: Prescription, stage: str, t: Today, tests: Se
                                others: Sequence[Prescription], patient: Patient) -> list[Requirement]:
     """R36 when authorizing; then R19/R26/R33 (its state), R23 (unexpired, T3; this patient's),
     R22 (the current category)."""
-    if stage == PrescriptionTrigger.AUTHORIZE:
+    if stage == _AUTHORIZE:
         return [open_requirement(rx.id, others, tests, t)]
     expected = STATE_FOR_STAGE[stage]  # the state the prescription machine fires the stage from
     rule, code = AUTHORIZATION_STATE_CODES[rx.state]
