@@ -218,14 +218,13 @@ class _Parts:
 def _wrap_parts(parts: _Parts) -> list[Callable[[], None]]:
     from sqlalchemy.orm import Session
 
-    from rems.adapters import audit_chain
+    from rems.adapters import audit_chain, gate_reads
     from rems.adapters.uow import UnitOfWork
     from rems.domain import gate
-    from rems.services.dispensing import records
     from rems.services.programs import program_status
     return [
         parts.wrap(optimistic, "_ahead", "snapshot: the gate's reads and decision before the write lock"),
-        parts.wrap(records, "_records", "  the gate's history: statement and records (in the snapshot on SQLite)"),
+        parts.wrap(gate_reads, "_records", "  the gate's history: statement and records (in the snapshot on SQLite)"),
         parts.wrap(gate, "evaluate", "  the gate itself (pure)"),
         parts.wrap(optimistic.Ahead, "still_holds", "under the lock: BEGIN IMMEDIATE and the fingerprint"),
         parts.wrap(UnitOfWork, "get", "ORM reads by key (PostgreSQL and the locked path)"),

@@ -12,11 +12,11 @@ import pytest
 from sqlalchemy import Column, MetaData, String, Table, bindparam, create_engine, select
 from sqlalchemy.exc import DBAPIError
 
+from rems.adapters import gate_reads as reads
 from rems.adapters.prepared import Prepared
 from rems.adapters.uow import UnitOfWork
 from rems.domain.model import Patient
 from rems.services.commands import parse
-from rems.services.dispensing import gate_reads as reads
 from rems.services.enrollment import labs
 from tests.service.builders import Scenario
 

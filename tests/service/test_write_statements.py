@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
+from rems.adapters import optimistic as optimistic_reads
 from rems.domain.model import Prescription
 from rems.services.dispensing import optimistic
 from tests.service.builders import Scenario
@@ -90,7 +91,7 @@ def test_sqlite_the_live_confirmations_are_counted_through_the_partial_index_r26
     if s.app.engine.dialect.name != "sqlite":
         pytest.skip("SQLite's query plan")
     with s.app.engine.connect() as connection:
-        sql = str(optimistic.versions_statement().compile(s.app.engine))
+        sql = str(optimistic_reads.versions_statement().compile(s.app.engine))
         raw = connection.connection.driver_connection
         assert raw is not None
         plan = [row[3] for row in raw.execute("EXPLAIN QUERY PLAN " + sql, ["x"] * sql.count("?"))]

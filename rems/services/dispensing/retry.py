@@ -17,12 +17,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
-
-from rems.adapters.database import lost_a_race
 from rems.adapters.uow import UnitOfWork
-from rems.domain.errors import Conflict
 from rems.services.context import Context
 
 P = ParamSpec("P")
@@ -35,16 +30,6 @@ LONGEST_PAUSE_SECONDS = 0.25
 # or PostgreSQL's lock timeout is not made to wait that long again and again.
 BUDGET_SECONDS = 10.0
 _MARK = "rems_always_applied"  # the predicate of a use case decorated below
-_RUNNING = "rems.retry.running"  # session.info: an attempt is running (nested calls run once)
-
-
-def lost_race(error: BaseException) -> bool:
-    """A concurrent transaction won (whatever layer saw it first): running again is the remedy."""
-    if lost_a_race(error):
-        return True
-    cause = error.__cause__
-    return isinstance(error, Conflict) and (isinstance(cause, StaleDataError | IntegrityError)
-                                            or lost_a_race(cause))
 
 
 def pause(attempt: int) -> float:
@@ -54,29 +39,27 @@ def pause(attempt: int) -> float:
 
 def until_applied(uow: UnitOfWork, attempt: Callable[[], T], attempts: int = ATTEMPTS) -> T:
     """Run `attempt` (one whole use case on `uow`) until it is not beaten by a concurrent change."""
-    info, started = uow.session.info, time.monotonic()
-    info[_RUNNING] = True
+    store, started = uow.attempts, time.monotonic()  # the store's side: rems/adapters/attempts.py
+    store.start()
     try:
         for number in range(1, attempts + 1):
             try:
                 return attempt()
             except Exception as error:
                 spent = time.monotonic() - started > BUDGET_SECONDS
-                if number == attempts or spent or not lost_race(error):
+                if number == attempts or spent or not store.lost_race(error):
                     raise
-                uow.session.rollback()
+                store.rollback()
                 uow.audit.discard_pending()  # the next attempt stages its own entries
                 time.sleep(pause(number))
         raise AssertionError("unreachable")
     finally:
-        info.pop(_RUNNING, None)
+        store.stop()
 
 
 def _fresh(uow: UnitOfWork) -> bool:
     """Nothing of this unit of work would be lost by a rollback: the use case is all of it."""
-    session = uow.session
-    return not (session.info.get(_RUNNING) or session.new or session.dirty or session.deleted
-                or uow.audit.pending())
+    return not (uow.attempts.running() or uow.attempts.pending() or uow.audit.pending())
 
 
 def always_applied(when: Callable[[Mapping[str, Any]], bool] | None = None) -> Callable[

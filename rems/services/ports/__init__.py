@@ -10,6 +10,7 @@ from typing import Protocol
 from rems.domain.model import AuditEntry
 from rems.services.ports.audit import AuditLog
 from rems.services.ports.due import DueQueries
+from rems.services.ports.gate import Attempts, GateReads, Optimistic
 from rems.services.ports.outbox import Outbox
 from rems.services.ports.programs import ProgramRecords
 from rems.services.ports.reports import ReportQueries
@@ -43,3 +44,12 @@ class UnitOfWork(Protocol):
     @property
     def program_records(self) -> ProgramRecords: ...
     # end lane records
+
+    # lane gate
+    @property
+    def gate(self) -> GateReads: ...
+    @property
+    def optimistic(self) -> Optimistic: ...
+    @property
+    def attempts(self) -> Attempts: ...
+    # end lane gate

@@ -9,6 +9,7 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from rems.adapters.gate_reads import detached
 from rems.adapters.uow import UnitOfWork
 from rems.domain import lifecycle
 from rems.domain.errors import InvalidInput, Refused
@@ -16,7 +17,6 @@ from rems.domain.lifecycle import DISCRETION, ProgramStatusChange, Status, Waive
 from rems.domain.model import Prescription
 from rems.domain.requirements import Decision, need
 from rems.services.context import Context
-from rems.services.dispensing.gate_reads import detached
 from rems.services.lifecycle import audit, new_id
 from workflows.lifecycle import STATES, rank
 

@@ -1,4 +1,5 @@
-"""The gate's reads as two SQLAlchemy Core statements (issue 14 item 2), rows -> domain objects.
+"""The gate's reads as two SQLAlchemy Core statements (issue 14 item 2), rows -> domain objects;
+`GateReads` is the port rems/services/ports/gate.py gives the services (`uow.gate`, issue 19 item 1).
 
 One statement for the "head" (the prescriber, both certifications in the patient's program (R1,
 R25), whether the prescriber survey is done (R19), the latest readmission decision (R34), and for
@@ -13,8 +14,9 @@ become domain objects directly: no Row, no session, no identity map (nothing her
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from functools import cache
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import (
     Boolean,
@@ -40,6 +42,19 @@ from rems.adapters import orm
 from rems.adapters.orm import DecimalText, UTCDateTime
 from rems.adapters.prepared import Prepared
 from rems.domain import model
+from rems.domain.gate import Records
+from rems.domain.model import (
+    Certification,
+    Confirmation,
+    Counselling,
+    Patient,
+    Pharmacy,
+    Prescriber,
+    Prescription,
+)
+
+if TYPE_CHECKING:
+    from rems.adapters.uow import UnitOfWork
 
 T = TypeVar("T")
 _P, _H = orm.certifications.alias("pc"), orm.certifications.alias("hc")  # prescriber's, pharmacy's
@@ -236,3 +251,71 @@ def history(connection: Connection, patient: model.Patient) -> dict[str, list[An
         cls, slots = shapes[kind]
         found[kind].append(detached(cls, {column: row[i] for column, i in slots}))
     return found
+
+
+# -- the port (rems/services/ports/gate.py): the head and the history as domain records ----------
+def as_utc(moment: datetime | None) -> datetime | None:
+    if moment is not None and moment.tzinfo is None:  # SQLite's aggregate skips the column type
+        return moment.replace(tzinfo=UTC)
+    return moment
+
+
+def _records(connection: Connection, head: Head, patient: Patient, prescription: Prescription | None,
+             pharmacy: Pharmacy | None, confirmation: Confirmation | None,
+             counselling: Counselling | None) -> Records:
+    found = history(connection, patient)
+    person = patient.person_id
+    return Records(
+        patient=patient, prescriber=build(Prescriber, orm.prescribers, "pr", head),
+        prescription=prescription, ppafs=found["1ppaf"], tests=found["2test"],
+        patient_surveys=found["3survey"],
+        prescriber_survey_done=prescription is not None and bool(head["survey_done"]),
+        dispenses=found["4dispense"], pharmacy=pharmacy, confirmation=confirmation, counselling=counselling,
+        # R1, R25: the certifications in the patient's program only
+        prescriber_certification=built_or_none(Certification, orm.certifications, "pc", head),
+        pharmacy_certification=(built_or_none(Certification, orm.certifications, "hc", head)
+                                if pharmacy else None),
+        pregnancy_reports=found["5report"] if person else (),
+        readmitted_at=as_utc(head["readmitted_at"]) if person else None, lab_results=found["6lab"])
+
+
+class _CheckHead:
+    """The check's head row, built (ports.gate.CheckHead); `records()` runs the history."""
+
+    __slots__ = ("_connection", "_head", "patient", "pharmacy", "prescription")
+
+    def __init__(self, connection: Connection, head: Head) -> None:
+        self._connection, self._head = connection, head
+        self.prescription = build(Prescription, orm.prescriptions, "rx", head)
+        self.pharmacy = built_or_none(Pharmacy, orm.pharmacies, "ph", head)
+        self.patient = build(Patient, orm.patients, "pt", head)
+
+    def records(self) -> Records:
+        return _records(self._connection, self._head, self.patient, self.prescription, self.pharmacy,
+                        None, None)
+
+
+class GateReads:
+    """ports.gate.GateReads on the SQL unit of work's connection (`uow.gate`)."""
+
+    __slots__ = ("_uow",)
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+
+    def records(self, prescriber_id: str, patient: Patient, prescription: Prescription | None,
+                pharmacy: Pharmacy | None, confirmation: Confirmation | None,
+                counselling: Counselling | None) -> Records | None:
+        connection = self._uow.connection()
+        found = head(connection, context_statement, {
+            "prescriber_id": prescriber_id, "program_id": patient.program_id, "person_id": patient.person_id,
+            "prescription_id": prescription.id if prescription else None,
+            "pharmacy_id": pharmacy.id if pharmacy else None})
+        if found is None:
+            return None
+        return _records(connection, found, patient, prescription, pharmacy, confirmation, counselling)
+
+    def check(self, number: str, pharmacy_id: str) -> _CheckHead | None:
+        connection = self._uow.connection()
+        found = head(connection, check_statement, {"number": number, "pharmacy_id": pharmacy_id})
+        return _CheckHead(connection, found) if found is not None else None
