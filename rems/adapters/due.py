@@ -21,6 +21,12 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from rems.adapters import orm
+from rems.domain.catalogue import (
+    ISSUED_PRESCRIPTION_STATES,
+    CertificationState,
+    ConfirmationState,
+    PrescriptionState,
+)
 from rems.domain.window import Window
 from workflows.program import Parameters
 
@@ -245,7 +251,7 @@ class DueQueries:
         until now that have no prescriber survey."""
         rx, survey = orm.prescriptions.c, orm.prescriber_surveys.c
         return list(self.uow.session.execute(select(rx.id, rx.prescriber_id, rx.requested_at).where(
-            rx.state == "requested", rx.requested_at >= w.start, rx.requested_at <= w.now,
+            rx.state == PrescriptionState.REQUESTED, rx.requested_at >= w.start, rx.requested_at <= w.now,
             ~exists().where(survey.prescription_id == rx.id))))
 
     def authorizations(self, w: Window) -> tuple[list[Any], list[Any]]:
@@ -253,21 +259,21 @@ class DueQueries:
         the window, and of those expired within the lookback."""
         rx = orm.prescriptions.c
         expiring = self.uow.session.execute(select(rx.id, rx.prescriber_id, rx.expires_at).where(
-            rx.expires_at > w.now, rx.expires_at < w.end, rx.state.in_(("authorized", "confirmed"))))
+            rx.expires_at > w.now, rx.expires_at < w.end, rx.state.in_(ISSUED_PRESCRIPTION_STATES)))
         expired = self.uow.session.execute(select(rx.id, rx.prescriber_id, rx.expires_at).where(
-            rx.expires_at >= w.start, rx.expires_at <= w.now, rx.state == "expired"))
+            rx.expires_at >= w.start, rx.expires_at <= w.now, rx.state == PrescriptionState.EXPIRED))
         return list(expiring), list(expired)
 
     def expired_confirmations(self, w: Window) -> list[Any]:
         """R27: (id, pharmacy_id, expires_at) of the confirmations expired within the lookback."""
         c = orm.confirmations.c
         return list(self.uow.session.execute(select(c.id, c.pharmacy_id, c.expires_at).where(
-            c.expires_at >= w.start, c.expires_at <= w.now, c.state == "expired")))
+            c.expires_at >= w.start, c.expires_at <= w.now, c.state == ConfirmationState.EXPIRED)))
 
     def certified_between(self, program_id: str, kind: str, start: datetime, end: datetime) -> list[Any]:
         """R3, R25: (id, holder_id, certified_at) of the live certifications of `kind` in the
         program certified in [start, end)."""
         c = orm.certifications.c
         return list(self.uow.session.execute(select(c.id, c.holder_id, c.certified_at).where(
-            c.program_id == program_id, c.holder_kind == kind, c.state == "certified",
+            c.program_id == program_id, c.holder_kind == kind, c.state == CertificationState.CERTIFIED,
             c.certified_at >= start, c.certified_at < end)))

@@ -15,6 +15,7 @@ from rems.adapters import orm
 from rems.adapters.due import among
 from rems.domain import model
 from rems.domain.access import ApiToken
+from rems.domain.catalogue import ConfirmationState, PatientState, PrescriptionState
 from rems.domain.model import Confirmation, Dispense, Patient, Prescription
 
 if TYPE_CHECKING:
@@ -143,11 +144,11 @@ class ViewQueries:
             for program_id, phase, since in overdue_since))
         test_overdue = or_(pt.id.in_(due["test_overdue"]), and_(pt.state.in_(live), long_overdue))
         every = {
-            "stopped": pt.state == "pregnancy_stop",
+            "stopped": pt.state == PatientState.PREGNANCY_STOP,
             "test_overdue": test_overdue,
             "survey_overdue": pt.id.in_(due["survey_overdue"]),
             "on_hold": pt.state.in_(holds),
-            "refused": exists().where(rx.patient_id == pt.id, rx.state == "requested"),
+            "refused": exists().where(rx.patient_id == pt.id, rx.state == PrescriptionState.REQUESTED),
             "expiring": exists().where(rx.patient_id == pt.id, rx.state.in_(open_rx),
                                        rx.expires_at < now + timedelta(days=lead_days)),
             "test_due": and_(pt.id.in_(due["test_due"]), ~test_overdue),
@@ -180,7 +181,7 @@ class ViewQueries:
         c, rx, pt = orm.confirmations.c, orm.prescriptions.c, orm.patients.c
         query = (select(Confirmation, Prescription, Patient)
                  .join(orm.prescriptions, rx.id == c.prescription_id).join(orm.patients, pt.id == rx.patient_id)
-                 .where(c.pharmacy_id == pharmacy_id, c.state == "issued").order_by(c.expires_at, c.id))
+                 .where(c.pharmacy_id == pharmacy_id, c.state == ConfirmationState.ISSUED).order_by(c.expires_at, c.id))
         return [(cnf, prescription, patient) for cnf, prescription, patient in self.uow.session.execute(query)]
 
     def dispenses_page(self, pharmacy_id: str, search: str, limit: int,

@@ -7,15 +7,16 @@ from typing import TYPE_CHECKING, Any, Literal
 import typer
 
 from rems.cli.output import call, emit_model, local, state
+from rems.domain.catalogue import CERTIFICATION_TRIGGERS
 
 if TYPE_CHECKING:
     from rems.adapters.uow import UnitOfWork
     from rems.services.context import Context
 
 Kind = Literal["prescriber", "pharmacy"]
-# rems.services.enrollment.certification.TRIGGERS, spelled here so that `rems --help` loads no service
-# (tests/unit/test_cli_lazy.py keeps the two equal).
-TRIGGERS = ("certify", "suspend", "reinstate", "lapse", "recertify", "revoke")
+# rems.services.enrollment.certification.TRIGGERS, from the catalogue so that `rems --help` loads no
+# service (tests/unit/test_cli_lazy.py keeps the two equal).
+TRIGGERS = CERTIFICATION_TRIGGERS
 
 prescriber = typer.Typer(help="Prescriber enrollment and certification (R1-R3).", no_args_is_help=True)
 pharmacy = typer.Typer(help="Pharmacy enrollment and certification (R25).", no_args_is_help=True)

@@ -8,11 +8,12 @@ from typing import Any
 import typer
 
 from rems.cli.output import call, emit, emit_model, instant, local, local_text
+from rems.domain.catalogue import PATIENT_STATE_TRIGGERS
 from rems.domain.errors import InvalidInput
 
-# rems.services.enrollment.patients.STATE_TRIGGERS, spelled here so that `rems --help` loads no service
-# (tests/unit/test_cli_lazy.py keeps the two equal).
-STATE_TRIGGERS = ("interrupt", "resume", "discontinue")
+# rems.services.enrollment.patients.STATE_TRIGGERS, from the catalogue so that `rems --help` loads no
+# service (tests/unit/test_cli_lazy.py keeps the two equal).
+STATE_TRIGGERS = PATIENT_STATE_TRIGGERS
 
 patient = typer.Typer(help="Patient enrollment and therapy state (R5-R8, R12, R30).", no_args_is_help=True)
 test = typer.Typer(help="Pregnancy tests (R9-R11, R30).", no_args_is_help=True)

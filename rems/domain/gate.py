@@ -14,6 +14,32 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from rems.domain import labs, schedule
+from rems.domain.catalogue import (
+    ENROLLED_PATIENT_STATE,
+    R1_PRESCRIBER_NOT_CERTIFIED,
+    R3_PRESCRIBER_SUSPENDED,
+    R5_PATIENT_ACTIVE,
+    R5_PATIENT_DISCONTINUED,
+    R5_PATIENT_NOT_ENROLLED,
+    R5_THERAPY_INTERRUPTED,
+    R6_GUARDIAN_SIGNATURE_MISSING,
+    R8_NEW_PPAF_REQUIRED,
+    R12_PATIENT_ON_HOLD,
+    R19_PRESCRIBER_SURVEY_MISSING,
+    R20_PATIENT_SURVEY_DUE,
+    R25_PHARMACY_LAPSED,
+    R25_PHARMACY_NOT_CERTIFIED,
+    R25_PHARMACY_SUSPENDED,
+    R26_CONFIRMATION_INVALID,
+    R27_CONFIRMATION_EXPIRED,
+    R29_COUNSELLING_INCOMPLETE,
+    R30_POSITIVE_TEST,
+    R30_PREGNANCY_REPORTED,
+    R34_PERSON_PREGNANCY_STOP,
+    CertificationState,
+    ConfirmationState,
+    PatientState,
+)
 from rems.domain.categories import CHILD_CATEGORIES
 from rems.domain.model import (
     Certification,
@@ -45,15 +71,19 @@ from workflows.vocabulary import COUNSELLING_ITEMS, KINDS, STOP_EVENTS, Requirem
 
 STAGES = ("readiness", "authorize", "confirm", "dispense")
 READMISSION = "only after the program administrator records a readmission decision"
-_PATIENT_STATE_CODES = {
-    "pending": ("R5", "R5_PATIENT_NOT_ENROLLED", "enroll the patient with a PPAF"),
-    "interrupted": ("R5", "R5_THERAPY_INTERRUPTED", "resume therapy first"),
-    "discontinued": ("R5", "R5_PATIENT_DISCONTINUED", "the patient must be enrolled again"),
-    "on_hold": ("R12", "R12_PATIENT_ON_HOLD", "record a new negative pregnancy test"),
-    "interrupted_on_hold": ("R12", "R12_PATIENT_ON_HOLD",
+_PATIENT_STATE_CODES: dict[str, tuple[str, str, str]] = {
+    PatientState.PENDING: ("R5", R5_PATIENT_NOT_ENROLLED, "enroll the patient with a PPAF"),
+    PatientState.INTERRUPTED: ("R5", R5_THERAPY_INTERRUPTED, "resume therapy first"),
+    PatientState.DISCONTINUED: ("R5", R5_PATIENT_DISCONTINUED, "the patient must be enrolled again"),
+    PatientState.ON_HOLD: ("R12", R12_PATIENT_ON_HOLD, "record a new negative pregnancy test"),
+    PatientState.INTERRUPTED_ON_HOLD: ("R12", R12_PATIENT_ON_HOLD,
                             "record a new negative pregnancy test, then resume therapy"),
-    "pregnancy_stop": ("R30", "R30_PREGNANCY_REPORTED", "therapy is stopped (R30)"),
+    PatientState.PREGNANCY_STOP: ("R30", R30_PREGNANCY_REPORTED, "therapy is stopped (R30)"),
 }
+_STOPPED = (CertificationState.SUSPENDED, CertificationState.REVOKED)  # R3, R25: until reinstated, or for good
+# The states the gate compares, each looked up once (an enum member's lookup costs on the hot path).
+_CERTIFIED, _LAPSED = CertificationState.CERTIFIED, CertificationState.LAPSED
+_PREGNANCY_STOP, _ISSUED = PatientState.PREGNANCY_STOP, ConfirmationState.ISSUED
 
 
 @dataclass(frozen=True)
@@ -106,13 +136,13 @@ def prescriber_requirement(c: Certification | None, program_id: str, params: Par
     certification of another program, or none, is not certified here."""
     if c is not None and c.program_id != program_id:
         c = None
-    if c is not None and c.state in ("suspended", "revoked"):
-        return need(False, "R3", "R3_PRESCRIBER_SUSPENDED",
+    if c is not None and c.state in _STOPPED:
+        return need(False, "R3", R3_PRESCRIBER_SUSPENDED,
                     f"prescriber certification in {program_id} is {c.state}",
                     "the program administrator must reinstate the prescriber")
-    ok = (c is not None and c.state == "certified"
+    ok = (c is not None and c.state == _CERTIFIED
           and not _lapsed(c.certified_at, params.prescriber_recertification_days, now))
-    return need(ok, "R1", "R1_PRESCRIBER_NOT_CERTIFIED", f"prescriber is certified in {program_id}",
+    return need(ok, "R1", R1_PRESCRIBER_NOT_CERTIFIED, f"prescriber is certified in {program_id}",
                 f"the prescriber completes enrollment, attestation and REMS education for {program_id}")
 
 
@@ -121,15 +151,15 @@ def pharmacy_requirement(c: Certification | None, program_id: str, params: Param
     """R25: the pharmacy's certification in THIS program, lapsing on its program's interval."""
     if c is not None and c.program_id != program_id:
         c = None
-    if c is not None and c.state in ("suspended", "revoked"):
-        return need(False, "R25", "R25_PHARMACY_SUSPENDED",
+    if c is not None and c.state in _STOPPED:
+        return need(False, "R25", R25_PHARMACY_SUSPENDED,
                     f"pharmacy certification in {program_id} is {c.state}",
                     "the program administrator must reinstate the pharmacy")
-    if c is not None and (c.state == "lapsed" or (c.state == "certified" and _lapsed(
+    if c is not None and (c.state == _LAPSED or (c.state == _CERTIFIED and _lapsed(
             c.certified_at, params.pharmacy_recertification_days, now))):
-        return need(False, "R25", "R25_PHARMACY_LAPSED",
+        return need(False, "R25", R25_PHARMACY_LAPSED,
                     f"pharmacy certification in {program_id} has lapsed", "the pharmacy recertifies")
-    return need(c is not None and c.state == "certified", "R25", "R25_PHARMACY_NOT_CERTIFIED",
+    return need(c is not None and c.state == _CERTIFIED, "R25", R25_PHARMACY_NOT_CERTIFIED,
                 f"pharmacy is certified in {program_id}",
                 f"the pharmacy completes certification for {program_id}")
 
@@ -148,15 +178,15 @@ def safety_requirements(r: Records, events: Sequence[str] = STOP_EVENTS) -> list
     elsewhere = [p for p in reports if p.patient_id != r.patient.id]
     reqs = []
     if "positive_pregnancy_test" in events:
-        reqs.append(need(not positive, "R30", "R30_POSITIVE_TEST", "no positive pregnancy test",
+        reqs.append(need(not positive, "R30", R30_POSITIVE_TEST, "no positive pregnancy test",
                          "therapy is stopped (R30)", READMISSION))
     if "pregnancy_report" not in events:
         return reqs
-    reqs.append(need(not elsewhere, "R34", "R34_PERSON_PREGNANCY_STOP",
+    reqs.append(need(not elsewhere, "R34", R34_PERSON_PREGNANCY_STOP,
                      "no pregnancy reported in another enrollment of this person",
                      "therapy is stopped for the person in every enrollment (R30, R34)", READMISSION))
-    if r.patient.state != "pregnancy_stop" and len(reports) > len(elsewhere):
-        reqs.append(need(False, "R30", "R30_PREGNANCY_REPORTED", "no pregnancy reported",
+    if r.patient.state != _PREGNANCY_STOP and len(reports) > len(elsewhere):
+        reqs.append(need(False, "R30", R30_PREGNANCY_REPORTED, "no pregnancy reported",
                          "therapy is stopped (R30)", READMISSION))
     return reqs
 
@@ -166,17 +196,17 @@ def patient_requirements(r: Records, t: Today, agreement_form: bool = True,
     """R5, R12, R30 (the enrollment's state), R8 (a PPAF for the current category), R6 (a
     guardian's signature for a child)."""
     patient, ppaf, current = r.patient, r.ppaf, t.category
-    rule, code, remedy = _PATIENT_STATE_CODES.get(patient.state, ("R5", "R5_PATIENT_ACTIVE", ""))
-    reqs = [need(patient.state == "active", rule, code, f"patient enrollment is {patient.state}", remedy,
-                 READMISSION if patient.state == "pregnancy_stop" else remedy or None)]
+    rule, code, remedy = _PATIENT_STATE_CODES.get(patient.state, ("R5", R5_PATIENT_ACTIVE, ""))
+    reqs = [need(patient.state == ENROLLED_PATIENT_STATE, rule, code, f"patient enrollment is {patient.state}", remedy,
+                 READMISSION if patient.state == _PREGNANCY_STOP else remedy or None)]
     if agreement_form:
-        reqs.append(need(ppaf is not None and ppaf.category == current, "R8", "R8_NEW_PPAF_REQUIRED",
+        reqs.append(need(ppaf is not None and ppaf.category == current, "R8", R8_NEW_PPAF_REQUIRED,
                          f"a PPAF for the patient's current category ({current})",
                          f"the prescriber signs a new PPAF for category {current}",
                          f"after a new PPAF for category {current}"))
     if guardian_for_children and current in CHILD_CATEGORIES:
         reqs.append(need(ppaf is not None and ppaf.signed_by == "guardian", "R6",
-                         "R6_GUARDIAN_SIGNATURE_MISSING", "a parent or guardian signed the PPAF",
+                         R6_GUARDIAN_SIGNATURE_MISSING, "a parent or guardian signed the PPAF",
                          "a parent or guardian signs the PPAF", "after a PPAF signed by a parent or guardian"))
     return reqs
 
@@ -192,7 +222,7 @@ def patient_survey_requirement(r: Records, t: Today) -> Requirement:
     rule = t.params.survey[t.category]
     until = schedule.survey_valid_until(rule, t.category, r.patient_surveys, earlier_dispenses(r), t.tz)
     per_rx = t.category not in schedule.INTERVAL_ONLY_CATEGORIES
-    survey = need(until is None or t.now <= until, "R20", "R20_PATIENT_SURVEY_DUE",
+    survey = need(until is None or t.now <= until, "R20", R20_PATIENT_SURVEY_DUE,
                   f"a patient survey completed {'after the previous dispense and ' if per_rx else ''}"
                   f"within the last {rule.interval_days} days",
                   "the patient (or guardian for a child) completes the patient survey",
@@ -202,7 +232,7 @@ def patient_survey_requirement(r: Records, t: Today) -> Requirement:
 
 def prescriber_survey_requirement(r: Records) -> Requirement:
     """R19: the prescriber's survey for this prescription."""
-    return need(r.prescriber_survey_done, "R19", "R19_PRESCRIBER_SURVEY_MISSING",
+    return need(r.prescriber_survey_done, "R19", R19_PRESCRIBER_SURVEY_MISSING,
                 "prescriber survey completed for this prescription",
                 "the prescriber completes the prescriber survey for this prescription",
                 "after the prescriber survey for this prescription")
@@ -211,14 +241,14 @@ def prescriber_survey_requirement(r: Records) -> Requirement:
 def confirmation_requirements(rx: Prescription, r: Records, t: Today) -> list[Requirement]:
     """R26, R27: a confirmation number issued to this pharmacy for this authorization, unexpired."""
     c, ph = r.confirmation, r.pharmacy
-    valid = (c is not None and c.state == "issued" and c.prescription_id == rx.id
+    valid = (c is not None and c.state == _ISSUED and c.prescription_id == rx.id
              and ph is not None and c.pharmacy_id == ph.id)
     return [
-        need(valid, "R26", "R26_CONFIRMATION_INVALID",
+        need(valid, "R26", R26_CONFIRMATION_INVALID,
              "a confirmation number issued to this pharmacy for this authorization",
              "obtain a confirmation number", "after a new confirmation number"),
         need(c is not None and t.now <= schedule.confirmation_expiry(c, t.params), "R27",
-             "R27_CONFIRMATION_EXPIRED", "confirmation number unexpired", "obtain a new confirmation number",
+             R27_CONFIRMATION_EXPIRED, "confirmation number unexpired", "obtain a new confirmation number",
              "after a new confirmation number"),
     ]
 
@@ -232,7 +262,7 @@ def counselling_requirement(r: Records, checklist: Sequence[str] = COUNSELLING_I
     c = r.counselling
     missing = [item for item in checklist if c is None or not getattr(c, item)]
     words = ", ".join(_CHECKLIST_WORDS[item] for item in checklist)
-    return need(not missing, "R29", "R29_COUNSELLING_INCOMPLETE", words[0].upper() + words[1:],
+    return need(not missing, "R29", R29_COUNSELLING_INCOMPLETE, words[0].upper() + words[1:],
                 "complete the counselling checklist: " + ", ".join(_CHECKLIST_WORDS[i] for i in missing)
                 if missing else "complete the counselling checklist", "once counselling is recorded")
 

@@ -8,6 +8,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from rems.domain.catalogue import (
+    R9_EARLY_TEST_MISSING,
+    R9_RECENT_TEST_MISSING,
+    R10_TEST_NOT_ACCEPTABLE,
+    R11_TEST_OVERDUE,
+    R23_TEST_TOO_OLD_TO_AUTHORIZE,
+)
 from rems.domain.requirements import Decision, Requirement, Waiver, need
 from workflows.lifecycle import STATES, rank
 from workflows.program import Program
@@ -20,8 +27,8 @@ CLOSED_TO_NEW_ENROLLMENT = "LIFECYCLE_CLOSED_TO_NEW_ENROLLMENT"
 RULE = "L1"  # docs/lifecycle.md: the program lifecycle (PROGRAMS.md "Program lifecycle")
 # R23: an FRP authorization runs from its qualifying negative test; without one no authorization
 # can be issued, so no waiver covers these at the authorize stage.
-NEEDS_QUALIFYING_TEST = frozenset({"R9_EARLY_TEST_MISSING", "R9_RECENT_TEST_MISSING", "R10_TEST_NOT_ACCEPTABLE",
-                                   "R11_TEST_OVERDUE", "R23_TEST_TOO_OLD_TO_AUTHORIZE"})
+NEEDS_QUALIFYING_TEST = frozenset({R9_EARLY_TEST_MISSING, R9_RECENT_TEST_MISSING, R10_TEST_NOT_ACCEPTABLE,
+                                   R11_TEST_OVERDUE, R23_TEST_TOO_OLD_TO_AUTHORIZE})
 
 
 @dataclass(eq=False)

@@ -9,6 +9,21 @@ from datetime import datetime
 
 from rems.domain import schedule
 from rems.domain.calendar import local_date
+from rems.domain.catalogue import (
+    AUTHORIZATION_STATE_CODES,
+    R15_CONTRACEPTION_NOT_ATTESTED,
+    R22_CATEGORY_CHANGED,
+    R23_AUTHORIZATION_EXPIRED,
+    R23_AUTHORIZATION_MISMATCH,
+    R24_QUANTITY_EXCEEDS_DAYS,
+    R24_REFILLS_NOT_ALLOWED,
+    R24_SUPPLY_TOO_LONG,
+    R26_NO_CONFIRMATION,
+    R28_TOO_EARLY,
+    R36_OPEN_AUTHORIZATION,
+    STATE_FOR_STAGE,
+    PrescriptionTrigger,
+)
 from rems.domain.model import Dispense, Patient, PregnancyTest, Prescription
 from rems.domain.requirements import Requirement, need
 from rems.domain.schedule import Today
@@ -16,8 +31,7 @@ from workflows.products import product_on
 from workflows.program import Program
 
 NEW_PRESCRIPTION = "with a new prescription"
-_STATE_CODES = {"dispensed": ("R33", "R33_ALREADY_DISPENSED"), "confirmed": ("R26", "R26_ALREADY_CONFIRMED"),
-                "requested": ("R19", "R19_NOT_AUTHORIZED"), "authorized": ("R26", "R26_NO_CONFIRMATION")}
+_AUTHORIZE = PrescriptionTrigger.AUTHORIZE  # looked up once: the hot path
 
 
 def product_units(program: Program, rx: Prescription, now: datetime) -> int | None:
@@ -34,14 +48,14 @@ def supply_requirements(rx: Prescription, t: Today, units_per_day: int | None = 
     per_day = p.max_units_per_day if units_per_day is None else units_per_day
     most = rx.days_supply * per_day
     return [
-        need(rx.days_supply <= p.max_supply_days, "R24", "R24_SUPPLY_TOO_LONG",
+        need(rx.days_supply <= p.max_supply_days, "R24", R24_SUPPLY_TOO_LONG,
              f"at most a {p.max_supply_days}-day supply", f"prescribe {p.max_supply_days} days or fewer",
              NEW_PRESCRIPTION),
-        need(rx.quantity <= most, "R24", "R24_QUANTITY_EXCEEDS_DAYS",
+        need(rx.quantity <= most, "R24", R24_QUANTITY_EXCEEDS_DAYS,
              f"a quantity of at most {most} ({rx.days_supply} days x {per_day} a day"
              f"{f' of NDC {rx.ndc}' if units_per_day is not None else ''})",
              f"prescribe at most {per_day} units a day of supply", NEW_PRESCRIPTION),
-        need(rx.refills <= p.max_refills, "R24", "R24_REFILLS_NOT_ALLOWED",
+        need(rx.refills <= p.max_refills, "R24", R24_REFILLS_NOT_ALLOWED,
              "no refills", "write a new prescription instead of a refill", NEW_PRESCRIPTION),
     ]
 
@@ -51,7 +65,7 @@ def on_hand_requirement(earlier: Sequence[Dispense], t: Today) -> Requirement:
     window = t.params.refill_window_days
     held = schedule.on_hand(earlier, t.now, t.tz)
     opens = schedule.refill_opens(earlier, window, t.tz) if held > window else None
-    return need(held <= window, "R28", "R28_TOO_EARLY",
+    return need(held <= window, "R28", R28_TOO_EARLY,
                 f"at most {window} days of supply on hand from earlier dispenses ({held} now)",
                 f"dispense on or after {opens:%Y-%m-%d %H:%M} UTC" if opens else "wait", opens)
 
@@ -60,7 +74,7 @@ def open_requirement(rx_id: str | None, others: Sequence[Prescription], tests: S
                      t: Today) -> Requirement:
     """R36: no open authorization of the patient in the program but `rx_id` (the one at hand)."""
     open_ = [o for o in others if o.id != rx_id and schedule.is_open(o, tests, t.params, t.tz, t.now)]
-    return need(not open_, "R36", "R36_OPEN_AUTHORIZATION",
+    return need(not open_, "R36", R36_OPEN_AUTHORIZATION,
                 "no other open authorization (requested, authorized or confirmed) for the patient",
                 "void the open authorization, or wait until it is dispensed or expires",
                 "after the open authorization is voided, dispensed or expired")
@@ -68,7 +82,7 @@ def open_requirement(rx_id: str | None, others: Sequence[Prescription], tests: S
 
 def contraception_attestation(rx: Prescription) -> Requirement:
     """R15: the prescriber attests contraception counselling for this prescription."""
-    return need(rx.contraception_counselling_attested, "R15", "R15_CONTRACEPTION_NOT_ATTESTED",
+    return need(rx.contraception_counselling_attested, "R15", R15_CONTRACEPTION_NOT_ATTESTED,
                 "prescriber attests contraception counselling for this prescription",
                 "the prescriber attests contraception counselling", NEW_PRESCRIPTION)
 
@@ -77,24 +91,24 @@ def authorization_requirements(rx: Prescription, stage: str, t: Today, tests: Se
                                others: Sequence[Prescription], patient: Patient) -> list[Requirement]:
     """R36 when authorizing; then R19/R26/R33 (its state), R23 (unexpired, T3; this patient's),
     R22 (the current category)."""
-    if stage == "authorize":
+    if stage == _AUTHORIZE:
         return [open_requirement(rx.id, others, tests, t)]
-    expected = "authorized" if stage == "confirm" else "confirmed"
-    rule, code = _STATE_CODES.get(rx.state, ("R23", f"R23_AUTHORIZATION_{rx.state.upper()}"))
+    expected = STATE_FOR_STAGE[stage]  # the state the prescription machine fires the stage from
+    rule, code = AUTHORIZATION_STATE_CODES[rx.state]
     expiry = schedule.effective_expiry(rx, tests, t.params, t.tz)
     return [
         need(rx.state == expected, rule, code, f"authorization is {rx.state}",
              "a new prescription and authorization are needed" if rule in ("R23", "R33") else
-             "obtain a confirmation number first" if code == "R26_NO_CONFIRMATION" else
+             "obtain a confirmation number first" if code == R26_NO_CONFIRMATION else
              "use the confirmation already issued, or void it" if rule == "R26" else
              "complete the authorization", NEW_PRESCRIPTION if rule in ("R23", "R33") else None),
-        need(expiry is not None and t.now <= expiry, "R23", "R23_AUTHORIZATION_EXPIRED",
+        need(expiry is not None and t.now <= expiry, "R23", R23_AUTHORIZATION_EXPIRED,
              f"authorization unexpired (expires {expiry:%Y-%m-%d %H:%M} UTC)" if expiry
              else "authorization unexpired", "the prescriber requests a new authorization", NEW_PRESCRIPTION),
         need(rx.patient_id == patient.id and rx.prescriber_id == patient.prescriber_id, "R23",
-             "R23_AUTHORIZATION_MISMATCH", "authorization belongs to this patient and prescriber",
+             R23_AUTHORIZATION_MISMATCH, "authorization belongs to this patient and prescriber",
              "present the authorization issued for this patient by their prescriber"),
-        need(rx.category == t.category, "R22", "R22_CATEGORY_CHANGED",
+        need(rx.category == t.category, "R22", R22_CATEGORY_CHANGED,
              f"authorization issued for the patient's current category ({t.category})",
              "a new PPAF and a new authorization for the current category", NEW_PRESCRIPTION),
     ]

@@ -11,13 +11,14 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 
 from rems.domain.calendar import calendar_days, day_end, day_start, local_date, zone, zone_of
+from rems.domain.catalogue import OPEN_PRESCRIPTION_STATES
 from rems.domain.categories import FRP_CATEGORIES, category_of, next_category_change
 from rems.domain.model import Confirmation, Patient, PregnancyTest, Prescription
 from rems.domain.testing import frp_valid_until, next_test_due
 from workflows.program import Parameters, Program, SurveyRule
 
 DAY = timedelta(days=1)
-OPEN_STATES = ("requested", "authorized", "confirmed")  # R36
+OPEN_STATES = OPEN_PRESCRIPTION_STATES  # R36
 # R20: every category's survey is "one for each prescription" except adult FNRP (every 6 months).
 INTERVAL_ONLY_CATEGORIES = frozenset({"adult_fnrp"})
 # R20: a survey is needed and none counts (the gate refuses from any time on).

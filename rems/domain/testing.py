@@ -11,6 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from rems.domain.calendar import calendar_days, day_end, day_start, local_date
+from rems.domain.catalogue import (
+    R9_EARLY_TEST_MISSING,
+    R9_RECENT_TEST_MISSING,
+    R10_TEST_NOT_ACCEPTABLE,
+    R11_TEST_OVERDUE,
+    R23_TEST_TOO_OLD_TO_AUTHORIZE,
+)
 from rems.domain.categories import FRP_CATEGORIES
 from rems.domain.model import Dispense, Ppaf, PregnancyTest
 from rems.domain.requirements import Requirement, need
@@ -89,11 +96,11 @@ def _initial_pair(good: list[PregnancyTest], reference: datetime, params: Parame
     ripens = min((day_start(local_date(t.collected_at, tz) + timedelta(days=lo), tz) for t in young),
                  default=None)
     reqs = [
-        need(bool(early), "R9", "R9_EARLY_TEST_MISSING",
+        need(bool(early), "R9", R9_EARLY_TEST_MISSING,
              f"first negative pregnancy test {lo}-{hi} days before the prescription",
              f"record a negative test collected {lo} to {hi} days before the prescription",
              ripens or f"{lo} days after a new negative pregnancy test"),
-        need(bool(recent), "R9", "R9_RECENT_TEST_MISSING",
+        need(bool(recent), "R9", R9_RECENT_TEST_MISSING,
              f"second negative pregnancy test within {params.initial_test_recent_hours} h "
              "before the prescription",
              f"record a negative test collected within the last {params.initial_test_recent_hours} hours",
@@ -117,7 +124,7 @@ def evaluate_tests(tests: Sequence[PregnancyTest], ppafs: Sequence[Ppaf],
     else:
         interval = cadence(start, reference, cycles_regular, params)
         in_window = [t for t in good if reference - t.collected_at <= interval]
-        reqs = [need(bool(in_window), "R11", "R11_TEST_OVERDUE",
+        reqs = [need(bool(in_window), "R11", R11_TEST_OVERDUE,
                      f"a negative pregnancy test within {interval.days} days before the prescription",
                      f"record a negative test collected within the last {interval.days} days",
                      AFTER_NEW_TEST)]
@@ -126,14 +133,14 @@ def evaluate_tests(tests: Sequence[PregnancyTest], ppafs: Sequence[Ppaf],
         # accepts may already be too old to authorize on; never issue one born expired.
         valid = params.frp_authorization_valid_days
         if qualifying is not None and reference > frp_valid_until(qualifying.collected_at, params, tz):
-            reqs.append(need(False, "R23", "R23_TEST_TOO_OLD_TO_AUTHORIZE",
+            reqs.append(need(False, "R23", R23_TEST_TOO_OLD_TO_AUTHORIZE,
                              f"a negative pregnancy test collected within the last {valid} days of the "
                              "patient's calendar (an FRP authorization is valid that long from its test)",
                              f"record a negative test collected within the last {valid} days",
                              AFTER_NEW_TEST))
             qualifying = None
     if weak and qualifying is None:
-        reqs.append(need(False, "R10", "R10_TEST_NOT_ACCEPTABLE",
+        reqs.append(need(False, "R10", R10_TEST_NOT_ACCEPTABLE,
                          f"a test that cannot detect {params.test_detection_threshold_miu_per_ml} mIU/mL, or a home "
                          "test the prescriber did not accept, does not count",
                          "repeat the test with an adequately sensitive test", AFTER_NEW_TEST))

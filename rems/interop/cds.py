@@ -21,6 +21,7 @@ from urllib.parse import quote, urlsplit
 from fhir.resources.R4B.medicationrequest import MedicationRequest
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
+from rems.domain.catalogue import R5_PATIENT_NOT_ENROLLED, R25_PHARMACY_NOT_CERTIFIED
 from rems.domain.requirements import Requirement
 from rems.interop import codes, json_input, smart
 from rems.interop.smart import Launch
@@ -357,7 +358,7 @@ def failure_card(reason: str, program: Program, base_url: str, launch: Launch | 
     form = Form(dashboard_link(base_url, "Enroll the patient (PPAF)", "/patients/new"), launch, "R5",
                 "enroll the patient (PPAF)")
     return _form_card(f"Patient must be enrolled in the {program.name} before {program.drug} is prescribed",
-                      "warning", f"**R5** `R5_PATIENT_NOT_ENROLLED`: {reason}. Enroll the patient with a signed "
+                      "warning", f"**R5** `{R5_PATIENT_NOT_ENROLLED}`: {reason}. Enroll the patient with a signed "
                       "PPAF, and record our REMS patient id on the patient's chart.", program, form)
 
 
@@ -367,7 +368,7 @@ def pharmacy_card(ncpdp_id: str, requirement: Requirement | None, program: Progr
                      "**R25**: the pharmacy can obtain confirmation numbers and dispense.", program.name, "R25")
     why = requirement.message if requirement else "the pharmacy is not enrolled"
     return _card(f"Pharmacy {ncpdp_id} cannot dispense {program.drug}: not certified (R25)", "warning",
-                 f"**R25** `{requirement.code if requirement else 'R25_PHARMACY_NOT_CERTIFIED'}`: {why}. "
+                 f"**R25** `{requirement.code if requirement else R25_PHARMACY_NOT_CERTIFIED}`: {why}. "
                  "Send the prescription to a certified pharmacy.", program.name, "R25")
 
 

@@ -15,6 +15,15 @@ from typing import Literal
 
 from rems.adapters.uow import UnitOfWork
 from rems.domain import gate
+from rems.domain.catalogue import (
+    OPEN_PRESCRIPTION_STATES,
+    R19_NOT_AUTHORIZED,
+    R24_REFILLS_NOT_ALLOWED,
+    R24_SUPPLY_TOO_LONG,
+    R25_PHARMACY_NOT_CERTIFIED,
+    R29_COUNSELLING_INCOMPLETE,
+    STAGE_OF_STATE,
+)
 from rems.domain.errors import NotFound
 from rems.domain.model import Patient, Pharmacy, Prescription
 from rems.domain.requirements import Requirement, need
@@ -23,9 +32,9 @@ from rems.services.dispensing.records import load_records
 from workflows.program import Program
 
 Outcome = Literal["success", "data-required", "failure"]
-OPEN = ("requested", "authorized", "confirmed")
-_STAGE_OF = {"requested": "authorize", "authorized": "confirm", "confirmed": "dispense"}
-NOT_AUTHORIZED = need(False, "R19", "R19_NOT_AUTHORIZED", "an authorization number for this prescription",
+OPEN = OPEN_PRESCRIPTION_STATES
+_STAGE_OF = STAGE_OF_STATE
+NOT_AUTHORIZED = need(False, "R19", R19_NOT_AUTHORIZED, "an authorization number for this prescription",
                       "the prescriber writes the prescription, completes the prescriber survey and "
                       "obtains an authorization number")
 
@@ -103,9 +112,9 @@ def evaluate_prescription(uow: UnitOfWork, ctx: Context, caller: Caller, rx: Pre
         pharmacy = uow.get(Pharmacy, live.pharmacy_id)
     decision = gate.evaluate(stage, load_records(uow, patient, rx, pharmacy, live), program, ctx.now)
     # Counselling (R29) happens at the counter; a prescriber's view has no pharmacy of its own.
-    hidden = {"R29_COUNSELLING_INCOMPLETE"}
+    hidden = {R29_COUNSELLING_INCOMPLETE}
     if caller.role == "prescriber" and pharmacy is None:
-        hidden |= {"R25_PHARMACY_NOT_CERTIFIED"}
+        hidden |= {R25_PHARMACY_NOT_CERTIFIED}
     reqs = [r for r in decision.requirements if r.code not in hidden]
     if stage == "authorize":
         reqs.append(NOT_AUTHORIZED)
@@ -174,10 +183,10 @@ def for_new_order(uow: UnitOfWork, ctx: Context, caller: Caller, patient_id: str
         return _answer(reqs, patient, program, None)
     rule = supply.rule_of("R24")
     if days_supply is not None:
-        reqs.append(need(days_supply <= params.max_supply_days, rule, "R24_SUPPLY_TOO_LONG",
+        reqs.append(need(days_supply <= params.max_supply_days, rule, R24_SUPPLY_TOO_LONG,
                          f"at most a {params.max_supply_days}-day supply",
                          f"prescribe {params.max_supply_days} days or fewer"))
     if refills is not None:
-        reqs.append(need(refills <= params.max_refills, rule, "R24_REFILLS_NOT_ALLOWED",
+        reqs.append(need(refills <= params.max_refills, rule, R24_REFILLS_NOT_ALLOWED,
                          "no refills", "write a new prescription instead of a refill"))
     return _answer(reqs, patient, program, None)

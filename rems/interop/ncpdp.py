@@ -15,6 +15,13 @@ from datetime import datetime
 
 from rems.adapters.uow import UnitOfWork
 from rems.domain import gate
+from rems.domain.catalogue import (
+    R5_NOT_THE_PATIENTS_PRESCRIBER,
+    R5_PATIENT_NOT_ENROLLED,
+    R26_CONFIRMATION_INVALID,
+    R33_ALREADY_DISPENSED,
+    PrescriptionState,
+)
 from rems.domain.errors import InvalidInput, NotFound, Refused
 from rems.domain.model import Pharmacy, Prescriber
 from rems.domain.requirements import Requirement, need
@@ -83,7 +90,7 @@ def initiation(uow: UnitOfWork, ctx: Context, caller: Caller, m: Message) -> Rep
     if patient is None:
         why = f"patient {m.patient_id} is not enrolled (R5)" if caller.role == "prescriber" else \
             f"patient {m.patient_id} is not enrolled, or has no open authorization (R5, R19)"
-        return Reply(("PTE",), f"R5 R5_PATIENT_NOT_ENROLLED: {why}", refused=why if refused else None)
+        return Reply(("PTE",), f"R5 {R5_PATIENT_NOT_ENROLLED}: {why}", refused=why if refused else None)
     if patient.program_id != program.id:
         return Reply((codes.NCPDP_DRUG_NOT_IN_PROGRAM,), f"the patient is enrolled in {patient.program_id}")
     params = program.at(ctx.now)
@@ -92,7 +99,7 @@ def initiation(uow: UnitOfWork, ctx: Context, caller: Caller, m: Message) -> Rep
             gate.patient_requirements(records, gate.today_of(records, program, ctx.now))[0]]
     if m.npi is not None and m.npi != records.prescriber.npi:
         prescriber = lookup.prescriber_by_npi(uow, m.npi)
-        reqs.append(need(False, "R5", "R5_NOT_THE_PATIENTS_PRESCRIBER",
+        reqs.append(need(False, "R5", R5_NOT_THE_PATIENTS_PRESCRIBER,
                          f"prescriber NPI {m.npi} is the patient's enrolling prescriber",
                          "the prescriber who enrolled the patient prescribes" if prescriber else
                          "the prescriber enrolls and certifies in the REMS (R1)"))
@@ -176,12 +183,12 @@ def fill(uow: UnitOfWork, ctx: Context, caller: Caller, m: Message) -> str:
     rx = uow.prescriptions.by_number(m.case_number or "")
     if rx.patient_id != m.patient_id:
         raise NotFound("authorization", m.case_number or "")
-    if rx.state == "dispensed":
-        raise Refused("rxfill", [need(False, "R33", "R33_ALREADY_DISPENSED", "authorization is dispensed",
+    if rx.state == PrescriptionState.DISPENSED:
+        raise Refused("rxfill", [need(False, "R33", R33_ALREADY_DISPENSED, "authorization is dispensed",
                                       "a new prescription and authorization are needed")])
     live = uow.confirmations.live(rx.id)
     if live is None or live.pharmacy_id != caller.actor_id:
-        raise Refused("rxfill", [need(False, "R26", "R26_CONFIRMATION_INVALID",
+        raise Refused("rxfill", [need(False, "R26", R26_CONFIRMATION_INVALID,
                                       "a confirmation issued to this pharmacy for this authorization",
                                       "send a REMSRequest and dispense only when it is Approved")])
     counselled = m.counselling or Counselling(False, False, False)  # absent: R29 refuses

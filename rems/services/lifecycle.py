@@ -6,6 +6,20 @@ import secrets
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from rems.domain.catalogue import (
+    R1_EDUCATION_NOT_REVIEWED,
+    R2_ATTESTATION_MISSING,
+    R5_PPAF_CATEGORY_MISMATCH,
+    R5_PRESCRIBER_NOT_CERTIFIED,
+    R6_GUARDIAN_SIGNATURE_MISSING,
+    R11_WEEKLY_PHASE_RUNNING,
+    R12_NEGATIVE_TEST_NEEDED,
+    R23_NOT_EXPIRED,
+    R25_AUDITS_NOT_ACCEPTED,
+    R25_NOT_DUE,
+    R25_REPRESENTATIVE_MISSING,
+    R25_STAFF_NOT_TRAINED,
+)
 from rems.domain.errors import Conflict, Refused
 from rems.domain.model import AuditEntry
 from rems.domain.requirements import Requirement, need
@@ -15,35 +29,35 @@ from workflows.engine import ConditionsNotMet, InvalidTrigger, fire
 
 # What each machine condition means when it fails: rule id, code, message, remedy.
 CONDITIONS: dict[str, tuple[str, str, str, str]] = {
-    "attested": ("R2", "R2_ATTESTATION_MISSING", "the prescriber's R2 attestation",
+    "attested": ("R2", R2_ATTESTATION_MISSING, "the prescriber's R2 attestation",
                  "the prescriber signs the enrollment attestation"),
-    "education_reviewed": ("R1", "R1_EDUCATION_NOT_REVIEWED", "REMS education reviewed",
+    "education_reviewed": ("R1", R1_EDUCATION_NOT_REVIEWED, "REMS education reviewed",
                            "the prescriber reviews the REMS education"),
-    "recertification_due": ("R25", "R25_NOT_DUE", "recertification interval elapsed",
+    "recertification_due": ("R25", R25_NOT_DUE, "recertification interval elapsed",
                             "certification has not lapsed yet"),
-    "representative_enrolled": ("R25", "R25_REPRESENTATIVE_MISSING",
+    "representative_enrolled": ("R25", R25_REPRESENTATIVE_MISSING,
                                 "an authorized representative enrolled the pharmacy",
                                 "an authorized representative enrolls the pharmacy"),
-    "staff_trained": ("R25", "R25_STAFF_NOT_TRAINED", "pharmacy staff trained on the REMS",
+    "staff_trained": ("R25", R25_STAFF_NOT_TRAINED, "pharmacy staff trained on the REMS",
                       "train the dispensing staff"),
-    "records_and_audits_accepted": ("R25", "R25_AUDITS_NOT_ACCEPTED",
+    "records_and_audits_accepted": ("R25", R25_AUDITS_NOT_ACCEPTED,
                                     "records kept and audits accepted",
                                     "the pharmacy agrees to keep records and accept audits"),
-    "prescriber_certified": ("R5", "R5_PRESCRIBER_NOT_CERTIFIED",
+    "prescriber_certified": ("R5", R5_PRESCRIBER_NOT_CERTIFIED,
                              "patients are enrolled by a certified prescriber",
                              "the prescriber is certified first (R1)"),
-    "ppaf_matches_category": ("R5", "R5_PPAF_CATEGORY_MISMATCH",
+    "ppaf_matches_category": ("R5", R5_PPAF_CATEGORY_MISMATCH,
                               "the PPAF is for the patient's risk category",
                               "sign a PPAF for the category the patient's facts give"),
-    "guardian_signed_if_child": ("R6", "R6_GUARDIAN_SIGNATURE_MISSING",
+    "guardian_signed_if_child": ("R6", R6_GUARDIAN_SIGNATURE_MISSING,
                                  "a parent or guardian signs for a child",
                                  "a parent or guardian signs the PPAF"),
-    "negative_test_since_hold": ("R12", "R12_NEGATIVE_TEST_NEEDED",
+    "negative_test_since_hold": ("R12", R12_NEGATIVE_TEST_NEEDED,
                                  "a negative pregnancy test after the hold began",
                                  "record a new negative pregnancy test"),
-    "weekly_phase_elapsed": ("R11", "R11_WEEKLY_PHASE_RUNNING", "the weekly testing phase is over",
+    "weekly_phase_elapsed": ("R11", R11_WEEKLY_PHASE_RUNNING, "the weekly testing phase is over",
                              "wait until the weekly phase ends"),
-    "past_expiry": ("R23", "R23_NOT_EXPIRED", "the record is past its expiry", "nothing to do"),
+    "past_expiry": ("R23", R23_NOT_EXPIRED, "the record is past its expiry", "nothing to do"),
 }
 
 

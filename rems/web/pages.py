@@ -18,6 +18,7 @@ from starlette.datastructures import UploadFile
 from starlette.responses import RedirectResponse, Response
 
 from rems.bootstrap import App
+from rems.domain.catalogue import LIVE_PATIENT_STATES, UNHELD_PATIENT_STATES
 from rems.domain.errors import Conflict, DomainError, InvalidInput, NotFound, Refused
 from rems.domain.inputs import control_character
 from rems.http.auth import Principal, application, clock, refuse, request_id
@@ -61,6 +62,7 @@ class ShowError(Exception):
 def templates() -> Jinja2Templates:
     found = Jinja2Templates(directory=Path(__file__).parent / "templates")
     found.env.filters["when"] = when
+    found.env.globals.update(LIVE_PATIENT_STATES=LIVE_PATIENT_STATES, UNHELD_PATIENT_STATES=UNHELD_PATIENT_STATES)
     i18n_web.install(found.env)  # issue 18 item 5: gettext, the `moment` filter
     return found
 

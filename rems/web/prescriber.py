@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends
 from starlette.responses import Response
 
 from rems.adapters.uow import UnitOfWork
+from rems.domain.catalogue import CertificationState
 from rems.domain.categories import FRP_CATEGORIES
 from rems.domain.errors import DomainError, InvalidInput, NotFound, Refused
 from rems.domain.model import Patient
@@ -61,7 +62,7 @@ def _home(uow: UnitOfWork, ctx: Context, prescriber_id: str, f: web_queries.Pati
     shown = [p for p, _ in needs.rows] + [p for p, _ in listing.rows]
     statuses = {p.id: status.patient_status(uow, ctx, p.id, prescriber_id) for p, _ in listing.rows}
     zones = {p.id: patient_zone(uow, p) for p in shown}  # T1: each patient's dates in their zone
-    certified = {c.program_id for c in certifications if c.state == "certified"}  # R1: per program
+    certified = {c.program_id for c in certifications if c.state == CertificationState.CERTIFIED}  # R1: per program
     return {"me": me, "needs": needs, "listing": listing, "zones": zones, "statuses": statuses,
             "office": contacts.of(uow, "prescriber", prescriber_id),  # issue 18
             "certifications": certifications,

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from rems import domain
+from rems.domain.catalogue import AUTHORIZATION_STATE_CODES
 from rems.interop.codes import NCPDP_REASONS, NDC, REQUIREMENT_NAMES, RXNORM, ndc11, program_for_medication
 from workflows.program import load_programs
 
@@ -41,10 +42,12 @@ def test_codes_map_to_their_program_and_unknown_codes_to_none() -> None:
 
 
 def test_every_gate_rule_has_a_wire_name_and_an_ncpdp_reason() -> None:
-    """Read from the gate's own source, so a new rule there fails here until it is mapped."""
+    """Read from the gate's own source (the code constants it names, and the catalogue's answers
+    for a prescription's state), so a new rule there fails here until it is mapped."""
     sources = [Path(domain.__file__).parent / name for name in ("gate.py", "testing.py", "prescribing.py")]
     gate_rules = {rule for path in sources
-                  for rule in re.findall(r'"(R\d+)_[A-Z_]+"', path.read_text(encoding="utf-8"))}
+                  for rule in re.findall(r'\b(R\d+)_[A-Z_]+', path.read_text(encoding="utf-8"))}
+    gate_rules |= {rule for rule, _ in AUTHORIZATION_STATE_CODES.values()}
     assert len(gate_rules) > 15
     assert gate_rules <= set(REQUIREMENT_NAMES)
     assert gate_rules <= set(NCPDP_REASONS)

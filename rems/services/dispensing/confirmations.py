@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from rems.domain.catalogue import (
+    ConfirmationTrigger,
+    PrescriptionState,
+    PrescriptionTrigger,
+)
 from rems.domain.errors import NotFound
 from rems.domain.model import Confirmation, Prescription
 from rems.services.context import Context
@@ -17,9 +22,9 @@ def void_confirmation(uow: UnitOfWork, ctx: Context, number: str, pharmacy_id: s
         raise NotFound("confirmation", number)
     confirmation = uow.get(Confirmation, found.id, lock=True)
     rx = uow.get(Prescription, confirmation.prescription_id, lock=True)
-    transition(uow, ctx, "confirmation", confirmation, "void")
+    transition(uow, ctx, "confirmation", confirmation, ConfirmationTrigger.VOID)
     loop.not_dispensed(uow, ctx, confirmation, rx, "R26", f"the pharmacy voided confirmation {confirmation.number}")
-    if rx.state == "confirmed":
-        transition(uow, ctx, "prescription", rx, "release")
+    if rx.state == PrescriptionState.CONFIRMED:
+        transition(uow, ctx, "prescription", rx, PrescriptionTrigger.RELEASE)
     uow.commit()
     return confirmation

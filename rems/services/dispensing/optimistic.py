@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from rems.domain import gate
+from rems.domain.catalogue import ConfirmationState, PrescriptionState
 from rems.domain.errors import DomainError
 from rems.domain.model import Confirmation, Counselling, Patient, Pharmacy, Prescription
 from rems.domain.requirements import Decision
@@ -83,7 +84,7 @@ def confirmation(uow: UnitOfWork, ctx: Context, cmd: PharmacyRequest) -> Confirm
     to expire first, anything unusual)."""
     def decide(snapshot: UnitOfWork) -> Ahead | None:
         rx, pharmacy, records = load_check(snapshot, cmd.number, cmd.pharmacy_id, cmd.patient_id)
-        if rx.state != "authorized":  # e.g. a live confirmation, which R27 may expire under the lock
+        if rx.state != PrescriptionState.AUTHORIZED:  # e.g. a live confirmation, which R27 may expire under the lock
             return None
         seen = snapshot.optimistic.seen_in(records, live=0)
         decision = gate.evaluate("confirm", records, snapshot.program(rx.program_id), ctx.now)
@@ -117,7 +118,7 @@ def dispense(uow: UnitOfWork, ctx: Context, cmd: RecordDispense) -> Dispensing |
         counselling = Counselling(cmd.counselled, cmd.education_checklist_completed,
                                   cmd.medication_guide_given)
         records = load_records(snapshot, patient, rx, pharmacy, confirmation, counselling)
-        seen = snapshot.optimistic.seen_in(records, live=1 if confirmation.state == "issued" else 0)
+        seen = snapshot.optimistic.seen_in(records, live=1 if confirmation.state == ConfirmationState.ISSUED else 0)
         decision = gate.evaluate("dispense", records, snapshot.program(rx.program_id), ctx.now)
         return Ahead(rx, patient, pharmacy, confirmation, decision, seen)
 

@@ -6,6 +6,12 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from rems.domain import gate, schedule
+from rems.domain.catalogue import (
+    ConfirmationTrigger,
+    PregnancyTestingTrigger,
+    PrescriptionState,
+    PrescriptionTrigger,
+)
 from rems.domain.categories import FRP_CATEGORIES
 from rems.domain.errors import Conflict, NotFound, Refused
 from rems.domain.model import (
@@ -53,7 +59,7 @@ def _authorize(uow: UnitOfWork, ctx: Context, rx: Prescription, patient: Patient
     decision = program_status.gate(uow, ctx, "authorize", rx,
                                    gate.evaluate("authorize", records, program, ctx.now))
     if decision.allowed:
-        transition(uow, ctx, "prescription", rx, "authorize", {"gate_passes": True})
+        transition(uow, ctx, "prescription", rx, PrescriptionTrigger.AUTHORIZE, {"gate_passes": True})
         # R8, R22: the authorization carries the category in force when it is issued (the gate
         # has just checked the PPAF against it), not the one of the request.
         rx.category = schedule.current_category(patient, program, ctx.now)
@@ -119,7 +125,7 @@ def authorize(uow: UnitOfWork, ctx: Context, prescription_id: str, prescriber_id
     rx = uow.get(Prescription, prescription_id, lock=True)
     if rx.prescriber_id != prescriber_id:
         raise NotFound("prescription", prescription_id)
-    if rx.state != "requested":
+    if rx.state != PrescriptionState.REQUESTED:
         raise Conflict(f"prescription {rx.id} is {rx.state}, not requested")
     decision = _authorize(uow, ctx, rx, uow.get(Patient, rx.patient_id))
     uow.commit()
@@ -149,10 +155,10 @@ def _expire_stale_confirmation(uow: UnitOfWork, ctx: Context, rx: Prescription) 
     live = uow.confirmations.live(rx.id)
     params = schedule.params_at(uow.program(rx.program_id), ctx.now)
     if live is not None and ctx.now > schedule.confirmation_expiry(live, params):  # R27, T3: here, sweep or not
-        transition(uow, ctx, "confirmation", live, "expire", {"past_expiry": True})
+        transition(uow, ctx, "confirmation", live, ConfirmationTrigger.EXPIRE, {"past_expiry": True})
         loop.not_dispensed(uow, ctx, live, rx, "R27", f"confirmation {live.number} expired unused")
-        if rx.state == "confirmed":
-            transition(uow, ctx, "prescription", rx, "release")
+        if rx.state == PrescriptionState.CONFIRMED:
+            transition(uow, ctx, "prescription", rx, PrescriptionTrigger.RELEASE)
         uow.flush()
 
 
@@ -173,7 +179,7 @@ def obtain_confirmation(uow: UnitOfWork, ctx: Context, cmd: PharmacyRequest) -> 
     # Issue 17 items 4, 5: the lifecycle and a declared relaxation, on both paths, under the lock
     decision = program_status.gate(uow, ctx, "confirm", rx, decision)
     try:
-        transition(uow, ctx, "prescription", rx, "confirm", {"gate_passes": decision.allowed},
+        transition(uow, ctx, "prescription", rx, PrescriptionTrigger.CONFIRM, {"gate_passes": decision.allowed},
                    gate=decision.failures)
     except Refused as refused:  # issue 6: audited after the rollback, in its own transaction
         record_refusal(uow, ctx, "confirm", rx.id, refused.failures, pharmacy.id)
@@ -210,12 +216,12 @@ def record_dispense(uow: UnitOfWork, ctx: Context, cmd: RecordDispense) -> Dispe
     # Issue 17 items 4, 5: the lifecycle and a declared relaxation, on both paths, under the lock
     decision = program_status.gate(uow, ctx, "dispense", rx, decision)
     try:
-        transition(uow, ctx, "prescription", rx, "dispense", {"gate_passes": decision.allowed},
+        transition(uow, ctx, "prescription", rx, PrescriptionTrigger.DISPENSE, {"gate_passes": decision.allowed},
                    gate=decision.failures)
     except Refused as refused:  # issue 6: audited after the rollback, in its own transaction
         record_refusal(uow, ctx, "dispense", rx.id, refused.failures, pharmacy.id)
         raise
-    transition(uow, ctx, "confirmation", confirmation, "use")
+    transition(uow, ctx, "confirmation", confirmation, ConfirmationTrigger.USE)
     dispense = Dispense(id=new_id("dsp"), prescription_id=rx.id, confirmation_id=confirmation.id,
                         pharmacy_id=pharmacy.id, patient_id=patient.id, dispensed_at=ctx.now,
                         days_supply=rx.days_supply, counselled=cmd.counselled,
@@ -223,7 +229,7 @@ def record_dispense(uow: UnitOfWork, ctx: Context, cmd: RecordDispense) -> Dispe
                         medication_guide_given=cmd.medication_guide_given)
     uow.add(dispense)
     if rx.category in FRP_CATEGORIES and patient.test_phase == "initial":
-        transition(uow, ctx, "pregnancy_testing", patient, "start_treatment", attribute="test_phase")
+        transition(uow, ctx, "pregnancy_testing", patient, PregnancyTestingTrigger.START_TREATMENT, attribute="test_phase")
     uow.commit()
     return dispense
 
@@ -241,9 +247,9 @@ def void_prescription(uow: UnitOfWork, ctx: Context, prescription_id: str,
 def _void(uow: UnitOfWork, ctx: Context, rx: Prescription) -> None:
     live = uow.confirmations.live(rx.id)
     if live is not None:
-        transition(uow, ctx, "confirmation", live, "void")
+        transition(uow, ctx, "confirmation", live, ConfirmationTrigger.VOID)
         loop.not_dispensed(uow, ctx, live, rx, "R26", f"confirmation {live.number} was voided with its authorization")
-    transition(uow, ctx, "prescription", rx, "void")
+    transition(uow, ctx, "prescription", rx, PrescriptionTrigger.VOID)
 
 
 def void_open_prescriptions(uow: UnitOfWork, ctx: Context, *, patient_id: str | None = None,
@@ -267,9 +273,9 @@ def release_confirmations_of(uow: UnitOfWork, ctx: Context, pharmacy_id: str,
         rx = uow.get(Prescription, confirmation.prescription_id)
         if program_id is not None and rx.program_id != program_id:
             continue
-        transition(uow, ctx, "confirmation", confirmation, "void")
+        transition(uow, ctx, "confirmation", confirmation, ConfirmationTrigger.VOID)
         loop.not_dispensed(uow, ctx, confirmation, rx, "R25", f"the pharmacy holding confirmation "
                            f"{confirmation.number} is no longer certified")
-        if rx.state == "confirmed":
-            transition(uow, ctx, "prescription", rx, "release")
+        if rx.state == PrescriptionState.CONFIRMED:
+            transition(uow, ctx, "prescription", rx, PrescriptionTrigger.RELEASE)
 

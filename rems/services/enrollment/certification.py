@@ -14,6 +14,13 @@ from collections.abc import Collection
 from datetime import timedelta
 from typing import Literal
 
+from rems.domain.catalogue import (
+    CERTIFICATION_TRIGGERS,
+    CERTIFYING_TRIGGERS,
+    NOT_IN_FORCE_STATES,
+    STOPPING_TRIGGERS,
+    CertificationTrigger,
+)
 from rems.domain.errors import InvalidInput
 from rems.domain.model import Certification, Pharmacy, Prescriber
 from rems.domain.requirements import need
@@ -27,8 +34,8 @@ from rems.services.ports import UnitOfWork
 from rems.services.programs import program_status
 
 Kind = Literal["prescriber", "pharmacy"]
-TRIGGERS = ("certify", "suspend", "reinstate", "lapse", "recertify", "revoke")
-NOT_IN_FORCE = ("suspended", "revoked", "lapsed")
+TRIGGERS = CERTIFICATION_TRIGGERS
+NOT_IN_FORCE = NOT_IN_FORCE_STATES
 REASON_GIVEN = "CERTIFICATION_CHANGE_REASON"  # the audited reason of a suspension or revocation
 
 
@@ -82,7 +89,7 @@ def _facts(holder: Prescriber | Pharmacy, cert: Certification, interval_days: in
             "recertification_due": due}
 
 
-@always_applied(when=lambda call: call["trigger"] in ("suspend", "revoke"))  # R3, R25: issue 13 item 9
+@always_applied(when=lambda call: call["trigger"] in STOPPING_TRIGGERS)  # R3, R25: issue 13 item 9
 def change_certification(uow: UnitOfWork, ctx: Context, kind: Kind, holder_id: str, trigger: str,
                          program_id: str, reason: str | None = None) -> Certification:
     """certify / suspend / reinstate / lapse / recertify / revoke the holder's certification in
@@ -96,7 +103,7 @@ def change_certification(uow: UnitOfWork, ctx: Context, kind: Kind, holder_id: s
         raise InvalidInput("trigger", f"must be one of {', '.join(TRIGGERS)}")
     holder: Prescriber | Pharmacy = (uow.get(Prescriber, holder_id, lock=True) if kind == "prescriber"
                                      else uow.get(Pharmacy, holder_id, lock=True))
-    if trigger in ("certify", "reinstate", "recertify"):  # issue 17 item 4; suspend/revoke always apply
+    if trigger in CERTIFYING_TRIGGERS:  # issue 17 item 4; suspend/revoke always apply
         program_status.refuse_if_eliminated(uow, ctx, program_id, f"{trigger} {kind}")
     params = uow.program(program_id).at(ctx.now)  # ITS program's interval (R3, R25)
     cert = uow.certifications.of(kind, holder_id, program_id, lock=True)
@@ -110,7 +117,7 @@ def change_certification(uow: UnitOfWork, ctx: Context, kind: Kind, holder_id: s
                notes=[need(True, "R3" if kind == "prescriber" else "R25", REASON_GIVEN, reason, "")]
                if reason else ())
     uow.add(cert)
-    if trigger in ("certify", "recertify"):
+    if trigger in (CertificationTrigger.CERTIFY, CertificationTrigger.RECERTIFY):
         cert.certified_at = ctx.now
     if cert.state in NOT_IN_FORCE:
         if kind == "prescriber":  # R3: existing authorizations in this program are voided

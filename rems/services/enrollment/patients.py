@@ -6,6 +6,12 @@ from datetime import timedelta
 from typing import Literal
 
 from rems.domain import gate, schedule
+from rems.domain.catalogue import (
+    HOLD_PATIENT_STATES,
+    PATIENT_STATE_TRIGGERS,
+    PatientTrigger,
+    PregnancyTestingTrigger,
+)
 from rems.domain.categories import CHILD_CATEGORIES, FRP_CATEGORIES
 from rems.domain.errors import InvalidInput, NotFound
 from rems.domain.model import Patient, PatientSurvey, Ppaf, PregnancyReport, PregnancyTest, Prescriber
@@ -28,7 +34,7 @@ from rems.services.ports import UnitOfWork
 from rems.services.programs import program_status
 from workflows.definitions import TREATABLE
 
-STATE_TRIGGERS = ("interrupt", "resume", "discontinue")
+STATE_TRIGGERS = PATIENT_STATE_TRIGGERS
 
 
 def _sign_ppaf(uow: UnitOfWork, ctx: Context, patient: Patient, sig: PpafSignature,
@@ -57,9 +63,9 @@ def _sign_ppaf(uow: UnitOfWork, ctx: Context, patient: Patient, sig: PpafSignatu
                  guardian_name=sig.guardian_name))
     frp, testing = current in FRP_CATEGORIES, patient.test_phase != "not_required"
     if frp and not testing and patient.test_phase != "positive":
-        transition(uow, ctx, "pregnancy_testing", patient, "become_frp", attribute="test_phase")
+        transition(uow, ctx, "pregnancy_testing", patient, PregnancyTestingTrigger.BECOME_FRP, attribute="test_phase")
     elif testing and not frp and patient.test_phase != "positive":
-        transition(uow, ctx, "pregnancy_testing", patient, "become_fnrp", attribute="test_phase")
+        transition(uow, ctx, "pregnancy_testing", patient, PregnancyTestingTrigger.BECOME_FNRP, attribute="test_phase")
 
 
 def enroll_patient(uow: UnitOfWork, ctx: Context, cmd: EnrollPatient) -> Patient:
@@ -108,9 +114,9 @@ def renew_ppaf(uow: UnitOfWork, ctx: Context, cmd: RenewPpaf, prescriber_id: str
 
 def _stop_one(uow: UnitOfWork, ctx: Context, patient: Patient, source: str) -> None:
     if patient.state in TREATABLE:
-        transition(uow, ctx, "patient", patient, "report_pregnancy")
+        transition(uow, ctx, "patient", patient, PatientTrigger.REPORT_PREGNANCY)
     if patient.test_phase != "positive" and source != "partner":
-        transition(uow, ctx, "pregnancy_testing", patient, "positive_result", attribute="test_phase")
+        transition(uow, ctx, "pregnancy_testing", patient, PregnancyTestingTrigger.POSITIVE_RESULT, attribute="test_phase")
     void_open_prescriptions(uow, ctx, patient_id=patient.id)
 
 
@@ -145,9 +151,9 @@ def record_pregnancy_test(uow: UnitOfWork, ctx: Context, cmd: RecordPregnancyTes
     params = schedule.params_at(uow.program(patient.program_id), ctx.now)
     if cmd.result == "positive":
         _stop_for_pregnancy(uow, ctx, patient, "positive_test")
-    elif (patient.state in ("on_hold", "interrupted_on_hold") and patient.hold_since is not None
+    elif (patient.state in HOLD_PATIENT_STATES and patient.hold_since is not None
           and cmd.collected_at >= patient.hold_since and acceptable(test, params)):
-        transition(uow, ctx, "patient", patient, "release_hold", {"negative_test_since_hold": True})
+        transition(uow, ctx, "patient", patient, PatientTrigger.RELEASE_HOLD, {"negative_test_since_hold": True})
         patient.hold_since = None
     uow.commit()
     return test
@@ -171,7 +177,7 @@ def report_missed_period(uow: UnitOfWork, ctx: Context, patient_id: str,
     patient = owned_patient(uow, patient_id, prescriber_id)
     if schedule.current_category(patient, uow.program(patient.program_id), ctx.now) not in FRP_CATEGORIES:
         raise InvalidInput("patient_id", "a missed period applies to a female of reproductive potential")
-    transition(uow, ctx, "patient", patient, "hold")
+    transition(uow, ctx, "patient", patient, PatientTrigger.HOLD)
     patient.hold_since = ctx.now
     uow.commit()
     return patient
@@ -183,10 +189,10 @@ def change_state(uow: UnitOfWork, ctx: Context, patient_id: str, trigger: str,
     if trigger not in STATE_TRIGGERS:
         raise InvalidInput("trigger", f"must be one of {', '.join(STATE_TRIGGERS)}")
     patient = owned_patient(uow, patient_id, prescriber_id)
-    if trigger == "resume":  # issue 17 item 4: nothing resumes in an eliminated program
+    if trigger == PatientTrigger.RESUME:  # issue 17 item 4: nothing resumes in an eliminated program
         program_status.refuse_if_eliminated(uow, ctx, patient.program_id, "resume therapy")
     transition(uow, ctx, "patient", patient, trigger)
-    if trigger == "discontinue":
+    if trigger == PatientTrigger.DISCONTINUE:
         void_open_prescriptions(uow, ctx, patient_id=patient.id)
     uow.commit()
     return patient

@@ -7,6 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from rems.domain import gate
+from rems.domain.catalogue import (
+    R34_ALREADY_ENROLLED,
+    R34_PREGNANCY_STOP_OPEN,
+    R34_READMISSION_DECISION_MISSING,
+    R35_FACTS_CORRECTED,
+    PatientState,
+)
 from rems.domain.errors import Conflict, InvalidInput, Refused
 from rems.domain.identity import name_key
 from rems.domain.model import Patient, Person, PersonIdentifier, Prescriber, ReadmissionDecision
@@ -28,10 +35,10 @@ class AlreadyEnrolled(Refused):
 
     def __init__(self, program_id: str) -> None:
         super().__init__("enroll", [need(
-            False, "R34", "R34_ALREADY_ENROLLED",
+            False, "R34", R34_ALREADY_ENROLLED,
             f"this person is already enrolled in the {program_id} program (one enrollment per person)",
             "ask the program administrator to transfer the patient to you")])
-        Exception.__init__(self, f"R34_ALREADY_ENROLLED: this person is already enrolled in the "
+        Exception.__init__(self, f"{R34_ALREADY_ENROLLED}: this person is already enrolled in the "
                                  f"{program_id} program; ask the program administrator to transfer "
                                  "the patient to you")
 
@@ -67,7 +74,7 @@ def _stopped_since(uow: UnitOfWork, person_id: str) -> tuple[bool, datetime | No
     """R30, R34: did a pregnancy stop the person (any enrollment, any program), and when last?"""
     moments = [r.reported_at for r in uow.persons.pregnancy_reports(person_id)]
     moments += [t.recorded_at for t in uow.persons.tests(person_id) if t.result == "positive"]
-    stopped = bool(moments) or any(p.state == "pregnancy_stop" for p in uow.persons.enrollments(person_id))
+    stopped = bool(moments) or any(p.state == PatientState.PREGNANCY_STOP for p in uow.persons.enrollments(person_id))
     return stopped, max(moments) if moments else None
 
 
@@ -77,16 +84,16 @@ def check_enrollable(uow: UnitOfWork, person: Person, program_id: str) -> None:
     enrollments = uow.persons.enrollments(person.id)
     if any(p.state != LIVE_EXCEPT and p.program_id == program_id for p in enrollments):
         raise AlreadyEnrolled(program_id)
-    if any(p.state == "pregnancy_stop" for p in enrollments):  # R34: it blocks every enrollment
+    if any(p.state == PatientState.PREGNANCY_STOP for p in enrollments):  # R34: it blocks every enrollment
         raise Refused("enroll", [need(
-            False, "R34", "R34_PREGNANCY_STOP_OPEN",
+            False, "R34", R34_PREGNANCY_STOP_OPEN,
             "no enrollment of the person is stopped for a pregnancy",
             "that enrollment is discontinued first (its prescriber or the program administrator)")])
     stopped, last = _stopped_since(uow, person.id)
     decided = uow.persons.readmitted_at(person.id, program_id)
     if stopped and (decided is None or (last is not None and decided < last)):
         raise Refused("enroll", [need(
-            False, "R34", "R34_READMISSION_DECISION_MISSING",
+            False, "R34", R34_READMISSION_DECISION_MISSING,
             "a person whose therapy was stopped for a pregnancy is enrolled again only on the "
             "program administrator's recorded decision",
             "ask the program administrator to record a readmission decision")])
@@ -155,7 +162,7 @@ def correct_facts(uow: UnitOfWork, ctx: Context, cmd: CorrectFacts) -> Patient:
     for name in changed:
         setattr(patient, name, getattr(cmd.facts, name))
     audit(uow, ctx, "patient", patient.id, "correct_facts", patient.state, patient.state,
-          [need(True, "R35", "R35_FACTS_CORRECTED", cmd.reason, "")],
+          [need(True, "R35", R35_FACTS_CORRECTED, cmd.reason, "")],
           refs={"facts": ",".join(changed)})
     uow.commit()
     return patient

@@ -10,6 +10,15 @@ from dataclasses import dataclass, replace
 from datetime import date
 
 from rems.domain import gate
+from rems.domain.catalogue import (
+    ISSUED_PRESCRIPTION_STATES,
+    LIVE_PATIENT_STATES,
+    R25_PHARMACY_NOT_CERTIFIED,
+    R26_CONFIRMATION_INVALID,
+    R29_COUNSELLING_INCOMPLETE,
+    STAGE_OF_STATE,
+    PatientState,
+)
 from rems.domain.errors import InvalidInput
 from rems.domain.model import Patient, Pharmacy
 from rems.domain.requirements import Decision
@@ -19,8 +28,8 @@ from rems.services.ports import UnitOfWork
 from workflows.program import Program, change_dates
 
 # The stage an open authorization meets next (the pharmacy's check), as the status page reads it.
-NEXT_STAGE = {"authorized": "confirm", "confirmed": "dispense"}
-_LIVE = ("active", "on_hold", "interrupted", "interrupted_on_hold", "pending")
+NEXT_STAGE: dict[str, str] = {s: STAGE_OF_STATE[s] for s in ISSUED_PRESCRIPTION_STATES}
+_LIVE = (*LIVE_PATIENT_STATES, PatientState.PENDING)
 
 
 @dataclass(frozen=True)
@@ -50,8 +59,8 @@ def first_change(current: Program, candidate: Program, today: date) -> date | No
 
 # What the pharmacy brings to the counter (its certification, confirmation, counselling) is not
 # the patient's to change: an open authorization is compared without it, as the status page does.
-AT_THE_COUNTER = {"confirm": {"R25_PHARMACY_NOT_CERTIFIED", "R26_CONFIRMATION_INVALID", "R29_COUNSELLING_INCOMPLETE"},
-                  "dispense": {"R29_COUNSELLING_INCOMPLETE"}, "readiness": set()}
+AT_THE_COUNTER = {"confirm": {R25_PHARMACY_NOT_CERTIFIED, R26_CONFIRMATION_INVALID, R29_COUNSELLING_INCOMPLETE},
+                  "dispense": {R29_COUNSELLING_INCOMPLETE}, "readiness": set()}
 
 
 def _compare(patient_id: str, subject: str, stage: str, now_: Decision, then: Decision) -> Change:

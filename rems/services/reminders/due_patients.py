@@ -17,6 +17,10 @@ from typing import Any
 
 from rems.domain import labs, schedule
 from rems.domain.calendar import local_date
+from rems.domain.catalogue import (
+    TREATED_TESTING_STATES,
+    PatientState,
+)
 from rems.domain.categories import FRP_CATEGORIES, add_months, category_of, next_category_change
 from rems.domain.model import Patient
 from rems.services.ports import UnitOfWork
@@ -25,7 +29,7 @@ from rems.services.reminders.notifications import Reminder
 from rems.services.reminders.reminders import LIVE_PATIENT_STATES, Window
 from workflows.program import Parameters
 
-TREATED_PHASES = ("weekly", "every_4_weeks", "every_2_weeks")  # R11; before treatment R9 runs from the Rx
+TREATED_PHASES = TREATED_TESTING_STATES  # R11; before treatment R9 runs from the Rx
 
 
 def _live(bundles: Iterable[Bundle], states: tuple[str, ...]) -> list[Bundle]:
@@ -161,7 +165,7 @@ def refill_windows(uow: UnitOfWork, w: Window) -> list[Reminder]:
     """R28: the window for the next dispense opened (at most N days of supply left), remind once
     it has opened, within the lookback."""
     out = []
-    for b in _live(uow.due.load(uow.due.refilled(w, _offsets(uow, w)), "dispenses"), ("active",)):
+    for b in _live(uow.due.load(uow.due.refilled(w, _offsets(uow, w)), "dispenses"), (PatientState.ACTIVE,)):
         last = b.dispenses[-1]
         tz = _tz(uow, b.patient)
         window_days = _params(uow, b.patient, w).refill_window_days
@@ -181,7 +185,7 @@ def new_ppafs(uow: UnitOfWork, w: Window) -> list[Reminder]:
     menopause = [(add_months(w.first, -p.postmenopause_months) - timedelta(days=3),
                   add_months(w.last, -p.postmenopause_months) + timedelta(days=3)) for p in all_params]
     out = []
-    candidates = uow.due.born_or_postmenopausal(births, menopause, (*LIVE_PATIENT_STATES, "pending"))
+    candidates = uow.due.born_or_postmenopausal(births, menopause, (*LIVE_PATIENT_STATES, PatientState.PENDING))
     for b in uow.due.load(candidates, "ppafs"):
         params = _params(uow, b.patient, w)
         change = next_category_change(b.patient, w.first - timedelta(days=1), params)

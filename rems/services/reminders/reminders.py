@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from rems.domain import catalogue
 from rems.domain.window import Window as Window  # re-exported: the finders' window (rems.domain)
 from rems.domain.window import midnight as midnight
 from rems.services.context import Context
@@ -20,7 +21,7 @@ from rems.services.reminders import notifications
 from rems.services.reminders.notifications import Reminder
 
 # R11: testing continues through dose interruptions and holds; R20 likewise for a live enrollment.
-LIVE_PATIENT_STATES = ("active", "on_hold", "interrupted", "interrupted_on_hold")
+LIVE_PATIENT_STATES = catalogue.LIVE_PATIENT_STATES
 
 
 Finder = Callable[[UnitOfWork, Window], list[Reminder]]

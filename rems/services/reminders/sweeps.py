@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from rems.domain.catalogue import (
+    ISSUED_PRESCRIPTION_STATES,
+    ConfirmationState,
+    ConfirmationTrigger,
+    PrescriptionState,
+    PrescriptionTrigger,
+)
 from rems.domain.errors import Conflict
 from rems.domain.model import Confirmation, Prescription
 from rems.services.context import Context
@@ -14,26 +21,26 @@ from rems.services.reminders import loop
 
 def _expire_confirmation(uow: UnitOfWork, ctx: Context, confirmation_id: str) -> bool:
     confirmation = uow.get(Confirmation, confirmation_id, lock=True)
-    if confirmation.state != "issued" or confirmation.expires_at >= ctx.now:
+    if confirmation.state != ConfirmationState.ISSUED or confirmation.expires_at >= ctx.now:
         return False  # someone acted on it since the query: nothing to do
-    transition(uow, ctx, "confirmation", confirmation, "expire", {"past_expiry": True})
+    transition(uow, ctx, "confirmation", confirmation, ConfirmationTrigger.EXPIRE, {"past_expiry": True})
     rx = uow.get(Prescription, confirmation.prescription_id, lock=True)
     loop.not_dispensed(uow, ctx, confirmation, rx, "R27", f"confirmation {confirmation.number} expired unused")
-    if rx.state == "confirmed":
-        transition(uow, ctx, "prescription", rx, "release")
+    if rx.state == PrescriptionState.CONFIRMED:
+        transition(uow, ctx, "prescription", rx, PrescriptionTrigger.RELEASE)
     return True
 
 
 def _expire_prescription(uow: UnitOfWork, ctx: Context, prescription_id: str) -> bool:
     rx = uow.get(Prescription, prescription_id, lock=True)
-    if rx.state not in ("authorized", "confirmed") or rx.expires_at is None or rx.expires_at >= ctx.now:
+    if rx.state not in ISSUED_PRESCRIPTION_STATES or rx.expires_at is None or rx.expires_at >= ctx.now:
         return False
     live = uow.confirmations.live(rx.id)
     if live is not None:
-        transition(uow, ctx, "confirmation", live, "void")
+        transition(uow, ctx, "confirmation", live, ConfirmationTrigger.VOID)
         loop.not_dispensed(uow, ctx, live, rx, "R23", f"authorization {rx.number} expired while confirmation "
                            f"{live.number} was unused")
-    transition(uow, ctx, "prescription", rx, "expire", {"past_expiry": True})
+    transition(uow, ctx, "prescription", rx, PrescriptionTrigger.EXPIRE, {"past_expiry": True})
     return True
 
 
@@ -47,7 +54,7 @@ def expire_due(uow: UnitOfWork, ctx: Context) -> dict[str, int]:
         ("confirmations_expired", _expire_confirmation, c.id)
         for c in uow.confirmations.issued(expired_before=ctx.now)]
     work += [("authorizations_expired", _expire_prescription, rx.id)
-             for rx in uow.prescriptions.matching(states=("authorized", "confirmed"), expired_before=ctx.now)]
+             for rx in uow.prescriptions.matching(states=ISSUED_PRESCRIPTION_STATES, expired_before=ctx.now)]
     uow.rollback()  # end the read transaction before the per-record ones
     for counter, expire, record_id in work:
         try:

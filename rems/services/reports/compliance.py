@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from rems.domain import gate
+from rems.domain.catalogue import ENDING_TRIGGERS
 from rems.domain.model import Prescriber
 from rems.services.context import Context
 from rems.services.dispensing.refusals import ENTITY as GATE
@@ -15,7 +16,7 @@ from rems.services.ports import UnitOfWork
 from rems.services.reports.period import Period
 from rems.services.reports.population import PatientRecords, params_at, treated_patients
 
-LAPSES = ("lapse", "suspend", "revoke")  # a certification that stopped holding
+LAPSES = ENDING_TRIGGERS  # a certification that stopped holding
 
 
 @dataclass(frozen=True)

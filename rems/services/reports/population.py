@@ -7,12 +7,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from rems.domain import schedule
+from rems.domain.catalogue import UNHELD_PATIENT_STATES
 from rems.domain.model import Dispense, Patient, PatientSurvey, Ppaf, PregnancyTest
 from rems.services.ports import UnitOfWork
 from workflows.program import Parameters, ProgramError
 
 # R11 testing continues through dose interruptions; a patient on hold or stopped is not dispensed.
-TREATED = ("active", "interrupted")
+TREATED = UNHELD_PATIENT_STATES  # treated and not on hold: the states a hold (R12) applies to
 
 
 def params_at(uow: UnitOfWork, program_id: str, at: datetime) -> Parameters | None:

@@ -15,12 +15,13 @@ from datetime import datetime
 from typing import Any
 
 from rems.domain import gate, schedule
+from rems.domain.catalogue import STAGE_OF_STATE
 from rems.domain.instants import instant
 from rems.domain.model import Confirmation, Counselling, Patient, Pharmacy, Prescription
 from rems.services.dispensing.records import load_records
 from rems.services.ports import UnitOfWork
 
-_STAGES = {"requested": "authorize", "authorized": "confirm", "confirmed": "dispense"}
+_STAGES = STAGE_OF_STATE
 COUNSELLED = Counselling(counselled=True, education_checklist_completed=True, medication_guide_given=True)
 
 

@@ -18,6 +18,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rems.adapters.csv_batch import Batch
+from rems.domain.catalogue import (
+    R5_PPAF_CATEGORY_MISMATCH,
+    R5_PRESCRIBER_NOT_CERTIFIED,
+    R6_GUARDIAN_SIGNATURE_MISSING,
+    R34_ALREADY_ENROLLED,
+)
 from rems.domain.errors import DomainError, InvalidInput, Refused
 from rems.services.commands import EnrollPatient, EnrollPharmacy, EnrollPrescriber, parse
 from rems.services.context import Context
@@ -40,8 +46,8 @@ _FIELD_COLUMN = {"ppaf.category": "ppaf_category", "ppaf.signed_by": "signed_by"
                  "ppaf.guardian_name": "guardian_name", "identifiers.0.system": "identifier_system",
                  "identifiers.0.value": "identifier_value", "prescriber_id": "prescriber_npi"}
 # A refusal's code -> the CSV column that would fix it (R5, R6, R34 from the patient machine).
-_CODE_COLUMN = {"R5_PPAF_CATEGORY_MISMATCH": "ppaf_category", "R6_GUARDIAN_SIGNATURE_MISSING": "signed_by",
-                "R5_PRESCRIBER_NOT_CERTIFIED": "prescriber_npi", "R34_ALREADY_ENROLLED": "name"}
+_CODE_COLUMN = {R5_PPAF_CATEGORY_MISMATCH: "ppaf_category", R6_GUARDIAN_SIGNATURE_MISSING: "signed_by",
+                R5_PRESCRIBER_NOT_CERTIFIED: "prescriber_npi", R34_ALREADY_ENROLLED: "name"}
 MAX_ROWS = 100_000
 
 

@@ -8,6 +8,12 @@ from typing import Any
 
 from rems.domain import gate, labs, schedule
 from rems.domain.calendar import day_end
+from rems.domain.catalogue import (
+    R25_PHARMACY_NOT_CERTIFIED,
+    R26_CONFIRMATION_INVALID,
+    R29_COUNSELLING_INCOMPLETE,
+    STAGE_OF_STATE,
+)
 from rems.domain.errors import NotFound
 from rems.domain.model import Patient, Pharmacy
 from rems.services.context import Context
@@ -15,7 +21,7 @@ from rems.services.dispensing.records import load_records
 from rems.services.ports import UnitOfWork
 from rems.services.programs import program_status
 
-_STAGE_OF = {"requested": "authorize", "authorized": "confirm", "confirmed": "dispense"}
+_STAGE_OF = STAGE_OF_STATE
 
 
 def _due(kind: str, rule: str, at: datetime | None, now: datetime) -> dict[str, Any] | None:
@@ -71,8 +77,8 @@ def patient_status(uow: UnitOfWork, ctx: Context, patient_id: str,
             decision = program_status.gate(uow, ctx, stage, rx, gate.evaluate(stage, loaded, program, ctx.now),
                                            record=False)  # issue 17: shown, recorded when used
             # Counselling (R29) happens at the counter; the pharmacy's own gates are the pharmacy's.
-            hidden = {"R29_COUNSELLING_INCOMPLETE"} | (
-                {"R25_PHARMACY_NOT_CERTIFIED", "R26_CONFIRMATION_INVALID"} if stage == "confirm" else set())
+            hidden = {R29_COUNSELLING_INCOMPLETE} | (
+                {R25_PHARMACY_NOT_CERTIFIED, R26_CONFIRMATION_INVALID} if stage == "confirm" else set())
             entry["failures"] = [f.as_dict() for f in decision.failures if f.code not in hidden]
             entry["waivers"] = [w.as_dict() for w in decision.waivers]
             due.append(_due("authorization expires", "R23", expires, ctx.now))

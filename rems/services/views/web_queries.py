@@ -13,6 +13,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from rems.domain import schedule
+from rems.domain.catalogue import (
+    HOLD_PATIENT_STATES,
+    ISSUED_PRESCRIPTION_STATES,
+    LIVE_PATIENT_STATES,
+)
 from rems.domain.errors import NotFound
 from rems.domain.model import Confirmation, Dispense, Patient, Prescriber, Prescription
 from rems.services.context import Context
@@ -25,8 +30,8 @@ PAGE_SIZES = (25, 50, 100)
 MAX_PAGE = 100_000
 # The orders users may ask for (their columns: rems.adapters.views.PATIENT_SORTS; id breaks ties).
 PATIENT_SORTS = ("name", "-enrolled", "enrolled", "birth_date", "state")
-HOLD_STATES = ("on_hold", "interrupted_on_hold")  # R12
-OPEN_RX = ("authorized", "confirmed")  # R23: an issued authorization not yet dispensed
+HOLD_STATES = HOLD_PATIENT_STATES  # R12
+OPEN_RX = ISSUED_PRESCRIPTION_STATES  # R23: an issued authorization not yet dispensed
 # R11: the interval that the pregnancy-testing phase names, from the program's parameters.
 _PHASE_INTERVAL = {"weekly": "weekly_test_interval_days",
                    "every_4_weeks": "regular_cycle_test_interval_days",
@@ -134,7 +139,7 @@ def needs_action(uow: UnitOfWork, ctx: Context, prescriber_id: str, lead_days: i
     due = due_now(uow, ctx, prescriber_id, lead_days, lookback_days)
     rows, total, counts = uow.views.needs_action(
         prescriber_id, ctx.now, lead_days, due, _long_overdue(uow, ctx, timedelta(days=lookback_days)),
-        ("active", *HOLD_STATES, "interrupted"), HOLD_STATES, OPEN_RX, list(NEEDS), paging.size, paging.offset)
+        LIVE_PATIENT_STATES, HOLD_STATES, OPEN_RX, list(NEEDS), paging.size, paging.offset)
     return Listing(list(rows), total, paging, counts)
 
 
