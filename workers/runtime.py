@@ -9,10 +9,11 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 
 from rems.adapters.notify import loop as loop_channels
-from rems.adapters.notify.port import Channel, OutboxChannel
+from rems.adapters.notify.port import OutboxChannel
 from rems.adapters.notify.smtp import SmtpChannel
 from rems.adapters.notify.webhook import WebhookChannel
 from rems.bootstrap import App, bootstrap
+from rems.domain.delivery import Channel
 from rems.services.context import Context
 from rems.services.reminders.notifications import Policy
 from rems.settings import Settings

@@ -5,12 +5,13 @@ rems/services/programs/program_status.py's and program_views.py's."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import bindparam, func, select
 
 from rems.adapters import orm
-from rems.domain.lifecycle import WaiverUse
+from rems.adapters.gate_reads import detached
+from rems.domain.lifecycle import ProgramStatusChange, WaiverUse
 
 if TYPE_CHECKING:
     from rems.adapters.uow import UnitOfWork
@@ -26,10 +27,10 @@ class ProgramRecords:
     def __init__(self, uow: UnitOfWork) -> None:
         self._uow = uow
 
-    def status_changes(self, program_id: str) -> list[dict[str, Any]]:
+    def status_changes(self, program_id: str) -> list[ProgramStatusChange]:
         # Issue 14 item 3: every confirmation and dispense reads these; read-only records, no ORM load.
         rows = self._uow.connection().execute(_CHANGES, {"program_id": program_id})
-        return [dict(row._mapping) for row in rows]
+        return [detached(ProgramStatusChange, dict(row._mapping)) for row in rows]
 
     def waiver_uses(self, program_id: str, waiver: str | None, limit: int) -> Sequence[WaiverUse]:
         t = orm.waiver_uses.c

@@ -10,8 +10,8 @@ from rems.cli.output import call, emit_model, local, state
 from rems.domain.catalogue import CERTIFICATION_TRIGGERS
 
 if TYPE_CHECKING:
-    from rems.adapters.uow import UnitOfWork
     from rems.services.context import Context
+    from rems.services.ports import UnitOfWork
 
 Kind = Literal["prescriber", "pharmacy"]
 # rems.services.enrollment.certification.TRIGGERS, from the catalogue so that `rems --help` loads no

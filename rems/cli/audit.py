@@ -13,9 +13,9 @@ from rems.cli.output import call, emit, fail, local, utc
 from rems.domain.errors import InvalidInput
 
 if TYPE_CHECKING:
-    from rems.adapters.uow import UnitOfWork
     from rems.services.audit import audit_verify
     from rems.services.context import Context
+    from rems.services.ports import UnitOfWork
 
 # Documented in docs/cli.md: the audit chain does not verify (an entry altered, inserted, removed).
 EXIT_TAMPERED = 7

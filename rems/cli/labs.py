@@ -35,10 +35,10 @@ def record(patient_id: str, analyte: str = typer.Option(..., help="ALT, AST, ANC
 @lab.command("list")
 def list_results(patient_id: str) -> None:
     """A patient's lab results, in collection order."""
-    from rems.adapters.uow import UnitOfWork
     from rems.schemas.labs import LabResultOut
     from rems.services.context import Context
     from rems.services.enrollment import labs as svc
+    from rems.services.ports import UnitOfWork
 
     def rendered(uow: UnitOfWork, ctx: Context, key: str) -> list[LabResultOut]:
         return [LabResultOut.of(r) for r in svc.lab_results(uow, ctx, key)]  # inside the unit of work

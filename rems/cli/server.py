@@ -11,9 +11,9 @@ import typer
 from rems.cli.output import call, emit, state
 
 if TYPE_CHECKING:  # the services load when a command runs, not for `rems --help` (issue 15 item 11)
-    from rems.adapters.uow import UnitOfWork
     from rems.services.context import Context
     from rems.services.enrollment import certification
+    from rems.services.ports import UnitOfWork
 
 DEMO_NPI, DEMO_NCPDP = "1999999992", "1999990"  # R1: a valid NPI check digit
 

@@ -13,8 +13,8 @@ from rems.cli.output import EXIT_REFUSED, call, emit, fail, state
 from rems.domain.errors import InvalidInput
 
 if TYPE_CHECKING:
-    from rems.adapters.uow import UnitOfWork
     from rems.services.context import Context, Service
+    from rems.services.ports import UnitOfWork
     from rems.services.transfer.proof import Proof
 
 T = TypeVar("T")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Concatenate, ParamSpec, TypeVar
 
-from rems.adapters.uow import UnitOfWork
+from rems.services.ports import UnitOfWork
 
 P = ParamSpec("P")
 T = TypeVar("T")

@@ -7,11 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from starlette.responses import Response
 
-from rems.adapters.uow import UnitOfWork
 from rems.domain.errors import Conflict, DomainError, InvalidInput
 from rems.services.commands import Command, Reason, parse
 from rems.services.context import Context
 from rems.services.enrollment import certification
+from rems.services.ports import UnitOfWork
 from rems.services.views import queries, staff_queues
 from rems.services.views.staff_queues import Slice
 from rems.web.diagram import diagram, edges

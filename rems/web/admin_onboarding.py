@@ -9,13 +9,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from starlette.responses import Response
 
-from rems.adapters.uow import UnitOfWork
 from rems.domain.access import ApiToken
 from rems.domain.errors import DomainError, InvalidInput
 from rems.services.access import tokens
 from rems.services.commands import EnrollPharmacy, EnrollPrescriber, parse
 from rems.services.context import Context
 from rems.services.enrollment import certification, contacts
+from rems.services.ports import UnitOfWork
 from rems.services.views import queries, staff_queues
 from rems.web.admin import KINDS, PLURAL, actions
 from rems.web.pages import Form, Page, page, posted

@@ -12,10 +12,10 @@ from fastapi import APIRouter, Depends, Request
 from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
-from rems.adapters.uow import UnitOfWork
 from rems.domain.errors import DomainError, InvalidInput, Refused
 from rems.domain.inputs import control_character
 from rems.services.context import Context
+from rems.services.ports import UnitOfWork
 from rems.services.programs import program_status, program_views, relaxations
 from rems.web.pages import Form, Page, Visitor, csrf_checked, page, posted, signed_in, visitor
 from workflows.lifecycle import STATES

@@ -13,13 +13,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from starlette.responses import Response
 
-from rems.adapters.uow import UnitOfWork
 from rems.domain.errors import DomainError, InvalidInput, NotFound
 from rems.domain.model import Patient, Prescription
 from rems.services import questionnaires as forms
 from rems.services.commands import RequestAuthorization
 from rems.services.context import Context
 from rems.services.dispensing import prescriptions
+from rems.services.ports import UnitOfWork
 from rems.web.pages import Form, Page, page, posted
 from workflows.questionnaires import PRESCRIPTION_FIELD, QuestionnaireSpec
 

@@ -10,10 +10,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from starlette.responses import PlainTextResponse, Response
 
-from rems.adapters.uow import UnitOfWork
 from rems.domain.errors import DomainError, InvalidInput
 from rems.services import reports
 from rems.services.context import Context
+from rems.services.ports import UnitOfWork
 from rems.services.reminders import notifications
 from rems.services.reports import assessments
 from rems.web.pages import HEADERS, Page, page, posted

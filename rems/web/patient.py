@@ -13,12 +13,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from starlette.responses import Response
 
-from rems.adapters.uow import UnitOfWork
 from rems.domain.errors import DomainError
 from rems.domain.model import Patient
 from rems.services import questionnaires
 from rems.services.commands import RecordPatientSurvey, parse
 from rems.services.context import Context
+from rems.services.ports import UnitOfWork
 from rems.web import forms
 from rems.web.pages import Form, Page, page, posted
 from rems.web.zones import patient_zone

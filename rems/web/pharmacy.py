@@ -12,7 +12,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from starlette.responses import Response
 
-from rems.adapters.uow import UnitOfWork
 from rems.domain.errors import DomainError, Refused
 from rems.domain.model import Patient, Prescription
 from rems.domain.requirements import Decision
@@ -20,6 +19,7 @@ from rems.services.commands import PharmacyRequest, RecordDispense, parse
 from rems.services.context import Context
 from rems.services.dispensing import prescriptions
 from rems.services.enrollment import contacts
+from rems.services.ports import UnitOfWork
 from rems.services.views import queries, web_queries
 from rems.web import plain
 from rems.web.diagram import diagram

@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from fastapi import APIRouter, Depends
 from starlette.responses import Response
 
-from rems.adapters.uow import UnitOfWork
 from rems.domain.catalogue import CertificationState
 from rems.domain.categories import FRP_CATEGORIES
 from rems.domain.errors import DomainError, InvalidInput, NotFound, Refused
@@ -19,6 +18,7 @@ from rems.domain.model import Patient
 from rems.services.commands import EnrollPatient, RecordPregnancyTest, RenewPpaf, RequestAuthorization, parse
 from rems.services.context import Context
 from rems.services.enrollment import contacts, patients
+from rems.services.ports import UnitOfWork
 from rems.services.views import queries, status, web_queries
 from rems.web import plain
 from rems.web.diagram import diagram

@@ -12,9 +12,9 @@ import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from rems.adapters.uow import UnitOfWork
 from rems.domain.errors import InvalidInput
 from rems.domain.model import Patient
+from rems.services.ports import UnitOfWork
 
 _LOCAL = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$")
 

@@ -90,6 +90,7 @@ PLANTED = {
     "adapters": ("rems/adapters/planted.py", "rems.services.context"),
     "services": ("rems/services/planted_web.py", "starlette"),  # "services import no ... web code"
     "services-sql": ("rems/services/planted_sql.py", "sqlalchemy"),  # "... no SQLAlchemy"
+    "services-ports": ("rems/services/planted_port.py", "rems.adapters.uow"),  # "services speak to their ports"
     "entry-points": ("rems/web/planted.py", "rems.cli.output"),  # "entry points do not import one another"
     "shared-http": ("rems/http/planted.py", "rems.cli.output"),  # authentication is shared, not an entry point
     "layers": ("rems/planted.py", "workers.health"),  # "workers -> rems -> workflows"

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from rems.adapters.notify.port import DeliveryError, Message
 from rems.adapters.notify.smtp import SmtpChannel
 from rems.adapters.notify.webhook import WebhookChannel
+from rems.domain.delivery import DeliveryError, Message
 from tests.workers.conftest import free_port
 
 MESSAGE = Message("ntf_1", "k" * 40, "ppaf_needed", "R8", "pat_1", "2026-03-10",

@@ -8,8 +8,9 @@ import pytest
 from sqlalchemy import select, text
 
 from rems.adapters import orm
-from rems.adapters.notify.port import Message, RecordingChannel
+from rems.adapters.notify.port import RecordingChannel
 from rems.bootstrap import App
+from rems.domain.delivery import Message
 from rems.domain.errors import Conflict
 from rems.domain.model import Notification
 from rems.services.context import Context

@@ -8,8 +8,9 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from rems.adapters import orm
-from rems.adapters.notify.port import Channel, RecordingChannel
+from rems.adapters.notify.port import RecordingChannel
 from rems.bootstrap import App
+from rems.domain.delivery import Channel
 from rems.domain.model import Prescription
 from rems.services.context import Context
 from rems.services.reminders import notifications

@@ -22,7 +22,7 @@ import httpx
 from sqlalchemy import select
 
 from rems.adapters import orm
-from rems.adapters.notify.port import Channel, DeliveryError, Message
+from rems.domain.delivery import Channel, DeliveryError, Message
 from rems.settings import Settings
 
 if TYPE_CHECKING:

@@ -1,34 +1,10 @@
-"""The channel port: deliver one message or raise DeliveryError (then it is retried, then parked)."""
+"""Two channels of our own: the outbox table itself, and a recording fake for unit tests. The
+channel's shape (deliver one message or raise DeliveryError: then it is retried, then parked) is
+rems.domain.delivery's."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
-
-
-class DeliveryError(Exception):
-    """The channel did not take the message; the text says why (no contact data in it)."""
-
-
-@dataclass(frozen=True)
-class Message:
-    notification_id: str
-    idempotency_key: str  # the same for every attempt of one natural key: receivers drop repeats
-    kind: str
-    rule: str
-    subject_id: str
-    due_on: str
-    text: str
-    email: str | None = None
-    phone: str | None = None
-    title: str | None = None  # issue 18 item 5: the Subject line in the reminder's language
-    locale: str = "en"  # the language of `text` and `title` (rems.i18n.LOCALES)
-
-
-class Channel(Protocol):
-    name: str
-
-    def send(self, message: Message) -> None: ...
+from rems.domain.delivery import DeliveryError, Message
 
 
 class OutboxChannel:

@@ -7,7 +7,7 @@ import smtplib
 import ssl
 from email.message import EmailMessage
 
-from rems.adapters.notify.port import DeliveryError, Message
+from rems.domain.delivery import DeliveryError, Message
 
 
 class SmtpChannel:

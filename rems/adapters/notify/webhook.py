@@ -9,7 +9,7 @@ import json
 
 import httpx
 
-from rems.adapters.notify.port import DeliveryError, Message
+from rems.domain.delivery import DeliveryError, Message
 
 
 class WebhookChannel:

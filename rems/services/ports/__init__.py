@@ -138,16 +138,15 @@ class UnitOfWork(Protocol):
     @property
     def relaxations(self) -> Relaxations: ...
 
-    # lane due: the reminder sweep's queries, the outbox, the staff read models
+    # the reminder sweep's queries, the outbox, the staff read models
     @property
     def due(self) -> DueQueries: ...
     @property
     def outbox(self) -> Outbox: ...
     @property
     def views(self) -> ViewQueries: ...
-    # end lane due
 
-    # lane records (`stage_audit`, theirs too, is with the transaction's methods above)
+    # the audit chain, reports, transfer, program records
     @property
     def audit(self) -> AuditLog: ...
     @property
@@ -156,13 +155,30 @@ class UnitOfWork(Protocol):
     def transfer(self) -> TransferStore: ...
     @property
     def program_records(self) -> ProgramRecords: ...
-    # end lane records
 
-    # lane gate
+    # the gate's reads, the optimistic write path, safety retries
     @property
     def gate(self) -> GateReads: ...
     @property
     def optimistic(self) -> Optimistic: ...
     @property
     def attempts(self) -> Attempts: ...
-    # end lane gate
+
+
+class Savepoint(Protocol):
+    def commit(self) -> None: ...
+    def rollback(self) -> None: ...
+
+
+class BatchRows(Protocol):
+    """A bulk import's rows: each in a savepoint, one commit at the end."""
+
+    def savepoint(self) -> Savepoint: ...
+    def commit(self) -> None: ...
+
+
+class Batch(UnitOfWork, Protocol):
+    """The unit of work of a bulk CSV import (rems/services/transfer/csv_import.py): the use cases'
+    commits only flush; `rows()` gives the savepoints and the one real commit."""
+
+    def rows(self) -> BatchRows: ...

@@ -4,16 +4,16 @@ side: rems/adapters/programs.py."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
-from rems.domain.lifecycle import WaiverUse
+from rems.domain.lifecycle import ProgramStatusChange, WaiverUse
 
 
 class ProgramRecords(Protocol):
     """`uow.program_records`."""
 
-    def status_changes(self, program_id: str) -> list[dict[str, Any]]:
-        """The program's recorded lifecycle changes, oldest recorded first, as column values."""
+    def status_changes(self, program_id: str) -> list[ProgramStatusChange]:
+        """The program's recorded lifecycle changes, oldest recorded first, as read-only records."""
 
     def waiver_uses(self, program_id: str, waiver: str | None, limit: int) -> Sequence[WaiverUse]:
         """The reconciliation list, oldest first (one waiver's uses when named)."""

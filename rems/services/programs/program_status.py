@@ -9,7 +9,6 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from rems.adapters.gate_reads import detached
 from rems.domain import lifecycle
 from rems.domain.errors import InvalidInput, Refused
 from rems.domain.lifecycle import DISCRETION, ProgramStatusChange, Status, WaiverUse
@@ -28,7 +27,7 @@ _SHORT = {"closed_to_new_enrollment": "closed", "enforcement_discretion": "discr
 
 def changes(uow: UnitOfWork, program_id: str) -> Sequence[ProgramStatusChange]:
     # Issue 14 item 3: every confirmation and dispense reads these; read-only records, no ORM load.
-    return [detached(ProgramStatusChange, row) for row in uow.program_records.status_changes(program_id)]
+    return uow.program_records.status_changes(program_id)
 
 
 def status(uow: UnitOfWork, ctx: Context, program_id: str) -> Status:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
 
-from rems.adapters.notify.port import Channel, DeliveryError, Message
+from rems.domain.delivery import Channel, DeliveryError, Message
 from rems.domain.model import Notification
 from rems.i18n import N_, format_day, gettext
 from rems.services.context import Context

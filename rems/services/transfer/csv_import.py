@@ -17,7 +17,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from rems.adapters.csv_batch import Batch
 from rems.domain.catalogue import (
     R5_PPAF_CATEGORY_MISMATCH,
     R5_PRESCRIBER_NOT_CERTIFIED,
@@ -28,6 +27,7 @@ from rems.domain.errors import DomainError, InvalidInput, Refused
 from rems.services.commands import EnrollPatient, EnrollPharmacy, EnrollPrescriber, parse
 from rems.services.context import Context
 from rems.services.enrollment import certification, patients
+from rems.services.ports import Batch
 
 YES = {"true", "yes", "y", "1"}
 NO = {"false", "no", "n", "0"}
