@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from types import TracebackType
 from typing import Any, TypeVar
@@ -19,7 +20,8 @@ from typing import Any, TypeVar
 from rems.adapters.uow import UnitOfWork as SqlUnitOfWork
 from rems.domain import access, model
 from rems.domain.errors import NotFound
-from rems.domain.lifecycle import RelaxationActivation
+from rems.domain.gate import Records
+from rems.domain.lifecycle import ProgramStatusChange, RelaxationActivation, WaiverUse
 from rems.services.ports import UnitOfWork
 from rems.services.ports.audit import AuditLog
 from rems.services.ports.due import DueQueries
@@ -145,10 +147,11 @@ class FakeUnitOfWork:
     def sibling(self) -> FakeUnitOfWork:
         return FakeUnitOfWork(self.store)
 
-    # lane gate: none in memory yet (the gate's reads and the retry: tests/fakes/unported.py)
+    # the gate's read model in memory; the optimistic path and the retry's attempts are not (the
+    # retry: tests/fakes/unported.py)
     @property
     def gate(self) -> GateReads:
-        raise NotImplementedError("no in-memory gate read model (lane gate)")
+        return FakeGateReads(self)
 
     @property
     def optimistic(self) -> Optimistic:
@@ -174,7 +177,7 @@ class FakeUnitOfWork:
         raise NotImplementedError("no in-memory staff read models (lane due)")
     # end lane due
 
-    # lane records: none in memory yet (the program status changes: tests/fakes/unported.py)
+    # the audit chain, reports and transfer are not in memory; the program records are
     @property
     def audit(self) -> AuditLog:
         raise NotImplementedError("no in-memory audit chain (lane records)")
@@ -189,7 +192,7 @@ class FakeUnitOfWork:
 
     @property
     def program_records(self) -> ProgramRecords:
-        raise NotImplementedError("no in-memory program records (lane records)")
+        return FakeProgramRecords(self)
     # end lane records
 
     def lock_person(self, person_id: str | None) -> None:
@@ -384,6 +387,79 @@ class FakeRelaxations(_Fake):
     def activations(self, program_id: str) -> Sequence[RelaxationActivation]:
         return self.uow.find(RelaxationActivation, lambda a: a.program_id == program_id,
                              lambda a: (a.activated_at, a.id))
+
+
+class FakeGateReads(_Fake):
+    """The gate's records composed from the repositories, with R34's scopes: the person's tests,
+    pregnancy reports and lab results from every enrollment, dispenses and surveys from this
+    program's enrollments (what rems/adapters/gate_reads.py reads in two statements)."""
+
+    def records(self, prescriber_id: str, patient: model.Patient, prescription: model.Prescription | None,
+                pharmacy: model.Pharmacy | None, confirmation: model.Confirmation | None,
+                counselling: model.Counselling | None) -> Records | None:
+        prescriber = self.uow.store.rows[model.Prescriber].get(prescriber_id)
+        if prescriber is None:
+            return None
+        uow, person, program = self.uow, patient.person_id, patient.program_id
+        if person:
+            history: dict[str, Any] = {
+                "tests": uow.persons.tests(person), "patient_surveys": uow.persons.surveys(person, program),
+                "dispenses": uow.persons.dispenses(person, program),
+                "lab_results": uow.persons.lab_results(person),
+                "pregnancy_reports": uow.persons.pregnancy_reports(person),
+                "readmitted_at": uow.persons.readmitted_at(person, program)}
+        else:
+            history = {"tests": uow.patients.tests(patient.id), "patient_surveys": uow.patients.surveys(patient.id),
+                       "dispenses": uow.patients.dispenses(patient.id),
+                       "lab_results": uow.patients.lab_results(patient.id)}
+        return Records(
+            patient=patient, prescriber=uow.seen(prescriber), prescription=prescription,
+            ppafs=uow.patients.ppafs(patient.id),
+            prescriber_survey_done=prescription is not None and uow.prescriptions.survey_done(prescription.id),
+            pharmacy=pharmacy, confirmation=confirmation, counselling=counselling,
+            prescriber_certification=uow.certifications.of("prescriber", prescriber_id, program),
+            pharmacy_certification=uow.certifications.of("pharmacy", pharmacy.id, program) if pharmacy else None,
+            **history)
+
+    def check(self, number: str, pharmacy_id: str) -> FakeCheckHead | None:
+        found = self.uow.find(model.Prescription, lambda rx: rx.number == number)
+        if not found:
+            return None
+        pharmacy = self.uow.store.rows[model.Pharmacy].get(pharmacy_id)
+        return FakeCheckHead(self, found[0], self.uow.get(model.Patient, found[0].patient_id),
+                             self.uow.seen(pharmacy) if pharmacy is not None else None)
+
+
+@dataclass(frozen=True)
+class FakeCheckHead:
+    reads: FakeGateReads
+    prescription: model.Prescription
+    patient: model.Patient
+    pharmacy: model.Pharmacy | None
+
+    def records(self) -> Records:
+        records = self.reads.records(self.prescription.prescriber_id, self.patient, self.prescription,
+                                     self.pharmacy, None, None)
+        if records is None:
+            raise NotFound("prescriber", self.prescription.prescriber_id)
+        return records
+
+
+class FakeProgramRecords(_Fake):
+    def status_changes(self, program_id: str) -> list[ProgramStatusChange]:
+        return self.uow.find(ProgramStatusChange, lambda c: c.program_id == program_id, lambda c: c.recorded_at)
+
+    def waiver_uses(self, program_id: str, waiver: str | None, limit: int) -> Sequence[WaiverUse]:
+        uses = self.uow.find(WaiverUse, lambda u: u.program_id == program_id and waiver in (None, u.waiver),
+                             lambda u: (u.at, u.id))
+        return uses[:limit]
+
+    def waiver_uses_page(self, program_id: str, waiver: str | None, page: int,
+                         size: int) -> tuple[int, Sequence[WaiverUse], Sequence[str]]:
+        uses = self.waiver_uses(program_id, waiver, 10**9)
+        names = sorted({u.waiver for u in self.uow.find(WaiverUse, lambda u: u.program_id == program_id)})
+        newest = uses[::-1]
+        return len(uses), newest[(page - 1) * size:page * size], names
 
 
 def checked(store: FakeStore) -> UnitOfWork:

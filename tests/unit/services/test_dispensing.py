@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from rems.domain.errors import Refused
+from rems.domain.errors import NotFound, Refused
 from rems.domain.model import Confirmation, Dispense, Prescription
+from rems.services.commands import PharmacyRequest, parse
 from rems.services.dispensing import prescriptions
 from tests.fakes import FakeStore
 from tests.service.builders import codes
@@ -103,3 +104,18 @@ def test_a_check_answers_what_a_confirmation_would(ready: FakeScenario) -> None:
     decision = ready.call(prescriptions.check, ready.pharmacy_request(rx.number))
     assert decision.allowed
     assert ready.trail("gate", rx.id) == []
+
+
+def test_a_check_names_no_one_elses_authorization(ready: FakeScenario) -> None:
+    """R26: a number checked for another patient, an unknown number and an unknown pharmacy are all
+    "not found": a pharmacy never learns whose number it holds (rems/services/dispensing/records.py)."""
+    rx = ready.authorized()
+    assert rx.number is not None
+    mismatched = parse(PharmacyRequest, number=rx.number, pharmacy_id=ready.pharmacy_id, patient_id="someone-else")
+    with pytest.raises(NotFound):
+        ready.call(prescriptions.check, mismatched)
+    with pytest.raises(NotFound):
+        ready.call(prescriptions.check, ready.pharmacy_request("RX-NO-SUCH-NUMBER"))
+    with pytest.raises(NotFound):
+        ready.call(prescriptions.check, ready.pharmacy_request(rx.number, pharmacy_id="no-such-pharmacy"))
+    assert ready.call(prescriptions.check, ready.pharmacy_request(rx.number)).allowed
