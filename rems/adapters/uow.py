@@ -211,10 +211,8 @@ class UnitOfWork:
     def relaxations(self) -> Relaxations:
         return Relaxations(self)
 
-    # lane gate: the gate's read model (rems/adapters/gate_reads.py) goes here
-
-    # lane due: the reminder sweep's queries (rems/adapters/due.py), the outbox, the read models,
-    # built on first use
+    # The query adapters (issue 19 item 1), built on first use: the reminder sweep's queries
+    # (rems/adapters/due.py), the outbox, the read models
     @cached_property
     def due(self) -> DueQueries:
         return DueQueries(self)
@@ -228,13 +226,11 @@ class UnitOfWork:
     def views(self) -> ViewQueries:
         """The staff's and the dashboard's read models (rems/adapters/views.py)."""
         return ViewQueries(self)
-    # end lane due
 
-    # lane records: the audit chain, reports, transfer and program records (issue 19 item 1)
+    # the audit chain, reports, transfer and program records
     def stage_audit(self, entry: model.AuditEntry) -> None:
-        """Issue 6: the entry is written (and later chained) when this unit of work commits. (Lane
-        uow's port method: with the chain's rows in rems/adapters/audit_chain.py, no stager needs
-        to be given by the composition root.)"""
+        """Issue 6: the entry is written (and later chained) when this unit of work commits
+        (rems/adapters/audit_chain.py)."""
         stage_audit_entry(self.session, entry)
 
     @cached_property
@@ -252,9 +248,8 @@ class UnitOfWork:
     @cached_property
     def program_records(self) -> ProgramRecords:
         return ProgramRecords(self)
-    # end lane records
 
-    # lane gate: the gate's read model (rems/services/ports/gate.py). A plain property: the adapters
+    # The gate's read model (rems/services/ports/gate.py). A plain property: the adapters
     # hold nothing but this unit of work, and building one (0.3 µs) is cheaper than 3.11's
     # cached_property (its lock) on the check's path, which asks once per unit of work.
     @property
@@ -268,4 +263,3 @@ class UnitOfWork:
     @property
     def attempts(self) -> Attempts:
         return Attempts(self)
-    # end lane gate

@@ -155,45 +155,42 @@ class FakeUnitOfWork:
 
     @property
     def optimistic(self) -> Optimistic:
-        raise NotImplementedError("no in-memory optimistic reads (lane gate)")
+        raise NotImplementedError("no in-memory optimistic reads")
 
     @property
     def attempts(self) -> Attempts:
-        raise NotImplementedError("no in-memory attempts (lane gate)")
-    # end lane gate
+        raise NotImplementedError("no in-memory attempts")
 
-    # lane due: the reminder sweep's queries, the outbox, the staff read models (none in memory yet:
+    # the reminder sweep's queries, the outbox, the staff read models (none in memory yet:
     # the tests on the fake do not reach them; tests/fakes/unported.py stands in for the loop's routes)
     @property
     def due(self) -> DueQueries:
-        raise NotImplementedError("no in-memory due-date queries (lane due)")
+        raise NotImplementedError("no in-memory due-date queries")
 
     @property
     def outbox(self) -> Outbox:
-        raise NotImplementedError("no in-memory outbox (lane due)")
+        raise NotImplementedError("no in-memory outbox")
 
     @property
     def views(self) -> ViewQueries:
-        raise NotImplementedError("no in-memory staff read models (lane due)")
-    # end lane due
+        raise NotImplementedError("no in-memory staff read models")
 
     # the audit chain, reports and transfer are not in memory; the program records are
     @property
     def audit(self) -> AuditLog:
-        raise NotImplementedError("no in-memory audit chain (lane records)")
+        raise NotImplementedError("no in-memory audit chain")
 
     @property
     def reports(self) -> ReportQueries:
-        raise NotImplementedError("no in-memory report queries (lane records)")
+        raise NotImplementedError("no in-memory report queries")
 
     @property
     def transfer(self) -> TransferStore:
-        raise NotImplementedError("no in-memory transfer store (lane records)")
+        raise NotImplementedError("no in-memory transfer store")
 
     @property
     def program_records(self) -> ProgramRecords:
         return FakeProgramRecords(self)
-    # end lane records
 
     def lock_person(self, person_id: str | None) -> None:
         if person_id is not None:
