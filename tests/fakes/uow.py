@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
 from types import TracebackType
@@ -73,6 +74,7 @@ class FakeUnitOfWork:
         self.audit_trails = FakeAuditTrails(self)
         self.contacts = FakeContacts(self)
         self.relaxations = FakeRelaxations(self)
+        self._attempts = FakeAttempts(self)
 
     @property
     def programs(self) -> Mapping[str, Program]:
@@ -147,8 +149,8 @@ class FakeUnitOfWork:
     def sibling(self) -> FakeUnitOfWork:
         return FakeUnitOfWork(self.store)
 
-    # the gate's read model in memory; the optimistic path and the retry's attempts are not (the
-    # retry: tests/fakes/unported.py)
+    # the gate's read model and the retry's attempts in memory; the optimistic path is not (the
+    # fake decides under its no-op locks, as PostgreSQL does: `snapshot()` is None)
     @property
     def gate(self) -> GateReads:
         return FakeGateReads(self)
@@ -159,7 +161,7 @@ class FakeUnitOfWork:
 
     @property
     def attempts(self) -> Attempts:
-        raise NotImplementedError("no in-memory attempts")
+        return self._attempts
 
     # the reminder sweep's queries, the outbox, the staff read models (none in memory yet:
     # the tests on the fake do not reach them; tests/fakes/unported.py stands in for the loop's routes)
@@ -175,10 +177,11 @@ class FakeUnitOfWork:
     def views(self) -> ViewQueries:
         raise NotImplementedError("no in-memory staff read models")
 
-    # the audit chain, reports and transfer are not in memory; the program records are
+    # the audit log's staged entries and the program records in memory; the stored chain, reports
+    # and transfer are not
     @property
     def audit(self) -> AuditLog:
-        raise NotImplementedError("no in-memory audit chain")
+        return FakeAuditLog(self)
 
     @property
     def reports(self) -> ReportQueries:
@@ -440,6 +443,52 @@ class FakeCheckHead:
         if records is None:
             raise NotFound("prescriber", self.prescription.prescriber_id)
         return records
+
+
+class FakeAttempts(_Fake):
+    """The retry's side of the store (rems/adapters/attempts.py): one thread never loses a race."""
+
+    running_now = False
+
+    def lost_race(self, error: BaseException) -> bool:
+        return False
+
+    def running(self) -> bool:
+        return self.running_now
+
+    def start(self) -> None:
+        self.running_now = True
+
+    def stop(self) -> None:
+        self.running_now = False
+
+    def pending(self) -> bool:
+        return bool(self.uow._undo or self.uow._before)
+
+    def rollback(self) -> None:
+        self.uow.rollback()
+
+
+class FakeAuditLog(_Fake):
+    """The entries this unit of work staged; the stored chain (hashes, head, walk) is not in memory."""
+
+    def pending(self) -> list[model.AuditEntry]:
+        return list(self.uow._audit)
+
+    def discard_pending(self) -> None:
+        self.uow._audit.clear()
+
+    def seal_committed(self) -> None:
+        raise NotImplementedError("no in-memory audit chain")
+
+    def head(self) -> tuple[int, str] | None:
+        raise NotImplementedError("no in-memory audit chain")
+
+    def walk(self) -> AbstractContextManager[Iterable[Mapping[Any, Any]]]:
+        raise NotImplementedError("no in-memory audit chain")
+
+    def in_order(self) -> Iterable[Mapping[Any, Any]]:
+        raise NotImplementedError("no in-memory audit chain")
 
 
 class FakeProgramRecords(_Fake):
